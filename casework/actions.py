@@ -1,0 +1,204 @@
+"""What people and the process do to a case, each in one short transaction: the change, its audit
+event and the messages it causes (rendered and written to the outbox together). Safe to run twice.
+
+Used by the Prefect tasks and by the `cig` command alike; nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.meetings import meeting_for_listing
+from casework.messages import (
+    CaseFile,
+    Message,
+    decision_notices,
+    decline_notice,
+    information_requests,
+    recommendation_notice,
+    referral_notices,
+)
+from casework.model import Recommendation, Stage
+from casework.office import Office
+from casework.store import cases as store
+from casework.store.tables import Case
+from notifications.render import render
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did: the case's reference and stage after it, and how many messages it queued."""
+
+    reference: str
+    stage: Stage
+    queued: int = 0
+
+
+def case_file(case: Case) -> CaseFile:
+    """The case as the message builders see it (personal data opened from the sealed column)."""
+    personal = case.personal or {}
+    child = personal.get("child", {})
+    return CaseFile(
+        reference=case.reference,
+        regime=case.regime,
+        referring_agency=case.referring_agency,
+        notified_on=case.notified_on,
+        referred_at=case.referred_at,
+        facts=case.facts,
+        child_name=child.get("name", ""),
+        child_date_of_birth=date.fromisoformat(child["date_of_birth"]) if child.get("date_of_birth") else date.min,
+        child_date_of_death=date.fromisoformat(child["date_of_death"]) if child.get("date_of_death") else None,
+        significant_people=personal.get("significant_people", []),
+        referrer_email=case.referrer_email,
+        round=case.round,
+        meeting_at=case.meeting_at,
+        screening_reason=case.screening_reason,
+        recommendation=case.recommendation,
+        recommendation_rationale=case.recommendation_rationale,
+        chair_response=case.chair_response,
+        decision=case.decision,
+        decision_rationale=case.decision_rationale,
+        decided_at=case.decided_at,
+        decided_by=case.decided_by,
+        lead_reviewers=list(case.lead_reviewers or []),
+        panel_details=case.panel_details,
+        deadlines={d.kind: d.due_at for d in case.deadlines if not d.subject},
+    )
+
+
+def queue(session: Session, case: Case | None, messages: Sequence[Message], now: datetime) -> int:
+    """Render and write messages to the outbox; a message already there (same key) is kept, not doubled."""
+    added = 0
+    for message in messages:
+        rendered = render(message)
+        added += store.enqueue_message(
+            session, key=rendered.key, case=case, kind=rendered.kind, recipient=rendered.to,
+            subject=rendered.subject, text=rendered.text, html=rendered.html,
+            attachments=list(rendered.attachments), now=now,
+        )
+    return added
+
+
+def submit_referral(office: Office, form: ReferralForm, *, now: datetime, actor: str) -> Outcome:
+    """Record a CIGSCR1 referral under a new reference and queue the referral notices."""
+    office.partnership.agency(form.agency)  # an unknown agency is refused before anything is written
+    rules = office.rules()
+    with office.sessions.begin() as session:
+        case = store.record_referral(
+            session, form=form, prefix=office.partnership.reference_prefix, rules=rules,
+            calendar=office.calendar, now=now, actor=actor,
+        )
+        queued = queue(session, case, referral_notices(case_file(case), office.partnership, rules), now)
+        return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def record_screening(office: Office, reference: str, form: ScreeningForm, *, now: datetime, actor: str) -> Outcome:
+    """Accept or decline; a decline queues the reasons to the referrer."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        store.record_screening(session, case=case, form=form, now=now, actor=actor)
+        queued = 0
+        if case.stage == Stage.declined:
+            queued = queue(session, case, decline_notice(case_file(case), office.partnership, office.rules(case.regime)), now)
+        return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def list_and_request_information(office: Office, reference: str, *, now: datetime) -> Outcome:
+    """List the case for the next meeting with time for returns, and queue CIGINF1 to the agencies asked.
+
+    The first round asks every member agency; a "further information" round asks those the group named.
+    """
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        if not store.needs_listing(case):
+            return Outcome(case.reference, Stage(case.stage))
+        exceptions = _meeting_exceptions(session)
+        meeting = meeting_for_listing(office.partnership.meetings, now, exceptions)
+        agencies = list(case.next_round_agencies or []) if case.round else [a.code for a in office.partnership.agencies]
+        store.list_for_meeting(session, case=case, meeting=meeting, now=now)
+        rules = office.rules(case.regime)
+        created = store.issue_requests(session, case=case, agencies=agencies, rules=rules, calendar=office.calendar, now=now)
+        requests = [{"agency": r.agency, "due_at": r.due_at, "by_return": r.by_return} for r in created]
+        queued = queue(session, case, information_requests(case_file(case), office.partnership, rules, requests), now)
+        return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def _meeting_exceptions(session: Session) -> dict[date, datetime | None]:
+    from sqlalchemy import select
+
+    from casework.store.tables import MeetingException
+
+    return {e.scheduled_on: e.moved_to for e in session.scalars(select(MeetingException))}
+
+
+def record_return(office: Office, reference: str, form: AgencyReturnForm, *, now: datetime, actor: str) -> Outcome:
+    """Record one agency's CIGINF1 return (or nil return, or none by the meeting)."""
+    office.partnership.agency(form.agency)
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        store.record_return(session, case=case, form=form, now=now, actor=actor)
+        return Outcome(case.reference, Stage(case.stage))
+
+
+def record_recommendation(
+    office: Office, reference: str, form: RecommendationForm, *, now: datetime, actor: str
+) -> Outcome:
+    """Record the group's recommendation; send it (CIGSUM1) to the independent chair, unless more information is needed."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        store.record_recommendation(
+            session, case=case, form=form, known_agencies=list(office.partnership.agency_by_code), now=now, actor=actor
+        )
+        queued = 0
+        if form.outcome is not Recommendation.further_information:
+            queued = queue(session, case, recommendation_notice(case_file(case), office.partnership, office.rules(case.regime)), now)
+        return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def record_decision(office: Office, reference: str, form: DecisionForm, *, now: datetime, actor: str) -> Outcome:
+    """Record the independent chair's decision and queue the Ofsted, National Panel and referrer notices."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        rules = office.rules(case.regime)
+        store.record_decision(session, case=case, form=form, rules=rules, calendar=office.calendar, now=now, actor=actor)
+        queued = queue(session, case, decision_notices(case_file(case), office.partnership, rules), now)
+        return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def refuse_input(office: Office, reference: str, step: str, problem: str, *, now: datetime) -> None:
+    """An input arrived that cannot be used; record why, so the next request for it shows the reason."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        store.refuse_input(session, case=case, step=step, problem=problem, now=now)
+
+
+def finish_case(office: Office, reference: str, *, now: datetime) -> Outcome:
+    """Once every statutory notice of the decision is sent, the case is decided (closed unless a
+    review was initiated). Until then it stays `notifying`, its notice deadlines open, so the
+    tracker and the sweep keep showing what is owed; the sweep finishes it after the mail goes.
+    """
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        rules = office.rules(case.regime)
+        sent = {m.kind: m.sent_at for m in store.messages_for(session, case_id=case.id) if m.status == "sent"}
+        for name, notice in rules.notices.items():
+            if sent.get(name):
+                store.meet_deadline(case, kind=notice.clock, now=sent[name])
+        owed = [name for name, notice in rules.notices.items() if notice.sent_at == "decision" and not sent.get(name)]
+        if case.stage == Stage.notifying and not owed:
+            store.finish_case(session, case=case, now=now)
+        return Outcome(case.reference, Stage(case.stage))
+
+
+def finish_notified_cases(office: Office, *, now: datetime) -> list[str]:
+    """Finish the cases whose decision notices went out after their run ended (a mail outage)."""
+    from sqlalchemy import select
+
+    with office.sessions() as session:
+        waiting = session.scalars(select(Case.reference).where(Case.stage == Stage.notifying)).all()
+    return [r for r in waiting if finish_case(office, r, now=now).stage is Stage.decided]

@@ -1,0 +1,139 @@
+"""A meeting's papers, as pure functions: the CIGM1 agenda, its iCalendar invitation and the
+messages that carry them (to every member, and to the administrator the returns still missing).
+
+Plain data in, plain data out; no clock, database or Prefect. The agenda names cases by reference
+and referring agency only: never a child's or family member's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from casework.clocks import WorkingCalendar
+from casework.meetings import Meeting
+from casework.messages import Message
+from config.partnership import Contact, Partnership
+
+
+@dataclass(frozen=True)
+class ListedCase:
+    """A case on the agenda: reference, round, referring agency and the state of each return."""
+
+    reference: str
+    round: int
+    referring_agency: str
+    returns: dict[str, str]  # agency code -> returned | nil | not_received | outstanding
+    attendees: dict[str, list[str]] = field(default_factory=dict)  # agency code -> who will attend
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """CIGM1: Part A practitioner review, Part B review and decision, one entry per listed case."""
+
+    partnership: str
+    meeting: Meeting
+    location: str
+    cases: tuple[ListedCase, ...]
+
+    def missing(self) -> dict[str, list[str]]:
+        """Case reference -> the agencies whose returns are still outstanding."""
+        return {
+            c.reference: [code for code, status in c.returns.items() if status == "outstanding"]
+            for c in self.cases
+            if any(status == "outstanding" for status in c.returns.values())
+        }
+
+
+def preparation_day(meeting: Meeting, working_days_before: int, calendar: WorkingCalendar) -> date:
+    """The working day, `working_days_before` working days ahead of the meeting day, when its papers go out."""
+    return calendar.subtract_working_days(calendar.local_date(meeting.starts_at), working_days_before)
+
+
+def agenda_markdown(agenda: Agenda, zone_name: str = "Europe/London") -> str:
+    """The agenda and papers summary as markdown (the Prefect artifact and the file on disk)."""
+    from zoneinfo import ZoneInfo
+
+    when = agenda.meeting.starts_at.astimezone(ZoneInfo(zone_name)).strftime("%A %-d %B %Y, %H:%M")
+    lines = [f"# CIGM1 agenda: {agenda.partnership}", "", f"**{when}**, {agenda.location}", ""]
+    if not agenda.cases:
+        return "\n".join(lines + ["No cases are listed for this meeting.", ""])
+    for part, title in (("A", "Practitioner review"), ("B", "Review and decision")):
+        lines += [f"## Part {part}: {title}", ""]
+        for number, case in enumerate(agenda.cases, start=1):
+            lines.append(f"{part}{number}. Case **{case.reference}** (round {case.round}, referred by {case.referring_agency})")
+        lines.append("")
+    lines += ["## Returns (CIGINF1)", "", "| case | agency | return | attending |", "| --- | --- | --- | --- |"]
+    for case in agenda.cases:
+        for code, status in case.returns.items():
+            who = ", ".join(case.attendees.get(code, [])) or "-"
+            lines.append(f"| {case.reference} | {code} | {status.replace('_', ' ')} | {who} |")
+    return "\n".join(lines + [""])
+
+
+def invitation(agenda: Agenda, duration_minutes: int, organiser: Contact, attendees: Sequence[Contact],
+               stamp: datetime) -> str:
+    """An iCalendar (RFC 5545) REQUEST for the meeting, with a UID that stays the same when it is re-sent."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Case review//CIG meetings//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "REQUEST")
+    event = Event()
+    event.add("uid", f"cig-meeting-{agenda.meeting.scheduled_on.isoformat()}@case-review.invalid")
+    event.add("dtstamp", stamp.astimezone(timezone.utc))
+    event.add("dtstart", agenda.meeting.starts_at.astimezone(timezone.utc))
+    event.add("dtend", agenda.meeting.starts_at.astimezone(timezone.utc) + timedelta(minutes=duration_minutes))
+    event.add("summary", f"{agenda.partnership}: meeting")
+    event.add("location", vText(agenda.location))
+    event.add("description", ", ".join(c.reference for c in agenda.cases) or "no cases listed")
+    organizer = vCalAddress(f"mailto:{organiser.email}")
+    organizer.params["cn"] = vText(organiser.name)
+    event["organizer"] = organizer
+    for person in attendees:
+        attendee = vCalAddress(f"mailto:{person.email}")
+        attendee.params["cn"] = vText(person.name)
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        attendee.params["rsvp"] = vText("TRUE")
+        event.add("attendee", attendee, encode=0)
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
+
+
+def meeting_members(partnership: Partnership) -> list[Contact]:
+    """Who is invited: each member agency's contact, the CIG chair, the business manager and the administrator."""
+    contacts = partnership.contacts
+    members = [a.contact for a in partnership.agencies] + [contacts.cig_chair, contacts.business_manager, contacts.administrator]
+    seen: dict[str, Contact] = {}
+    for person in members:
+        seen.setdefault(person.email, person)
+    return list(seen.values())
+
+
+def agenda_messages(agenda: Agenda, partnership: Partnership, stamp: datetime) -> list[Message]:
+    """The agenda with its invitation to every member, and the missing returns and attendance to the administrator."""
+    members = meeting_members(partnership)
+    ics = invitation(agenda, partnership.meetings.duration_minutes, partnership.contacts.administrator, members, stamp)
+    step = f"meeting-agenda.{agenda.meeting.scheduled_on.isoformat()}.{agenda.meeting.starts_at:%Y%m%dT%H%M}"
+    attachment = {"filename": f"meeting-{agenda.meeting.starts_at:%Y-%m-%d}.ics",
+                  "content_type": "text/calendar", "content": ics}
+    context = {
+        "partnership": agenda.partnership,
+        "reference": "",
+        "meeting_at": agenda.meeting.starts_at,
+        "location": agenda.location,
+        "cases": [{"reference": c.reference, "round": c.round, "agency": c.referring_agency} for c in agenda.cases],
+    }
+    messages = [Message(None, step, "meeting_agenda", person, 0, context, (attachment,)) for person in members]
+    missing = agenda.missing()
+    attending = [
+        {"reference": c.reference, "agency": code, "who": ", ".join(who)}
+        for c in agenda.cases for code, who in c.attendees.items() if who
+    ]
+    messages.append(Message(None, step.replace("meeting-agenda", "meeting-preparation"), "meeting_preparation",
+                            partnership.contacts.administrator, 0,
+                            context | {"missing": [{"reference": r, "agencies": a} for r, a in missing.items()],
+                                       "attending": attending}))
+    return messages

@@ -1,0 +1,128 @@
+"""Statutory clocks: when each thing is due, counted the way the rule set says.
+
+Working days exclude weekends, England and Wales bank holidays (the `holidays` package) and the
+partnership's own closure days. A deadline is the end of its due day in the partnership's time
+zone, stored as an absolute UTC date-time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from dateutil.relativedelta import relativedelta
+
+from config.rulesets import Clock, ClockUnit
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """Which days are working days: not a weekend, bank holiday or closure day."""
+
+    closure_days: frozenset[date] = field(default_factory=frozenset)
+    zone: ZoneInfo = LONDON
+
+    @classmethod
+    def of(cls, closure_days: Iterable[date] = (), zone: ZoneInfo = LONDON) -> "WorkingCalendar":
+        return cls(frozenset(closure_days), zone)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in _bank_holidays(day.year) and day not in self.closure_days
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The date `days` working days after `start` (0: `start` itself if working, else the next one)."""
+        day = start
+        if days == 0:
+            while not self.is_working_day(day):
+                day += timedelta(days=1)
+            return day
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return day
+
+    def subtract_working_days(self, end: date, days: int) -> date:
+        """The working day `days` working days before `end`."""
+        day = end
+        counted = 0
+        while counted < days:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return day
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def end_of_day(self, day: date) -> datetime:
+        """23:59:59 local time on `day`, as UTC."""
+        return datetime.combine(day, time(23, 59, 59), tzinfo=self.zone).astimezone(timezone.utc)
+
+
+def add_months(start: date, months: int) -> date:
+    """`months` calendar months after `start`, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
+    return start + relativedelta(months=months)
+
+
+def due_date(start: date, clock: Clock, calendar: WorkingCalendar) -> date:
+    """The day a clock runs out, counted from the day of its starting event."""
+    match clock.unit:
+        case ClockUnit.calendar_days:
+            return start + timedelta(days=clock.amount)
+        case ClockUnit.working_days:
+            return calendar.add_working_days(start, clock.amount)
+        case ClockUnit.calendar_months:
+            return add_months(start, clock.amount)
+    raise ValueError(f"unknown clock unit {clock.unit}")
+
+
+def deadline(start: date | datetime, clock: Clock, calendar: WorkingCalendar) -> datetime:
+    """The absolute moment (UTC) a clock runs out: the end of its due day, local time."""
+    day = calendar.local_date(start) if isinstance(start, datetime) else start
+    return calendar.end_of_day(due_date(day, clock, calendar))
+
+
+@dataclass(frozen=True)
+class ReturnDue:
+    """When a CIGINF1 return is due, and whether the request says "by return"."""
+
+    due_at: datetime
+    by_return: bool
+
+
+def information_return_due(
+    issued_at: datetime, meeting_at: datetime, clock: Clock, calendar: WorkingCalendar
+) -> ReturnDue:
+    """7 days from issue; "by return" (the next working day) when the meeting is under 7 days away.
+
+    A return is never due after the meeting it is for: at the latest, the end of the day before.
+    """
+    issued_day = calendar.local_date(issued_at)
+    meeting_day = calendar.local_date(meeting_at)
+    under = clock.by_return_under_days
+    by_return = under is not None and (meeting_day - issued_day).days < under
+    if by_return:
+        due = calendar.add_working_days(issued_day, 1)
+    else:
+        due = due_date(issued_day, clock, calendar)
+    latest = meeting_day - timedelta(days=1)
+    due = max(issued_day, min(due, latest))
+    return ReturnDue(calendar.end_of_day(due), by_return)
+
+
+def days_left(due_at: datetime, now: datetime, calendar: WorkingCalendar) -> int:
+    """Whole calendar days from today to the due day (negative when overdue)."""
+    return (calendar.local_date(due_at) - calendar.local_date(now)).days

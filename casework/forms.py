@@ -1,0 +1,299 @@
+"""The forms people fill in, as pydantic models: CIGSCR1, screening, CIGINF1 return, CIGSUM1.
+
+Each field has a description that reads like the paper form. Field-level limits are in the JSON
+schema (so the Prefect UI enforces them); cross-field rules are validators here. "Not in the
+future" compares with `today` from the validation context, or the date when validation runs.
+The flow's RunInput forms (`flows/forms.py`) subclass these, so there is one definition of each.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from casework.model import ChairResponse, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_TEXT = 10_000
+
+
+def _single_line(value: str) -> str:
+    if CONTROL.search(value):
+        raise ValueError("must be a single line of text (no line breaks or control characters)")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+def _text(value: str) -> str:
+    if CONTROL_EXCEPT_LINES.search(value):
+        raise ValueError("contains control characters")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+Name = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_single_line)]
+Line = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_single_line)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_text)]
+AgencyCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,11}$", description="agency code, e.g. POL")]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")]
+
+
+def today_from(info: ValidationInfo) -> date:
+    """The date "the future" is measured from: the context's `today`, else the date now."""
+    context = info.context or {}
+    return context.get("today") or date.today()
+
+
+def not_in_future(value: date | None, info: ValidationInfo) -> date | None:
+    if value is not None and value > today_from(info):
+        raise ValueError(f"{value.isoformat()} is in the future")
+    return value
+
+
+class Form(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Child(Form):
+    name: Name = Field(description="3. Name of the child or young person")
+    date_of_birth: date = Field(description="3. Date of birth")
+    date_of_death: date | None = Field(None, description="3. Date of death, if the child has died")
+
+    _dates = field_validator("date_of_birth", "date_of_death")(not_in_future)
+
+    @model_validator(mode="after")
+    def _death_after_birth(self) -> "Child":
+        if self.date_of_death and self.date_of_death < self.date_of_birth:
+            raise ValueError("date_of_death: the date of death is before the date of birth")
+        return self
+
+
+class SignificantPerson(Form):
+    name: Name = Field(description="4. Name of a significant adult or child")
+    date_of_birth: date | None = Field(None, description="4. Their date of birth, if known")
+    relationship: Line = Field(description="Their relationship to the child, e.g. mother, step-father, sibling")
+
+    _dob = field_validator("date_of_birth")(not_in_future)
+
+
+class CaseFacts(Form):
+    """The recorded facts the criteria indication reads (regulation 5(2) and the mandatory cases)."""
+
+    abuse_or_neglect_suspected: bool = Field(description="Abuse or neglect of the child is known or suspected")
+    child_died: bool = Field(description="The child has died (including by suspected suicide)")
+    seriously_harmed: bool = Field(
+        False, description="The child has been seriously harmed (potentially life-threatening injury, "
+        "or serious and/or likely long-term impairment of health or development)"
+    )
+    concern_about_joint_working: bool | None = Field(
+        None, description="There is cause for concern about how the agencies worked together "
+        "(leave empty if it is not yet clear)"
+    )
+    died_in_custody_or_detention: bool = Field(
+        False, description="The child died in custody, in police custody, on remand or following sentencing, "
+        "in a young offender institution, a secure training centre or a secure children's home"
+    )
+    detained_under_mental_health_act: bool = Field(
+        False, description="The child who died was detained under the Mental Health Act"
+    )
+    deprivation_of_liberty_16_17: bool = Field(
+        False, description="The child who died was 16 or 17 and subject to a deprivation of liberty order "
+        "under the Mental Capacity Act"
+    )
+    looked_after: bool = Field(False, description="The child was looked after by the local authority")
+
+
+class ReferralForm(Form):
+    """CIGSCR1: Request for CIG consideration (the referral)."""
+
+    notified_on: date = Field(
+        description="Date the partnership was notified of the incident (starts the statutory clock)"
+    )
+    reasons: Text = Field(description="1. Reason(s) for submission of the request for CIG consideration")
+    case_summary: Text = Field(description="2. Summary of the case")
+    child: Child = Field(description="3. The child or young person")
+    significant_people: list[SignificantPerson] = Field(
+        default_factory=list, max_length=30, description="4. Names and dates of birth of significant adults and children"
+    )
+    agency: AgencyCode = Field(description="5. Agency providing the information (its code in the partnership file)")
+    named_lead: Name = Field(description="7. Named lead / person providing this information")
+    referrer_email: Email = Field(description="Where to tell the referrer the outcome (an email address)")
+    referred_by: Literal["agency", "strategy_meeting"] = Field(
+        "agency", description="Referred by an agency, or by the chair of a strategy meeting"
+    )
+    reviewed_with_safeguarding_lead_on: date | None = Field(
+        None, description="8. For agency referrals: date the case was reviewed with the agency safeguarding lead"
+    )
+    safeguarding_lead: Line | None = Field(
+        None, description="8. For agency referrals: name and position of the safeguarding lead it was reviewed with"
+    )
+    completed_on: date = Field(description="9. Date this form was completed")
+    facts: CaseFacts = Field(description="The facts the criteria indication reads")
+
+    _past = field_validator("notified_on", "reviewed_with_safeguarding_lead_on", "completed_on")(not_in_future)
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> "ReferralForm":
+        if self.referred_by == "agency":
+            if self.reviewed_with_safeguarding_lead_on is None:
+                raise ValueError(
+                    "reviewed_with_safeguarding_lead_on: an agency referral needs the date the case was "
+                    "reviewed with the agency safeguarding lead"
+                )
+            if not self.safeguarding_lead:
+                raise ValueError(
+                    "safeguarding_lead: an agency referral needs the name and position of the safeguarding lead"
+                )
+        if self.facts.child_died != (self.child.date_of_death is not None):
+            raise ValueError(
+                "child.date_of_death: give the date of death when (and only when) facts.child_died is true"
+            )
+        if self.child.date_of_death and self.notified_on < self.child.date_of_death:
+            raise ValueError("notified_on: the partnership cannot have been notified before the date of death")
+        if self.completed_on < self.notified_on:
+            raise ValueError("completed_on: the form cannot be completed before the incident was notified")
+        return self
+
+
+class ScreeningForm(Form):
+    """Screening: does the case go to the CIG? (CIG chair with the business manager)."""
+
+    outcome: ScreeningOutcome = Field(description="Accept the case for CIG consideration, or decline it")
+    reason: Text | None = Field(None, description="Why (required when declining; the referrer is told)")
+    decided_by: Name = Field(description="Who decided (CIG chair and business manager)")
+    independent_chair_consulted: bool = Field(description="The independent chair was consulted")
+
+    @model_validator(mode="after")
+    def _reason_when_declined(self) -> "ScreeningForm":
+        if self.outcome is ScreeningOutcome.decline and not self.reason:
+            raise ValueError("reason: give the reason the case is declined; the referrer will be told it")
+        return self
+
+
+class AgencyReturnForm(Form):
+    """CIGINF1 return from one member agency, recorded by the administrator."""
+
+    agency: AgencyCode = Field(description="The agency whose return this is")
+    status: Literal["returned", "nil", "not_received"] = Field(
+        description="returned (with content), nil (no involvement), or not_received (the meeting goes ahead without it)"
+    )
+    involvement: Text | None = Field(
+        None, description="The agency's involvement with the child and family (required when returned)"
+    )
+    key_practitioners: list[Name] = Field(
+        default_factory=list, max_length=30, description="Key practitioners, to the date of the incident"
+    )
+    attendees: list[Name] = Field(default_factory=list, max_length=10, description="Who will attend the meeting")
+
+    @model_validator(mode="after")
+    def _content(self) -> "AgencyReturnForm":
+        if self.status == "returned" and not self.involvement:
+            raise ValueError("involvement: a return needs the agency's involvement with the child and family")
+        return self
+
+    @property
+    def return_status(self) -> ReturnStatus:
+        return ReturnStatus(self.status)
+
+
+class RecommendationForm(Form):
+    """CIGSUM1 part 1: the CIG recommendation and rationale, sent to the independent chair."""
+
+    outcome: Recommendation = Field(description="The CIG recommendation")
+    rationale: Text = Field(description="The rationale for the recommendation")
+    further_information_from: list[AgencyCode] = Field(
+        default_factory=list, description="When asking for further information: the agencies to ask"
+    )
+
+    @model_validator(mode="after")
+    def _agencies_when_further_information(self) -> "RecommendationForm":
+        if self.outcome is Recommendation.further_information and not self.further_information_from:
+            raise ValueError("further_information_from: name the agencies to ask for further information")
+        if self.outcome is not Recommendation.further_information and self.further_information_from:
+            raise ValueError("further_information_from: only used when the outcome is further_information")
+        return self
+
+
+class AnonymisedDetails(Form):
+    """Brief anonymised details for the National Panel when no SCR is initiated (no names, no dates of birth)."""
+
+    nature_of_incident: Text = Field(description="The nature of the incident")
+    ages_of_children: Line = Field(description="The ages of the children involved, e.g. '4 years; sibling 7 years'")
+    relationship_to_alleged_perpetrator: Line = Field(description="Their relationship with any alleged perpetrator(s)")
+    agency_involvement: Text = Field(description="Agency involvement with the family")
+    criminal_investigation: Line = Field(description="Any criminal investigation")
+
+
+class DecisionForm(Form):
+    """CIGSUM1 part 2: the independent chair's decision and rationale, in writing."""
+
+    response: ChairResponse = Field(description="Affirm or challenge the CIG recommendation")
+    decision: ReviewType = Field(description="The decision: initiate an SCR, another review, or no review")
+    rationale: Text = Field(description="The rationale for the decision")
+    decided_by: Name = Field(description="The independent chair's name")
+    lead_reviewers: list[Name] = Field(
+        default_factory=list, max_length=5, description="When an SCR is initiated: the lead reviewer name(s)"
+    )
+    anonymised_details: AnonymisedDetails | None = Field(
+        None, description="When no SCR is initiated: brief anonymised details for the National Panel"
+    )
+    criteria_explanation: Text | None = Field(
+        None, description="When no SCR is initiated: why the case does not meet the SCR criteria"
+    )
+
+    @model_validator(mode="after")
+    def _what_the_panel_needs(self) -> "DecisionForm":
+        if self.decision is ReviewType.scr:
+            if not self.lead_reviewers:
+                raise ValueError("lead_reviewers: name the lead reviewer(s) of the SCR; the National Panel is told them")
+        else:
+            if self.anonymised_details is None:
+                raise ValueError(
+                    "anonymised_details: when no SCR is initiated the National Panel needs brief anonymised details"
+                )
+            if not self.criteria_explanation:
+                raise ValueError(
+                    "criteria_explanation: explain why the case does not meet the SCR criteria"
+                )
+        return self
+
+
+def check_decision_against_recommendation(form: DecisionForm, recommendation: Recommendation | None) -> None:
+    """Affirming means deciding what the CIG recommended; raise ValueError naming the field otherwise."""
+    if recommendation is None:
+        raise ValueError("the CIG has not recorded a recommendation for this case yet")
+    if form.response is ChairResponse.affirm and form.decision.value != recommendation.value:
+        raise ValueError(
+            f"decision: affirming the recommendation ({recommendation.value}) means deciding "
+            f"{recommendation.value}; choose 'challenge' to decide {form.decision.value}"
+        )
+
+
+class CaseOutcome(RecommendationForm):
+    """One listed case's outcome on the meeting-outcomes form."""
+
+    reference: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Z]{2,8}-\d{4}-\d{4}$",
+                                    description="The case reference, e.g. NSCP-2026-0001")]
+
+
+class MeetingOutcomesForm(Form):
+    """The meeting-outcomes form: one recommendation and rationale per case considered."""
+
+    meeting_on: date = Field(description="The date of the meeting")
+    outcomes: list[CaseOutcome] = Field(min_length=1, max_length=50, description="One entry per case considered")
+
+    _past = field_validator("meeting_on")(not_in_future)
+
+    @model_validator(mode="after")
+    def _one_per_case(self) -> "MeetingOutcomesForm":
+        references = [o.reference for o in self.outcomes]
+        repeated = sorted({r for r in references if references.count(r) > 1})
+        if repeated:
+            raise ValueError(f"outcomes: {', '.join(repeated)} appear more than once")
+        return self

@@ -1,0 +1,191 @@
+"""Who is told what, at each step: pure functions from a case file to the messages it owes.
+
+Each message carries a stable key (case reference, step, recipient, round), so writing it to the
+outbox twice keeps one. The context holds only what the recipient's role needs: the child's name
+and date of birth go only to the agencies asked for information (the process needs them to search
+their records); statutory notices carry the reference and anonymised details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from casework.criteria import indicate_criteria
+from casework.forms import CaseFacts
+from casework.model import REVIEW_LABELS
+from config.partnership import Contact, Partnership
+from config.rulesets import RuleSet
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """What the messages may draw on, read from the store."""
+
+    reference: str
+    regime: str
+    referring_agency: str
+    notified_on: date
+    referred_at: datetime
+    facts: dict[str, Any]
+    child_name: str
+    child_date_of_birth: date
+    child_date_of_death: date | None
+    significant_people: list[dict[str, Any]]
+    referrer_email: str | None
+    round: int = 0
+    meeting_at: datetime | None = None
+    screening_reason: str | None = None
+    recommendation: str | None = None
+    recommendation_rationale: str | None = None
+    chair_response: str | None = None
+    decision: str | None = None
+    decision_rationale: str | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    lead_reviewers: list[str] = field(default_factory=list)
+    panel_details: dict[str, Any] | None = None
+    deadlines: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message the process owes one recipient; `template` names its files in notifications/templates."""
+
+    reference: str | None
+    step: str
+    template: str
+    to: Contact
+    round: int
+    context: dict[str, Any]
+    attachments: tuple[dict[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.reference or '-'}:{self.step}:{self.to.email}:{self.round}"
+
+
+def _clock_words(amount: int, unit: str) -> str:
+    """'7 days', '5 working days', '1 month'."""
+    noun = {"calendar_days": "day", "working_days": "working day", "calendar_months": "month"}[unit]
+    return f"{amount} {noun}{'' if amount == 1 else 's'}"
+
+
+def age_on(born: date, on: date) -> int:
+    """Whole years from `born` to `on`."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _common(case: CaseFile, partnership: Partnership, rules: RuleSet) -> dict[str, Any]:
+    return {
+        "partnership": partnership.name,
+        "reference": case.reference,
+        "terms": rules.terms,
+        "regime_title": rules.title,
+        "deadlines": case.deadlines,
+        "labels": REVIEW_LABELS,
+    }
+
+
+def referral_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """Step 2: the partnership tells the CIG chair, business manager, administrator and independent chair."""
+    contacts = partnership.contacts
+    indication = indicate_criteria(CaseFacts.model_validate(case.facts))
+    context = _common(case, partnership, rules) | {
+        "agency": partnership.agency(case.referring_agency).name,
+        "notified_on": case.notified_on,
+        "indication": indication,
+    }
+    messages = [
+        Message(case.reference, "referral-notice", "referral_notice", to, 0, context)
+        for to in (contacts.cig_chair, contacts.business_manager, contacts.administrator, contacts.independent_chair)
+    ]
+    for name, notice in rules.notices.items():
+        if notice.sent_at == "referral":
+            messages.append(_statutory_notice(name, notice.title, case, partnership, rules))
+    return messages
+
+
+def decline_notice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """Step 3: a declined referral; the referrer is told why."""
+    if not case.referrer_email:
+        return []
+    to = Contact(name="Referrer", email=case.referrer_email)
+    context = _common(case, partnership, rules) | {"reason": case.screening_reason}
+    return [Message(case.reference, "screening-decline", "screening_decline", to, 0, context)]
+
+
+def information_requests(
+    case: CaseFile, partnership: Partnership, rules: RuleSet, requests: list[dict[str, Any]]
+) -> list[Message]:
+    """Step 5: CIGINF1 to each agency asked in this round, with who is involved and when it is due."""
+    messages = []
+    for request in requests:
+        agency = partnership.agency(request["agency"])
+        context = _common(case, partnership, rules) | {
+            "agency": agency.name,
+            "child_name": case.child_name,
+            "child_date_of_birth": case.child_date_of_birth,
+            "significant_people": case.significant_people,
+            "due_at": request["due_at"],
+            "by_return": request["by_return"],
+            "meeting_at": case.meeting_at,
+            "round": case.round,
+            "further_information": case.round > 1,
+            "return_within": _clock_words(rules.clocks["information_return"].amount, rules.clocks["information_return"].unit.value),
+            "by_return_under": _clock_words(rules.clocks["information_return"].by_return_under_days or 0, "calendar_days"),
+        }
+        messages.append(Message(case.reference, "information-request", "information_request", agency.contact, case.round, context))
+    return messages
+
+
+def recommendation_notice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """Step 7: the CIG chair sends the recommendation and rationale (CIGSUM1) to the independent chair."""
+    context = _common(case, partnership, rules) | {
+        "recommendation": case.recommendation,
+        "rationale": case.recommendation_rationale,
+        "indication": indicate_criteria(CaseFacts.model_validate(case.facts)),
+    }
+    return [Message(case.reference, "recommendation", "recommendation", partnership.contacts.independent_chair, case.round, context)]
+
+
+def _statutory_notice(name: str, title: str, case: CaseFile, partnership: Partnership, rules: RuleSet) -> Message:
+    notice = rules.notices[name]
+    to = partnership.contacts.ofsted if notice.recipient == "ofsted" else partnership.contacts.national_panel
+    on = case.child_date_of_death or case.notified_on
+    context = _common(case, partnership, rules) | {
+        "title": title,
+        "notified_on": case.notified_on,
+        "child_age": age_on(case.child_date_of_birth, on),
+        "child_died": bool(case.facts.get("child_died")),
+        "decision": case.decision,
+        "decision_rationale": case.decision_rationale,
+        "decided_at": case.decided_at,
+        "chair_response": case.chair_response,
+        "recommendation": case.recommendation,
+        "recommendation_rationale": case.recommendation_rationale,
+        "lead_reviewers": case.lead_reviewers,
+        "panel_details": case.panel_details,
+        "scr": case.decision == "scr",
+    }
+    return Message(case.reference, name.replace("_", "-"), name, to, 0, context)
+
+
+def decision_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """Step 9: the statutory notices of the decision (Ofsted at once, the Panel within 14 days) and the referrer."""
+    messages = [
+        _statutory_notice(name, notice.title, case, partnership, rules)
+        for name, notice in rules.notices.items()
+        if notice.sent_at == "decision"
+    ]
+    if case.referrer_email:
+        context = _common(case, partnership, rules) | {
+            "decision": case.decision, "decision_rationale": case.decision_rationale,
+            "business_manager": partnership.contacts.business_manager.name,
+        }
+        messages.append(
+            Message(case.reference, "decision-to-referrer", "referrer_decision",
+                    Contact(name="Referrer", email=case.referrer_email), 0, context)
+        )
+    return messages

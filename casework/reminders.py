@@ -1,0 +1,153 @@
+"""Which reminders, warnings, chases and escalations the open deadlines owe, at a given moment.
+
+Pure: plain data in (the open deadlines near `now`, the partnership, the working calendar), a list
+of messages out. Nothing here reads the clock, the database or Prefect. Each message's key names
+the case, the deadline (kind, subject, round), the offset and the recipient, so writing it to the
+outbox on every sweep keeps exactly one.
+
+- an outstanding information return: a reminder to the agency contact at each configured number
+  of working days before the due day, and a chase once it is overdue, copied (as its own message)
+  to the administrator;
+- the chair's decision: a warning to the CIG chair and the independent chair at each configured
+  number of days before it, and an escalation to the business manager and the independent chair
+  once it is breached;
+- the statutory notices (Ofsted, National Panel, serious incident, rapid review): a warning to the
+  business manager before, and the same escalation when breached.
+
+Only the latest offset whose day has come is owed (a sweep that missed a day does not send two
+reminders at once), none on the day the clock started, and none for a deadline already met.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from casework.clocks import WorkingCalendar
+from casework.messages import Message
+from config.partnership import Contact, Partnership
+
+NOTICE_KINDS = ("ofsted_notice", "panel_notice", "serious_incident_notice", "rapid_review_notice")
+
+
+class Purpose(StrEnum):
+    """What a reminder message is: before the due day, or after it has passed."""
+
+    reminder = "reminder"  # to an agency, before its return is due
+    chase = "chase"  # to an agency (and the administrator), its return is overdue
+    warning = "warning"  # to the people who must act, before a statutory deadline
+    escalation = "escalation"  # a statutory deadline has been breached
+
+
+@dataclass(frozen=True)
+class OpenDeadline:
+    """An unmet deadline on an open case, as the sweep reads it from the store."""
+
+    reference: str
+    kind: str
+    subject: str
+    round: int
+    label: str
+    due_at: datetime
+    met_at: datetime | None = None
+    case_open: bool = True
+    started_on: date | None = None  # the day the clock started (no reminder that same day)
+    meeting_at: datetime | None = None
+
+
+def horizon(partnership: Partnership) -> timedelta:
+    """How far ahead the sweep must look so that every offset's day is seen (working days: generously)."""
+    reminders = partnership.reminders
+    working = max(reminders.return_offsets_working_days, default=0)
+    calendar_days = max([*reminders.decision_offsets_days, *reminders.notice_offsets_days], default=0)
+    # n working days can span n weeks' worth of weekends and the Christmas and Easter closures
+    return timedelta(days=max(calendar_days, 2 * working + 7) + 1)
+
+
+def _latest_offset_due(
+    offsets: Iterable[int], due_day: date, today: date, started_on: date | None, day_of: Callable[[int], date]
+) -> int | None:
+    """The smallest offset whose reminder day has come (today is on or after it, before the due day)."""
+    owed = None
+    for offset in sorted(set(offsets), reverse=True):
+        if offset <= 0:
+            continue
+        remind_on = day_of(offset)
+        if started_on is not None and remind_on <= started_on:
+            continue
+        if remind_on <= today <= due_day:
+            owed = offset
+    return owed
+
+
+def _message(
+    item: OpenDeadline, purpose: Purpose, offset: str, to: Contact, role: str, partnership: Partnership,
+    extra: dict[str, object],
+) -> Message:
+    step = f"{purpose.value}.{item.kind}.{item.subject or 'case'}.{offset}"
+    context: dict[str, object] = {
+        "partnership": partnership.name,
+        "reference": item.reference,
+        "purpose": purpose.value,
+        "kind": item.kind,
+        "label": item.label,
+        "due_at": item.due_at,
+        "role": role,
+        "subject": item.subject,
+        "agency": partnership.agency_by_code[item.subject].name if item.subject in partnership.agency_by_code else "",
+        "meeting_at": item.meeting_at,
+        "copy_for": "",
+        "days": offset,
+    }
+    context.update(extra)
+    template = "escalation" if purpose in (Purpose.chase, Purpose.escalation) else "reminder"
+    return Message(item.reference, step, template, to, item.round, context)
+
+
+def reminders_owed(
+    deadlines: Sequence[OpenDeadline], *, now: datetime, partnership: Partnership, calendar: WorkingCalendar
+) -> list[Message]:
+    """Every reminder the deadlines owe at `now` (the outbox keeps one of each, however often asked)."""
+    contacts = partnership.contacts
+    settings = partnership.reminders
+    today = calendar.local_date(now)
+    owed: list[Message] = []
+    for item in deadlines:
+        if item.met_at is not None or not item.case_open:
+            continue
+        due_day = calendar.local_date(item.due_at)
+        breached = now > item.due_at
+        if item.kind == "information_return":
+            agency = partnership.agency_by_code.get(item.subject)
+            if agency is None:
+                continue
+            if breached:
+                owed.append(_message(item, Purpose.chase, "overdue", agency.contact, "agency", partnership, {}))
+                owed.append(_message(item, Purpose.chase, "overdue", contacts.administrator, "administrator",
+                                     partnership, {"copy_for": agency.contact.name}))
+                continue
+            offset = _latest_offset_due(settings.return_offsets_working_days, due_day, today, item.started_on,
+                                        lambda n: calendar.subtract_working_days(due_day, n))
+            if offset is not None:
+                owed.append(_message(item, Purpose.reminder, f"{offset}wd", agency.contact, "agency", partnership,
+                                     {"days": f"{offset} working day{'s' if offset != 1 else ''}"}))
+            continue
+        if item.kind == "decision":
+            before = ((contacts.cig_chair, "CIG chair"), (contacts.independent_chair, "independent chair"))
+            offsets = settings.decision_offsets_days
+        elif item.kind in NOTICE_KINDS:
+            before, offsets = ((contacts.business_manager, "business manager"),), settings.notice_offsets_days
+        else:
+            continue
+        if breached:
+            for to, role in ((contacts.business_manager, "business manager"), (contacts.independent_chair, "independent chair")):
+                owed.append(_message(item, Purpose.escalation, "breached", to, role, partnership, {}))
+            continue
+        offset = _latest_offset_due(offsets, due_day, today, item.started_on, lambda n: due_day - timedelta(days=n))
+        if offset is not None:
+            for to, role in before:
+                owed.append(_message(item, Purpose.warning, f"{offset}d", to, role, partnership,
+                                     {"days": f"{offset} day{'s' if offset != 1 else ''}"}))
+    return owed

@@ -1,0 +1,179 @@
+"""Changes to the meeting calendar: a meeting moved or cancelled, in one transaction each.
+
+The change is recorded as a MeetingException on the date the rule gave the meeting. The open
+cases listed for it are re-listed (a moved meeting keeps its cases; a cancelled one's go to the
+next meeting), their outstanding returns get new due dates (never after the meeting), and every
+member agency is told. Safe to run twice: the same change writes the same keyed messages.
+Nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.actions import queue
+from casework.clocks import WorkingCalendar, information_return_due
+from casework.meetings import Meeting, meetings_between, next_meetings
+from casework.messages import Message
+from casework.model import ReturnStatus, Stage
+from casework.office import Office
+from casework.store import cases as store
+from casework.store.tables import Case, MeetingException
+from config.partnership import MeetingRule, Partnership
+from config.rulesets import RuleSet
+
+
+class NoSuchMeeting(ValueError):
+    """No meeting (as the calendar stands) on the date given."""
+
+
+@dataclass(frozen=True)
+class ListedMeeting:
+    """A coming meeting and the open cases listed for it."""
+
+    meeting: Meeting
+    references: list[str]
+
+
+@dataclass(frozen=True)
+class MeetingChange:
+    """What a move or cancellation did: the meeting, where its cases went, and the notices queued."""
+
+    scheduled_on: date
+    was_at: datetime
+    now_at: datetime | None  # None: cancelled
+    relisted: list[str]
+    relisted_to: Meeting | None
+    queued: int
+
+
+def exceptions_in(session: Session) -> dict[date, datetime | None]:
+    """The recorded exceptions: the rule's date, and where the meeting went (None: cancelled)."""
+    return {e.scheduled_on: e.moved_to for e in session.scalars(select(MeetingException))}
+
+
+def find_meeting(rule: MeetingRule, on: date, exceptions: Mapping[date, datetime | None]) -> Meeting:
+    """The meeting the rule gave on `on`, or the one now held on `on` after a move."""
+    around = datetime.combine(on, rule.start_time, tzinfo=rule.zone)
+    for meeting in meetings_between(rule, around - timedelta(days=75), around + timedelta(days=75), exceptions):
+        if meeting.scheduled_on == on or meeting.starts_at.astimezone(rule.zone).date() == on:
+            return meeting
+    raise NoSuchMeeting(f"there is no meeting on {on:%A %-d %B %Y} in the calendar")
+
+
+def _awaiting_meeting(case: Case) -> bool:
+    return case.stage == Stage.awaiting_returns or (case.stage == Stage.awaiting_recommendation and not case.recommendation)
+
+
+def relist(session: Session, *, case: Case, meeting: Meeting, rules: RuleSet, calendar: WorkingCalendar,
+           now: datetime, actor: str) -> None:
+    """List the case for `meeting` (same round) and move its outstanding returns' due dates with it."""
+    case.meeting_on = meeting.scheduled_on
+    case.meeting_at = meeting.starts_at
+    case.updated_at = now
+    clock = rules.clocks["information_return"]
+    for request in store.round_requests(case):
+        if request.status != ReturnStatus.outstanding:
+            continue
+        due = information_return_due(request.issued_at, meeting.starts_at, clock, calendar)
+        told_now = information_return_due(now, meeting.starts_at, clock, calendar)
+        if told_now.by_return and told_now.due_at > due.due_at:  # never due before the agency could know
+            due = told_now
+        request.due_at = due.due_at
+        request.by_return = due.by_return
+        for item in case.deadlines:
+            if item.kind == "information_return" and item.subject == request.agency and item.round == request.round \
+                    and item.met_at is None:
+                item.due_at = due.due_at
+    store.audit(session, reference=case.reference, actor=actor, action="re-listed", now=now,
+                meeting=meeting.starts_at.isoformat(), round=case.round)
+
+
+def change_notices(
+    partnership: Partnership, *, scheduled_on: date, was_at: datetime, now_at: datetime | None,
+    relisted_to: Meeting | None, references: Sequence[str],
+    returns_due: Mapping[str, Sequence[tuple[str, datetime]]] | None = None,
+) -> list[Message]:
+    """One notice to each member agency's contact: the meeting moved or cancelled, and where the cases go."""
+    what = f"moved.{now_at:%Y%m%dT%H%M%z}" if now_at else "cancelled"
+    context = {
+        "partnership": partnership.name,
+        "reference": "",
+        "was_at": was_at,
+        "now_at": now_at,
+        "relisted_at": relisted_to.starts_at if relisted_to else None,
+        "references": list(references),
+        "location": partnership.meetings.location,
+    }
+    returns_due = returns_due or {}
+    return [
+        Message(None, f"meeting-{what}.{scheduled_on.isoformat()}", "meeting_change", agency.contact, 0,
+                context | {"returns": [{"reference": r, "due_at": d} for r, d in returns_due.get(agency.code, ())]})
+        for agency in partnership.agencies
+    ]
+
+
+def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetime, reason: str, actor: str) -> MeetingChange:
+    rule = office.partnership.meetings
+    with office.sessions.begin() as session:
+        exceptions = exceptions_in(session)
+        meeting = find_meeting(rule, on, exceptions)
+        if meeting.starts_at <= now:
+            raise ValueError(f"the meeting on {on:%-d %B %Y} has already started; only a coming meeting can change")
+        if moved_to is not None and moved_to <= now:
+            raise ValueError("a meeting can only be moved to a time in the future")
+        row = session.scalars(select(MeetingException).where(MeetingException.scheduled_on == meeting.scheduled_on)).first()
+        if row is None:
+            row = MeetingException(scheduled_on=meeting.scheduled_on, reason=reason, recorded_at=now)
+            session.add(row)
+        row.moved_to, row.reason, row.recorded_at = moved_to, reason, now
+        exceptions[meeting.scheduled_on] = moved_to
+        if moved_to is not None:
+            target: Meeting | None = Meeting(meeting.scheduled_on, moved_to, moved=True)
+        else:
+            later = next_meetings(rule, meeting.starts_at + timedelta(minutes=1), 1, exceptions)
+            target = later[0] if later else None
+        cases = [c for c in store.meeting_cases(session, meeting_on=meeting.scheduled_on) if _awaiting_meeting(c)]
+        if cases and target is None:
+            raise ValueError("the calendar gives no later meeting for the listed cases")
+        for case in cases if target is not None else ():
+            relist(session, case=case, meeting=target, rules=office.rules(case.regime), calendar=office.calendar,
+                   now=now, actor=actor)
+        store.audit(session, reference=None, actor=actor, action="meeting moved" if moved_to else "meeting cancelled",
+                    now=now, scheduled_on=meeting.scheduled_on.isoformat(),
+                    moved_to=moved_to.isoformat() if moved_to else None, cases=[c.reference for c in cases])
+        references = [c.reference for c in cases]
+        returns_due: dict[str, list[tuple[str, datetime]]] = {}
+        for case in cases:
+            for request in store.round_requests(case):
+                if request.status == ReturnStatus.outstanding:
+                    returns_due.setdefault(request.agency, []).append((case.reference, request.due_at))
+        notices = change_notices(office.partnership, scheduled_on=meeting.scheduled_on, was_at=meeting.starts_at,
+                                 now_at=moved_to, relisted_to=target, references=references, returns_due=returns_due)
+        queued = queue(session, None, notices, now)
+        return MeetingChange(meeting.scheduled_on, meeting.starts_at, moved_to, references, target, queued)
+
+
+def move_meeting(office: Office, on: date, to: datetime, *, now: datetime, reason: str, actor: str) -> MeetingChange:
+    """Move the meeting on `on` to `to`; its cases stay listed for it with their returns re-dated."""
+    return _change(office, on, to, now=now, reason=reason, actor=actor)
+
+
+def cancel_meeting(office: Office, on: date, *, now: datetime, reason: str, actor: str) -> MeetingChange:
+    """Cancel the meeting on `on`; its cases go to the next meeting, with their returns re-dated."""
+    return _change(office, on, None, now=now, reason=reason, actor=actor)
+
+
+def coming_meetings(office: Office, *, now: datetime, count: int = 3) -> list[ListedMeeting]:
+    """The next `count` meetings and the open cases listed for each."""
+    with office.sessions() as session:
+        exceptions = exceptions_in(session)
+        return [
+            ListedMeeting(m, [c.reference for c in store.meeting_cases(session, meeting_on=m.scheduled_on)])
+            for m in next_meetings(office.partnership.meetings, now, count, exceptions)
+        ]

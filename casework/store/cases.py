@@ -1,0 +1,392 @@
+"""What can be done to a case, in the database. Every function takes the session as a keyword
+argument and never commits: the caller owns the transaction. Every change writes an audit event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from casework.clocks import WorkingCalendar, deadline, information_return_due
+from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm, check_decision_against_recommendation
+from casework.meetings import Meeting
+from casework.model import CaseStatus, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome, Stage, check_move
+from casework.store.tables import AuditEvent, Case, Deadline, InformationRequest, OutboxMessage
+from config.rulesets import RuleSet
+
+
+class CaseNotFound(LookupError):
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"no case with reference '{reference}'")
+
+
+class AlreadyRecorded(ValueError):
+    """The step was recorded before; the second attempt changes nothing."""
+
+
+class NotAtThisStep(ValueError):
+    """The case is not at the step the input is for."""
+
+
+def audit(session: Session, *, reference: str | None, actor: str, action: str, now: datetime, **detail: object) -> None:
+    """Append an audit event (metadata only: never names, dates of birth or free text about the child)."""
+    session.add(AuditEvent(case_reference=reference, at=now, actor=actor, action=action, detail=detail))
+
+
+def audit_trail(session: Session, *, reference: str) -> Sequence[AuditEvent]:
+    """The case's audit events, oldest first."""
+    return session.scalars(
+        select(AuditEvent).where(AuditEvent.case_reference == reference).order_by(AuditEvent.id)
+    ).all()
+
+
+def get_case(session: Session, *, reference: str, for_update: bool = False) -> Case:
+    """The case with this reference, with its requests and deadlines loaded."""
+    query = (
+        select(Case)
+        .where(Case.reference == reference)
+        .options(selectinload(Case.requests), selectinload(Case.deadlines))
+    )
+    if for_update:
+        query = query.with_for_update()
+    case = session.scalars(query).first()
+    if case is None:
+        raise CaseNotFound(reference)
+    return case
+
+
+def list_cases(session: Session, *, status: str | None = None) -> Sequence[Case]:
+    query = select(Case).options(selectinload(Case.requests), selectinload(Case.deadlines)).order_by(Case.id)
+    if status:
+        query = query.where(Case.status == status)
+    return session.scalars(query).all()
+
+
+def _next_reference(session: Session, prefix: str, year: int) -> str:
+    stem = f"{prefix}-{year}-"
+    count = session.scalar(select(func.count()).select_from(Case).where(Case.reference.like(f"{stem}%"))) or 0
+    return f"{stem}{count + 1:04d}"
+
+
+def _set_deadline(
+    session: Session, case: Case, *, kind: str, label: str, due_at: datetime, subject: str = "", round: int = 0
+) -> Deadline:
+    existing = next(
+        (d for d in case.deadlines if d.kind == kind and d.subject == subject and d.round == round), None
+    )
+    if existing:
+        existing.due_at = due_at
+        existing.label = label
+        return existing
+    item = Deadline(kind=kind, subject=subject, round=round, label=label, due_at=due_at)
+    case.deadlines.append(item)
+    return item
+
+
+def meet_deadline(case: Case, *, kind: str, now: datetime, subject: str | None = None, round: int | None = None) -> None:
+    """Mark the open deadlines of this kind (optionally for one subject or round) as met."""
+    for item in case.deadlines:
+        if item.kind == kind and item.met_at is None:
+            if subject is not None and item.subject != subject:
+                continue
+            if round is not None and item.round != round:
+                continue
+            item.met_at = now
+
+
+def record_referral(
+    session: Session,
+    *,
+    form: ReferralForm,
+    prefix: str,
+    rules: RuleSet,
+    calendar: WorkingCalendar,
+    now: datetime,
+    actor: str,
+) -> Case:
+    """Record a CIGSCR1 referral, give it a reference and start its statutory clocks."""
+    personal = form.model_dump(
+        mode="json", include={"reasons", "case_summary", "child", "significant_people", "named_lead", "safeguarding_lead"}
+    )
+    personal["reviewed_with_safeguarding_lead_on"] = (
+        form.reviewed_with_safeguarding_lead_on.isoformat() if form.reviewed_with_safeguarding_lead_on else None
+    )
+    personal["completed_on"] = form.completed_on.isoformat()
+    personal["referred_by"] = form.referred_by
+    case = Case(
+        reference=_next_reference(session, prefix, now.year),
+        regime=rules.name,
+        status=CaseStatus.open,
+        stage=Stage.awaiting_screening,
+        referring_agency=form.agency,
+        notified_on=form.notified_on,
+        referred_at=now,
+        facts=form.facts.model_dump(mode="json"),
+        personal=personal,
+        referrer_email=form.referrer_email,
+        wait_seq=0,
+        round=0,
+        updated_at=now,
+    )
+    session.add(case)
+    for kind, clock in rules.clocks.items():
+        if clock.starts.value == "notified":
+            _set_deadline(session, case, kind=kind, label=clock.label, due_at=deadline(form.notified_on, clock, calendar))
+    session.flush()
+    audit(session, reference=case.reference, actor=actor, action="referral recorded", now=now, agency=form.agency)
+    return case
+
+
+def attach_flow_run(session: Session, *, case: Case, flow_run_id: str, now: datetime) -> None:
+    if case.flow_run_id != flow_run_id:
+        case.flow_run_id = flow_run_id
+        audit(session, reference=case.reference, actor="system", action="flow run started", now=now, flow_run_id=flow_run_id)
+
+
+def _consume_wait(case: Case) -> None:
+    """An input for this case has been used: the next wait needs a fresh suspend key."""
+    case.wait_seq = (case.wait_seq or 0) + 1
+
+
+def refuse_input(session: Session, *, case: Case, step: str, problem: str, now: datetime) -> None:
+    """Record that an input could not be used (so the next wait asks again, with the reason)."""
+    _consume_wait(case)
+    audit(session, reference=case.reference, actor="system", action=f"{step} input refused", now=now, problem=problem)
+
+
+def _move(case: Case, target: Stage, now: datetime) -> None:
+    case.stage = check_move(Stage(case.stage), target)
+    case.updated_at = now
+
+
+def record_screening(session: Session, *, case: Case, form: ScreeningForm, now: datetime, actor: str) -> None:
+    """Accept the case for the group, or decline it with the reason (the case then closes)."""
+    if case.screening is not None:
+        raise AlreadyRecorded(f"{case.reference}: screening was already recorded ({case.screening})")
+    if case.stage != Stage.awaiting_screening:
+        raise NotAtThisStep(f"{case.reference} is not awaiting screening")
+    case.screening = form.outcome.value
+    case.screening_reason = form.reason
+    case.screened_at = now
+    _consume_wait(case)
+    if form.outcome is ScreeningOutcome.accept:
+        _move(case, Stage.awaiting_returns, now)
+    else:
+        _move(case, Stage.declined, now)
+        case.status = CaseStatus.closed
+        case.closed_at = now
+        for item in case.deadlines:
+            if item.met_at is None:
+                item.met_at = now
+    audit(session, reference=case.reference, actor=actor, action=f"screening: {form.outcome.value}", now=now,
+          decided_by=form.decided_by, independent_chair_consulted=form.independent_chair_consulted)
+
+
+def needs_listing(case: Case) -> bool:
+    """Accepted and not yet listed, or sent back by the group for further information."""
+    if case.stage == Stage.awaiting_returns and case.round == 0:
+        return True
+    return case.stage == Stage.awaiting_recommendation and case.recommendation == Recommendation.further_information
+
+
+def list_for_meeting(session: Session, *, case: Case, meeting: Meeting, now: datetime, actor: str = "system") -> None:
+    """List the case for a meeting (a new round of consideration)."""
+    case.meeting_on = meeting.scheduled_on
+    case.meeting_at = meeting.starts_at
+    case.round = (case.round or 0) + 1
+    case.recommendation = None
+    case.recommendation_rationale = None
+    if case.stage != Stage.awaiting_returns:
+        _move(case, Stage.awaiting_returns, now)
+    audit(session, reference=case.reference, actor=actor, action="listed for meeting", now=now,
+          meeting=meeting.starts_at.isoformat(), round=case.round)
+
+
+def issue_requests(
+    session: Session,
+    *,
+    case: Case,
+    agencies: Sequence[str],
+    rules: RuleSet,
+    calendar: WorkingCalendar,
+    now: datetime,
+) -> list[InformationRequest]:
+    """Create this round's CIGINF1 requests (once each) with their due dates and deadlines."""
+    if case.meeting_at is None:
+        raise NotAtThisStep(f"{case.reference} is not listed for a meeting")
+    clock = rules.clocks["information_return"]
+    due = information_return_due(now, case.meeting_at, clock, calendar)
+    created = []
+    for code in agencies:
+        existing = next((r for r in case.requests if r.agency == code and r.round == case.round), None)
+        if existing:
+            continue
+        request = InformationRequest(
+            agency=code, round=case.round, issued_at=now, due_at=due.due_at, by_return=due.by_return, status="outstanding"
+        )
+        case.requests.append(request)
+        _set_deadline(session, case, kind="information_return", subject=code, round=case.round,
+                      label=f"{clock.label} from {code}", due_at=due.due_at)
+        created.append(request)
+    if created:
+        audit(session, reference=case.reference, actor="administrator", action="requests for information issued",
+              now=now, round=case.round, agencies=[r.agency for r in created], by_return=due.by_return)
+    return created
+
+
+def round_requests(case: Case) -> list[InformationRequest]:
+    return [r for r in case.requests if r.round == case.round]
+
+
+def outstanding_agencies(case: Case) -> list[str]:
+    return [r.agency for r in round_requests(case) if r.status == ReturnStatus.outstanding]
+
+
+def record_return(session: Session, *, case: Case, form: AgencyReturnForm, now: datetime, actor: str) -> None:
+    """Record one agency's CIGINF1 return for the current round; when all are in, the case awaits the CIG."""
+    if case.stage != Stage.awaiting_returns:
+        raise NotAtThisStep(f"{case.reference} is not awaiting returns (it is {case.stage})")
+    request = next((r for r in round_requests(case) if r.agency == form.agency), None)
+    if request is None:
+        asked = ", ".join(r.agency for r in round_requests(case))
+        raise ValueError(f"agency: {form.agency} was not asked for information in this round (asked: {asked})")
+    if request.status != ReturnStatus.outstanding:
+        raise AlreadyRecorded(f"{case.reference}: the return from {form.agency} was already recorded ({request.status})")
+    request.status = form.status
+    request.returned_at = now
+    request.content = {"involvement": form.involvement, "key_practitioners": form.key_practitioners}
+    request.attendees = form.attendees
+    meet_deadline(case, kind="information_return", subject=form.agency, round=case.round, now=now)
+    _consume_wait(case)
+    case.updated_at = now
+    audit(session, reference=case.reference, actor=actor, action="return recorded", now=now,
+          agency=form.agency, status=form.status, round=case.round)
+    if not outstanding_agencies(case):
+        _move(case, Stage.awaiting_recommendation, now)
+
+
+def record_recommendation(
+    session: Session, *, case: Case, form: RecommendationForm, known_agencies: Sequence[str], now: datetime, actor: str
+) -> None:
+    """Record the CIG recommendation; "further information" sends the case back for another round."""
+    if case.stage != Stage.awaiting_recommendation:
+        if case.recommendation and case.stage in (Stage.awaiting_decision, Stage.notifying, Stage.decided):
+            raise AlreadyRecorded(f"{case.reference}: the recommendation was already recorded ({case.recommendation})")
+        raise NotAtThisStep(f"{case.reference} is not awaiting the CIG recommendation (it is {case.stage})")
+    unknown = [a for a in form.further_information_from if a not in known_agencies]
+    if unknown:
+        raise ValueError(f"further_information_from: unknown agency code(s) {', '.join(unknown)}")
+    case.recommendation = form.outcome.value
+    case.recommendation_rationale = form.rationale
+    case.recommended_at = now
+    _consume_wait(case)
+    case.updated_at = now
+    audit(session, reference=case.reference, actor=actor, action=f"recommendation: {form.outcome.value}", now=now,
+          round=case.round, further_information_from=form.further_information_from)
+    if form.outcome is Recommendation.further_information:
+        case.next_round_agencies = list(form.further_information_from)
+    else:
+        _move(case, Stage.awaiting_decision, now)
+
+
+def record_decision(
+    session: Session, *, case: Case, form: DecisionForm, rules: RuleSet, calendar: WorkingCalendar, now: datetime, actor: str
+) -> None:
+    """Record the independent chair's decision and start the notice clocks."""
+    if case.decision is not None:
+        raise AlreadyRecorded(f"{case.reference}: the decision was already recorded ({case.decision})")
+    if case.stage != Stage.awaiting_decision:
+        raise NotAtThisStep(f"{case.reference} is not awaiting the independent chair's decision (it is {case.stage})")
+    check_decision_against_recommendation(form, Recommendation(case.recommendation) if case.recommendation else None)
+    case.chair_response = form.response.value
+    case.decision = form.decision.value
+    case.decision_rationale = form.rationale
+    case.decided_at = now
+    case.decided_by = form.decided_by
+    case.lead_reviewers = form.lead_reviewers or None
+    case.panel_details = (
+        {"anonymised": form.anonymised_details.model_dump(mode="json"), "criteria_explanation": form.criteria_explanation}
+        if form.anonymised_details else None
+    )
+    _consume_wait(case)
+    meet_deadline(case, kind="decision", now=now)
+    for notice in rules.notices.values():
+        if notice.sent_at == "decision":
+            clock = rules.clocks[notice.clock]
+            start = now if clock.starts.value == "decided" else case.notified_on
+            _set_deadline(session, case, kind=notice.clock, label=clock.label, due_at=deadline(start, clock, calendar))
+    if form.decision is not ReviewType.no_review and "publication" in rules.clocks and form.decision is ReviewType.scr:
+        clock = rules.clocks["publication"]
+        _set_deadline(session, case, kind="publication", label=clock.label, due_at=deadline(now, clock, calendar))
+    _move(case, Stage.notifying, now)
+    audit(session, reference=case.reference, actor=actor, action=f"decision: {form.decision.value}", now=now,
+          response=form.response.value)
+
+
+def finish_case(session: Session, *, case: Case, now: datetime) -> None:
+    """The notices are out: the case is decided; it closes unless a review was initiated."""
+    if case.stage == Stage.decided:
+        return
+    _move(case, Stage.decided, now)
+    if case.decision == ReviewType.no_review:
+        case.status = CaseStatus.closed
+        case.closed_at = now
+    audit(session, reference=case.reference, actor="system", action="case decided", now=now, status=case.status)
+
+
+def enqueue_message(
+    session: Session,
+    *,
+    key: str,
+    case: Case | None,
+    kind: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    attachments: list[dict] | None = None,
+    now: datetime,
+) -> bool:
+    """Put a message in the outbox unless one with the same key is there; True if it was added."""
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+        return False
+    session.add(
+        OutboxMessage(
+            key=key, case_id=case.id if case else None, kind=kind, recipient=recipient, subject=subject,
+            body={"text": text, "html": html, "attachments": attachments or []}, status="pending", attempts=0,
+            queued_at=now,
+        )
+    )
+    session.flush()
+    return True
+
+
+def pending_messages(session: Session, *, case_id: int | None = None, limit: int = 200) -> Sequence[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(limit)
+    if case_id is not None:
+        query = query.where(OutboxMessage.case_id == case_id)
+    return session.scalars(query).all()
+
+
+def messages_for(session: Session, *, case_id: int) -> Sequence[OutboxMessage]:
+    return session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)).all()
+
+
+def open_deadlines_due_before(session: Session, *, before: datetime) -> Sequence[Deadline]:
+    """Unmet deadlines falling due before `before`, through the (met_at, due_at) index."""
+    query = (
+        select(Deadline)
+        .where(Deadline.met_at.is_(None), Deadline.due_at < before)
+        .options(selectinload(Deadline.case))
+        .order_by(Deadline.due_at)
+    )
+    return session.scalars(query).all()
+
+
+def meeting_cases(session: Session, *, meeting_on: date) -> Sequence[Case]:
+    return session.scalars(
+        select(Case).where(Case.meeting_on == meeting_on, Case.status == "open").options(selectinload(Case.requests))
+    ).all()

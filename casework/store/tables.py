@@ -1,0 +1,168 @@
+"""The case database: cases, requests for information, deadlines, the outbox and the audit log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from casework.store.sealed import SealedJSON
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Case(Base):
+    """One referral, from CIGSCR1 to the decision notices. Personal data is sealed in `personal`."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    regime: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    stage: Mapped[str] = mapped_column(String(32), index=True)
+    referring_agency: Mapped[str] = mapped_column(String(12))
+    notified_on: Mapped[date]
+    referred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    facts: Mapped[dict] = mapped_column(JSON)
+    personal: Mapped[dict | None] = mapped_column(SealedJSON)
+    referrer_email: Mapped[str | None] = mapped_column(SealedJSON)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    wait_seq: Mapped[int] = mapped_column(Integer, default=0)
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    meeting_on: Mapped[date | None]
+    meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    screening: Mapped[str | None] = mapped_column(String(16))
+    screening_reason: Mapped[str | None] = mapped_column(Text)
+    screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_round_agencies: Mapped[list | None] = mapped_column(JSON)
+    recommendation: Mapped[str | None] = mapped_column(String(40))
+    recommendation_rationale: Mapped[str | None] = mapped_column(Text)
+    recommended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    chair_response: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[str | None] = mapped_column(String(40))
+    decision_rationale: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    lead_reviewers: Mapped[list | None] = mapped_column(JSON)
+    panel_details: Mapped[dict | None] = mapped_column(SealedJSON)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    requests: Mapped[list["InformationRequest"]] = relationship(
+        back_populates="case", order_by="InformationRequest.id", cascade="all, delete-orphan"
+    )
+    deadlines: Mapped[list["Deadline"]] = relationship(
+        back_populates="case", order_by="Deadline.due_at", cascade="all, delete-orphan"
+    )
+
+
+class InformationRequest(Base):
+    """CIGINF1 to one agency in one round, and what came back."""
+
+    __tablename__ = "information_requests"
+    __table_args__ = (UniqueConstraint("case_id", "agency", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    agency: Mapped[str] = mapped_column(String(12))
+    round: Mapped[int]
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by_return: Mapped[bool]
+    status: Mapped[str] = mapped_column(String(16), default="outstanding")
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    content: Mapped[dict | None] = mapped_column(SealedJSON)
+    attendees: Mapped[list | None] = mapped_column(SealedJSON)
+
+    case: Mapped[Case] = relationship(back_populates="requests")
+
+
+class Deadline(Base):
+    """A statutory or process clock on a case; `met_at` is set when the thing is done."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind", "subject", "round"),
+        Index("ix_deadlines_open_due", "met_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(40), default="")
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    label: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case] = relationship(back_populates="deadlines")
+
+
+class OutboxMessage(Base):
+    """An email the process owes someone, written with the change that caused it; sent once."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[dict] = mapped_column(SealedJSON)  # {"text": ..., "html": ..., "attachments": [...]}
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    smtp_reply: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Append-only: who did what to which case, when (metadata, never the personal data itself)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_reference: Mapped[str | None] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class MeetingException(Base):
+    """A meeting the rule gave, moved to another time or cancelled (moved_to is null)."""
+
+    __tablename__ = "meeting_exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheduled_on: Mapped[date] = mapped_column(unique=True)
+    moved_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

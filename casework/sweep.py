@@ -1,0 +1,86 @@
+"""The deadline sweep, in the database: read the open deadlines near `now` through the
+(met_at, due_at) index, decide what they owe (casework.reminders) and queue it in one transaction.
+
+Safe to run as often as wanted: a reminder already in the outbox (same key) is not rendered or
+queued again. Delivery is separate (casework.delivery.deliver_pending). Nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from casework.actions import queue
+from casework.clocks import WorkingCalendar
+from casework.office import Office
+from casework.reminders import NOTICE_KINDS, OpenDeadline, horizon, reminders_owed
+from casework.store import cases as store
+from casework.store.tables import Deadline, OutboxMessage
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What one sweep found and queued: open deadlines looked at, and new messages by template."""
+
+    looked_at: int
+    queued: int
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _open_deadline(row: Deadline, calendar: WorkingCalendar) -> OpenDeadline:
+    case = row.case
+    started_on = None
+    if row.kind == "information_return":
+        request = next((r for r in case.requests if r.agency == row.subject and r.round == row.round), None)
+        started_on = calendar.local_date(request.issued_at) if request else None
+    return OpenDeadline(
+        reference=case.reference, kind=row.kind, subject=row.subject, round=row.round, label=row.label,
+        due_at=row.due_at, met_at=row.met_at, case_open=case.status == "open", started_on=started_on,
+        meeting_at=case.meeting_at,
+    )
+
+
+def meet_sent_notices(session: Session, office: Office, rows: Sequence[Deadline]) -> list[Deadline]:
+    """Mark a notice deadline met when its notice has been sent (the referral flow marks it only when the
+    case finishes, and a notice sent at referral, like wt2023's serious incident notice, waits weeks for
+    that); return the rows still open."""
+    still_open = []
+    for row in rows:
+        if row.kind in NOTICE_KINDS:
+            names = [name for name, notice in office.rules(row.case.regime).notices.items() if notice.clock == row.kind]
+            sent_at = session.scalar(
+                select(func.min(OutboxMessage.sent_at)).where(
+                    OutboxMessage.case_id == row.case_id, OutboxMessage.kind.in_(names), OutboxMessage.status == "sent"
+                )
+            )
+            if sent_at is not None:
+                row.met_at = sent_at
+                continue
+        still_open.append(row)
+    return still_open
+
+
+def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:
+    """Queue every reminder, warning, chase and escalation owed at `now`, each at most once ever."""
+    with office.sessions.begin() as session:
+        rows = store.open_deadlines_due_before(session, before=now + horizon(office.partnership))
+        rows = meet_sent_notices(session, office, rows)
+        deadlines = [_open_deadline(row, office.calendar) for row in rows]
+        owed = reminders_owed(deadlines, now=now, partnership=office.partnership, calendar=office.calendar)
+        if not owed:
+            return SweepOutcome(len(rows), 0)
+        keys = [m.key for m in owed]
+        existing = set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))))
+        cases = {row.case.reference: row.case for row in rows}
+        queued: Counter[str] = Counter()
+        for message in owed:
+            if message.key in existing:
+                continue
+            if queue(session, cases[message.reference or ""], [message], now):
+                queued[message.step.split(".", 1)[0]] += 1
+        return SweepOutcome(len(rows), sum(queued.values()), dict(queued))

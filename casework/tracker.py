@@ -1,0 +1,200 @@
+"""The case tracker: one row per case, the columns managers keep in the "CIEC/SCR spreadsheet".
+
+Pure functions over the stored cases and a `now`; no Prefect, no clock reads. A row carries the
+reference only: it never reads the sealed personal data (no child's name or date of birth).
+Notice dates come from the notice deadlines (met when the notice was sent) or, before the case
+is finished, from the sent messages handed in as `sent_notices`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+
+from casework.clocks import WorkingCalendar, days_left
+from casework.model import REVIEW_LABELS, Stage
+from casework.store.tables import Case, Deadline
+
+OFSTED_NOTICES = ("ofsted_notice",)
+PANEL_NOTICES = ("panel_notice", "rapid_review_notice")
+SERIOUS_INCIDENT_NOTICES = ("serious_incident_notice",)
+NOTICE_KINDS = OFSTED_NOTICES + PANEL_NOTICES + SERIOUS_INCIDENT_NOTICES
+
+
+@dataclass(frozen=True)
+class Breach:
+    """An unmet deadline past its due time."""
+
+    label: str
+    due_on: date
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class TrackerRow:
+    """One case on the tracker (reference, dates, outcome and clocks; never the child's identity)."""
+
+    reference: str
+    status: str
+    stage: str
+    stage_number: int
+    regime: str
+    referring_agency: str
+    notified_on: date
+    referred_on: date
+    listed_for: date | None
+    round: int
+    recommendation: str | None
+    decision: str | None
+    decided_on: date | None
+    review_type: str | None
+    returns_received: int
+    returns_expected: int
+    serious_incident_notice_on: date | None
+    ofsted_notice_on: date | None
+    panel_notice_on: date | None
+    next_deadline: str | None
+    next_deadline_on: date | None
+    days_left: int | None
+    breaches: tuple[Breach, ...]
+    lead_reviewer: str | None
+
+    @property
+    def overdue(self) -> bool:
+        """True when any deadline of the case is past due and not met."""
+        return bool(self.breaches)
+
+    @property
+    def returns(self) -> str:
+        """"received/expected" for the current round ("-" before any request)."""
+        return f"{self.returns_received}/{self.returns_expected}" if self.returns_expected else "-"
+
+    @property
+    def breach_flags(self) -> str:
+        """The breached deadlines in words, e.g. "CIGINF1 return from POL (2 days overdue)"."""
+        return "; ".join(f"{b.label} ({b.days_overdue} day{'s' if b.days_overdue != 1 else ''} overdue)" for b in self.breaches)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the exports: its heading and the row attribute it shows."""
+
+    name: str
+    heading: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("reference", "Reference"),
+    Column("status", "Status"),
+    Column("stage", "Stage"),
+    Column("regime", "Regime"),
+    Column("referring_agency", "Referring agency"),
+    Column("notified_on", "Date notified"),
+    Column("referred_on", "Date referred"),
+    Column("listed_for", "Listed for meeting"),
+    Column("recommendation", "Recommendation"),
+    Column("decision", "Decision"),
+    Column("decided_on", "Date decided"),
+    Column("review_type", "Review type"),
+    Column("returns", "Returns received"),
+    Column("serious_incident_notice_on", "Serious incident notice"),
+    Column("ofsted_notice_on", "Ofsted notice"),
+    Column("panel_notice_on", "Panel notice"),
+    Column("next_deadline", "Next deadline"),
+    Column("next_deadline_on", "Next deadline due"),
+    Column("days_left", "Days left"),
+    Column("breach_flags", "Breaches"),
+    Column("lead_reviewer", "Lead reviewer"),
+)
+
+
+def cell(row: TrackerRow, column: Column) -> str | int | date | None:
+    """The value of one column for one row (dates stay dates)."""
+    value = getattr(row, column.name)
+    return value if value != "" else None
+
+
+def row_record(row: TrackerRow) -> dict[str, object]:
+    """The row as plain JSON-ready data (dates as ISO strings), every field plus the derived columns."""
+    record: dict[str, object] = {}
+    for f in fields(row):
+        value = getattr(row, f.name)
+        if f.name == "breaches":
+            value = [{"label": b.label, "due_on": b.due_on.isoformat(), "days_overdue": b.days_overdue} for b in value]
+        elif isinstance(value, date):
+            value = value.isoformat()
+        record[f.name] = value
+    record["overdue"] = row.overdue
+    return record
+
+
+def _local(moment: datetime | None, calendar: WorkingCalendar) -> date | None:
+    return calendar.local_date(moment) if moment else None
+
+
+def _notice_on(
+    deadlines: Sequence[Deadline], kinds: Iterable[str], sent: Mapping[str, datetime], calendar: WorkingCalendar
+) -> date | None:
+    """When the first notice of these kinds went out: the met deadline, else the sent message."""
+    moments = [d.met_at for d in deadlines if d.kind in kinds and d.met_at is not None]
+    moments += [sent[k] for k in kinds if k in sent]
+    return _local(min(moments), calendar) if moments else None
+
+
+def breaches(case: Case, now: datetime, calendar: WorkingCalendar) -> tuple[Breach, ...]:
+    """The case's unmet deadlines that are past due at `now`, earliest first."""
+    return tuple(
+        Breach(d.label, calendar.local_date(d.due_at), -days_left(d.due_at, now, calendar))
+        for d in sorted(case.deadlines, key=lambda d: d.due_at)
+        if d.met_at is None and d.due_at < now
+    )
+
+
+def tracker_row(
+    case: Case, *, now: datetime, calendar: WorkingCalendar, sent_notices: Mapping[str, datetime] | None = None
+) -> TrackerRow:
+    """The tracker row of one case at `now`. `sent_notices`: notice kind -> when its message was sent."""
+    sent = dict(sent_notices or {})
+    current = [r for r in case.requests if r.round == case.round]
+    upcoming = next((d for d in sorted(case.deadlines, key=lambda d: d.due_at) if d.met_at is None), None)
+    declined = case.stage == Stage.declined
+    return TrackerRow(
+        reference=case.reference,
+        status=case.status,
+        stage=case.stage,
+        stage_number=Stage(case.stage).number,
+        regime=case.regime,
+        referring_agency=case.referring_agency,
+        notified_on=case.notified_on,
+        referred_on=calendar.local_date(case.referred_at),
+        listed_for=case.meeting_on,
+        round=case.round or 0,
+        recommendation=case.recommendation,
+        decision=case.decision,
+        decided_on=_local(case.decided_at, calendar),
+        review_type=REVIEW_LABELS.get(case.decision) if case.decision else ("declined at screening" if declined else None),
+        returns_received=sum(1 for r in current if r.status != "outstanding"),
+        returns_expected=len(current),
+        serious_incident_notice_on=None if declined else _notice_on(case.deadlines, SERIOUS_INCIDENT_NOTICES, sent, calendar),
+        ofsted_notice_on=None if declined else _notice_on(case.deadlines, OFSTED_NOTICES, sent, calendar),
+        panel_notice_on=None if declined else _notice_on(case.deadlines, PANEL_NOTICES, sent, calendar),
+        next_deadline=upcoming.label if upcoming else None,
+        next_deadline_on=calendar.local_date(upcoming.due_at) if upcoming else None,
+        days_left=days_left(upcoming.due_at, now, calendar) if upcoming else None,
+        breaches=breaches(case, now, calendar),
+        lead_reviewer=", ".join(case.lead_reviewers) if case.lead_reviewers else None,
+    )
+
+
+def tracker_rows(
+    cases: Iterable[Case],
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+    sent_notices: Mapping[str, Mapping[str, datetime]] | None = None,
+) -> list[TrackerRow]:
+    """One row per case, in reference order. `sent_notices`: reference -> notice kind -> sent at."""
+    sent = sent_notices or {}
+    rows = [tracker_row(c, now=now, calendar=calendar, sent_notices=sent.get(c.reference)) for c in cases]
+    return sorted(rows, key=lambda r: r.reference)

@@ -1,0 +1,109 @@
+"""The tracker read from the case database, and written as CSV, JSON or an Excel workbook.
+
+Needs the office (settings, calendar and case database); no Prefect. The workbook (openpyxl)
+has a header row, frozen panes (header and reference column), date cells as real dates and
+overdue rows filled red, so it opens ready to use in Excel and LibreOffice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.office import Office
+from casework.store import cases as store
+from casework.store.tables import Case, OutboxMessage
+from casework.tracker import COLUMNS, NOTICE_KINDS, TrackerRow, cell, row_record, tracker_rows
+
+OVERDUE_FILL = "FFC7CE"  # Excel's "light red fill" for bad values
+HEADER_FILL = "DDEBF7"
+DATE_FORMAT = "dd mmm yyyy"
+
+
+def sent_notices(session: Session) -> dict[str, dict[str, datetime]]:
+    """Reference -> statutory notice kind -> when its message was sent (the first one)."""
+    rows = session.execute(
+        select(Case.reference, OutboxMessage.kind, OutboxMessage.sent_at)
+        .join(Case, OutboxMessage.case_id == Case.id)
+        .where(OutboxMessage.kind.in_(NOTICE_KINDS), OutboxMessage.status == "sent")
+    ).all()
+    found: dict[str, dict[str, datetime]] = {}
+    for reference, kind, sent_at in rows:
+        if sent_at is None:
+            continue
+        kinds = found.setdefault(reference, {})
+        kinds[kind] = min(sent_at, kinds.get(kind, sent_at))
+    return found
+
+
+def current_tracker(office: Office, *, now: datetime) -> list[TrackerRow]:
+    """Every case's tracker row at `now`, read in one short transaction."""
+    with office.sessions() as session:
+        return tracker_rows(
+            store.list_cases(session), now=now, calendar=office.calendar, sent_notices=sent_notices(session)
+        )
+
+
+def tracker_json(rows: Sequence[TrackerRow]) -> str:
+    """The rows as a JSON list (dates as ISO strings)."""
+    return json.dumps([row_record(r) for r in rows], indent=2)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def tracker_csv(rows: Sequence[TrackerRow]) -> str:
+    """The rows as CSV with the tracker's headings (dates as YYYY-MM-DD)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.heading for c in COLUMNS] + ["Overdue"])
+    for row in rows:
+        writer.writerow([_text(cell(row, c)) for c in COLUMNS] + ["yes" if row.overdue else "no"])
+    return out.getvalue()
+
+
+def write_tracker_xlsx(rows: Sequence[TrackerRow], path: Path, *, now: datetime) -> Path:
+    """Write the workbook to `path`: one sheet "Case tracker", header frozen, overdue rows filled."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Case tracker"
+    headings = [c.heading for c in COLUMNS] + ["Overdue"]
+    sheet.append(headings)
+    header_fill = PatternFill("solid", start_color=HEADER_FILL, end_color=HEADER_FILL)
+    for item in sheet[1]:
+        item.font = Font(bold=True)
+        item.fill = header_fill
+    overdue_fill = PatternFill("solid", start_color=OVERDUE_FILL, end_color=OVERDUE_FILL)
+    for number, row in enumerate(rows, start=2):
+        sheet.append([cell(row, c) for c in COLUMNS] + ["yes" if row.overdue else "no"])
+        for item in sheet[number]:
+            if isinstance(item.value, date):
+                item.number_format = DATE_FORMAT
+            if row.overdue:
+                item.fill = overdue_fill
+    widths = [max(len(h), *(len(_text(cell(r, c))) for r in rows)) if rows else len(h)
+              for h, c in zip(headings, COLUMNS)] + [len("Overdue")]
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(width, 10) + 2, 60)
+    sheet.freeze_panes = "B2"
+    sheet.auto_filter.ref = sheet.dimensions
+    book.properties.title = f"Case tracker at {now.date().isoformat()}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path

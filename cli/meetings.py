@@ -1,0 +1,129 @@
+"""`cig meeting`: the group's coming meetings and their cases; move or cancel one.
+
+A move or cancellation is recorded as an exception to the partnership's recurrence rule, the
+listed cases are re-listed with their returns re-dated, and every member agency is told (the
+notices are sent at once when the mail server is reachable, else by the next deadline sweep).
+Errors are raised as ValueError, which `cig` prints as a sentence with exit status 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date, datetime, timezone
+from typing import Annotated
+
+import typer
+
+from casework import rescheduling
+from casework.office import Office, open_office
+
+app = typer.Typer(no_args_is_help=True, help="The group's meetings: list, move, cancel.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date: write it as YYYY-MM-DD") from None
+
+
+def _moment(text: str, office: Office) -> datetime:
+    """YYYY-MM-DD (the usual start time) or YYYY-MM-DDTHH:MM, in the partnership's time zone."""
+    rule = office.partnership.meetings
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date and time: write it as YYYY-MM-DDTHH:MM (local time)") from None
+    if len(text) == 10:
+        value = datetime.combine(value.date(), rule.start_time)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=rule.zone)
+    return value.astimezone(timezone.utc)
+
+
+def _local(moment: datetime, office: Office) -> str:
+    return moment.astimezone(office.partnership.meetings.zone).strftime("%a %d %b %Y %H:%M")
+
+
+def _send(office: Office) -> str:
+    from casework.delivery import deliver_pending
+
+    try:
+        report = asyncio.run(deliver_pending(office))
+    except Exception as exc:  # the notices stay in the outbox; the next sweep sends them
+        return f" (notices queued; not sent yet: {exc})"
+    if report.temporary_failures or report.permanent_failures:
+        return f" (sent {len(report.sent)}; {len(report.temporary_failures) + len(report.permanent_failures)} not sent yet)"
+    return ""
+
+
+def _report(change: rescheduling.MeetingChange, office: Office, as_json: bool, sent: str) -> None:
+    data = {
+        "scheduled_on": change.scheduled_on.isoformat(),
+        "was_at": change.was_at.isoformat(),
+        "now_at": change.now_at.isoformat() if change.now_at else None,
+        "relisted": change.relisted,
+        "relisted_to": change.relisted_to.starts_at.isoformat() if change.relisted_to else None,
+        "notices_queued": change.queued,
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    what = f"moved to {_local(change.now_at, office)}" if change.now_at else "cancelled"
+    typer.echo(f"The meeting of {_local(change.was_at, office)} is {what}.")
+    if change.relisted:
+        where = _local(change.relisted_to.starts_at, office) if change.relisted_to else "-"
+        typer.echo(f"Re-listed for {where}: {', '.join(change.relisted)}")
+    typer.echo(f"{change.queued} member notice(s) queued{sent}.")
+
+
+@app.command("list")
+def meeting_list(
+    count: Annotated[int, typer.Option(min=1, max=24, help="How many meetings")] = 3, as_json: JsonOption = False
+) -> None:
+    """The next meetings (moves and cancellations applied) and the open cases listed for each."""
+    office = open_office()
+    listed = rescheduling.coming_meetings(office, now=_now(), count=count)
+    if as_json:
+        typer.echo(json.dumps([
+            {"scheduled_on": m.meeting.scheduled_on.isoformat(), "starts_at": m.meeting.starts_at.isoformat(),
+             "moved": m.meeting.moved, "cases": m.references} for m in listed
+        ], indent=2))
+        return
+    for item in listed:
+        moved = f"  (moved from {item.meeting.scheduled_on:%a %d %b})" if item.meeting.moved else ""
+        cases = ", ".join(item.references) or "no cases listed"
+        typer.echo(f"{_local(item.meeting.starts_at, office)}{moved}  {cases}")
+
+
+@app.command("move")
+def meeting_move(
+    on: Annotated[str, typer.Argument(help="The meeting's date, YYYY-MM-DD")],
+    new: Annotated[str, typer.Argument(help="The new date and local time, YYYY-MM-DDTHH:MM (or a date: usual time)")],
+    reason: Annotated[str, typer.Option(help="Why (recorded)")] = "moved by the administrator",
+    as_json: JsonOption = False,
+) -> None:
+    """Move a meeting; its cases stay listed for it, their returns re-dated, and the members are told."""
+    office = open_office()
+    change = rescheduling.move_meeting(office, _day(on), _moment(new, office), now=_now(), reason=reason,
+                                       actor="cig meeting move")
+    _report(change, office, as_json, _send(office))
+
+
+@app.command("cancel")
+def meeting_cancel(
+    on: Annotated[str, typer.Argument(help="The meeting's date, YYYY-MM-DD")],
+    reason: Annotated[str, typer.Option(help="Why (recorded)")] = "cancelled by the administrator",
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel a meeting; its cases go to the next meeting, their returns re-dated, and the members are told."""
+    office = open_office()
+    change = rescheduling.cancel_meeting(office, _day(on), now=_now(), reason=reason, actor="cig meeting cancel")
+    _report(change, office, as_json, _send(office))

@@ -1,0 +1,181 @@
+"""Run the whole system on this machine: Prefect server, local SMTP server, process worker.
+
+`python -m cli.stack up` starts everything on embedded defaults (SQLite under var/, aiosmtpd),
+registers the deployments of prefect.yaml, prints the UI address and stops it all on Ctrl-C.
+`python -m cli.stack demo` does the same, runs one referral through every step with the people
+simulated by `cig` commands, prints the timeline and the mail, and stops.
+`python -m cli.stack up --profile production` runs the production profile on this machine (cli.production):
+Prefect server and case database on PostgreSQL, an API auth string, a Fernet data key, SMTP over
+STARTTLS, and two process workers on the one `cig` pool. Workers keep nothing of a case on their own
+disk: idempotency (the outbox keys, the case rows) lives in the case database every worker reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+
+def stack_env(home: Path, api_port: int, smtp_port: int) -> dict[str, str]:
+    """The environment every process of the stack shares."""
+    env = dict(os.environ)
+    env.update({
+        "CIG_HOME": str(home),
+        "CIG_PROJECT_DIR": str(PROJECT),
+        "CIG_SMTP_PORT": str(smtp_port),
+        "PREFECT_HOME": str(home / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{api_port}/api",
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{api_port}/api",
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(api_port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": env.get("PREFECT_LOGGING_LEVEL", "INFO"),
+        "PREFECT_WORKER_QUERY_SECONDS": env.get("PREFECT_WORKER_QUERY_SECONDS", "2"),
+        "PREFECT_RUNNER_POLL_FREQUENCY": env.get("PREFECT_RUNNER_POLL_FREQUENCY", "2"),
+        "PATH": f"{BIN}:{env.get('PATH', '')}",
+    })
+    return env
+
+
+def wait_for_http(url: str, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{what} did not answer at {url} within {seconds:.0f} s")
+
+
+@contextlib.contextmanager
+def running_stack(home: Path, api_port: int = 4200, smtp_port: int = 8025, workers: int | None = None,
+                  log_dir: Path | None = None, profile: str = "development") -> Iterator[dict[str, str]]:
+    """Start server, mail server and worker(s); register deployments; stop everything on exit.
+
+    `workers` defaults to one in development and two in production.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    api_port, smtp_port = free_port(api_port), free_port(smtp_port)
+    env = stack_env(home, api_port, smtp_port)
+    if profile == "production":
+        from cli.production import production_env
+
+        env.update(production_env(home, environ=env))
+    workers = workers if workers is not None else (2 if profile == "production" else 1)
+    logs = log_dir or home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str, *args: str) -> None:
+        out = (logs / f"{name}.log").open("ab")
+        processes.append(subprocess.Popen(list(args), env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT,
+                                          start_new_session=True))
+
+    try:
+        start("server", str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(api_port))
+        if profile == "production":
+            start("mailserver", sys.executable, "-m", "cli.production", "mailserver", "--port", str(smtp_port),
+                  "--cert", env["CIG_SMTP_TLS_CERT"], "--key", env["CIG_SMTP_TLS_KEY"])
+        else:
+            start("mailserver", str(BIN / "cig"), "mailserver", "--port", str(smtp_port))
+        wait_for_http(f"http://127.0.0.1:{api_port}/api/health", 120, "the Prefect server")
+        run = lambda *a: subprocess.run(list(a), env=env, cwd=PROJECT, check=False, capture_output=True, text=True)  # noqa: E731
+        run(str(BIN / "prefect"), "work-pool", "create", "cig", "--type", "process")
+        deployed = run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
+        if deployed.returncode != 0:
+            raise RuntimeError(f"registering the deployments failed:\n{deployed.stdout}\n{deployed.stderr}")
+        automations = run(sys.executable, "-m", "flows.automations")
+        if automations.returncode != 0:
+            raise RuntimeError(f"creating the deadline Automations failed:\n{automations.stderr}")
+        for n in range(workers):
+            start(f"worker-{n + 1}", str(BIN / "prefect"), "worker", "start", "--pool", "cig", "--type", "process",
+                  "--name", f"cig-worker-{n + 1}")
+        yield env
+    finally:
+        for process in reversed(processes):  # the worker first, the server last
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=15)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+def up(profile: str = "development") -> int:
+    home = Path(os.environ.get("CIG_HOME", PROJECT / "var"))
+    with running_stack(home, int(os.environ.get("CIG_PREFECT_PORT", "4200")), int(os.environ.get("CIG_SMTP_PORT", "8025")),
+                       profile=profile) as env:
+        ui = env["PREFECT_API_URL"].removesuffix("/api")
+        print(f"Prefect UI: {ui}  (profile: {profile})")
+        if profile == "production":
+            print(f"  Prefect on {env['PREFECT_API_DATABASE_CONNECTION_URL']}, cases on {env['CIG_DATABASE_URL']}; "
+                  f"secrets in {home / 'production'}; the UI asks for the auth string kept there")
+            shell_env = home / "production" / "stack.env"
+            shell_env.touch(mode=0o600)
+            shell_env.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())
+                                         if k.startswith(("CIG_", "PREFECT_API_")) and "DATABASE_CONNECTION" not in k))
+            print(f"  in another shell:  set -a; . {shell_env}; set +a; .venv/bin/cig referral list")
+        print(f"  start a referral: {ui}/deployments  ->  submit-referral  ->  Run  ->  Custom run")
+        print(f"  local mail: {env['CIG_HOME']}/mail (or `cig mail`), SMTP on 127.0.0.1:{env['CIG_SMTP_PORT']}")
+        if profile != "production":
+            print(f"  in another shell:  export PREFECT_API_URL={env['PREFECT_API_URL']} CIG_HOME={env['CIG_HOME']} "
+                  f"CIG_SMTP_PORT={env['CIG_SMTP_PORT']}; .venv/bin/cig referral list")
+        print("Ctrl-C stops everything.", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        while not stop.wait(1):
+            pass
+        print("stopping...", flush=True)
+    return 0
+
+
+def demo() -> int:
+    from cli.demo import run_demo
+
+    home = Path(os.environ.get("CIG_DEMO_HOME", PROJECT / "var" / "demo"))
+    if home.exists():
+        import shutil
+
+        shutil.rmtree(home)
+    with running_stack(home, 4250, 8125) as env:
+        return run_demo(env)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the whole system on this machine.")
+    parser.add_argument("command", nargs="?", default="up", choices=["up", "demo"])
+    parser.add_argument("--profile", default="development", choices=["development", "production"])
+    arguments = parser.parse_args()
+    sys.exit(up(arguments.profile) if arguments.command == "up" else demo())

@@ -1,0 +1,115 @@
+"""`cig tracker`, `cig timeline` and `cig report`: what managers see, from the command line.
+
+`cig tracker --format xlsx|csv|json [--out FILE]` writes the case tracker (no child's name or
+date of birth); `cig timeline REF` prints a case's story as its Prefect artifact shows it;
+`cig report --month YYYY-MM` prints the month's performance report, writes it
+with its chart under the papers folder and emails it to the managers' list.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+class TrackerFormat(StrEnum):
+    xlsx = "xlsx"
+    csv = "csv"
+    json = "json"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _office():  # type: ignore[no-untyped-def]
+    from cli.main import office
+
+    return office()
+
+
+def tracker(
+    format: Annotated[TrackerFormat, typer.Option("--format", "-f", help="xlsx, csv or json")] = TrackerFormat.xlsx,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="File to write (csv/json: default standard output)")] = None,
+) -> None:
+    """The case tracker: one row per case (reference, stage, dates, returns, notices, deadlines, breaches)."""
+    from casework.tracker_exports import current_tracker, tracker_csv, tracker_json, write_tracker_xlsx
+
+    the_office = _office()
+    now = _now()
+    rows = current_tracker(the_office, now=now)
+    from cli.main import record_access
+
+    record_access(the_office, "tracker exported", format=format.value, cases=len(rows))
+    if format is TrackerFormat.xlsx:
+        path = out or the_office.settings.papers_dir / f"case-tracker-{now.date().isoformat()}.xlsx"
+        write_tracker_xlsx(rows, path, now=now)
+        overdue = sum(1 for r in rows if r.overdue)
+        typer.echo(f"wrote {path}: {len(rows)} case(s), {overdue} with an overdue deadline")
+        return
+    text = tracker_csv(rows) if format is TrackerFormat.csv else tracker_json(rows)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out}: {len(rows)} case(s)")
+
+
+def _month(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m").date().replace(day=1)
+    except ValueError:
+        from cli.main import CommandError
+
+        raise CommandError(f"--month: '{value}' is not a month as YYYY-MM, e.g. 2026-11") from None
+
+
+def report(
+    month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: last month)")] = None,
+    email: Annotated[bool, typer.Option("--email/--no-email", help="Email it to the managers' list")] = True,
+) -> None:
+    """The monthly performance report: prints it, writes markdown and chart, emails the managers."""
+    import asyncio
+
+    from casework.report import last_month
+    from casework.report_publication import publish_monthly_report
+
+    the_office = _office()
+    now = _now()
+    first = _month(month) if month else last_month(now, the_office.calendar)
+    published = publish_monthly_report(the_office, first, now=now, email=email)
+    typer.echo(published.markdown)
+    typer.echo(f"wrote {published.markdown_path} and {published.chart_path}")
+    if email:
+        from casework.delivery import deliver_pending
+
+        delivered = asyncio.run(deliver_pending(the_office))
+        status = "sent" if not (delivered.temporary_failures or delivered.permanent_failures) else "queued (see `cig outbox`)"
+        typer.echo(f"emailed to the managers' list: {status}")
+
+
+def timeline(reference: str) -> None:
+    """One case's story: what happened when and who did it, the notices, what is due next (as in the UI)."""
+    from casework.store import cases as store
+    from casework.timeline import case_timeline_markdown
+
+    the_office = _office()
+    with the_office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        text = case_timeline_markdown(
+            case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
+            calendar=the_office.calendar, now=_now(),
+        )
+    typer.echo(text, nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `tracker`, `timeline` and `report` to the `cig` app."""
+    app.command("tracker")(tracker)
+    app.command("timeline")(timeline)
+    app.command("report")(report)

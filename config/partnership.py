@@ -1,0 +1,170 @@
+"""The partnership file: who the people and agencies are, when the group meets, which regime applies."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrulestr
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from config.loading import load_yaml_model
+from config.rulesets import RuleSet, available_rulesets, load_ruleset
+
+EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+
+
+def check_email(value: str) -> str:
+    """Refuse anything that is not a single plain address (no display name, no header tricks)."""
+    value = value.strip()
+    if not EMAIL.match(value):
+        raise ValueError(f"'{value}' is not an email address")
+    return value
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=120)
+    email: str
+
+    _email = field_validator("email")(check_email)
+
+
+class Agency(BaseModel):
+    """A member agency of the group: it receives CIGINF1 and returns it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    name: str = Field(min_length=1, max_length=120)
+    contact: Contact
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not AGENCY_CODE.match(value):
+            raise ValueError("an agency code is 2 to 12 capital letters or digits, starting with a letter")
+        return value
+
+
+class MeetingRule(BaseModel):
+    """When the group meets: an RFC 5545 recurrence rule at a local time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str = Field(description="e.g. FREQ=MONTHLY;BYDAY=2TU")
+    start_time: time = Field(time(10, 0))
+    duration_minutes: int = Field(180, ge=15, le=600)
+    timezone: str = "Europe/London"
+    location: str = "Partnership offices (invented address), Room 1"
+    listing_lead_days: int = Field(
+        3, ge=0, le=60, description="a case accepted fewer than this many days before a meeting goes to the next one"
+    )
+    prepare_working_days_before: int = Field(3, ge=0, le=20)
+
+    @field_validator("rule")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        start = datetime(2000, 1, 1)
+        try:
+            # the first meeting after a fixed start: a rule that parses but can never give a
+            # meeting (e.g. BYDAY=9TU) must be refused here, not fail when a case is listed
+            first = rrulestr(value, dtstart=start).after(start, inc=True)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ValueError(f"not a recurrence rule: {exc}") from None
+        if first is None:
+            raise ValueError("the recurrence rule gives no meeting")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Reminders(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    return_offsets_working_days: list[int] = Field([2, 1])
+    decision_offsets_days: list[int] = Field([7, 2])
+    notice_offsets_days: list[int] = Field([2])
+
+
+class Contacts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    administrator: Contact
+    cig_chair: Contact
+    business_manager: Contact
+    independent_chair: Contact
+    safeguarding_unit_manager: Contact
+    ofsted: Contact
+    national_panel: Contact
+    managers: list[Contact] = Field(default_factory=list)
+
+
+class Partnership(BaseModel):
+    """A local safeguarding children partnership, as its file describes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    reference_prefix: str = Field("CIG", pattern=r"^[A-Z]{2,8}$")
+    ruleset: str = "wt2015"
+    clock_overrides: dict[str, dict] = Field(default_factory=dict)
+    closure_days: list[date] = Field(default_factory=list)
+    contacts: Contacts
+    agencies: list[Agency] = Field(min_length=1)
+    meetings: MeetingRule
+    reminders: Reminders = Field(default_factory=Reminders)
+    retention_years: int = Field(10, ge=1, le=100)
+
+    @field_validator("ruleset")
+    @classmethod
+    def _known_ruleset(cls, value: str) -> str:
+        if value not in available_rulesets():
+            raise ValueError(f"unknown rule set '{value}': choose one of {', '.join(available_rulesets())}")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> "Partnership":
+        codes = [a.code for a in self.agencies]
+        duplicates = sorted({c for c in codes if codes.count(c) > 1})
+        if duplicates:
+            raise ValueError(f"agencies: the code(s) {', '.join(duplicates)} appear more than once")
+        load_ruleset(self.ruleset, self.clock_overrides)
+        return self
+
+    @cached_property
+    def agency_by_code(self) -> dict[str, Agency]:
+        return {a.code: a for a in self.agencies}
+
+    def agency(self, code: str) -> Agency:
+        """The agency with this code, or a ValueError that lists the known codes."""
+        try:
+            return self.agency_by_code[code]
+        except KeyError:
+            known = ", ".join(sorted(self.agency_by_code))
+            raise ValueError(f"unknown agency code '{code}': the partnership's agencies are {known}") from None
+
+    def rules(self, name: str | None = None) -> RuleSet:
+        """The rule set in force for a case (a case keeps the one it started under)."""
+        return load_ruleset(name or self.ruleset, self.clock_overrides if (name or self.ruleset) == self.ruleset else None)
+
+
+def load_partnership(path: Path, **overrides: object) -> Partnership:
+    """Read and validate a partnership file; `overrides` replace top-level keys (e.g. ruleset)."""
+    return load_yaml_model(Path(path), Partnership, dict(overrides))

@@ -1,0 +1,108 @@
+"""Statutory rule sets (`wt2015`, `wt2023`): the clocks, the notices and the names a regime uses.
+
+The limits are data under `config/rulesets/`, validated at load; a partnership picks one and may
+override any clock in its own file.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from config.loading import ConfigurationError, load_yaml_model
+
+RULESET_DIR = Path(__file__).resolve().parent / "rulesets"
+
+
+class ClockUnit(StrEnum):
+    calendar_days = "calendar_days"
+    working_days = "working_days"
+    calendar_months = "calendar_months"
+
+
+class ClockStart(StrEnum):
+    notified = "notified"  # the partnership was notified of (became aware of) the incident
+    issued = "issued"  # a request for information was issued
+    decided = "decided"  # the chair's decision was recorded
+    initiated = "initiated"  # a review was initiated
+
+
+class Clock(BaseModel):
+    """A statutory limit: `amount` `unit`s from an event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    amount: int = Field(ge=0, le=400)
+    unit: ClockUnit
+    starts: ClockStart
+    label: str = Field(min_length=1)
+    by_return_under_days: int | None = Field(
+        None, ge=0, description="a request issued fewer than this many days before the meeting is due by return"
+    )
+
+
+class Notice(BaseModel):
+    """A statutory notice: whom it goes to, when it is caused and which clock it must meet."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    recipient: Literal["ofsted", "national_panel"]
+    sent_at: Literal["referral", "decision"]
+    clock: str
+    title: str
+
+
+class RuleSet(BaseModel):
+    """One regime: its clocks, notices and the names it gives the steps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    title: str
+    terms: dict[str, str]
+    clocks: dict[str, Clock]
+    notices: dict[str, Notice]
+
+    @model_validator(mode="after")
+    def _every_notice_has_a_clock(self) -> "RuleSet":
+        for key in ("information_return", "decision"):
+            if key not in self.clocks:
+                raise ValueError(f"clocks.{key} is required")
+        for name, notice in self.notices.items():
+            if notice.clock not in self.clocks:
+                raise ValueError(f"notices.{name}.clock names '{notice.clock}', which is not a clock of this rule set")
+        for key in ("consideration", "meeting", "scr", "group"):
+            if key not in self.terms:
+                raise ValueError(f"terms.{key} is required")
+        return self
+
+    def term(self, key: str) -> str:
+        """The regime's name for a step or review type."""
+        return self.terms.get(key, key.replace("_", " "))
+
+
+def available_rulesets() -> list[str]:
+    """The names of the rule sets that ship."""
+    return sorted(p.stem for p in RULESET_DIR.glob("*.yaml"))
+
+
+def load_ruleset(name: str, overrides: dict[str, dict] | None = None) -> RuleSet:
+    """Load the named rule set, with a partnership's clock overrides applied."""
+    path = RULESET_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise ConfigurationError(f"unknown rule set '{name}': choose one of {', '.join(available_rulesets())}")
+    ruleset = load_yaml_model(path, RuleSet)
+    if not overrides:
+        return ruleset
+    clocks = {k: v.model_dump() for k, v in ruleset.clocks.items()}
+    for key, changes in overrides.items():
+        if key not in clocks:
+            raise ConfigurationError(f"clock_overrides.{key}: rule set '{name}' has no such clock")
+        clocks[key].update(changes)
+    try:
+        return RuleSet.model_validate({**ruleset.model_dump(), "clocks": clocks})
+    except ValueError as exc:
+        raise ConfigurationError(f"clock_overrides: {exc}") from None

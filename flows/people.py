@@ -1,0 +1,145 @@
+"""Handing a person's form to a waiting case, the way the flow run page's Resume button does.
+
+Used by `cig` and the tests. It refuses, before anything reaches Prefect, an input for a step
+already recorded ("already recorded") or a case at another step; then it waits for the case's run
+to reach the step, resumes it with the form, and waits until the case database shows the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.exceptions import PrefectHTTPStatusError
+from prefect.flow_runs import aresume_flow_run
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from casework.forms import AgencyReturnForm, DecisionForm, check_decision_against_recommendation
+from casework.model import Recommendation, ReturnStatus, Stage
+from casework.office import Office
+from casework.store import cases as store
+from casework.store.cases import AlreadyRecorded, NotAtThisStep
+from casework.store.tables import AuditEvent, Case
+
+EXPECTED_STAGE = {
+    "screening": Stage.awaiting_screening,
+    "return": Stage.awaiting_returns,
+    "recommendation": Stage.awaiting_recommendation,
+    "decision": Stage.awaiting_decision,
+}
+
+
+class StepRefused(ValueError):
+    """The case's run looked at the input and refused it; the message says why."""
+
+
+class CaseNotWaiting(RuntimeError):
+    """The case's run did not reach the step in time (is the worker running?)."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    reference: str
+    step: str
+    stage: Stage
+
+
+def check_step(case: Case, step: str, form: BaseModel, *, arrived: bool = True) -> None:
+    """Refuse an input the case cannot take now, with words a person understands.
+
+    Before the case's run has `arrived` at the step, only a step already recorded is refused.
+    """
+    if step == "screening" and case.screening is not None:
+        raise AlreadyRecorded(f"{case.reference}: screening was already recorded ({case.screening}); nothing changed")
+    if step == "decision" and case.decision is not None:
+        raise AlreadyRecorded(f"{case.reference}: the decision was already recorded ({case.decision}); nothing changed")
+    if step == "recommendation" and case.stage in (Stage.awaiting_decision, Stage.notifying, Stage.decided):
+        raise AlreadyRecorded(f"{case.reference}: the recommendation was already recorded; nothing changed")
+    if step == "return" and isinstance(form, AgencyReturnForm):
+        request = next((r for r in case.requests if r.round == case.round and r.agency == form.agency), None)
+        if request is not None and request.status != ReturnStatus.outstanding and case.stage == Stage.awaiting_returns:
+            raise AlreadyRecorded(
+                f"{case.reference}: the return from {form.agency} was already recorded ({request.status}); nothing changed"
+            )
+        if arrived and request is None:
+            asked = ", ".join(r.agency for r in case.requests if r.round == case.round)
+            raise ValueError(f"agency: {form.agency} was not asked for information in this round (asked: {asked})")
+    if not arrived:
+        return
+    if step == "decision" and isinstance(form, DecisionForm) and case.stage == Stage.awaiting_decision:
+        check_decision_against_recommendation(form, Recommendation(case.recommendation) if case.recommendation else None)
+    if Stage(case.stage) is not EXPECTED_STAGE[step]:
+        raise NotAtThisStep(f"{case.reference} is {case.stage.replace('_', ' ')}, not at the {step} step")
+
+
+async def _paused_at(client, flow_run_id: UUID, step: str) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        run = await client.read_flow_run(flow_run_id)
+    except PrefectHTTPStatusError as busy:  # a loaded server's 5xx: look again, the run is still there
+        if busy.response.status_code < 500:
+            raise
+        return False
+    state = run.state
+    return bool(state and state.is_paused() and (state.state_details.pause_key or "").startswith(f"{step}-"))
+
+
+async def _resume(flow_run_id: UUID, step: str, form: BaseModel) -> None:
+    """Resume the run with the form, again if a loaded server answered 5xx and the run still waits."""
+    for attempt in range(5):
+        try:
+            await aresume_flow_run(flow_run_id, run_input=form.model_dump(mode="json"))
+            return
+        except PrefectHTTPStatusError as busy:
+            if busy.response.status_code < 500 or attempt == 4:
+                raise
+        await asyncio.sleep(1 + attempt)
+        async with get_client() as client:
+            if not await _paused_at(client, flow_run_id, step):
+                return  # the resume went through before the error came back
+
+
+async def submit_step(office: Office, reference: str, step: str, form: BaseModel, wait_seconds: float | None = None) -> StepResult:
+    """Give `form` to the case's run at `step` and return the case's stage once it is recorded."""
+    wait_seconds = office.settings.human_step_wait_seconds if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait_seconds
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        check_step(case, step, form, arrived=False)
+        if case.flow_run_id is None:
+            raise CaseNotWaiting(f"{reference} has no flow run yet: start it with `cig referral start-pending`")
+        flow_run_id = UUID(case.flow_run_id)
+        seq = case.wait_seq
+        last_audit = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
+    async with get_client() as client:
+        while not await _paused_at(client, flow_run_id, step):
+            if time.monotonic() > deadline:
+                raise CaseNotWaiting(
+                    f"{reference}: the case's run did not reach the {step} step within {wait_seconds:.0f} s "
+                    "(is the worker running? `make up` starts one)"
+                )
+            await asyncio.sleep(0.5)
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        check_step(case, step, form)
+        seq = case.wait_seq
+    await _resume(flow_run_id, step, form)
+    while True:
+        with office.sessions() as session:
+            case = store.get_case(session, reference=reference)
+            if case.wait_seq > seq:
+                refusal = session.scalars(
+                    select(AuditEvent).where(
+                        AuditEvent.case_reference == reference, AuditEvent.id > last_audit,
+                        AuditEvent.action == f"{step} input refused",
+                    )
+                ).first()
+                if refusal is not None:
+                    raise StepRefused(str(refusal.detail.get("problem")))
+                return StepResult(reference, step, Stage(case.stage))
+        if time.monotonic() > deadline + wait_seconds:
+            raise CaseNotWaiting(f"{reference}: the input was handed over but not yet recorded; check `cig referral show`")
+        await asyncio.sleep(0.3)

@@ -1,0 +1,205 @@
+"""The referral flow: one long-running Prefect flow run per case, from CIGSCR1 to the notices.
+
+It reads as the process chart (PROCESS.md steps 2-9). Each wait for a person is a named step
+that suspends the run (no process is held) until the person's form arrives from the UI or from
+`cig`. On every resume Prefect runs this function again from the top: each stage first looks at
+the case database and skips what is already done, and every message goes through the outbox
+under a stable key, so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import TypeVar
+
+from prefect import flow, get_run_logger
+from prefect.context import get_run_context
+from prefect.flow_runs import suspend_flow_run
+from pydantic import ValidationError
+
+from casework.delivery import DeliveryIncomplete
+from casework.model import Recommendation, Stage
+from casework.office import open_office
+from casework.store import cases as store
+from casework.views import case_context_markdown
+from config.loading import describe_errors
+from flows.launch import delete_finished_intake_runs
+from flows.forms import AgencyReturnInput, DecisionInput, RecommendationInput, ScreeningInput
+from tasks.cases import (
+    close_case,
+    read_case,
+    record_agency_return,
+    record_chair_decision,
+    record_recommendation,
+    record_screening,
+    refuse_input,
+    request_information,
+)
+from tasks.artifacts import publish_case_artifacts
+from tasks.mail import send_messages
+from tasks.runs import delete_captured_input, tag_flow_run
+
+F = TypeVar("F")
+
+
+@flow(name="referral", flow_run_name="referral-{reference}", persist_result=False, log_prints=True)
+async def referral(reference: str) -> str:
+    """Carry one referral through screening, information, consideration, decision and notices."""
+    await announce_referral(reference)
+    if await screen_referral(reference) is Stage.declined:
+        await send_case_messages(reference)
+        return await finish(reference)
+    while True:
+        await list_and_request_information(reference)
+        await wait_for_returns(reference)
+        if await consider_at_meeting(reference) is not Recommendation.further_information:
+            break
+    await send_case_messages(reference)  # the recommendation (CIGSUM1) to the independent chair
+    await wait_for_chair_decision(reference)
+    await send_case_messages(reference)  # Ofsted at once, the National Panel, the referrer
+    return await finish(reference)
+
+
+# --- the stages, in order -------------------------------------------------------------------
+
+async def announce_referral(reference: str) -> None:
+    """Step 2: the partnership tells the chairs, the business manager and the administrator."""
+    await tag_stage(reference)
+    await send_case_messages(reference)
+    await forget_intake_forms()
+
+
+async def forget_intake_forms() -> None:
+    """The CIGSCR1 a `submit-referral` run took as parameters is in the case database now: delete
+    finished intake runs from the Prefect server (the sweep does it too, for any missed here)."""
+    try:
+        await delete_finished_intake_runs()
+    except Exception as problem:  # housekeeping: never hold up a case for it
+        get_run_logger().warning("Finished intake runs were not deleted yet: %s", problem)
+
+
+async def screen_referral(reference: str) -> Stage:
+    """Step 3: the CIG chair and business manager accept the case for the group, or decline it."""
+    while Stage(read_case(reference).stage) is Stage.awaiting_screening:
+        await wait_for_person(reference, "screening", ScreeningInput, record_screening)
+    return Stage(read_case(reference).stage)
+
+
+async def list_and_request_information(reference: str) -> None:
+    """Steps 4 and 5: list the case for the next meeting and send CIGINF1 to the agencies."""
+    await request_information(reference)
+    await send_case_messages(reference)
+
+
+async def wait_for_returns(reference: str) -> None:
+    """Step 5: wait until every agency asked has returned CIGINF1 (or the meeting goes ahead without it)."""
+    while Stage(read_case(reference).stage) is Stage.awaiting_returns:
+        await wait_for_person(reference, "return", AgencyReturnInput, record_agency_return)
+
+
+async def consider_at_meeting(reference: str) -> Recommendation:
+    """Step 6: the group considers the case and records its recommendation."""
+    while Stage(read_case(reference).stage) is Stage.awaiting_recommendation and not _recommended(reference):
+        await wait_for_person(reference, "recommendation", RecommendationInput, record_recommendation)
+    case = read_case(reference)
+    if case.recommendation is None:  # already re-listed for a further round
+        return Recommendation.further_information
+    return Recommendation(case.recommendation)
+
+
+def _recommended(reference: str) -> bool:
+    return read_case(reference).recommendation is not None
+
+
+async def wait_for_chair_decision(reference: str) -> None:
+    """Step 8: the independent chair affirms or challenges the recommendation and decides."""
+    while Stage(read_case(reference).stage) is Stage.awaiting_decision:
+        await wait_for_person(reference, "decision", DecisionInput, record_chair_decision)
+
+
+async def finish(reference: str) -> str:
+    """Step 10: the case stays on the tracker, decided (open while a review runs) or closed."""
+    outcome = await close_case(reference)
+    await tag_stage(reference)
+    return outcome.stage.value
+
+
+# --- the pieces every stage uses ------------------------------------------------------------
+
+async def wait_for_person(
+    reference: str, step: str, form: type[F], record: Callable[..., Awaitable[object]]
+) -> None:
+    """Suspend until a person's form for `step` arrives, then record it (or the reason it was refused).
+
+    The suspend key counts the inputs this case has used, so every wait has a fresh key, and a
+    run that re-starts before recording an input finds that same input again under its key.
+    """
+    logger = get_run_logger()
+    office = open_office()
+    now = datetime.now(timezone.utc)
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        problem = _last_refusal(session, reference, step)
+        description = case_context_markdown(case, office.rules(case.regime), office.calendar, now, problem)
+        key = f"{step}-{case.wait_seq}"
+    await tag_stage(reference)
+    try:
+        answer = await suspend_flow_run(
+            wait_for_input=form.with_initial_data(description=description),  # type: ignore[attr-defined]
+            key=key,
+            timeout=None,
+        )
+    except ValidationError as invalid:
+        problem = "; ".join(describe_errors(invalid))
+        logger.warning("Case %s: the %s form could not be used: %s", reference, step, problem)
+        await refuse_input(reference, step, problem)
+        await delete_captured_input(_flow_run_id(), key)
+        return
+    actor = f"{step} form"
+    try:
+        await record(reference, answer, actor)
+    except (ValueError, LookupError) as refused:
+        logger.warning("Case %s: the %s could not be recorded: %s", reference, step, refused)
+        await refuse_input(reference, step, str(refused))
+    await delete_captured_input(_flow_run_id(), key)
+
+
+def _last_refusal(session, reference: str, step: str) -> str | None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from casework.store.tables import AuditEvent
+
+    last = session.scalars(
+        select(AuditEvent).where(AuditEvent.case_reference == reference).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    if last is not None and last.action == f"{step} input refused":
+        return str(last.detail.get("problem"))
+    return None
+
+
+def _flow_run_id():  # type: ignore[no-untyped-def]
+    return get_run_context().flow_run.id  # type: ignore[union-attr]
+
+
+async def tag_stage(reference: str) -> None:
+    """Tag the run with the case's stage, regime and outcome so the UI's filters answer "who is waiting?"."""
+    case = read_case(reference)
+    tags = [f"stage:{case.stage}", f"regime:{case.regime}"]
+    if case.decision:
+        tags.append(f"outcome:{case.decision}")
+    elif case.screening == "decline":
+        tags.append("outcome:declined")
+    await tag_flow_run(_flow_run_id(), tags)
+    await publish_case_artifacts(reference)  # the tracker and the case timeline, at every stage change
+
+
+async def send_case_messages(reference: str) -> None:
+    """Send what the case owes people; what cannot go now stays in the outbox for the next attempt."""
+    try:
+        await send_messages(reference)
+    except DeliveryIncomplete as incomplete:
+        get_run_logger().error(
+            "Case %s: messages are waiting in the outbox after retries (`cig outbox retry` resends): %s",
+            reference, incomplete,
+        )

@@ -1,0 +1,91 @@
+"""Rendering a message: subject, plain-text part and HTML part from the templates beside this module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from casework.messages import Message
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LONDON = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    key: str
+    kind: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[dict[str, str], ...] = ()
+
+
+def _when(value: datetime | date | None) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, datetime):
+        return value.astimezone(LONDON).strftime("%A %-d %B %Y, %H:%M")
+    return value.strftime("%A %-d %B %Y")
+
+
+def _day(value: datetime | date | None) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, datetime):
+        value = value.astimezone(LONDON).date()
+    return value.strftime("%A %-d %B %Y")
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The one Jinja environment: HTML autoescaped, undefined names an error."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["when"] = _when
+    env.filters["day"] = _day
+    env.filters["label"] = lambda v: {
+        "scr": "Serious Case Review",
+        "critical_case_review": "critical case review",
+        "multi_agency_concise_review": "multi-agency concise review",
+        "individual_agency_review": "individual agency review",
+        "other_agency_action": "other multi- or single-agency action",
+        "no_review": "no review",
+        "further_information": "further information needed",
+    }.get(v, v)
+    return env
+
+
+def one_line(value: str) -> str:
+    """A header value: line breaks and control characters folded to spaces (no header injection)."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+
+
+def render(message: Message) -> RenderedMessage:
+    """Render a message's subject, text and HTML parts."""
+    env = environment()
+    text_template = env.get_template(f"{message.template}.txt.j2")
+    html_template = env.get_template(f"{message.template}.html.j2")
+    context = dict(message.context, recipient=message.to.name)
+    subject = "".join(text_template.blocks["subject"](text_template.new_context(context)))
+    return RenderedMessage(
+        key=message.key,
+        kind=message.template,
+        to=message.to.email,
+        subject=one_line(subject)[:300],
+        text=text_template.render(context),
+        html=html_template.render(context),
+        attachments=message.attachments,
+    )

@@ -1,0 +1,88 @@
+"""Tasks that publish what managers see in the Prefect UI: the case tracker table (one stable key,
+all cases), each case's timeline (markdown) and its progress (stage n of m).
+
+Needs the case database (through the office) and a Prefect API. The artifacts are a view of the
+case database: `publish_case_artifacts` never lets a failure to publish stop a case.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from prefect import get_run_logger, task
+from prefect.artifacts import acreate_markdown_artifact, acreate_progress_artifact, acreate_table_artifact
+from prefect.cache_policies import NONE
+
+from casework.office import open_office
+from casework.store import cases as store
+from casework.timeline import case_timeline_markdown, progress
+from casework.tracker import row_record
+from casework.tracker_exports import current_tracker
+
+TRACKER_KEY = "case-tracker"
+ARTIFACT_TASK = dict(cache_policy=NONE, persist_result=False, retries=2, retry_delay_seconds=[2, 10])
+
+
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key: lowercase letters, digits and dashes only."""
+    text = "-".join(parts).lower()
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", text)).strip("-")
+
+
+def case_key(reference: str) -> str:
+    """The key of a case's timeline artifact, e.g. "case-nscp-2026-0001"."""
+    return artifact_key("case", reference)
+
+
+def tracker_table(now: datetime) -> list[dict[str, object]]:
+    """Every case's tracker row as the table artifact shows it (no child's name or date of birth)."""
+    rows = current_tracker(open_office(), now=now)
+    table = []
+    for row in rows:
+        record = row_record(row)
+        record["breaches"] = row.breach_flags or ""
+        record.pop("regime", None)
+        table.append({k: ("" if v is None else v) for k, v in record.items()})
+    return table
+
+
+@task(name="publish_tracker", **ARTIFACT_TASK)
+async def publish_tracker() -> None:
+    """Publish the case tracker, all cases, under the stable key "case-tracker"."""
+    now = datetime.now(timezone.utc)
+    table = tracker_table(now)
+    overdue = sum(1 for r in table if r["overdue"])
+    await acreate_table_artifact(
+        table=table or [{"reference": "", "status": "no cases yet"}],
+        key=TRACKER_KEY,
+        description=f"Case tracker at {now:%Y-%m-%d %H:%M} UTC: {len(table)} case(s), {overdue} overdue.",
+    )
+
+
+@task(name="publish_case_timeline", **ARTIFACT_TASK)
+async def publish_case_timeline(reference: str) -> None:
+    """Publish the case's story (markdown) and its progress (stage n of m), keyed per case."""
+    office = open_office()
+    now = datetime.now(timezone.utc)
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        markdown = case_timeline_markdown(
+            case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
+            calendar=office.calendar, now=now,
+        )
+        step = progress(case)
+    await acreate_markdown_artifact(markdown=markdown, key=case_key(reference), description=f"Case {reference}: timeline")
+    await acreate_progress_artifact(
+        progress=step.percent, key=artifact_key("case", reference, "progress"),
+        description=f"Case {reference}: {step.description}",
+    )
+
+
+async def publish_case_artifacts(reference: str) -> None:
+    """Publish the case's timeline and the whole tracker; a failure is logged, never raised."""
+    try:
+        await publish_case_timeline(reference)
+        await publish_tracker()
+    except Exception as exc:  # a view of the database: the case goes on without it
+        get_run_logger().warning("Case %s: the tracker or timeline artifact was not published: %s", reference, exc)

@@ -1,0 +1,127 @@
+"""Layer 3: whole referral flows under one session-scoped Prefect test server.
+
+The `referral` flow is served from this process (a Runner in a background thread), so each
+flow run executes in a subprocess exactly as under a worker, and suspends release it. The case
+database, the data key and the local SMTP server are per test; `people` hands in each person's
+form through the same function `cig` uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import string
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.testing.utilities import prefect_test_harness
+
+from casework import store as store_package
+from casework.office import Office, open_office
+from notifications.mailbox import read_mailbox, start_mailbox
+from tests.conftest import free_port
+
+DATABASES = ["sqlite"] + (["postgres"] if os.environ.get("CIG_TEST_POSTGRES_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=120):
+        from prefect.runner import Runner
+
+        from flows.referral import referral
+
+        runner = Runner(name="cig-test-runner", query_seconds=1, limit=20)
+
+        async def serve() -> None:
+            await runner.aadd_flow(referral, name="referral")
+            await runner.start()
+
+        thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+        thread.start()
+        asyncio.run(_wait_for_deployment("referral/referral"))
+        yield
+        runner.stop() if hasattr(runner, "stop") else None
+
+
+async def _wait_for_deployment(name: str) -> None:
+    async with get_client() as client:
+        for _ in range(120):
+            try:
+                await client.read_deployment_by_name(name)
+                return
+            except Exception:
+                await asyncio.sleep(0.5)
+    raise RuntimeError(f"deployment {name} was not served")
+
+
+def small_partnership(directory: Path, **changes: object) -> Path:
+    """The example partnership with three agencies (fewer returns keep flow tests short)."""
+    import yaml
+
+    from config.settings import CONFIG_DIR
+
+    data = yaml.safe_load((CONFIG_DIR / "partnership.example.yaml").read_text())
+    data["agencies"] = [a for a in data["agencies"] if a["code"] in ("POL", "CSC", "HEALTH")]
+    data.update(changes)
+    path = directory / "partnership.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from casework.store.tables import Base
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def office(request: pytest.FixtureRequest, prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Office]:
+    """A fresh case database and mailbox for one test; the flow subprocesses see the same settings."""
+    port = free_port()
+    monkeypatch.setenv("CIG_HOME", str(tmp_path / "cig"))
+    # a fresh case database restarts references at 0001; the Prefect server outlives it, so each
+    # test gets its own prefix (a case's run is keyed by its reference)
+    prefix = "".join(random.choices(string.ascii_uppercase, k=6))
+    monkeypatch.setenv("CIG_PARTNERSHIP_FILE", str(small_partnership(tmp_path, reference_prefix=prefix)))
+    monkeypatch.setenv("CIG_SMTP_PORT", str(port))
+    if request.param == "postgres":
+        url = os.environ["CIG_TEST_POSTGRES_URL"]
+        _reset_postgres(url)
+        monkeypatch.setenv("CIG_DATABASE_URL", url)
+    else:
+        monkeypatch.delenv("CIG_DATABASE_URL", raising=False)
+    store_package._factory.cache_clear()
+    the_office = open_office()
+    mailbox = start_mailbox(the_office.settings.mail_dir, port=port)
+    yield the_office
+    mailbox.stop()
+
+
+def mail_to(office: Office) -> dict[str, list[str]]:
+    """Subjects received, by recipient."""
+    received: dict[str, list[str]] = {}
+    for mail in read_mailbox(office.settings.mail_dir):
+        for to in mail.to:
+            received.setdefault(to, []).append(mail.subject)
+    return received
+
+
+async def wait_until(predicate, seconds: float = 90, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")

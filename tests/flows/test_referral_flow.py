@@ -1,0 +1,204 @@
+"""Whole referrals on a Prefect server: who received which email, exactly once, through every path."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from casework import actions
+from casework.forms import AgencyReturnForm, AnonymisedDetails, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.office import Office
+from casework.store import cases as store
+from casework.store.cases import AlreadyRecorded
+from flows.launch import start_referral_run
+from flows.people import submit_step
+from tests.flows.conftest import mail_to, wait_until
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
+AGENCIES = ["POL", "CSC", "HEALTH"]
+
+
+async def start_case(office: Office) -> str:
+    now = datetime.now(timezone.utc)
+    form = ReferralForm.model_validate(yaml.safe_load(EXAMPLE.read_text()), context={"today": now.date()})
+    reference = actions.submit_referral(office, form, now=now, actor="test").reference
+    await start_referral_run(reference, office)
+    return reference
+
+
+def stage(office: Office, reference: str) -> str:
+    with office.sessions() as session:
+        return store.get_case(session, reference=reference).stage
+
+
+async def all_returned(office: Office, reference: str, agencies: list[str] = AGENCIES) -> None:
+    for code in agencies:
+        status = "returned" if code == "HEALTH" else "nil"
+        form = AgencyReturnForm(agency=code, status=status, involvement="Seen by the health visitor." if status == "returned" else None)
+        await submit_step(office, reference, "return", form)
+
+
+def no_scr_decision() -> DecisionForm:
+    return DecisionForm(
+        response="challenge", decision="multi_agency_concise_review", rationale="Learning is local.",
+        decided_by="Indra Independent",
+        anonymised_details=AnonymisedDetails(
+            nature_of_incident="Non-accidental head injury to an infant", ages_of_children="4 months",
+            relationship_to_alleged_perpetrator="parent", agency_involvement="health visiting; social care assessment",
+            criminal_investigation="police investigation open"),
+        criteria_explanation="Agencies shared information promptly; no concern about joint working.",
+    )
+
+
+def finished(office: Office, reference: str):  # type: ignore[no-untyped-def]
+    return lambda: stage(office, reference) in ("decided", "declined")
+
+
+async def test_accepted_referral_sends_every_notice_exactly_once(office: Office) -> None:
+    reference = await start_case(office)
+    result = await submit_step(office, reference, "screening",
+                               ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
+    assert result.stage == "awaiting_returns"
+    await all_returned(office, reference)
+    await submit_step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"))
+    await submit_step(office, reference, "decision", DecisionForm(
+        response="affirm", decision="scr", rationale="Agreed.", decided_by="Indra Independent", lead_reviewers=["Rowan Reviewer"]))
+    await wait_until(finished(office, reference), what="the case to be decided")
+    await wait_until(lambda: "ofsted@example.org" in mail_to(office), what="the Ofsted notice")
+
+    received = mail_to(office)
+    expected = {
+        "cig-chair@example.org": 1, "business-manager@example.org": 1, "cig-admin@example.org": 1,
+        "independent-chair@example.org": 2,  # the referral notice, then the CIGSUM1 recommendation
+        "police@example.org": 1, "social-care@example.org": 1, "health@example.org": 1,
+        "ofsted@example.org": 1, "national-panel@example.org": 1, "named-nurse@example.org": 1,
+    }
+    assert {to: len(subjects) for to, subjects in received.items()} == expected
+    assert "Lead reviewer" not in received["ofsted@example.org"][0]
+    assert any("Serious Case Review" in s for s in received["national-panel@example.org"])
+    assert any("Decision on your referral" in s for s in received["named-nurse@example.org"])
+    # the flow re-ran from the top on each of its 6 resumes: the outbox kept one of each message
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        assert case.status == "open"  # an SCR keeps the case open for the review itself
+        assert case.wait_seq == 6
+
+
+async def test_declined_referral_tells_the_referrer_why(office: Office) -> None:
+    reference = await start_case(office)
+    await submit_step(office, reference, "screening", ScreeningForm(
+        outcome="decline", reason="Single-agency matter; no concern about joint working.",
+        decided_by="Casey Chair", independent_chair_consulted=True))
+    await wait_until(finished(office, reference), what="the case to close")
+    await wait_until(lambda: "named-nurse@example.org" in mail_to(office), what="the decline notice")
+    received = mail_to(office)
+    assert received["named-nurse@example.org"] == [f"[{reference}] Your referral will not go to the Critical Incident Group"]
+    assert all(reference not in to for to in received)
+    assert "police@example.org" not in received
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        assert (case.status, case.stage) == ("closed", "declined")
+    with pytest.raises(AlreadyRecorded):
+        await submit_step(office, reference, "screening",
+                          ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
+
+
+async def test_further_information_lists_the_case_again_and_asks_only_the_named_agencies(office: Office) -> None:
+    reference = await start_case(office)
+    await submit_step(office, reference, "screening",
+                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
+    await all_returned(office, reference)
+    await submit_step(office, reference, "recommendation", RecommendationForm(
+        outcome="further_information", rationale="Need the police timeline.", further_information_from=["POL"]))
+    await all_returned(office, reference, ["POL"])
+    await submit_step(office, reference, "recommendation", RecommendationForm(outcome="multi_agency_concise_review", rationale="Local learning."))
+    with pytest.raises(ValueError, match="affirming"):  # refused before it reaches the run
+        await submit_step(office, reference, "decision", DecisionForm(**{**no_scr_decision().model_dump(), "response": "affirm", "decision": "no_review"}))
+    await submit_step(office, reference, "decision", no_scr_decision())
+    await wait_until(finished(office, reference), what="the case to be decided")
+    await wait_until(lambda: "national-panel@example.org" in mail_to(office), what="the Panel notice")
+
+    received = mail_to(office)
+    assert len(received["police@example.org"]) == 2
+    assert "Further information" in received["police@example.org"][1]
+    assert len(received["social-care@example.org"]) == 1 and len(received["health@example.org"]) == 1
+    assert len(received["ofsted@example.org"]) == 1 and len(received["national-panel@example.org"]) == 1
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        assert case.round == 2 and case.decision == "multi_agency_concise_review"
+
+
+async def test_meeting_outcomes_form_records_each_listed_case(office: Office) -> None:
+    from casework.forms import MeetingOutcomesForm
+    from flows.outcomes import record_meeting_outcomes
+
+    reference = await start_case(office)
+    await submit_step(office, reference, "screening",
+                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
+    await all_returned(office, reference)
+    form = MeetingOutcomesForm.model_validate({"meeting_on": datetime.now(timezone.utc).date(), "outcomes": [
+        {"reference": reference, "outcome": "no_review", "rationale": "Below the threshold."},
+        {"reference": "NOPE-2026-0001", "outcome": "no_review", "rationale": "Unknown case."},
+    ]})
+    results = await record_meeting_outcomes(form)
+    assert [(r.reference, r.recorded) for r in results] == [(reference, True), ("NOPE-2026-0001", False)]
+    assert stage(office, reference) == "awaiting_decision"
+
+
+async def test_the_ui_intake_run_holding_the_cigscr1_is_deleted_once_the_case_run_starts(office: Office) -> None:
+    """The Run form's parameters are the CIGSCR1: once recorded, the intake run leaves the Prefect server."""
+    from prefect.client.orchestration import get_client
+
+    from flows.intake import submit_referral
+
+    form = ReferralForm.model_validate({**yaml.safe_load(EXAMPLE.read_text()), "child": {
+        "name": "Tamsin Intakeonly", "date_of_birth": "2026-07-03"}}, context={"today": datetime.now(timezone.utc).date()})
+    reference = await submit_referral(form)
+    await wait_until(lambda: stage(office, reference) == "awaiting_screening", what="the case")
+    async with get_client() as client:
+        async def intake_runs() -> list:
+            runs = await client.read_flow_runs()
+            return [r for r in runs if "Tamsin Intakeonly" in str(r.parameters)]
+
+        deadline = datetime.now(timezone.utc).timestamp() + 90
+        while await intake_runs():
+            assert datetime.now(timezone.utc).timestamp() < deadline, "the intake run still holds the CIGSCR1"
+            await asyncio.sleep(1)
+        case_run = [r for r in await client.read_flow_runs() if r.name == f"referral-{reference}"]
+        assert case_run and case_run[0].parameters == {"reference": reference}
+
+
+async def test_under_wt2023_the_same_flow_runs_a_rapid_review_with_the_panel_notices(office: Office) -> None:
+    """Working Together 2023: serious incident notice at referral, rapid review notice with the decision."""
+    import os
+
+    from casework.office import open_office
+
+    path = Path(os.environ["CIG_PARTNERSHIP_FILE"])
+    path.write_text(path.read_text().replace("ruleset: wt2015", "ruleset: wt2023"))
+    office = open_office()
+    assert office.rules().name == "wt2023"
+    reference = await start_case(office)
+    await submit_step(office, reference, "screening",
+                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
+    await all_returned(office, reference)
+    await submit_step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="Rapid review: LCSPR"))
+    await submit_step(office, reference, "decision", DecisionForm(
+        response="affirm", decision="scr", rationale="LCSPR", decided_by="Partners", lead_reviewers=["Rowan Reviewer"]))
+    await wait_until(finished(office, reference), what="the case to be decided")
+    received = mail_to(office)
+    panel = received["national-panel@example.org"]
+    assert len(panel) == 2
+    assert "Serious incident notification" in panel[0] and "Rapid review" in panel[1]
+    assert "ofsted@example.org" not in received  # the Panel shares the notification with Ofsted
+    assert "rapid review" in received["cig-chair@example.org"][0]
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        kinds = {d.kind for d in case.deadlines}
+        assert case.regime == "wt2023" and {"serious_incident_notice", "rapid_review_notice", "publication"} <= kinds
+        decision = next(d for d in case.deadlines if d.kind == "decision")
+        assert decision.due_at.weekday() < 5  # 15 working days never ends on a weekend

@@ -1,0 +1,356 @@
+"""Who is told what at each step (casework.messages), as the recipient reads it (notifications.render).
+
+Every name here is invented. The child's name and date of birth go only to the agencies asked for
+information; the statutory notices carry the reference and anonymised details.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timezone
+from email import message_from_bytes, policy
+
+import pytest
+
+from casework.clocks import LONDON
+from casework.messages import (
+    CaseFile,
+    Message,
+    age_on,
+    decision_notices,
+    decline_notice,
+    information_requests,
+    recommendation_notice,
+    referral_notices,
+)
+from config.partnership import load_partnership
+from config.rulesets import load_ruleset
+from config.settings import CONFIG_DIR
+from notifications.render import RenderedMessage, render
+from notifications.smtp import build_email
+
+UTC = timezone.utc
+PARTNERSHIP = load_partnership(CONFIG_DIR / "partnership.example.yaml")
+WT2015 = load_ruleset("wt2015")
+WT2023 = load_ruleset("wt2023")
+
+CHILD_NAME = "Zephyrine Quillfeather-Testcase"
+CHILD_BORN = date(2019, 2, 17)
+DATE_FORMS_OF_BIRTH = ["2019-02-17", "17 February 2019", "17/02/2019", "February 17", "Sunday 17 February"]
+
+CHAIR, MANAGER, ADMIN, INDEPENDENT = (
+    "cig-chair@example.org", "business-manager@example.org", "cig-admin@example.org", "independent-chair@example.org",
+)
+OFSTED, PANEL, REFERRER = "ofsted@example.org", "national-panel@example.org", "named-nurse@example.org"
+AGENCY_ADDRESSES = [
+    "police@example.org", "social-care@example.org", "health@example.org", "commissioners@example.org",
+    "education@example.org", "probation@example.org", "youth-justice@example.org",
+]
+
+
+def local(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LONDON).astimezone(UTC)
+
+
+def end_of(year: int, month: int, day: int) -> datetime:
+    return local(year, month, day, 23, 59).replace(second=59)
+
+
+REFERRED = CaseFile(
+    reference="NSCP-2026-0007",
+    regime="wt2015",
+    referring_agency="HEALTH",
+    notified_on=date(2026, 11, 16),
+    referred_at=local(2026, 11, 18),
+    facts={"abuse_or_neglect_suspected": True, "child_died": False, "seriously_harmed": True,
+           "concern_about_joint_working": True},
+    child_name=CHILD_NAME,
+    child_date_of_birth=CHILD_BORN,
+    child_date_of_death=None,
+    significant_people=[
+        {"name": "Jordan Testparent", "date_of_birth": "1990-05-01", "relationship": "mother"},
+        {"name": "Lee Testpartner", "date_of_birth": None, "relationship": "mother's partner"},
+    ],
+    referrer_email=REFERRER,
+    deadlines={"decision": end_of(2026, 12, 16)},
+)
+LISTED = dataclasses.replace(REFERRED, round=1, meeting_at=local(2026, 12, 8))
+RECOMMENDED = dataclasses.replace(
+    LISTED, recommendation="scr", recommendation_rationale="Serious harm and concern about information sharing."
+)
+DECIDED_SCR = dataclasses.replace(
+    RECOMMENDED, chair_response="affirm", decision="scr", decision_rationale="Regulation 5(2)(b)(ii) is met.",
+    decided_at=local(2026, 12, 10, 15), decided_by="Indra Independent", lead_reviewers=["Rowan Reviewer", "Sky Second"],
+)
+DECIDED_NO_SCR = dataclasses.replace(
+    RECOMMENDED, chair_response="challenge", decision="individual_agency_review",
+    decision_rationale="Learning is confined to one agency.", decided_at=local(2026, 12, 10, 15),
+    decided_by="Indra Independent",
+    panel_details={
+        "anonymised": {
+            "nature_of_incident": "Non-accidental injury to a young child",
+            "ages_of_children": "7 years",
+            "relationship_to_alleged_perpetrator": "mother's partner",
+            "agency_involvement": "Universal health services; school",
+            "criminal_investigation": "Police investigation open",
+        },
+        "criteria_explanation": "It is clear there are no concerns about how agencies worked together.",
+    },
+)
+
+
+def recipients(messages: list[Message]) -> list[str]:
+    return [m.to.email for m in messages]
+
+
+def rendered(messages: list[Message]) -> list[RenderedMessage]:
+    return [render(m) for m in messages]
+
+
+def assert_no_child_identity(message: RenderedMessage) -> None:
+    for part in (message.subject, message.text, message.html):
+        for piece in (CHILD_NAME, "Zephyrine", "Quillfeather", *DATE_FORMS_OF_BIRTH):
+            assert piece not in part, f"{message.kind} to {message.to} shows {piece!r}"
+
+
+# --- step 2: the referral ----------------------------------------------------------------------
+
+def test_a_referral_is_told_to_the_cig_chair_business_manager_administrator_and_independent_chair() -> None:
+    messages = referral_notices(REFERRED, PARTNERSHIP, WT2015)
+
+    assert recipients(messages) == [CHAIR, MANAGER, ADMIN, INDEPENDENT]
+    assert {m.step for m in messages} == {"referral-notice"}
+    for message in rendered(messages):
+        assert message.subject == "[NSCP-2026-0007] New referral for CIG consideration"
+        assert "Northshire Health Trust has referred case NSCP-2026-0007 for CIG consideration." in message.text
+        assert "The independent chair's decision is due by Wednesday 16 December 2026, 23:59." in message.text
+        assert "The recorded facts meet regulation 5(2)" in message.text
+        assert "advice to the group, never the decision" in message.text
+        assert_no_child_identity(message)
+
+
+def test_under_wt2023_the_referral_also_notifies_the_panel_of_the_serious_incident() -> None:
+    messages = referral_notices(dataclasses.replace(REFERRED, regime="wt2023"), PARTNERSHIP, WT2023)
+
+    assert recipients(messages) == [CHAIR, MANAGER, ADMIN, INDEPENDENT, PANEL]
+    notice = render(messages[-1])
+    assert notice.kind == "serious_incident_notice"
+    assert notice.subject == (
+        "[NSCP-2026-0007] Serious incident notification to the Child Safeguarding Practice Review Panel"
+    )
+    assert "The child, aged 7, has been seriously harmed" in notice.text
+    assert "The partners became aware of it on Monday 16 November 2026." in notice.text
+    assert_no_child_identity(notice)
+
+
+# --- step 3: declined at screening -----------------------------------------------------------------
+
+def test_a_declined_referral_tells_the_referrer_why() -> None:
+    declined = dataclasses.replace(REFERRED, screening_reason="No abuse or neglect is suspected.")
+
+    [message] = decline_notice(declined, PARTNERSHIP, WT2015)
+
+    assert message.to.email == REFERRER
+    mail = render(message)
+    assert mail.subject == "[NSCP-2026-0007] Your referral will not go to the Critical Incident Group"
+    assert "Reason:\nNo abuse or neglect is suspected." in mail.text
+    assert_no_child_identity(mail)
+
+
+def test_a_decline_without_a_referrer_address_tells_nobody() -> None:
+    assert decline_notice(dataclasses.replace(REFERRED, referrer_email=None), PARTNERSHIP, WT2015) == []
+
+
+# --- step 5: requests for information ---------------------------------------------------------------
+
+def requests_for(codes: list[str], *, by_return: bool = False, due_at: datetime | None = None) -> list[dict]:
+    return [{"agency": c, "due_at": due_at or end_of(2026, 11, 26), "by_return": by_return} for c in codes]
+
+
+def test_cigINF1_goes_to_each_agency_asked_with_who_is_involved_and_the_due_date() -> None:
+    codes = [a.code for a in PARTNERSHIP.agencies]
+
+    messages = information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(codes))
+
+    assert recipients(messages) == AGENCY_ADDRESSES
+    police = render(messages[0])
+    assert police.subject == "[NSCP-2026-0007] Request for information (CIGINF1) - due Thursday 26 November 2026"
+    assert "Dear DI Pat Police (Northshire Police)," in police.text
+    assert "listed for the CIG meeting on Tuesday 8 December 2026, 10:00" in police.text
+    assert "Please return it within 7 days: by Thursday 26 November 2026, 23:59." in police.text
+    # the agencies need the child's identity to search their records
+    assert f"- Child: {CHILD_NAME}, born Sunday 17 February 2019" in police.text
+    assert "- mother: Jordan Testparent, born 1990-05-01" in police.text
+    assert "- mother's partner: Lee Testpartner\n" in police.text
+    assert "BY RETURN" not in police.text
+
+
+def test_cigINF1_says_by_return_when_the_meeting_is_under_7_days_away() -> None:
+    [message] = information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["CSC"], by_return=True,
+                                                                                 due_at=end_of(2026, 12, 3)))
+
+    mail = render(message)
+    assert mail.subject == "[NSCP-2026-0007] Request for information (CIGINF1) - due BY RETURN"
+    assert "please return it BY RETURN, and no later than Thursday 3 December 2026, 23:59" in mail.text
+    assert "BY RETURN" in mail.html
+
+
+def test_a_further_information_round_asks_again_under_a_new_key() -> None:
+    second = dataclasses.replace(LISTED, round=2, meeting_at=local(2027, 1, 12))
+
+    [first_round] = information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"]))
+    [second_round] = information_requests(second, PARTNERSHIP, WT2015, requests_for(["POL"]))
+
+    assert first_round.key == "NSCP-2026-0007:information-request:police@example.org:1"
+    assert second_round.key == "NSCP-2026-0007:information-request:police@example.org:2"
+    mail = render(second_round)
+    assert mail.subject.startswith("[NSCP-2026-0007] Further information (CIGINF1)")
+    assert "asked for further information from your agency" in mail.text
+
+
+# --- step 7: the recommendation ---------------------------------------------------------------------
+
+def test_the_recommendation_goes_to_the_independent_chair_with_the_rationale_and_the_decision_deadline() -> None:
+    [message] = recommendation_notice(RECOMMENDED, PARTNERSHIP, WT2015)
+
+    assert message.to.email == INDEPENDENT
+    mail = render(message)
+    assert mail.subject == "[NSCP-2026-0007] Critical Incident Group recommendation: Serious Case Review (CIGSUM1)"
+    assert "Serious harm and concern about information sharing." in mail.text
+    assert "Wednesday 16 December 2026, 23:59" in mail.text
+    assert_no_child_identity(mail)
+
+
+# --- step 9: the decision notices -------------------------------------------------------------------
+
+def test_an_scr_decision_tells_ofsted_the_panel_with_the_lead_reviewers_and_the_referrer() -> None:
+    messages = decision_notices(DECIDED_SCR, PARTNERSHIP, WT2015)
+
+    assert recipients(messages) == [OFSTED, PANEL, REFERRER]
+    ofsted, panel, referrer = rendered(messages)
+    assert ofsted.subject == (
+        "[NSCP-2026-0007] Notice to Ofsted of the decision on a Serious Case Review: Serious Case Review"
+    )
+    assert "affirming the Critical Incident Group recommendation of Serious Case Review" in ofsted.text
+    assert "made on Thursday 10 December 2026, 15:00" in ofsted.text
+    assert "Lead reviewer(s): Rowan Reviewer, Sky Second." in panel.text
+    assert referrer.subject == "[NSCP-2026-0007] Decision on your referral: Serious Case Review"
+    assert "Bailey Manager, Business Manager" in referrer.text
+    for mail in (ofsted, panel, referrer):
+        assert_no_child_identity(mail)
+
+
+def test_the_panel_notice_for_no_scr_has_the_anonymised_details_and_no_child_name_or_birth_date() -> None:
+    ofsted, panel, referrer = rendered(decision_notices(DECIDED_NO_SCR, PARTNERSHIP, WT2015))
+
+    assert panel.to == PANEL
+    assert "No Serious Case Review will be initiated. Decision: individual agency review." in panel.text
+    assert "- Ages of the children involved: 7 years" in panel.text
+    assert "- Relationship with any alleged perpetrator: mother's partner" in panel.text
+    assert "It is clear there are no concerns about how agencies worked together." in panel.text
+    assert "Independent chair's decision (challenge): individual agency review" in panel.text
+    assert "challenging the Critical Incident Group recommendation of Serious Case Review" in ofsted.text
+    for mail in (ofsted, panel, referrer):
+        assert_no_child_identity(mail)
+
+
+def test_under_wt2023_the_decision_goes_to_the_panel_as_the_rapid_review() -> None:
+    case = dataclasses.replace(DECIDED_NO_SCR, regime="wt2023")
+
+    messages = decision_notices(case, PARTNERSHIP, WT2023)
+
+    assert recipients(messages) == [PANEL, REFERRER]
+    rapid = render(messages[0])
+    assert rapid.subject.startswith("[NSCP-2026-0007] Rapid review and decision on a local child safeguarding")
+    assert "(child aged 7)" in rapid.text
+    assert "It is clear there are no concerns" in rapid.text
+    assert_no_child_identity(rapid)
+
+
+def test_a_child_who_died_is_aged_at_the_date_of_death() -> None:
+    died = dataclasses.replace(
+        DECIDED_SCR, regime="wt2023", child_date_of_death=date(2026, 2, 16),
+        facts=dict(DECIDED_SCR.facts, child_died=True), decision="scr",
+    )
+
+    rapid = render(decision_notices(died, PARTNERSHIP, WT2023)[0])
+
+    assert "(child aged 6)" in rapid.text  # the day before the seventh birthday
+
+
+@pytest.mark.parametrize(
+    ("born", "on", "age"),
+    [(date(2019, 2, 17), date(2026, 2, 16), 6), (date(2019, 2, 17), date(2026, 2, 17), 7),
+     (date(2012, 2, 29), date(2026, 2, 28), 13), (date(2012, 2, 29), date(2026, 3, 1), 14)],
+)
+def test_age_on_counts_whole_years(born: date, on: date, age: int) -> None:
+    assert age_on(born, on) == age
+
+
+# --- rendering safety -----------------------------------------------------------------------------
+
+HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
+
+
+def test_html_in_a_case_field_is_escaped_in_the_html_part_and_kept_in_the_text_part() -> None:
+    declined = dataclasses.replace(REFERRED, screening_reason=HOSTILE)
+
+    mail = render(decline_notice(declined, PARTNERSHIP, WT2015)[0])
+
+    assert "<script>" not in mail.html and "<b>bold</b>" not in mail.html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in mail.html
+    assert HOSTILE in mail.text
+
+
+def test_html_in_rationales_and_panel_details_is_escaped() -> None:
+    details = {**DECIDED_NO_SCR.panel_details, "criteria_explanation": HOSTILE}
+    case = dataclasses.replace(DECIDED_NO_SCR, decision_rationale=HOSTILE, recommendation_rationale=HOSTILE,
+                               panel_details=details)
+
+    for mail in rendered(decision_notices(case, PARTNERSHIP, WT2015)):
+        assert "<script>" not in mail.html
+
+
+def test_a_subject_never_holds_a_line_break_even_from_hostile_values() -> None:
+    hostile = dataclasses.replace(
+        DECIDED_NO_SCR, reference="NSCP-2026-0007\r\nBcc: outsider@example.org",
+        decision="individual_agency_review\nX-Injected: yes",
+    )
+    messages = (
+        referral_notices(hostile, PARTNERSHIP, WT2015)
+        + decision_notices(hostile, PARTNERSHIP, WT2015)
+        + information_requests(hostile, PARTNERSHIP, WT2015, requests_for(["POL"]))
+    )
+
+    for mail in rendered(messages):
+        assert "\n" not in mail.subject and "\r" not in mail.subject
+        parsed = message_from_bytes(build_email(mail, "cig-casework@example.org").as_bytes(), policy=policy.default)
+        assert parsed["Bcc"] is None and parsed["X-Injected"] is None
+        assert parsed["To"] == mail.to
+
+
+def test_every_message_has_a_plain_text_part_an_html_part_and_the_footer() -> None:
+    messages = (
+        referral_notices(REFERRED, PARTNERSHIP, WT2015)
+        + referral_notices(REFERRED, PARTNERSHIP, WT2023)
+        + decline_notice(dataclasses.replace(REFERRED, screening_reason="Below threshold."), PARTNERSHIP, WT2015)
+        + information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"]))
+        + recommendation_notice(RECOMMENDED, PARTNERSHIP, WT2015)
+        + decision_notices(DECIDED_SCR, PARTNERSHIP, WT2015)
+        + decision_notices(DECIDED_NO_SCR, PARTNERSHIP, WT2015)
+        + decision_notices(DECIDED_SCR, PARTNERSHIP, WT2023)
+    )
+
+    for mail in rendered(messages):
+        assert mail.text.strip() and mail.html.strip()
+        assert "OFFICIAL-SENSITIVE" in mail.text and "OFFICIAL-SENSITIVE" in mail.html
+        assert "Northshire Safeguarding Children Partnership" in mail.text
+
+
+def test_message_keys_are_stable_and_unique_per_recipient_and_step() -> None:
+    first = decision_notices(DECIDED_SCR, PARTNERSHIP, WT2015) + referral_notices(REFERRED, PARTNERSHIP, WT2015)
+    again = decision_notices(DECIDED_SCR, PARTNERSHIP, WT2015) + referral_notices(REFERRED, PARTNERSHIP, WT2015)
+
+    assert [m.key for m in first] == [m.key for m in again]
+    assert len({m.key for m in first}) == len(first)
+    assert first[0].key == "NSCP-2026-0007:ofsted-notice:ofsted@example.org:0"

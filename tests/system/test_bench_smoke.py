@@ -1,0 +1,37 @@
+"""CI's smoke run of `make bench SIZE=smoke`: every measurement's code path once, on SQLite.
+
+It asserts nothing about speed: only that the benchmark finishes, every case reaches its Ofsted
+notice with no error, and the results name each measurement. Skipped unless CIG_BENCH_SMOKE=1,
+because it does not finish well under two minutes here: `make bench SIZE=smoke` took 3.0 min on this
+shared two-core machine (one stack start ~35 s, one referral and one floor run ~100 s, one held case
+and its decision ~55 s, the sweep ~1 s), so it stays out of the default suite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.stack import PROJECT
+
+pytestmark = [
+    pytest.mark.system,
+    pytest.mark.skipif(os.environ.get("CIG_BENCH_SMOKE") != "1", reason="set CIG_BENCH_SMOKE=1 to run the bench smoke"),
+]
+
+
+def test_the_smallest_bench_runs_every_measurement_without_error(tmp_path: Path) -> None:
+    out = tmp_path / "performance.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIG_", "PREFECT_"))}
+    done = subprocess.run([sys.executable, "-m", "bench", "--size", "smoke", "--out", str(out)],
+                          env=env, cwd=PROJECT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = out.read_text()
+    for heading in ("One referral against Prefect's floor", "Human action to email", "Cost of holding cases",
+                    "Sweep cost against open cases"):
+        assert heading in report
+    assert "## Errors\n\nnone" in report

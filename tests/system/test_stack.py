@@ -1,0 +1,64 @@
+"""Layer 4: the README's commands as a user runs them, against a real Prefect server and worker.
+
+`make up`'s stack (server, process worker, local SMTP server, deployments from prefect.yaml)
+is started as `cli.stack` starts it; `make demo`'s referral then runs through every step with
+the people simulated by `cig` commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cli.stack import PROJECT, running_stack
+
+pytestmark = pytest.mark.system
+
+
+def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.demo import run_demo
+
+    saved = dict(os.environ)
+    try:
+        with running_stack(tmp_path / "var", api_port=4260, smtp_port=8160) as env:
+            os.environ.update({k: v for k, v in env.items() if k.startswith(("CIG_", "PREFECT_"))})
+            api = env["PREFECT_API_URL"]
+            request = urllib.request.Request(f"{api}/deployments/filter", data=b"{}", method="POST",
+                                             headers={"Content-Type": "application/json"})
+            deployments = {d["name"]: d for d in json.load(urllib.request.urlopen(request))}
+            assert {"submit-referral", "referral"} <= set(deployments)
+            schema = deployments["submit-referral"]["parameter_openapi_schema"]
+            form = schema["definitions"]["ReferralForm"]["properties"]
+            for field in ("notified_on", "reasons", "case_summary", "child", "significant_people", "agency",
+                          "named_lead", "reviewed_with_safeguarding_lead_on", "safeguarding_lead", "completed_on", "facts"):
+                assert field in form and form[field].get("description"), field
+            request = urllib.request.Request(f"{api}/automations/filter", data=b"{}", method="POST",
+                                             headers={"Content-Type": "application/json"})
+            automations = {a["name"]: a for a in json.load(urllib.request.urlopen(request))}
+            backstop = automations["referral suspended past awaiting decision"]
+            assert backstop["trigger"]["posture"] == "Proactive"
+            assert backstop["trigger"]["within"] == 31 * 24 * 3600
+            assert backstop["actions"][0]["deployment_id"] == deployments["deadline-sweep"]["id"]
+            assert run_demo(env) == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    out = capsys.readouterr().out
+    assert "demo: 15 messages delivered, decision recorded" in out
+
+
+def test_cig_refuses_a_malformed_referral_in_words(tmp_path: Path) -> None:
+    bad = tmp_path / "referral.yaml"
+    bad.write_text("notified_on: 2999-01-01\nreasons: ''\nagency: NOPE\n")
+    env = dict(os.environ, CIG_HOME=str(tmp_path / "var"))
+    done = subprocess.run([str(Path(sys.executable).parent / "cig"), "referral", "submit", str(bad)],
+                          env=env, cwd=PROJECT, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "notified_on: 2999-01-01 is in the future" in done.stderr
+    assert "reasons:" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,277 @@
+"""The case tracker, its exports and the case timeline, as a manager would check them.
+
+A referral is carried step by step through casework.actions on a SQLite file under tmp_path (with
+the example partnership cut to three agencies); after each step the tracker row is read. The
+.xlsx is read back with openpyxl. Nothing here needs Prefect or a mail server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+from openpyxl import load_workbook
+
+import casework.store
+from casework import actions
+from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.office import Office, open_office
+from casework.store import cases as store
+from casework.timeline import case_timeline_markdown, progress
+from casework.tracker import COLUMNS, TrackerRow
+from casework.tracker_exports import current_tracker, tracker_csv, tracker_json, write_tracker_xlsx
+from config.settings import CONFIG_DIR
+
+EXAMPLE_REFERRAL = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
+CHILD_NAME = "Robin Testchild"
+CHILD_BORN = date(2026, 7, 3)
+AGENCIES = ("POL", "CSC", "HEALTH")
+
+
+def at(month: int, day: int, hour: int = 10, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def tracker_office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Office]:
+    """The example partnership with three agencies, on its own SQLite file under tmp_path."""
+    for name in ("CIG_DATABASE_URL", "CIG_DATA_KEYS", "CIG_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    data = yaml.safe_load((CONFIG_DIR / "partnership.example.yaml").read_text())
+    data["agencies"] = [a for a in data["agencies"] if a["code"] in AGENCIES]
+    partnership = tmp_path / "partnership.yaml"
+    partnership.write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("CIG_HOME", str(tmp_path / "cig"))
+    monkeypatch.setenv("CIG_PARTNERSHIP_FILE", str(partnership))
+    monkeypatch.setenv("CIG_SMTP_PORT", "9")  # nothing is delivered in these tests
+    casework.store._factory.cache_clear()
+    the_office = open_office()
+    yield the_office
+    the_office.sessions.kw["bind"].dispose()
+    casework.store._factory.cache_clear()
+
+
+def referral(notified_on: date = date(2026, 11, 16), today: date = date(2026, 11, 20)) -> ReferralForm:
+    data = yaml.safe_load(EXAMPLE_REFERRAL.read_text(encoding="utf-8"))
+    data["notified_on"] = notified_on
+    data["reviewed_with_safeguarding_lead_on"] = notified_on
+    data["completed_on"] = notified_on
+    return ReferralForm.model_validate(data, context={"today": today})
+
+
+ACCEPT = ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True)
+RECOMMEND_SCR = RecommendationForm(outcome="scr", rationale="Criteria met; agencies' joint working in question.")
+DECIDE_SCR = DecisionForm(response="affirm", decision="scr", rationale="Criteria met.", decided_by="Indra Independent",
+                          lead_reviewers=["Rey Reviewer"])
+
+
+def returned(code: str) -> AgencyReturnForm:
+    return AgencyReturnForm(agency=code, status="returned", involvement=f"{code} involvement in outline.")
+
+
+def row_of(office: Office, reference: str, now: datetime) -> TrackerRow:
+    return next(r for r in current_tracker(office, now=now) if r.reference == reference)
+
+
+def mark_sent(office: Office, reference: str, kinds: dict[str, datetime]) -> None:
+    """What delivery does: the outbox message of each kind marked sent at the given time."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference)
+        for message in store.messages_for(session, case_id=case.id):
+            if message.kind in kinds:
+                message.status, message.sent_at = "sent", kinds[message.kind]
+
+
+def test_the_tracker_after_each_step_of_a_referral(tracker_office: Office) -> None:
+    office = tracker_office
+    reference = actions.submit_referral(office, referral(), now=at(11, 18), actor="HEALTH").reference
+
+    row = row_of(office, reference, at(11, 18, 12))
+    assert (row.status, row.stage, row.stage_number) == ("open", "awaiting_screening", 1)
+    assert (row.notified_on, row.referred_on, row.referring_agency) == (date(2026, 11, 16), date(2026, 11, 18), "HEALTH")
+    assert row.listed_for is None and row.decision is None and row.returns == "-"
+    assert row.next_deadline.startswith("independent chair's decision")  # one month from notification
+    assert row.next_deadline_on == date(2026, 12, 16) and row.days_left == 28
+    assert not row.overdue and row.breach_flags == ""
+
+    actions.record_screening(office, reference, ACCEPT, now=at(11, 19, 9), actor="cig chair")
+    actions.list_and_request_information(office, reference, now=at(11, 19, 11))
+    row = row_of(office, reference, at(11, 19, 12))
+    assert (row.stage, row.stage_number, row.round) == ("awaiting_returns", 2, 1)
+    assert row.listed_for == date(2026, 12, 8)  # the second Tuesday of December
+    assert (row.returns_received, row.returns_expected, row.returns) == (0, 3, "0/3")
+    assert row.next_deadline.startswith("CIGINF1 return from") and row.next_deadline_on == date(2026, 11, 26)
+
+    actions.record_return(office, reference, returned("POL"), now=at(11, 24), actor="administrator")
+    actions.record_return(office, reference, returned("CSC"), now=at(11, 25), actor="administrator")
+    row = row_of(office, reference, at(11, 28))  # HEALTH's return was due on the 26th
+    assert row.returns == "2/3" and row.overdue
+    assert row.breach_flags == "CIGINF1 return from HEALTH (2 days overdue)"
+
+    actions.record_return(office, reference, returned("HEALTH"), now=at(11, 28, 11), actor="administrator")
+    row = row_of(office, reference, at(11, 28, 12))
+    assert (row.stage, row.returns, row.overdue) == ("awaiting_recommendation", "3/3", False)
+
+    actions.record_recommendation(office, reference, RECOMMEND_SCR, now=at(12, 8, 13), actor="cig chair")
+    row = row_of(office, reference, at(12, 8, 14))
+    assert (row.stage, row.stage_number, row.recommendation) == ("awaiting_decision", 4, "scr")
+
+    actions.record_decision(office, reference, DECIDE_SCR, now=at(12, 10, 15), actor="independent chair")
+    row = row_of(office, reference, at(12, 10, 16))
+    assert (row.stage, row.decision, row.decided_on) == ("notifying", "scr", date(2026, 12, 10))
+    assert (row.review_type, row.lead_reviewer) == ("Serious Case Review", "Rey Reviewer")
+    assert row.ofsted_notice_on is None and row.panel_notice_on is None
+    assert row.next_deadline.startswith("Ofsted notice") and row.next_deadline_on == date(2026, 12, 11)
+
+    mark_sent(office, reference, {"ofsted_notice": at(12, 10, 16), "panel_notice": at(12, 10, 16)})
+    row = row_of(office, reference, at(12, 10, 17))  # sent, not yet finished: dates from the outbox
+    assert (row.ofsted_notice_on, row.panel_notice_on) == (date(2026, 12, 10), date(2026, 12, 10))
+
+    actions.finish_case(office, reference, now=at(12, 10, 17))
+    row = row_of(office, reference, at(12, 11))
+    assert (row.status, row.stage, row.stage_number) == ("open", "decided", 6)  # open while the SCR runs
+    assert (row.ofsted_notice_on, row.panel_notice_on) == (date(2026, 12, 10), date(2026, 12, 10))
+    assert row.next_deadline is None or "publication" in row.next_deadline.lower() or row.days_left is not None
+    assert not row.overdue
+
+
+def test_a_missed_decision_deadline_is_a_breach(tracker_office: Office) -> None:
+    reference = actions.submit_referral(tracker_office, referral(), now=at(11, 18), actor="HEALTH").reference
+    row = row_of(tracker_office, reference, at(12, 18))
+    assert row.overdue and row.days_left == -2
+    assert row.breaches[0].due_on == date(2026, 12, 16) and row.breaches[0].days_overdue == 2
+
+
+def seeded(office: Office) -> tuple[str, str]:
+    """Two cases: one decided (notices sent), one awaiting screening and past its decision deadline."""
+    late = actions.submit_referral(office, referral(date(2026, 10, 1), date(2026, 10, 2)), now=at(10, 2), actor="POL")
+    done = actions.submit_referral(office, referral(), now=at(11, 18), actor="HEALTH").reference
+    actions.record_screening(office, done, ACCEPT, now=at(11, 19, 9), actor="cig chair")
+    actions.list_and_request_information(office, done, now=at(11, 19, 11))
+    for code in AGENCIES:
+        actions.record_return(office, done, returned(code), now=at(11, 24), actor="administrator")
+    actions.record_recommendation(office, done, RECOMMEND_SCR, now=at(12, 8, 13), actor="cig chair")
+    actions.record_decision(office, done, DECIDE_SCR, now=at(12, 10, 15), actor="independent chair")
+    mark_sent(office, done, {"ofsted_notice": at(12, 10, 16), "panel_notice": at(12, 11, 9)})
+    actions.finish_case(office, done, now=at(12, 11, 10))
+    return late.reference, done
+
+
+def test_the_workbook_reads_back_with_dates_frozen_panes_and_overdue_rows_filled(tracker_office: Office, tmp_path: Path) -> None:
+    late, done = seeded(tracker_office)
+    now = at(12, 12)
+    rows = current_tracker(tracker_office, now=now)
+    path = write_tracker_xlsx(rows, tmp_path / "tracker.xlsx", now=now)
+
+    sheet = load_workbook(path).active
+    headings = [c.value for c in sheet[1]]
+    assert headings[:3] == ["Reference", "Status", "Stage"] and headings[-1] == "Overdue"
+    assert sheet.freeze_panes == "B2"
+    by_reference = {r[0].value: {h: c for h, c in zip(headings, r)} for r in sheet.iter_rows(min_row=2)}
+    assert set(by_reference) == {late, done}
+
+    decided = by_reference[done]
+    for heading in ("Date notified", "Date referred", "Listed for meeting", "Date decided", "Ofsted notice", "Panel notice"):
+        assert isinstance(decided[heading].value, datetime), heading  # openpyxl reads date cells back as datetimes
+        assert decided[heading].is_date
+    assert decided["Date decided"].value.date() == date(2026, 12, 10)
+    assert decided["Panel notice"].value.date() == date(2026, 12, 11)
+    assert decided["Returns received"].value == "3/3"
+    assert decided["Lead reviewer"].value == "Rey Reviewer"
+    assert decided["Overdue"].value == "no"
+    assert decided["Reference"].fill.fgColor.rgb != "00FFC7CE"
+
+    overdue = by_reference[late]
+    assert overdue["Overdue"].value == "yes"
+    assert "overdue" in overdue["Breaches"].value
+    assert isinstance(overdue["Days left"].value, int) and overdue["Days left"].value < 0
+    assert all(c.fill.fgColor.rgb == "00FFC7CE" for c in overdue.values())
+
+
+def test_csv_and_json_carry_the_same_rows(tracker_office: Office) -> None:
+    late, done = seeded(tracker_office)
+    rows = current_tracker(tracker_office, now=at(12, 12))
+    lines = tracker_csv(rows).splitlines()
+    assert lines[0].split(",")[:2] == ["Reference", "Status"] and len(lines) == 3
+    assert any(line.startswith(f"{done},open,decided") and "2026-12-10" in line for line in lines)
+    records = {r["reference"]: r for r in json.loads(tracker_json(rows))}
+    assert records[done]["decided_on"] == "2026-12-10" and records[done]["overdue"] is False
+    assert records[late]["overdue"] is True and records[late]["breaches"][0]["due_on"] == "2026-11-01"
+    assert len(COLUMNS) >= 20
+
+
+def test_the_timeline_tells_the_story_and_what_is_due_next(tracker_office: Office) -> None:
+    late, done = seeded(tracker_office)
+    with tracker_office.sessions() as session:
+        case = store.get_case(session, reference=done)
+        text = case_timeline_markdown(case, store.audit_trail(session, reference=done),
+                                      store.messages_for(session, case_id=case.id),
+                                      calendar=tracker_office.calendar, now=at(12, 12))
+        assert progress(case).description == "stage 6 of 6: decided"
+    assert text.startswith(f"# Case {done}")
+    for expected in ("referral recorded", "screening: accept", "return recorded", "agency POL",
+                     "recommendation: Serious Case Review", "decision: Serious Case Review",
+                     "| notice to Ofsted | sent | Thu 10 Dec 2026 16:00 |", "## What is due next"):
+        assert expected in text, expected
+    with tracker_office.sessions() as session:
+        case = store.get_case(session, reference=late)
+        text = case_timeline_markdown(case, store.audit_trail(session, reference=late), [],
+                                      calendar=tracker_office.calendar, now=at(12, 12))
+    assert "OVERDUE" in text and "Stage 1 of 6: awaiting screening by the CIG chair" in text
+
+
+def test_no_export_or_timeline_holds_the_childs_name_or_date_of_birth(tracker_office: Office, tmp_path: Path) -> None:
+    late, done = seeded(tracker_office)
+    now = at(12, 12)
+    rows = current_tracker(tracker_office, now=now)
+    path = write_tracker_xlsx(rows, tmp_path / "tracker.xlsx", now=now)
+    cells = " ".join(str(c.value) for r in load_workbook(path).active.iter_rows() for c in r)
+    texts = [tracker_csv(rows), tracker_json(rows), cells, repr(rows)]
+    with tracker_office.sessions() as session:
+        for reference in (late, done):
+            case = store.get_case(session, reference=reference)
+            assert case.personal["child"]["name"] == CHILD_NAME  # the test child is really there, sealed
+            texts.append(case_timeline_markdown(case, store.audit_trail(session, reference=reference),
+                                                store.messages_for(session, case_id=case.id),
+                                                calendar=tracker_office.calendar, now=now))
+    forbidden = [CHILD_NAME, "Testchild", CHILD_BORN.isoformat(), "03/07/2026", "3 July 2026", "Jordan Testparent", "1998-02-14"]
+    for text in texts:
+        for word in forbidden:
+            assert word not in text
+
+
+def test_artifact_keys_and_the_tracker_table_artifact(tracker_office: Office) -> None:
+    from tasks.artifacts import TRACKER_KEY, artifact_key, case_key, tracker_table
+
+    late, done = seeded(tracker_office)
+    assert case_key("NSCP-2026-0001") == "case-nscp-2026-0001"
+    assert artifact_key("case", "NSCP/2026 0001", "progress") == "case-nscp-2026-0001-progress"
+    assert TRACKER_KEY == "case-tracker"
+    table = tracker_table(at(12, 12))
+    assert [r["reference"] for r in table] == sorted([late, done])
+    assert all(isinstance(v, (str, int, bool)) for r in table for v in r.values())
+    assert table[0]["overdue"] is True and "overdue" in table[0]["breaches"]
+    assert CHILD_NAME not in repr(table) and CHILD_BORN.isoformat() not in repr(table)
+
+
+def test_cig_tracker_and_cig_timeline(tracker_office: Office, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    late, done = seeded(tracker_office)
+    runner = CliRunner()
+    result = runner.invoke(app, ["tracker", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Reference,Status,Stage") and done in result.output
+    out = tmp_path / "out" / "tracker.xlsx"
+    result = runner.invoke(app, ["tracker", "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0 and "2 case(s), 1 with an overdue deadline" in result.output
+    assert load_workbook(out).active["A2"].value in (late, done)
+    result = runner.invoke(app, ["timeline", done])
+    assert result.exit_code == 0 and result.output.startswith(f"# Case {done}")
+    assert "| notice to Ofsted | sent |" in result.output and CHILD_NAME not in result.output

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from bench import measure
 from bench.measure import Spread
+from cli.stack import worker_command
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -99,7 +100,7 @@ class Workers:
         for n in range(self.count):
             out = (self.logs / f"bench-worker-{n + 1}.log").open("ab")
             self.processes.append(subprocess.Popen(
-                [str(BIN / "prefect"), "worker", "start", "--pool", "cig", "--type", "process", "--name", f"bench-worker-{n + 1}"],
+                worker_command(f"bench-worker-{n + 1}"),
                 env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
         time.sleep(3)
 

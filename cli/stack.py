@@ -59,6 +59,30 @@ def stack_env(home: Path, api_port: int, smtp_port: int) -> dict[str, str]:
     return env
 
 
+POOL_LIMIT = "4"  # flow runs the `cig` pool runs at once: each flow-run process costs ~4 s of CPU to start
+
+
+def create_work_pool(env: dict[str, str]) -> None:
+    """Create the `cig` process pool (if missing) with at most CIG_POOL_LIMIT flow runs running at once.
+
+    Unbounded, workers handed 50 referrals start 50 Python processes together and a two-core
+    machine thrashes; bounded, the rest wait as Scheduled runs on the server, holding nothing.
+    Suspended cases do not count. The limit is the server's, not the worker's `--limit`: that one
+    crashes a process worker when a run it just let go is resumed at once (Prefect issue 16806).
+    """
+    prefect = str(BIN / "prefect")
+    run = lambda *a: subprocess.run(list(a), env=env, cwd=PROJECT, check=False, capture_output=True, text=True)  # noqa: E731
+    run(prefect, "work-pool", "create", "cig", "--type", "process")
+    limited = run(prefect, "work-pool", "set-concurrency-limit", "cig", env.get("CIG_POOL_LIMIT", POOL_LIMIT))
+    if limited.returncode != 0:
+        raise RuntimeError(f"limiting the cig work pool failed:\n{limited.stdout}\n{limited.stderr}")
+
+
+def worker_command(name: str) -> list[str]:
+    """`prefect worker start` for one process worker on the `cig` pool."""
+    return [str(BIN / "prefect"), "worker", "start", "--pool", "cig", "--type", "process", "--name", name]
+
+
 def wait_for_http(url: str, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -105,7 +129,7 @@ def running_stack(home: Path, api_port: int = 4200, smtp_port: int = 8025, worke
             start("mailserver", str(BIN / "cig"), "mailserver", "--port", str(smtp_port))
         wait_for_http(f"http://127.0.0.1:{api_port}/api/health", 120, "the Prefect server")
         run = lambda *a: subprocess.run(list(a), env=env, cwd=PROJECT, check=False, capture_output=True, text=True)  # noqa: E731
-        run(str(BIN / "prefect"), "work-pool", "create", "cig", "--type", "process")
+        create_work_pool(env)
         deployed = run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
         if deployed.returncode != 0:
             raise RuntimeError(f"registering the deployments failed:\n{deployed.stdout}\n{deployed.stderr}")
@@ -113,8 +137,7 @@ def running_stack(home: Path, api_port: int = 4200, smtp_port: int = 8025, worke
         if automations.returncode != 0:
             raise RuntimeError(f"creating the deadline Automations failed:\n{automations.stderr}")
         for n in range(workers):
-            start(f"worker-{n + 1}", str(BIN / "prefect"), "worker", "start", "--pool", "cig", "--type", "process",
-                  "--name", f"cig-worker-{n + 1}")
+            start(f"worker-{n + 1}", *worker_command(f"cig-worker-{n + 1}"))
         yield env
     finally:
         for process in reversed(processes):  # the worker first, the server last

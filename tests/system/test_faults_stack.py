@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli.stack import BIN, PROJECT, free_port, stack_env, wait_for_http
+from cli.stack import BIN, PROJECT, free_port, stack_env, wait_for_http, worker_command, create_work_pool
 from config.settings import CONFIG_DIR
 from notifications.mailbox import read_mailbox
 
@@ -69,11 +69,10 @@ class LocalStack:
         time.sleep(1.5)
 
     def start_worker(self, name: str) -> None:
-        self.start(name, str(BIN / "prefect"), "worker", "start", "--pool", "cig", "--type", "process", "--name", name)
+        self.start(name, *worker_command(name))
 
     def deploy(self) -> None:
-        subprocess.run([str(BIN / "prefect"), "work-pool", "create", "cig", "--type", "process"], env=self.env, cwd=PROJECT,
-                       capture_output=True)
+        create_work_pool(self.env)
         done = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], env=self.env, cwd=PROJECT,
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr

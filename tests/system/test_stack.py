@@ -46,6 +46,12 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
             assert backstop["trigger"]["within"] == 31 * 24 * 3600
             assert backstop["actions"][0]["deployment_id"] == deployments["deadline-sweep"]["id"]
             assert run_demo(env) == 0
+            # the server's scheduler has put the next deadline sweeps on the calendar
+            body = json.dumps({"flow_runs": {"deployment_id": {"any_": [deployments["deadline-sweep"]["id"]]},
+                                             "state": {"type": {"any_": ["SCHEDULED"]}}}}).encode()
+            request = urllib.request.Request(f"{api}/flow_runs/filter", data=body, method="POST",
+                                             headers={"Content-Type": "application/json"})
+            assert json.load(urllib.request.urlopen(request)), "no deadline sweep was scheduled"
     finally:
         os.environ.clear()
         os.environ.update(saved)

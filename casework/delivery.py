@@ -1,7 +1,8 @@
 """Delivering the outbox: each pending message is sent once and marked with the server's reply.
 
-A message whose send is interrupted before it is marked stays pending and is sent again by the
-next delivery: at most one duplicate in that narrow window, carrying the same Message-ID.
+A message is claimed (`sending`) before it is sent, so two deliverers never both send it. One whose
+sender died before marking it is sent again once the claim's lease runs out: at most one duplicate
+in that narrow window, carrying the same Message-ID.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class DeliveryReport:
     sent: list[str] = field(default_factory=list)
     temporary_failures: list[str] = field(default_factory=list)
     permanent_failures: list[str] = field(default_factory=list)
+    in_flight: int = 0  # messages another deliverer was sending at the time: not ours to send, not done
 
 
 class DeliveryIncomplete(Exception):
@@ -30,8 +32,13 @@ class DeliveryIncomplete(Exception):
 
 
 async def deliver_pending(office: Office, *, reference: str | None = None, now: datetime | None = None) -> DeliveryReport:
-    """Send the pending messages (of one case, or all); mark each sent or failed as it goes."""
+    """Send the pending messages (of one case, or all); mark each sent or failed as it goes.
+
+    Each message is claimed before it is sent (casework.store.cases.claim_message), so of a case's
+    run, the sweep, `cig outbox retry` and a second worker delivering at once, one sends it.
+    """
     report = DeliveryReport()
+    clock = lambda: now or datetime.now(timezone.utc)  # noqa: E731
     with office.sessions.begin() as session:
         case_id = None
         if reference is not None:
@@ -39,13 +46,12 @@ async def deliver_pending(office: Office, *, reference: str | None = None, now: 
         pending = [
             (m.id, RenderedMessage(m.key, m.kind, m.recipient, m.subject, m.body["text"], m.body["html"],
                                    tuple(m.body.get("attachments") or ())))
-            for m in store.pending_messages(session, case_id=case_id)
+            for m in store.pending_messages(session, case_id=case_id, now=clock())
         ]
     for message_id, message in pending:
-        with office.sessions.begin() as session:  # another worker may have sent it meanwhile
-            row = session.get(OutboxMessage, message_id, with_for_update=True)
-            if row is None or row.status != "pending":
-                continue
+        with office.sessions.begin() as session:
+            if not store.claim_message(session, message_id=message_id, now=clock()):
+                continue  # another deliverer took it (or sent it) since we looked
         try:
             reply = await send_email(message, office.settings)
         except DeliveryFailed as failure:
@@ -54,13 +60,14 @@ async def deliver_pending(office: Office, *, reference: str | None = None, now: 
                 assert row is not None
                 row.attempts += 1
                 row.last_error = str(failure)
-                if not failure.temporary:
-                    row.status = "failed"
-                    report.permanent_failures.append(f"{message.kind} to {message.to}: {failure}")
-                else:
+                row.status = "pending" if failure.temporary else "failed"
+                row.claimed_at = None
+                if failure.temporary:
                     report.temporary_failures.append(f"{message.kind} to {message.to}: {failure}")
+                else:
+                    report.permanent_failures.append(f"{message.kind} to {message.to}: {failure}")
                 store.audit(session, reference=message.key.split(":", 1)[0], actor="system",
-                            action="message delivery failed", now=now or datetime.now(timezone.utc),
+                            action="message delivery failed", now=clock(),
                             kind=message.kind, recipient_role=message.kind, temporary=failure.temporary, error=str(failure))
             continue
         with office.sessions.begin() as session:
@@ -73,4 +80,6 @@ async def deliver_pending(office: Office, *, reference: str | None = None, now: 
             store.audit(session, reference=message.key.split(":", 1)[0], actor="system", action="message sent",
                         now=row.sent_at, kind=message.kind, to=message.to)
         report.sent.append(message.key)
+    with office.sessions() as session:
+        report.in_flight = store.in_flight(session, now=clock(), case_id=case_id)
     return report

@@ -35,4 +35,6 @@ async def send_messages(reference: str | None) -> int:
         raise DeliveryIncomplete(
             f"{len(report.temporary_failures)} message(s) not delivered yet: {report.temporary_failures[0]}"
         )
+    if report.in_flight and reference is not None:  # another deliverer is sending this case's mail: look again
+        raise DeliveryIncomplete(f"{report.in_flight} message(s) being sent by another worker")
     return len(report.sent)

@@ -5,9 +5,9 @@ argument and never commits: the caller owns the transaction. Every change writes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from casework.clocks import WorkingCalendar, deadline, information_return_due
@@ -364,11 +364,43 @@ def enqueue_message(
     return True
 
 
-def pending_messages(session: Session, *, case_id: int | None = None, limit: int = 200) -> Sequence[OutboxMessage]:
-    query = select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(limit)
+CLAIM_LEASE = timedelta(minutes=2)  # longer than any one SMTP exchange (settings.smtp_timeout_seconds per step)
+
+
+def _deliverable(now: datetime):  # type: ignore[no-untyped-def]
+    """Pending, or claimed by a deliverer that died mid-send (its claim is older than the lease)."""
+    return or_(OutboxMessage.status == "pending",
+               and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - CLAIM_LEASE))
+
+
+def pending_messages(session: Session, *, now: datetime, case_id: int | None = None, limit: int = 200) -> Sequence[OutboxMessage]:
+    """Messages waiting to be sent (of one case, or all), oldest first."""
+    query = select(OutboxMessage).where(_deliverable(now)).order_by(OutboxMessage.id).limit(limit)
     if case_id is not None:
         query = query.where(OutboxMessage.case_id == case_id)
     return session.scalars(query).all()
+
+
+def claim_message(session: Session, *, message_id: int, now: datetime) -> bool:
+    """Take a message to send it; False when another deliverer has it (or it is sent).
+
+    One conditional UPDATE: of two deliverers racing for the same row (a case's run and the sweep,
+    two workers), exactly one sees its row count at 1, on SQLite and PostgreSQL alike.
+    """
+    claimed = session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id, _deliverable(now))
+        .values(status="sending", claimed_at=now).execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
+def in_flight(session: Session, *, now: datetime, case_id: int | None = None) -> int:
+    """How many messages another deliverer is sending right now (claimed within the lease)."""
+    query = select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == "sending", OutboxMessage.claimed_at >= now - CLAIM_LEASE)
+    if case_id is not None:
+        query = query.where(OutboxMessage.case_id == case_id)
+    return int(session.scalar(query) or 0)
 
 
 def messages_for(session: Session, *, case_id: int) -> Sequence[OutboxMessage]:

@@ -135,7 +135,8 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[dict] = mapped_column(SealedJSON)  # {"text": ..., "html": ..., "attachments": [...]}
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending, sending, sent, failed
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when a deliverer took it to send
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     smtp_reply: Mapped[str | None] = mapped_column(Text)

@@ -12,25 +12,27 @@
 from __future__ import annotations
 
 import gc
-from datetime import datetime, timezone
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 import pytest
+import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from casework import actions
 from casework.delivery import deliver_pending
-from casework.forms import DecisionForm, RecommendationForm, ScreeningForm
+from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office
 from casework.store import cases as store
 from casework.store.cases import AlreadyRecorded
 from casework.store.tables import AuditEvent, OutboxMessage
+from flows.launch import start_referral_run
 from flows.people import submit_step
 from notifications.mailbox import set_fault, start_mailbox
 from tests.flows.conftest import mail_to, wait_until
-from tests.flows.test_referral_flow import all_returned, finished, start_case
+from tests.flows.test_referral_flow import AGENCIES, EXAMPLE, finished, stage
 
 DECISION_NOTICES = ("ofsted@example.org", "national-panel@example.org", "named-nurse@example.org")
 
@@ -41,13 +43,24 @@ def scr_decision() -> DecisionForm:
 
 
 async def case_awaiting_decision(office: Office) -> str:
-    reference = await start_case(office)
-    await submit_step(office, reference, "screening",
-                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
-    await all_returned(office, reference)
-    await submit_step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"))
-    # the fault is caused for the decision notices: the CIGSUM1 to the independent chair is out first
+    """A case whose screening, returns and recommendation are recorded (as the flow's own tasks record
+    them) before its run starts. The run goes from the top straight to the chair's decision, as it
+    does after every resume; the same path through the forms is test_referral_flow's. The faults are
+    caused for the decision notices, so the CIGSUM1 to the independent chair is out first.
+    """
+    now = datetime.now(timezone.utc)
+    form = ReferralForm.model_validate(yaml.safe_load(EXAMPLE.read_text()), context={"today": now.date()})
+    reference = actions.submit_referral(office, form, now=now, actor="test").reference
+    actions.record_screening(office, reference, ScreeningForm(
+        outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True), now=now, actor="screening form")
+    actions.list_and_request_information(office, reference, now=now)
+    for code in AGENCIES:
+        actions.record_return(office, reference, AgencyReturnForm(agency=code, status="nil"), now=now, actor="return form")
+    actions.record_recommendation(office, reference, RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"),
+                                  now=now, actor="recommendation form")
+    await start_referral_run(reference, office)
     await wait_until(lambda: len(mail_to(office).get("independent-chair@example.org", [])) == 2, what="the CIGSUM1")
+    assert stage(office, reference) == "awaiting_decision"
     return reference
 
 

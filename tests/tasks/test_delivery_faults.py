@@ -167,3 +167,42 @@ def test_a_case_stays_notifying_until_its_notices_are_out_then_the_sweep_finishe
             assert all(d.met_at for d in case.deadlines if d.kind in ("ofsted_notice", "panel_notice"))
     finally:
         mailbox.stop()
+
+
+async def test_deliverers_racing_for_the_same_outbox_send_each_message_once(
+    office: Office, referral_form: ReferralForm, mailbox
+) -> None:
+    """A case's run, the sweep and `cig outbox retry` delivering at the same moment: one sends each message."""
+    import asyncio
+
+    submit(office, referral_form)
+    reports = await asyncio.gather(*(deliver_pending(office) for _ in range(4)))
+
+    assert sorted(key for report in reports for key in report.sent) == sorted(m.key for m in outbox(office))
+    received = [to for mail in mailbox.received() for to in mail.to]
+    assert sorted(received) == sorted(REFERRAL_NOTICE_TO)
+    assert [(m.status, m.attempts) for m in outbox(office)] == [("sent", 1)] * 4
+
+
+async def test_a_message_claimed_by_a_deliverer_that_died_is_sent_once_its_claim_runs_out(
+    office: Office, referral_form: ReferralForm, mailbox
+) -> None:
+    from datetime import timedelta
+
+    from casework.store.cases import CLAIM_LEASE
+
+    submit(office, referral_form)
+    claimed_at = datetime.now(timezone.utc)
+    with office.sessions.begin() as session:  # a worker took the first message, then was killed
+        first = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        assert store.claim_message(session, message_id=first.id, now=claimed_at)
+        assert not store.claim_message(session, message_id=first.id, now=claimed_at)
+
+    report = await deliver_pending(office, now=claimed_at + timedelta(seconds=5))
+    assert len(report.sent) == 3 and report.in_flight == 1
+    assert first.recipient not in [to for mail in mailbox.received() for to in mail.to]
+
+    report = await deliver_pending(office, now=claimed_at + CLAIM_LEASE + timedelta(seconds=1))
+    assert report.sent == [first.key] and report.in_flight == 0
+    received = [to for mail in mailbox.received() for to in mail.to]
+    assert sorted(received) == sorted(REFERRAL_NOTICE_TO)

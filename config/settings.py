@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     prefect_auth_string: SecretStr | None = Field(
         None, description="PREFECT_SERVER_API_AUTH_STRING the server requires (production)"
     )
+    alert_block: str | None = Field(
+        None, description="a Prefect notification block, as 'block-type-slug/block-name' (Teams, Slack, a webhook), "
+        "that alerts the administrator when mail cannot be delivered: a channel that does not depend on the mail server",
+    )
     work_pool: str = "cig"
     referral_deployment: str = "referral/referral"
     human_step_wait_seconds: float = Field(

@@ -1,10 +1,14 @@
-"""The second line of deadline alerts: Prefect Automations on the case runs themselves.
+"""The second line of alerts: Prefect Automations on the case runs themselves.
 
 The deadline sweep (first line) reads the case database every 15 minutes. As a backstop that
 needs none of our code to be running, one proactive Automation per waiting stage fires when a
 referral run has stayed Suspended at that stage for longer than the stage's statutory limit
 (read from the partnership's rule set), and runs the `deadline-sweep` deployment, which sends
-the escalation emails. `make up` creates them; re-creating replaces them by name.
+the escalation emails. A further Automation fires when a case's mail is still undelivered after
+every retry (its `send_messages` task run failed): it notifies the administrator through the
+notification block CIG_ALERT_BLOCK names (Teams, Slack, a webhook: not the mail server that is
+failing), and without one it is recorded on the UI's Automations and Event Feed pages. `make up`
+creates them all; re-creating replaces them by name.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from prefect.client.orchestration import get_client
-from prefect.events.actions import RunDeployment
+from prefect.events.actions import ActionTypes, DoNothing, RunDeployment, SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
 from config.partnership import Partnership
@@ -63,12 +67,50 @@ def referral_automations(partnership: Partnership, sweep_deployment_id: str) -> 
     return automations
 
 
-async def ensure_automations(partnership: Partnership, sweep_deployment: str = "deadline-sweep/deadline-sweep") -> list[str]:
-    """Create (or replace) the backstop Automations on the current Prefect server; return their names."""
+UNDELIVERED = "case mail undelivered after retries"
+
+
+def undelivered_mail_automation(alert_block_id: str | None) -> AutomationCore:
+    """Fires at once when a case's `send_messages` task run fails: its retries could not deliver."""
+    action: ActionTypes = DoNothing()
+    if alert_block_id is not None:
+        action = SendNotification(
+            block_document_id=alert_block_id,
+            subject="CIG: case mail undelivered",
+            body="Messages of a case could not be delivered after every retry: {{ event.resource.name }} "
+                 "(flow run {{ flow_run.name }}). They stay pending in the outbox; `cig outbox` lists them and "
+                 "`cig outbox retry` resends once the mail server is back.",
+        )
+    return AutomationCore(
+        name=UNDELIVERED,
+        description="A case's messages are still undelivered after every retry (the send_messages task run failed). "
+                    "They stay pending in the outbox: `cig outbox`, then `cig outbox retry` once the mail server is back.",
+        trigger=EventTrigger(
+            posture=Posture.Reactive,
+            expect={"prefect.task-run.Failed"},
+            match={"prefect.resource.id": "prefect.task-run.*", "prefect.resource.name": "send_messages-*"},
+            threshold=1,
+            within=timedelta(0),
+        ),
+        actions=[action],
+    )
+
+
+async def ensure_automations(partnership: Partnership, sweep_deployment: str = "deadline-sweep/deadline-sweep",
+                             alert_block: str | None = None) -> list[str]:
+    """Create (or replace) the alerting Automations on the current Prefect server; return their names.
+
+    `alert_block`: "block-type-slug/block-name" of a notification block for the undelivered-mail alert.
+    """
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(sweep_deployment)
+        block_id = None
+        if alert_block:
+            type_slug, _, name = alert_block.partition("/")
+            block_id = str((await client.read_block_document_by_name(name=name, block_type_slug=type_slug)).id)
         names = []
-        for automation in referral_automations(partnership, str(deployment.id)):
+        automations = referral_automations(partnership, str(deployment.id)) + [undelivered_mail_automation(block_id)]
+        for automation in automations:
             for existing in await client.read_automations_by_name(automation.name):
                 await client.delete_automation(existing.id)
             await client.create_automation(automation)
@@ -82,5 +124,6 @@ if __name__ == "__main__":
     from config.partnership import load_partnership
     from config.settings import get_settings
 
-    for name in asyncio.run(ensure_automations(load_partnership(get_settings().partnership_file))):
+    settings = get_settings()
+    for name in asyncio.run(ensure_automations(load_partnership(settings.partnership_file), alert_block=settings.alert_block)):
         print(f"automation: {name}")

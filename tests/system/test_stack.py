@@ -45,6 +45,9 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
             assert backstop["trigger"]["posture"] == "Proactive"
             assert backstop["trigger"]["within"] == 31 * 24 * 3600
             assert backstop["actions"][0]["deployment_id"] == deployments["deadline-sweep"]["id"]
+            undelivered = automations["case mail undelivered after retries"]["trigger"]
+            assert undelivered["expect"] == ["prefect.task-run.Failed"]
+            assert undelivered["match"]["prefect.resource.name"] == "send_messages-*"
             assert run_demo(env) == 0
             # the server's scheduler has put the next deadline sweeps on the calendar
             body = json.dumps({"flow_runs": {"deployment_id": {"any_": [deployments["deadline-sweep"]["id"]]},

@@ -1,5 +1,6 @@
-"""A meeting's papers, as pure functions: the CIGM1 agenda, its iCalendar invitation and the
-messages that carry them (to every member, and to the administrator the returns still missing).
+"""A meeting's papers, as pure functions: the CIGM1 agenda, its iCalendar invitation (and the
+updates to it when the meeting is moved or cancelled) and the messages that carry them (to every
+member, and to the administrator the returns still missing).
 
 Plain data in, plain data out; no clock, database or Prefect. The agenda names cases by reference
 and referring agency only: never a child's or family member's name.
@@ -74,21 +75,32 @@ def agenda_markdown(agenda: Agenda, zone_name: str = "Europe/London") -> str:
     return "\n".join(lines + [""])
 
 
-def invitation(agenda: Agenda, duration_minutes: int, organiser: Contact, attendees: Sequence[Contact],
-               stamp: datetime) -> str:
-    """An iCalendar (RFC 5545) REQUEST for the meeting, with a UID that stays the same when it is re-sent."""
+def meeting_uid(scheduled_on: date) -> str:
+    """The meeting's iCalendar UID, from the date the rule gave it: the same for the invitation and
+    every later update or cancellation, so calendar programs change one entry rather than add one."""
+    return f"cig-meeting-{scheduled_on.isoformat()}@case-review.invalid"
+
+
+def _calendar_entry(
+    method: str, *, scheduled_on: date, starts_at: datetime, duration_minutes: int, summary: str, location: str,
+    description: str, organiser: Contact, attendees: Sequence[Contact], stamp: datetime, sequence: int,
+    cancelled: bool = False,
+) -> str:
     calendar = Calendar()
     calendar.add("prodid", "-//Case review//CIG meetings//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", method)
     event = Event()
-    event.add("uid", f"cig-meeting-{agenda.meeting.scheduled_on.isoformat()}@case-review.invalid")
+    event.add("uid", meeting_uid(scheduled_on))
+    event.add("sequence", sequence)
     event.add("dtstamp", stamp.astimezone(timezone.utc))
-    event.add("dtstart", agenda.meeting.starts_at.astimezone(timezone.utc))
-    event.add("dtend", agenda.meeting.starts_at.astimezone(timezone.utc) + timedelta(minutes=duration_minutes))
-    event.add("summary", f"{agenda.partnership}: meeting")
-    event.add("location", vText(agenda.location))
-    event.add("description", ", ".join(c.reference for c in agenda.cases) or "no cases listed")
+    event.add("dtstart", starts_at.astimezone(timezone.utc))
+    event.add("dtend", starts_at.astimezone(timezone.utc) + timedelta(minutes=duration_minutes))
+    event.add("summary", summary)
+    event.add("location", vText(location))
+    event.add("description", description)
+    if cancelled:
+        event.add("status", "CANCELLED")
     organizer = vCalAddress(f"mailto:{organiser.email}")
     organizer.params["cn"] = vText(organiser.name)
     event["organizer"] = organizer
@@ -96,10 +108,40 @@ def invitation(agenda: Agenda, duration_minutes: int, organiser: Contact, attend
         attendee = vCalAddress(f"mailto:{person.email}")
         attendee.params["cn"] = vText(person.name)
         attendee.params["role"] = vText("REQ-PARTICIPANT")
-        attendee.params["rsvp"] = vText("TRUE")
+        if not cancelled:
+            attendee.params["rsvp"] = vText("TRUE")
         event.add("attendee", attendee, encode=0)
     calendar.add_component(event)
     return calendar.to_ical().decode()
+
+
+def invitation(agenda: Agenda, duration_minutes: int, organiser: Contact, attendees: Sequence[Contact],
+               stamp: datetime, sequence: int = 0) -> str:
+    """An iCalendar (RFC 5545) REQUEST for the meeting, with a UID that stays the same when it is re-sent.
+
+    `sequence` is the number of changes the meeting has had (moves), so a re-sent invitation is never
+    older, to a calendar program, than an update it already holds."""
+    return _calendar_entry(
+        "REQUEST", scheduled_on=agenda.meeting.scheduled_on, starts_at=agenda.meeting.starts_at,
+        duration_minutes=duration_minutes, summary=f"{agenda.partnership}: meeting", location=agenda.location,
+        description=", ".join(c.reference for c in agenda.cases) or "no cases listed",
+        organiser=organiser, attendees=attendees, stamp=stamp, sequence=sequence,
+    )
+
+
+def change_invitation(
+    partnership: Partnership, *, scheduled_on: date, starts_at: datetime, references: Sequence[str],
+    attendees: Sequence[Contact], stamp: datetime, sequence: int, cancelled: bool,
+) -> str:
+    """The update to a meeting's invitation: a REQUEST at its new time (a move) or a CANCEL with
+    STATUS:CANCELLED (`starts_at` then the time it had), under the invitation's UID and a higher SEQUENCE."""
+    return _calendar_entry(
+        "CANCEL" if cancelled else "REQUEST", scheduled_on=scheduled_on, starts_at=starts_at,
+        duration_minutes=partnership.meetings.duration_minutes, summary=f"{partnership.name}: meeting",
+        location=partnership.meetings.location, description=", ".join(references) or "no cases listed",
+        organiser=partnership.contacts.administrator, attendees=attendees, stamp=stamp, sequence=sequence,
+        cancelled=cancelled,
+    )
 
 
 def meeting_members(partnership: Partnership) -> list[Contact]:
@@ -112,10 +154,13 @@ def meeting_members(partnership: Partnership) -> list[Contact]:
     return list(seen.values())
 
 
-def agenda_messages(agenda: Agenda, partnership: Partnership, stamp: datetime) -> list[Message]:
-    """The agenda with its invitation to every member, and the missing returns and attendance to the administrator."""
+def agenda_messages(agenda: Agenda, partnership: Partnership, stamp: datetime, sequence: int = 0) -> list[Message]:
+    """The agenda with its invitation to every member, and the missing returns and attendance to the administrator.
+
+    `sequence`: how many times the meeting has been changed (see `invitation`)."""
     members = meeting_members(partnership)
-    ics = invitation(agenda, partnership.meetings.duration_minutes, partnership.contacts.administrator, members, stamp)
+    ics = invitation(agenda, partnership.meetings.duration_minutes, partnership.contacts.administrator, members, stamp,
+                     sequence)
     step = f"meeting-agenda.{agenda.meeting.scheduled_on.isoformat()}.{agenda.meeting.starts_at:%Y%m%dT%H%M}"
     attachment = {"filename": f"meeting-{agenda.meeting.starts_at:%Y-%m-%d}.ics",
                   "content_type": "text/calendar", "content": ics}

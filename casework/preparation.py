@@ -1,33 +1,107 @@
 """Preparing the next meeting, in the database: when its preparation day has come, build the agenda
-from the cases listed for it, write the papers to disk and queue the agenda (with the invitation)
-to every member and the missing returns to the administrator, in one transaction.
+from the cases listed for it, write the papers pack to disk and queue the agenda (with the
+invitation) to every member and the missing returns to the administrator, in one transaction.
 
-Safe to run every day: the messages carry the meeting's date and time in their keys, so they go
-once per meeting (and again only if the meeting is moved). Nothing here imports Prefect.
+The papers pack is a folder per meeting under the settings' papers folder: `agenda.md` and one
+`case-<reference>.md` per listed case (CIGSCR1 summary, returns received, returns missing). The
+case papers hold special-category data, so folders are 0700 and files 0600. Needs the case
+database with its data keys installed (casework.office). Safe to run every day: the messages carry
+the meeting's date and time in their keys, so they go once per meeting (and again only if the
+meeting is moved); the papers are rewritten each run with the returns received so far. Nothing
+here imports Prefect.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from casework.actions import queue
 from casework.agenda import Agenda, ListedCase, agenda_markdown, agenda_messages, preparation_day
 from casework.meetings import next_meetings
 from casework.office import Office
-from casework.rescheduling import exceptions_in
+from casework.papers import CasePapers, ReturnPaper, case_paper_markdown, paper_filename, papers_index_markdown
+from casework.rescheduling import change_sequence, exceptions_in
 from casework.store import cases as store
+from casework.store.tables import Case
+from config.partnership import Partnership
 
 
 @dataclass(frozen=True)
 class Preparation:
-    """A prepared meeting: its agenda, where the papers are, and how many messages were queued."""
+    """A prepared meeting: its agenda (`markdown`, also `agenda.md`), the papers folder and its case
+    papers (reference -> file), the artifact (agenda and pack index, no personal data) and how many
+    messages were queued."""
 
     agenda: Agenda
     markdown: str
     papers: Path
     queued: int
+    files: dict[str, Path]
+    artifact: str
+
+
+def case_papers(case: Case, partnership: Partnership) -> CasePapers:
+    """The case's papers for its meeting, from the case row (personal data opened from the sealed columns)."""
+    personal = case.personal or {}
+    child = personal.get("child", {})
+    returns = tuple(
+        ReturnPaper(
+            agency=r.agency, agency_name=_agency_name(partnership, r.agency), status=r.status,
+            returned_at=r.returned_at, involvement=(r.content or {}).get("involvement"),
+            key_practitioners=list((r.content or {}).get("key_practitioners") or []), attendees=list(r.attendees or []),
+        )
+        for r in store.round_requests(case)
+    )
+    return CasePapers(
+        reference=case.reference, round=case.round,
+        referring_agency=_agency_name(partnership, case.referring_agency), notified_on=case.notified_on,
+        reasons=personal.get("reasons", ""), case_summary=personal.get("case_summary", ""),
+        child_name=child.get("name", ""),
+        child_date_of_birth=date.fromisoformat(child["date_of_birth"]) if child.get("date_of_birth") else None,
+        child_date_of_death=date.fromisoformat(child["date_of_death"]) if child.get("date_of_death") else None,
+        significant_people=list(personal.get("significant_people") or []),
+        named_lead=personal.get("named_lead") or "", returns=returns,
+    )
+
+
+def _agency_name(partnership: Partnership, code: str) -> str:
+    try:
+        return partnership.agency(code).name
+    except ValueError:  # an agency since removed from the partnership file
+        return code
+
+
+def _private_folder(path: Path) -> Path:
+    """Make the folder (owner only, 0700), tightening it if it was already there."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace the file whole with `text`, readable and writable by the owner only (0600)."""
+    draft = path.with_name(f".{path.name}.draft")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a draft left by an interrupted run may have had another mode
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(draft, path)
+
+
+def write_papers(folder: Path, agenda_text: str, cases: list[CasePapers], zone_name: str) -> dict[str, Path]:
+    """Write the pack: agenda.md and one paper per case (a case no longer listed loses its paper)."""
+    _private_folder(folder.parent)
+    _private_folder(folder)
+    _write_private(folder / "agenda.md", agenda_text)
+    files = {c.reference: folder / paper_filename(c.reference) for c in cases}
+    for papers in cases:
+        _write_private(files[papers.reference], case_paper_markdown(papers, zone_name))
+    for stale in set(folder.glob(paper_filename("*"))) - set(files.values()):
+        stale.unlink()
+    return files
 
 
 def prepare_meeting(office: Office, *, now: datetime) -> Preparation | None:
@@ -41,7 +115,9 @@ def prepare_meeting(office: Office, *, now: datetime) -> Preparation | None:
         if office.calendar.local_date(now) < preparation_day(meeting, rule.prepare_working_days_before, office.calendar):
             return None
         listed = []
+        papers_of = []
         for case in store.meeting_cases(session, meeting_on=meeting.scheduled_on):
+            papers_of.append(case_papers(case, office.partnership))
             requests = store.round_requests(case)
             listed.append(ListedCase(
                 reference=case.reference, round=case.round, referring_agency=case.referring_agency,
@@ -50,11 +126,12 @@ def prepare_meeting(office: Office, *, now: datetime) -> Preparation | None:
             ))
         agenda = Agenda(office.partnership.name, meeting, rule.location, tuple(listed))
         markdown = agenda_markdown(agenda, rule.timezone)
-        papers = Path(office.settings.home) / "papers" / f"meeting-{meeting.starts_at:%Y-%m-%d}"
-        papers.mkdir(parents=True, exist_ok=True)
-        (papers / "agenda.md").write_text(markdown, encoding="utf-8")
-        queued = queue(session, None, agenda_messages(agenda, office.partnership, now), now)
+        papers = office.settings.papers_dir / f"meeting-{meeting.starts_at:%Y-%m-%d}"
+        files = write_papers(papers, markdown, papers_of, rule.timezone)
+        artifact = markdown + "\n" + papers_index_markdown(papers_of, files, papers / "agenda.md")
+        sequence = change_sequence(session, meeting.scheduled_on)
+        queued = queue(session, None, agenda_messages(agenda, office.partnership, now, sequence), now)
         if queued:
             store.audit(session, reference=None, actor="system", action="meeting prepared", now=now,
                         meeting=meeting.starts_at.isoformat(), cases=[c.reference for c in listed])
-        return Preparation(agenda, markdown, papers, queued)
+        return Preparation(agenda, markdown, papers, queued, files, artifact)

@@ -3,8 +3,11 @@
 The change is recorded as a MeetingException on the date the rule gave the meeting. The open
 cases listed for it are re-listed (a moved meeting keeps its cases; a cancelled one's go to the
 next meeting), their outstanding returns get new due dates (never after the meeting), and every
-member agency is told. Safe to run twice: the same change writes the same keyed messages.
-Nothing here imports Prefect.
+member agency, the CIG chair, the business manager, the administrator and the independent chair
+are told, each with an iCalendar update (the invitation's UID, a higher SEQUENCE) so calendar
+programs move or cancel the entry. Each effective change is audited; the count of those audit
+events is the meeting's SEQUENCE. Safe to run twice: the same change again is no new change, so it
+writes the same keyed messages and the outbox keeps the first. Nothing here imports Prefect.
 """
 
 from __future__ import annotations
@@ -17,15 +20,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.actions import queue
+from casework.agenda import change_invitation
 from casework.clocks import WorkingCalendar, information_return_due
 from casework.meetings import Meeting, meetings_between, next_meetings
 from casework.messages import Message
 from casework.model import ReturnStatus, Stage
 from casework.office import Office
 from casework.store import cases as store
-from casework.store.tables import Case, MeetingException
-from config.partnership import MeetingRule, Partnership
+from casework.store.tables import AuditEvent, Case, MeetingException
+from config.partnership import Contact, MeetingRule, Partnership
 from config.rulesets import RuleSet
+
+
+CHANGE_ACTIONS = ("meeting moved", "meeting cancelled")
 
 
 class NoSuchMeeting(ValueError):
@@ -55,6 +62,15 @@ class MeetingChange:
 def exceptions_in(session: Session) -> dict[date, datetime | None]:
     """The recorded exceptions: the rule's date, and where the meeting went (None: cancelled)."""
     return {e.scheduled_on: e.moved_to for e in session.scalars(select(MeetingException))}
+
+
+def change_sequence(session: Session, scheduled_on: date) -> int:
+    """How many times the meeting the rule gave on `scheduled_on` has been moved or cancelled: the
+    SEQUENCE of its iCalendar entry (0 for the first invitation)."""
+    details = session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.case_reference.is_(None), AuditEvent.action.in_(CHANGE_ACTIONS))
+    )
+    return sum(1 for detail in details if (detail or {}).get("scheduled_on") == scheduled_on.isoformat())
 
 
 def find_meeting(rule: MeetingRule, on: date, exceptions: Mapping[date, datetime | None]) -> Meeting:
@@ -94,13 +110,38 @@ def relist(session: Session, *, case: Case, meeting: Meeting, rules: RuleSet, ca
                 meeting=meeting.starts_at.isoformat(), round=case.round)
 
 
+def change_recipients(partnership: Partnership) -> list[tuple[str | None, Contact]]:
+    """Who is told of a move or cancellation: each member agency's contact (with its code), then the
+    CIG chair, business manager, administrator and independent chair; each address once."""
+    contacts = partnership.contacts
+    everyone: list[tuple[str | None, Contact]] = [(a.code, a.contact) for a in partnership.agencies]
+    everyone += [(None, person) for person in (contacts.cig_chair, contacts.business_manager, contacts.administrator,
+                                               contacts.independent_chair)]
+    seen: dict[str, tuple[str | None, Contact]] = {}
+    for code, person in everyone:
+        seen.setdefault(person.email, (code, person))
+    return list(seen.values())
+
+
 def change_notices(
     partnership: Partnership, *, scheduled_on: date, was_at: datetime, now_at: datetime | None,
-    relisted_to: Meeting | None, references: Sequence[str],
+    relisted_to: Meeting | None, references: Sequence[str], stamp: datetime, sequence: int,
     returns_due: Mapping[str, Sequence[tuple[str, datetime]]] | None = None,
 ) -> list[Message]:
-    """One notice to each member agency's contact: the meeting moved or cancelled, and where the cases go."""
+    """One notice to each recipient (`change_recipients`): the meeting moved or cancelled, where the
+    cases go, an agency's new due dates, and the updated calendar entry as an .ics attachment.
+
+    The key holds the change's `sequence`, so moving a meeting back to a time it had before is told
+    again, while the same change run twice is not."""
     what = f"moved.{now_at:%Y%m%dT%H%M%z}" if now_at else "cancelled"
+    recipients = change_recipients(partnership)
+    ics = change_invitation(
+        partnership, scheduled_on=scheduled_on, starts_at=now_at or was_at, references=references,
+        attendees=[person for _, person in recipients], stamp=stamp, sequence=sequence, cancelled=now_at is None,
+    )
+    day = (now_at or was_at).astimezone(partnership.meetings.zone)
+    attachment = {"filename": f"meeting-{day:%Y-%m-%d}{'' if now_at else '-cancelled'}.ics",
+                  "content_type": "text/calendar", "content": ics}
     context = {
         "partnership": partnership.name,
         "reference": "",
@@ -112,9 +153,10 @@ def change_notices(
     }
     returns_due = returns_due or {}
     return [
-        Message(None, f"meeting-{what}.{scheduled_on.isoformat()}", "meeting_change", agency.contact, 0,
-                context | {"returns": [{"reference": r, "due_at": d} for r, d in returns_due.get(agency.code, ())]})
-        for agency in partnership.agencies
+        Message(None, f"meeting-{what}.{scheduled_on.isoformat()}.{sequence}", "meeting_change", person, 0,
+                context | {"returns": [{"reference": r, "due_at": d} for r, d in returns_due.get(code, ())] if code else []},
+                (attachment,))
+        for code, person in recipients
     ]
 
 
@@ -122,12 +164,19 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
     rule = office.partnership.meetings
     with office.sessions.begin() as session:
         exceptions = exceptions_in(session)
-        meeting = find_meeting(rule, on, exceptions)
+        try:
+            meeting = find_meeting(rule, on, exceptions)
+        except NoSuchMeeting:
+            if on in exceptions and exceptions[on] is None:
+                raise NoSuchMeeting(f"the meeting on {on:%A %-d %B %Y} is already cancelled; no one is told again") from None
+            raise
         if meeting.starts_at <= now:
             raise ValueError(f"the meeting on {on:%-d %B %Y} has already started; only a coming meeting can change")
         if moved_to is not None and moved_to <= now:
             raise ValueError("a meeting can only be moved to a time in the future")
         row = session.scalars(select(MeetingException).where(MeetingException.scheduled_on == meeting.scheduled_on)).first()
+        repeated = row is not None and row.moved_to == moved_to  # the same change again: nothing new to tell
+        sequence = change_sequence(session, meeting.scheduled_on)
         if row is None:
             row = MeetingException(scheduled_on=meeting.scheduled_on, reason=reason, recorded_at=now)
             session.add(row)
@@ -144,9 +193,11 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
         for case in cases if target is not None else ():
             relist(session, case=case, meeting=target, rules=office.rules(case.regime), calendar=office.calendar,
                    now=now, actor=actor)
-        store.audit(session, reference=None, actor=actor, action="meeting moved" if moved_to else "meeting cancelled",
-                    now=now, scheduled_on=meeting.scheduled_on.isoformat(),
-                    moved_to=moved_to.isoformat() if moved_to else None, cases=[c.reference for c in cases])
+        if not repeated:
+            sequence += 1
+            store.audit(session, reference=None, actor=actor, action=CHANGE_ACTIONS[0] if moved_to else CHANGE_ACTIONS[1],
+                        now=now, scheduled_on=meeting.scheduled_on.isoformat(),
+                        moved_to=moved_to.isoformat() if moved_to else None, cases=[c.reference for c in cases])
         references = [c.reference for c in cases]
         returns_due: dict[str, list[tuple[str, datetime]]] = {}
         for case in cases:
@@ -154,7 +205,8 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
                 if request.status == ReturnStatus.outstanding:
                     returns_due.setdefault(request.agency, []).append((case.reference, request.due_at))
         notices = change_notices(office.partnership, scheduled_on=meeting.scheduled_on, was_at=meeting.starts_at,
-                                 now_at=moved_to, relisted_to=target, references=references, returns_due=returns_due)
+                                 now_at=moved_to, relisted_to=target, references=references, stamp=now,
+                                 sequence=max(sequence, 1), returns_due=returns_due)
         queued = queue(session, None, notices, now)
         return MeetingChange(meeting.scheduled_on, meeting.starts_at, moved_to, references, target, queued)
 

@@ -1,8 +1,10 @@
 """`cig meeting`: the group's coming meetings and their cases; move or cancel one.
 
 A move or cancellation is recorded as an exception to the partnership's recurrence rule, the
-listed cases are re-listed with their returns re-dated, and every member agency is told (the
-notices are sent at once when the mail server is reachable, else by the next deadline sweep).
+listed cases are re-listed with their returns re-dated, and every member agency, the CIG chair,
+business manager, administrator and independent chair is told, with an updated calendar entry
+(.ics) attached (the notices are sent at once when the mail server is reachable, else by the next
+deadline sweep). Running the same command twice sends nothing twice.
 Errors are raised as ValueError, which `cig` prints as a sentence with exit status 1.
 """
 
@@ -81,7 +83,7 @@ def _report(change: rescheduling.MeetingChange, office: Office, as_json: bool, s
     if change.relisted:
         where = _local(change.relisted_to.starts_at, office) if change.relisted_to else "-"
         typer.echo(f"Re-listed for {where}: {', '.join(change.relisted)}")
-    typer.echo(f"{change.queued} member notice(s) queued{sent}.")
+    typer.echo(f"{change.queued} notice(s) with a calendar update queued{sent}.")
 
 
 @app.command("list")
@@ -110,7 +112,7 @@ def meeting_move(
     reason: Annotated[str, typer.Option(help="Why (recorded)")] = "moved by the administrator",
     as_json: JsonOption = False,
 ) -> None:
-    """Move a meeting; its cases stay listed for it, their returns re-dated, and the members are told."""
+    """Move a meeting; its cases stay listed for it, their returns re-dated; members and officers are told."""
     office = open_office()
     change = rescheduling.move_meeting(office, _day(on), _moment(new, office), now=_now(), reason=reason,
                                        actor="cig meeting move")
@@ -123,7 +125,7 @@ def meeting_cancel(
     reason: Annotated[str, typer.Option(help="Why (recorded)")] = "cancelled by the administrator",
     as_json: JsonOption = False,
 ) -> None:
-    """Cancel a meeting; its cases go to the next meeting, their returns re-dated, and the members are told."""
+    """Cancel a meeting; its cases go to the next meeting, their returns re-dated; members and officers are told."""
     office = open_office()
     change = rescheduling.cancel_meeting(office, _day(on), now=_now(), reason=reason, actor="cig meeting cancel")
     _report(change, office, as_json, _send(office))

@@ -1,8 +1,10 @@
 """The `prepare-meeting` flow: each working morning (prefect.yaml, an RRULE schedule) it checks
 whether the next meeting's preparation day has come (`prepare_working_days_before` working days
-ahead, after moves and cancellations); if so it builds the CIGM1 agenda, publishes the papers
-summary as a markdown artifact and on disk, and emails every member the agenda with an iCalendar
-invitation and the administrator the returns still missing. Running it again sends nothing twice.
+ahead, after moves and cancellations); if so it builds the CIGM1 agenda, writes the papers pack
+to disk (agenda and one owner-only paper per case), publishes the agenda and the pack's index (case
+references, return counts, file paths; no personal data) as a markdown artifact, and emails
+every member the agenda with an iCalendar invitation and the administrator the returns still
+missing. Running it again sends nothing twice.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ async def prepare_meeting(now: datetime | None = None) -> int:
         return 0
     meeting = prepared.agenda.meeting
     await create_markdown_artifact(
-        key=f"meeting-agenda-{meeting.starts_at:%Y-%m-%d}", markdown=prepared.markdown,
-        description=f"CIGM1 agenda and returns; papers in {prepared.papers}",
+        key=f"meeting-agenda-{meeting.starts_at:%Y-%m-%d}", markdown=prepared.artifact,
+        description=f"CIGM1 agenda, returns and the papers pack index (case papers in {prepared.papers})",
     )
     logger.info("Meeting of %s prepared: %d case(s), %d message(s) queued", meeting.starts_at.isoformat(),
                 len(prepared.agenda.cases), prepared.queued)

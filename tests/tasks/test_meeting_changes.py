@@ -1,5 +1,6 @@
 """Moving and cancelling a meeting: the exception is recorded, the listed cases are re-listed with
-their outstanding returns re-dated, every member agency is told, and the sweep follows the new
+their outstanding returns re-dated, every member agency and the partnership's officers are told
+with a calendar update (.ics) that moves or cancels the invitation, and the sweep follows the new
 dates. Against a real case database and a real local SMTP server.
 """
 
@@ -8,19 +9,34 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, timezone
 
+import pytest
+from icalendar import Calendar, Event
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from casework import rescheduling
 from casework.delivery import deliver_pending
 from casework.office import Office
+from casework.preparation import prepare_meeting
 from casework.store import cases as store
 from casework.store.tables import MeetingException
 from casework.sweep import queue_reminders
-from notifications.mailbox import read_mailbox
+from notifications.mailbox import ReceivedMail, read_mailbox
 from tests.tasks.test_sweep import at, nil_return, open_case, sweep_office  # noqa: F401 (fixture)
 
 MEMBERS = {"police@example.org", "social-care@example.org", "health@example.org"}
+OFFICERS = {"cig-chair@example.org", "business-manager@example.org", "cig-admin@example.org",
+            "independent-chair@example.org"}
+UID = "cig-meeting-2026-12-08@case-review.invalid"
+
+
+def _calendar(mail: ReceivedMail) -> tuple[Calendar, Event]:
+    """The mail's one .ics attachment, parsed: the calendar and its one event."""
+    (part,) = [p for p in mail.message().iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_filename().endswith(".ics")
+    calendar = Calendar.from_ical(part.get_content())
+    (event,) = calendar.walk("VEVENT")
+    return calendar, event
 
 
 def _case(office: Office, reference: str):  # type: ignore[no-untyped-def]
@@ -39,7 +55,7 @@ def test_moving_a_meeting_earlier_redates_the_returns_and_tells_the_members(swee
     new_time = datetime(2026, 11, 27, 10, tzinfo=timezone.utc)  # Friday 27 November, 10:00 GMT
     change = rescheduling.move_meeting(office, date(2026, 12, 8), new_time, now=at(date(2026, 11, 21)),
                                        reason="chair unavailable", actor="test")
-    assert change.relisted == [reference] and change.queued == 3
+    assert change.relisted == [reference] and change.queued == 7
 
     case, requests, deadlines = _case(office, reference)
     assert (case.meeting_on, case.meeting_at) == (date(2026, 12, 8), new_time)
@@ -54,12 +70,18 @@ def test_moving_a_meeting_earlier_redates_the_returns_and_tells_the_members(swee
 
     asyncio.run(deliver_pending(office))
     notices = read_mailbox(office.settings.mail_dir)[before:]
-    assert {to for m in notices for to in m.to} == MEMBERS
+    assert sorted(to for m in notices for to in m.to) == sorted(MEMBERS | OFFICERS)
     assert {m.subject for m in notices} == {"Meeting moved: Tuesday 8 December 2026 is now Friday 27 November 2026, 10:00"}
     to_health = next(m for m in notices if m.to == ["health@example.org"])
     assert f"for {reference} is now due by Thursday 26 November 2026, 23:59" in to_health.text()
     to_police = next(m for m in notices if m.to == ["police@example.org"])
     assert "now due" not in to_police.text() and "Robin" not in to_health.text() + to_health.html()
+    to_chair = next(m for m in notices if m.to == ["independent-chair@example.org"])
+    assert f"Cases listed: {reference}." in to_chair.text() and "now due" not in to_chair.text()
+    for mail in notices:
+        calendar, event = _calendar(mail)
+        assert str(calendar["method"]) == "REQUEST" and str(event["uid"]) == UID
+        assert event.decoded("dtstart") == new_time and int(event["sequence"]) == 1
 
     # the same move again changes and sends nothing more
     again = rescheduling.move_meeting(office, date(2026, 12, 8), new_time, now=at(date(2026, 11, 21), 10),
@@ -69,7 +91,7 @@ def test_moving_a_meeting_earlier_redates_the_returns_and_tells_the_members(swee
     # the sweep follows the new due date: 1 working day before Thursday 26 is Wednesday 25
     queue_reminders(office, now=at(date(2026, 11, 25), 8))
     asyncio.run(deliver_pending(office))
-    latest = read_mailbox(office.settings.mail_dir)[before + 3:]
+    latest = read_mailbox(office.settings.mail_dir)[before + 7:]
     assert sorted((m.to[0], m.key.split(":")[1]) for m in latest) == [
         ("health@example.org", "reminder.information_return.HEALTH.1wd"),
         ("social-care@example.org", "reminder.information_return.CSC.1wd"),
@@ -106,8 +128,19 @@ def test_cancelling_a_meeting_lists_its_cases_for_the_next_one(sweep_office: Off
     ]
     asyncio.run(deliver_pending(office))
     cancelled = [m for m in read_mailbox(office.settings.mail_dir) if m.subject.startswith("Meeting cancelled")]
-    assert {m.to[0] for m in cancelled} == MEMBERS
+    assert sorted(m.to[0] for m in cancelled) == sorted(MEMBERS | OFFICERS)
     assert "now listed for the meeting on Tuesday 12 January 2027, 10:00" in " ".join(cancelled[0].text().split())
+    for mail in cancelled:
+        calendar, event = _calendar(mail)
+        assert str(calendar["method"]) == "CANCEL" and str(event["status"]) == "CANCELLED"
+        assert str(event["uid"]) == UID and int(event["sequence"]) == 1
+        assert event.decoded("dtstart") == datetime(2026, 12, 8, 10, tzinfo=timezone.utc)
+
+    # cancelling it again is refused, and tells no one again
+    with pytest.raises(rescheduling.NoSuchMeeting, match="already cancelled"):
+        rescheduling.cancel_meeting(office, date(2026, 12, 8), now=at(date(2026, 11, 22)), reason="snow", actor="test")
+    asyncio.run(deliver_pending(office))
+    assert len([m for m in read_mailbox(office.settings.mail_dir) if m.subject.startswith("Meeting cancelled")]) == 7
 
 
 def test_cig_meeting_commands(sweep_office: Office) -> None:
@@ -127,5 +160,69 @@ def test_cig_meeting_commands(sweep_office: Office) -> None:
 
     moved = runner.invoke(app, ["move", meeting_on.isoformat(), f"{meeting_on.year + 1}-01-05T14:30", "--json"])
     assert moved.exit_code == 0, moved.output
-    assert reference in moved.output and '"notices_queued": 3' in moved.output
+    assert reference in moved.output and '"notices_queued": 7' in moved.output
     assert "(moved from" in runner.invoke(app, ["list", "--count", "1"]).output
+
+
+def test_a_move_after_the_invitation_updates_it_and_a_cancellation_removes_it(sweep_office: Office) -> None:
+    office = sweep_office
+    open_case(office, at(date(2026, 11, 20)))
+    prepared = prepare_meeting(office, now=at(date(2026, 12, 3), 7))  # the agenda and invitation go out
+    assert prepared is not None and prepared.queued == 7
+    asyncio.run(deliver_pending(office))
+    mails = read_mailbox(office.settings.mail_dir)
+    invitation = next(m for m in mails if m.subject.startswith("Agenda (CIGM1)"))
+    _, original = _calendar(invitation)
+    assert str(original["uid"]) == UID and int(original.get("sequence", 0)) == 0
+    seen = len(mails)
+
+    def received() -> list[ReceivedMail]:
+        nonlocal seen
+        asyncio.run(deliver_pending(office))
+        mails = read_mailbox(office.settings.mail_dir)
+        new, seen = mails[seen:], len(mails)
+        return new
+
+    thursday = datetime(2026, 12, 10, 14, tzinfo=timezone.utc)
+    first = rescheduling.move_meeting(office, date(2026, 12, 8), thursday, now=at(date(2026, 12, 4)),
+                                      reason="chair unavailable", actor="test")
+    assert first.queued == 7
+    moved = received()
+    assert sorted(m.to[0] for m in moved) == sorted(MEMBERS | OFFICERS)
+    for mail in moved:
+        calendar, event = _calendar(mail)
+        assert str(calendar["method"]) == "REQUEST"
+        assert str(event["uid"]) == str(original["uid"]) and int(event["sequence"]) > int(original.get("sequence", 0))
+        assert event.decoded("dtstart") == thursday and event.decoded("dtend") == datetime(2026, 12, 10, 17, tzinfo=timezone.utc)
+
+    # the command run twice sends nothing more
+    assert rescheduling.move_meeting(office, date(2026, 12, 8), thursday, now=at(date(2026, 12, 4), 10),
+                                     reason="chair unavailable", actor="test").queued == 0
+    assert received() == []
+
+    # on the moved meeting's preparation day the agenda goes again, at the new time, never older than the move
+    again = prepare_meeting(office, now=at(date(2026, 12, 7), 7))
+    assert again is not None and again.queued == 7
+    agendas = [m for m in received() if m.subject.startswith("Agenda (CIGM1)")]
+    assert len(agendas) == 6
+    _, event = _calendar(agendas[0])
+    assert str(event["uid"]) == UID and int(event["sequence"]) == 1 and event.decoded("dtstart") == thursday
+
+    # moved again, then back: each change is told, with a higher SEQUENCE each time
+    friday = datetime(2026, 12, 11, 10, tzinfo=timezone.utc)
+    rescheduling.move_meeting(office, date(2026, 12, 8), friday, now=at(date(2026, 12, 7), 12), reason="room", actor="test")
+    rescheduling.move_meeting(office, date(2026, 12, 8), thursday, now=at(date(2026, 12, 7), 13), reason="room", actor="test")
+    changes = received()
+    assert len(changes) == 14
+    assert sorted((_calendar(m)[1].decoded("dtstart"), int(_calendar(m)[1]["sequence"])) for m in changes
+                  if m.to == ["cig-chair@example.org"]) == [(thursday, 3), (friday, 2)]
+
+    cancelled = rescheduling.cancel_meeting(office, date(2026, 12, 8), now=at(date(2026, 12, 8)), reason="snow",
+                                            actor="test")
+    assert cancelled.queued == 7
+    notices = received()
+    assert sorted(m.to[0] for m in notices) == sorted(MEMBERS | OFFICERS)
+    for mail in notices:
+        calendar, event = _calendar(mail)
+        assert str(calendar["method"]) == "CANCEL" and str(event["status"]) == "CANCELLED"
+        assert str(event["uid"]) == UID and int(event["sequence"]) == 4 and event.decoded("dtstart") == thursday

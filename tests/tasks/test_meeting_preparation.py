@@ -1,12 +1,15 @@
 """Preparing a meeting: on its preparation day the agenda (CIGM1, no child names) and an iCalendar
 invitation reach every member, the administrator hears which returns are missing and who attends,
-and the papers are on disk. Against a real case database and a real SMTP server.
+and the papers pack is on disk (one owner-only paper per case, with the personal data the artifact
+never shows). Against a real case database and a real SMTP server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import stat
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 from icalendar import Calendar
 
@@ -19,6 +22,12 @@ from notifications.mailbox import read_mailbox
 from tests.tasks.test_sweep import at, open_case, sweep_office  # noqa: F401 (fixture)
 
 MEETING = datetime(2026, 12, 8, 10, tzinfo=timezone.utc)  # second Tuesday of December, 10:00 GMT
+# the child in examples/referral.yaml, as any of its words or its date of birth could appear
+CHILD = ("Robin", "Testchild", "2026-07-03", "3 July 2026", "03/07/2026", "Jordan", "Testparent", "1998-02-14")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def test_the_agenda_and_invitation_go_out_three_working_days_before(sweep_office: Office) -> None:
@@ -60,3 +69,56 @@ def test_the_agenda_and_invitation_go_out_three_working_days_before(sweep_office
     body = " ".join(note.text().split())
     assert f"{first}: CSC, HEALTH" in body and f"{second}: POL, CSC, HEALTH" in body
     assert f"{first}, POL: DI Pat Police" in body
+
+
+def test_the_papers_pack_holds_each_case_on_disk_for_the_owner_only(sweep_office: Office) -> None:
+    office = sweep_office
+    first = open_case(office, at(date(2026, 11, 20)))
+    second = open_case(office, at(date(2026, 11, 23)))
+    actions.record_return(office, first, AgencyReturnForm(
+        agency="POL", status="returned", involvement="Two call-outs to the address.", key_practitioners=["PC Example"],
+        attendees=["DI Pat Police"]), now=at(date(2026, 11, 24)), actor="test")
+    actions.record_return(office, first, AgencyReturnForm(agency="CSC", status="nil"), now=at(date(2026, 11, 25)),
+                          actor="test")
+
+    prepared = prepare_meeting(office, now=at(date(2026, 12, 3), 7))
+    assert prepared is not None
+    folder = office.settings.papers_dir / "meeting-2026-12-08"
+    assert prepared.papers == folder
+    assert prepared.files == {first: folder / f"case-{first}.md", second: folder / f"case-{second}.md"}
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["agenda.md", f"case-{first}.md", f"case-{second}.md"])
+    assert _mode(office.settings.papers_dir) == _mode(folder) == 0o700
+    assert {_mode(p) for p in folder.iterdir()} == {0o600}
+
+    paper = " ".join(prepared.files[first].read_text(encoding="utf-8").split())
+    assert f"# Case {first}: papers for the meeting (round 1)" in paper
+    assert "Robin Testchild, born 3 July 2026" in paper and "Jordan Testparent (mother, born 14 February 1998)" in paper
+    assert "Skeletal survey shows older fractures." in paper and "Infant admitted with unexplained head injuries" in paper
+    assert "Referring agency: Northshire Health Trust" in paper
+    received, missing = paper.split("## Returns missing")
+    assert "### Northshire Police (POL) Received 24 November 2026." in received
+    assert "Two call-outs to the address." in received and "Key practitioners: PC Example" in received
+    assert "Attending: DI Pat Police" in received
+    assert "(CSC) Received 25 November 2026. Nil return" in received
+    assert "(HEALTH): still outstanding" in missing and "(POL)" not in missing and "(CSC)" not in missing
+    other = prepared.files[second].read_text(encoding="utf-8")
+    assert "No return has been received yet." in other
+    assert all(f"({code}): still outstanding" in other for code in ("POL", "CSC", "HEALTH"))
+
+    # the artifact and the agenda: references, counts and paths, never the child or the family
+    for public in (prepared.artifact, (folder / "agenda.md").read_text(encoding="utf-8")):
+        assert not [word for word in CHILD if word in public], public
+        assert "Skeletal survey" not in public and "Two call-outs" not in public
+    assert prepared.artifact.startswith(prepared.markdown)
+    assert f"| {first} | 2 of 3 | 1 | `{prepared.files[first]}` |" in prepared.artifact
+    assert f"| {second} | 0 of 3 | 3 | `{prepared.files[second]}` |" in prepared.artifact
+
+    # a later run rewrites the papers with what has come in since (the messages are not sent again)
+    actions.record_return(office, second, AgencyReturnForm(
+        agency="HEALTH", status="returned", involvement="Health visitor saw the baby at 8 weeks."),
+        now=at(date(2026, 12, 4), 8), actor="test")
+    again = prepare_meeting(office, now=at(date(2026, 12, 4), 9))
+    assert again is not None and again.queued == 0
+    assert "Health visitor saw the baby at 8 weeks." in again.files[second].read_text(encoding="utf-8")
+    assert f"| {second} | 1 of 3 | 2 |" in again.artifact
+    assert _mode(again.files[second]) == 0o600

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class Size:
     latency_cases: int  # held awaiting decision; half resumed under each poll interval
     throughput: tuple[int, ...]
     sweep_held: tuple[int, ...]
+    seeded_held: int
     profile: bool
     concurrency: int = 4
     # smoke: the measurements run side by side (every code path once, in under two minutes); their
@@ -55,8 +56,8 @@ class Size:
 
 SIZES = {
     # CI's run: every measurement's code path once on SQLite, no throughput batch (the referral of 1. is one)
-    "smoke": Size(("sqlite",), 1, 1, (), (100,), profile=False, overlap=True),
-    "default": Size(("sqlite", "postgres"), 3, 10, (10,), (100, 1_000, 10_000), profile=True),
+    "smoke": Size(("sqlite",), 1, 1, (), (100,), 10, profile=False, overlap=True),
+    "default": Size(("sqlite", "postgres"), 3, 10, (10,), (100, 1_000, 10_000), 1_000, profile=True),
 }
 
 
@@ -73,6 +74,9 @@ class DatabaseResult:
     idle: dict = field(default_factory=dict)
     holding: dict = field(default_factory=dict)
     held_cases: int = 0
+    seeded_holding: dict = field(default_factory=dict)
+    seeded_cases: int = 0
+    seeding_seconds: float = 0.0
     sweep: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -163,7 +167,7 @@ def open_bench_office():  # type: ignore[no-untyped-def]
     return open_office()
 
 
-PHASES = ("overhead", "holding", "latency", "throughput", "profile", "sweep")
+PHASES = ("overhead", "holding", "latency", "throughput", "profile", "seeded", "sweep")
 SELECTED = set(PHASES)
 
 
@@ -238,6 +242,14 @@ async def run_database(database: str, size: Size, home: Path) -> DatabaseResult:
                     result.throughput.append(asdict(outcome) | {"per_minute": outcome.per_minute})
                     log(f"  {outcome.decided}/{count} decided in {outcome.seconds:.0f} s, {len(outcome.errors)} error(s)")
             result.errors += await measure.failed_runs_and_messages(office)
+
+            if wanted("seeded"):
+                log(f"{database}: {size.seeded_held} cases suspended awaiting decision, seeded")
+                with phase(result, "seeded holding"):
+                    result.seeding_seconds = await measure.seed_suspended_cases(office, size.seeded_held)
+                    result.seeded_cases = size.seeded_held
+                    await asyncio.sleep(10)  # a few worker polls and server loops with the runs held
+                    result.seeded_holding = asdict(await measure.settled_footprint())
 
             if size.profile and database == "sqlite" and wanted("profile"):
                 log(f"{database}: one referral under pyinstrument")
@@ -375,6 +387,7 @@ def main() -> int:
     parser.add_argument("--databases", help="comma-separated subset of sqlite,postgres")
     parser.add_argument("--out", type=Path, help="markdown results (default docs/performance.md; smoke: none)")
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
+    parser.add_argument("--throughput", help="comma-separated batch sizes for the throughput measurement, e.g. 10,100")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
     parser.add_argument("--merge", type=Path, nargs="*", default=[],
                         help="raw numbers of earlier runs (--json) to report with this one's; this run's measurements win")
@@ -383,7 +396,9 @@ def main() -> int:
     global SELECTED
     SELECTED = set(arguments.phases.split(","))
     if arguments.databases:
-        size = Size(tuple(arguments.databases.split(",")), *list(asdict(size).values())[1:])
+        size = replace(size, databases=tuple(arguments.databases.split(",")))
+    if arguments.throughput:
+        size = replace(size, throughput=tuple(int(n) for n in arguments.throughput.split(",")))
     out = arguments.out or (PROJECT / "docs" / "performance.md" if arguments.size != "smoke" else None)
     started = time.monotonic()
     home = Path(tempfile.mkdtemp(prefix="cig-bench-"))

@@ -411,6 +411,39 @@ async def settled_footprint(seconds: float = 30) -> Footprint:
         await asyncio.sleep(0.5)
 
 
+async def seed_suspended_cases(office: Office, count: int, deployment: str = "referral/referral") -> float:
+    """`count` cases awaiting the chair, as a case row each and a referral flow run Suspended at the
+    decision on the Prefect server: the records a driven case leaves while it waits, made directly
+    (driving 1,000 cases there would take ~6,000 flow-run process starts). Returns the seconds taken.
+    """
+    from sqlalchemy import insert
+
+    from casework.store.tables import Case
+    from prefect.states import Suspended
+
+    started = time.monotonic()
+    now = datetime.now(timezone.utc)
+    references = [f"HELD-{n:06d}" for n in range(1, count + 1)]
+    with office.sessions.begin() as session:
+        session.execute(insert(Case), [{
+            "reference": reference, "regime": "wt2015", "status": "open", "stage": "awaiting_decision",
+            "referring_agency": "POL", "notified_on": (now - timedelta(days=10)).date(), "referred_at": now - timedelta(days=10),
+            "facts": {}, "personal": None, "referrer_email": None, "wait_seq": 5, "round": 1, "updated_at": now,
+        } for reference in references])
+    gate = asyncio.Semaphore(8)
+    async with get_client() as client:
+        deployment_id = (await client.read_deployment_by_name(deployment)).id
+
+        async def one(reference: str) -> None:
+            async with gate:
+                await client.create_flow_run_from_deployment(
+                    deployment_id, parameters={"reference": reference}, name=f"referral-{reference}",
+                    tags=["case", "stage:awaiting_decision", "bench:held"], state=Suspended(pause_key="decision-5"))
+
+        await asyncio.gather(*(one(r) for r in references))
+    return time.monotonic() - started
+
+
 # --- 5. sweep cost against open cases -----------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -108,11 +108,20 @@ def render(results: list[Any], *, size: str, command: str, seconds: float, machi
     add("| database | state | processes | flow-run processes | RSS total | by role |")
     add("|---|---|---|---|---|---|")
     for r in results:
-        for label, f in (("idle, no case", r.idle), (f"{r.held_cases} cases suspended", r.holding)):
+        for label, f in (("idle, no case", r.idle), (f"{r.held_cases} cases suspended", r.holding),
+                         (f"{r.seeded_cases} more cases suspended (seeded)", r.seeded_holding)):
             if f:
                 roles = "; ".join(f"{role} ×{n}: {mb:.0f} MB" for role, (n, mb) in f["by_role"].items())
                 add(f"| {r.database} | {label} | {f['processes']} | {f['flow_run_processes']} | {f['rss_mb']:.0f} MB | {roles} |")
     add("")
+
+    seeded = [r for r in results if r.seeded_cases]
+    if seeded:
+        add("The seeded rows add cases that wait for the chair without having been driven there: a case row each and")
+        add("a referral flow run created Suspended at the decision (`bench.measure.seed_suspended_cases`), the records a")
+        add("driven case leaves while it waits. " + "; ".join(
+            f"{r.database}: {r.seeded_cases} seeded in {r.seeding_seconds:.0f} s" for r in seeded) + ".")
+        add("")
 
     add("## 5. Sweep cost against open cases")
     add("")

@@ -84,9 +84,17 @@ def queue(session: Session, case: Case | None, messages: Sequence[Message], now:
     return added
 
 
+def _known_agency(office: Office, code: str) -> None:
+    """Refuse, naming the form's `agency` field, a code the partnership file does not list."""
+    try:
+        office.partnership.agency(code)
+    except ValueError as unknown:
+        raise ValueError(f"agency: {unknown}") from None
+
+
 def submit_referral(office: Office, form: ReferralForm, *, now: datetime, actor: str) -> Outcome:
     """Record a CIGSCR1 referral under a new reference and queue the referral notices."""
-    office.partnership.agency(form.agency)  # an unknown agency is refused before anything is written
+    _known_agency(office, form.agency)  # an unknown agency is refused before anything is written
     rules = office.rules()
     with office.sessions.begin() as session:
         case = store.record_referral(
@@ -138,7 +146,7 @@ def _meeting_exceptions(session: Session) -> dict[date, datetime | None]:
 
 def record_return(office: Office, reference: str, form: AgencyReturnForm, *, now: datetime, actor: str) -> Outcome:
     """Record one agency's CIGINF1 return (or nil return, or none by the meeting)."""
-    office.partnership.agency(form.agency)
+    _known_agency(office, form.agency)
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         store.record_return(session, case=case, form=form, now=now, actor=actor)

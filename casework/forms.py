@@ -9,10 +9,21 @@ The flow's RunInput forms (`flows/forms.py`) subclass these, so there is one def
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from casework.model import ChairResponse, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome
 
@@ -297,3 +308,102 @@ class MeetingOutcomesForm(Form):
         if repeated:
             raise ValueError(f"outcomes: {', '.join(repeated)} appear more than once")
         return self
+
+
+class MeetingChangeForm(Form):
+    """A meeting moved or cancelled: an exception to the group's meeting calendar."""
+
+    on: date = Field(description="The date of the meeting to change, as the calendar shows it")
+    to: AwareDatetime | None = Field(None, description="When the meeting is now held (empty: it is cancelled)")
+    reason: Line = Field(description="Why the meeting changes (recorded with the change)")
+
+
+# Words that appear in names on forms but identify no one ("Baby Testchild", "Mr Jordan Testparent").
+NOT_IDENTIFYING = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "baby", "unknown", "unnamed", "child"})
+MONTHS = {m: i for i, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")), start=1) for m in names}
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<y>\d{4}|\d{2})"
+DATES = [  # the ways a date is written in a sentence: 2026-07-03, 3/7/26, 3rd July 2026, July 3, 2026
+    re.compile(r"\b(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})\b"),
+    re.compile(r"\b(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.]" + _YEAR + r"\b"),
+    re.compile(r"\b" + _DAY + r"\s+(?:of\s+)?(?P<mn>" + _MONTH + r")\b\.?(?:,?\s+" + _YEAR + r"\b)?"),
+    re.compile(r"\b(?P<mn>" + _MONTH + r")\b\.?\s+" + _DAY + r"\b(?:,?\s+" + _YEAR + r"\b)?"),
+]
+BIRTH_WORDS = re.compile(r"\b(born|birth|d\.?\s?o\.?\s?b)\b", re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    """Case, accents and curly quotes folded away, so 'ZOË' and 'zoe' compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _name_parts(names: Iterable[str]) -> set[str]:
+    parts = {part for name in names for part in re.findall(r"[^\W\d_]+", _plain(name))}
+    return {part for part in parts if len(part) > 1 and part not in NOT_IDENTIFYING}
+
+
+def _dates_in(text: str) -> Iterable[tuple[int, set[date]]]:
+    """Each date written in `text`: where it starts, and the dates it may mean (day-first or
+    month-first, 19yy or 20yy; none when it has no year)."""
+    plain = _plain(text)
+    for pattern in DATES:
+        for found in pattern.finditer(plain):
+            named = found.groupdict().get("mn")
+            day, month = int(found["d"]), MONTHS[named] if named else int(found["m"])
+            year = found["y"]
+            years = [] if not year else [int(year)] if len(year) == 4 else [1900 + int(year), 2000 + int(year)]
+            meanings = set()
+            for d, m in {(day, month)} if named else {(day, month), (month, day)}:
+                for y in years:
+                    try:
+                        meanings.add(date(y, m, d))
+                    except ValueError:
+                        continue
+            yield found.start(), meanings
+
+
+def check_no_identities(fields: dict[str, str | None], names: Sequence[str], dates_of_birth: Sequence[date]) -> None:
+    """Refuse text meant to be anonymous that names someone from the case or gives a date of birth.
+
+    `fields` maps each field's name (as the message should call it) to its text. A name counts if any
+    part of it (first name, surname, either half of a double-barrelled name) is a word of the text;
+    a date counts if it is one of `dates_of_birth` however written, or if it follows "born" or "date
+    of birth". The ValueError names the field and the word's position, never the word: the refusal
+    is logged and audited, and must not carry the name there.
+    """
+    parts = _name_parts(names)
+    births = set(dates_of_birth)
+    for field, text in fields.items():
+        if not text:
+            continue
+        for number, word in enumerate(text.split(), start=1):
+            if parts & set(re.findall(r"[^\W\d_]+", _plain(word))):
+                raise ValueError(
+                    f"{field}: word {number} is (part of) the name of someone in the case; "
+                    "anonymised details describe people by age and relationship, never by name"
+                )
+        plain = _plain(text)
+        for start, meanings in _dates_in(text):
+            if meanings & births or BIRTH_WORDS.search(plain[max(0, start - 25):start]):
+                before = plain[:start]
+                number = len(before.split()) + (1 if not before or before[-1].isspace() else 0)
+                raise ValueError(
+                    f"{field}: word {number} gives a date of birth; anonymised details give ages, never dates of birth"
+                )
+
+
+def check_anonymised_details(form: DecisionForm, names: Sequence[str], dates_of_birth: Sequence[date]) -> None:
+    """The National Panel's anonymised details (and the criteria explanation sent with them) name no
+    one from the case and give no date of birth; raise ValueError naming the field otherwise."""
+    if form.anonymised_details is None:
+        return
+    fields: dict[str, str | None] = {
+        f"anonymised_details.{name}": value for name, value in form.anonymised_details.model_dump().items()
+    }
+    fields["criteria_explanation"] = form.criteria_explanation
+    check_no_identities(fields, names, dates_of_birth)

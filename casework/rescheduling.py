@@ -16,18 +16,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.actions import queue
 from casework.agenda import change_invitation
 from casework.clocks import WorkingCalendar, information_return_due
+from casework.forms import MeetingChangeForm
 from casework.meetings import Meeting, meetings_between, next_meetings
 from casework.messages import Message
 from casework.model import ReturnStatus, Stage
 from casework.office import Office
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, Case, MeetingException
+from config.loading import describe_errors
 from config.partnership import Contact, MeetingRule, Partnership
 from config.rulesets import RuleSet
 
@@ -79,7 +82,7 @@ def find_meeting(rule: MeetingRule, on: date, exceptions: Mapping[date, datetime
     for meeting in meetings_between(rule, around - timedelta(days=75), around + timedelta(days=75), exceptions):
         if meeting.scheduled_on == on or meeting.starts_at.astimezone(rule.zone).date() == on:
             return meeting
-    raise NoSuchMeeting(f"there is no meeting on {on:%A %-d %B %Y} in the calendar")
+    raise NoSuchMeeting(f"on: there is no meeting on {on:%A %-d %B %Y} in the calendar")
 
 
 def _awaiting_meeting(case: Case) -> bool:
@@ -161,6 +164,10 @@ def change_notices(
 
 
 def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetime, reason: str, actor: str) -> MeetingChange:
+    try:
+        reason = MeetingChangeForm(on=on, to=moved_to, reason=reason).reason
+    except ValidationError as refused:
+        raise ValueError("; ".join(describe_errors(refused))) from None
     rule = office.partnership.meetings
     with office.sessions.begin() as session:
         exceptions = exceptions_in(session)
@@ -171,9 +178,9 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
                 raise NoSuchMeeting(f"the meeting on {on:%A %-d %B %Y} is already cancelled; no one is told again") from None
             raise
         if meeting.starts_at <= now:
-            raise ValueError(f"the meeting on {on:%-d %B %Y} has already started; only a coming meeting can change")
+            raise ValueError(f"on: the meeting on {on:%-d %B %Y} has already started; only a coming meeting can change")
         if moved_to is not None and moved_to <= now:
-            raise ValueError("a meeting can only be moved to a time in the future")
+            raise ValueError("to: a meeting can only be moved to a time in the future")
         row = session.scalars(select(MeetingException).where(MeetingException.scheduled_on == meeting.scheduled_on)).first()
         repeated = row is not None and row.moved_to == moved_to  # the same change again: nothing new to tell
         sequence = change_sequence(session, meeting.scheduled_on)

@@ -33,7 +33,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'{text}' is not a date: write it as YYYY-MM-DD") from None
+        raise ValueError(f"on: '{text}' is not a date: write it as YYYY-MM-DD") from None
 
 
 def _moment(text: str, office: Office) -> datetime:
@@ -42,7 +42,7 @@ def _moment(text: str, office: Office) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'{text}' is not a date and time: write it as YYYY-MM-DDTHH:MM (local time)") from None
+        raise ValueError(f"to: '{text}' is not a date and time: write it as YYYY-MM-DDTHH:MM (local time)") from None
     if len(text) == 10:
         value = datetime.combine(value.date(), rule.start_time)
     if value.tzinfo is None:
@@ -108,13 +108,13 @@ def meeting_list(
 @app.command("move")
 def meeting_move(
     on: Annotated[str, typer.Argument(help="The meeting's date, YYYY-MM-DD")],
-    new: Annotated[str, typer.Argument(help="The new date and local time, YYYY-MM-DDTHH:MM (or a date: usual time)")],
+    to: Annotated[str, typer.Argument(help="The new date and local time, YYYY-MM-DDTHH:MM (or a date: usual time)")],
     reason: Annotated[str, typer.Option(help="Why (recorded)")] = "moved by the administrator",
     as_json: JsonOption = False,
 ) -> None:
     """Move a meeting; its cases stay listed for it, their returns re-dated; members and officers are told."""
     office = open_office()
-    change = rescheduling.move_meeting(office, _day(on), _moment(new, office), now=_now(), reason=reason,
+    change = rescheduling.move_meeting(office, _day(on), _moment(to, office), now=_now(), reason=reason,
                                        actor="cig meeting move")
     _report(change, office, as_json, _send(office))
 

@@ -6,16 +6,30 @@ import re
 from datetime import date, datetime, time
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from config.loading import load_yaml_model
 from config.rulesets import RuleSet, available_rulesets, load_ruleset
 
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def single_line(value: str) -> str:
+    """Refuse line breaks and control characters (the value goes into emails and calendar entries)."""
+    if CONTROL.search(value):
+        raise ValueError("must be a single line of text (no line breaks or control characters)")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(single_line)]
+Line = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(single_line)]
+Offset = Annotated[int, Field(ge=0, le=60)]
 
 
 def check_email(value: str) -> str:
@@ -29,7 +43,7 @@ def check_email(value: str) -> str:
 class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Name
     email: str
 
     _email = field_validator("email")(check_email)
@@ -41,7 +55,7 @@ class Agency(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str
-    name: str = Field(min_length=1, max_length=120)
+    name: Name
     contact: Contact
 
     @field_validator("code")
@@ -61,7 +75,7 @@ class MeetingRule(BaseModel):
     start_time: time = Field(time(10, 0))
     duration_minutes: int = Field(180, ge=15, le=600)
     timezone: str = "Europe/London"
-    location: str = "Partnership offices (invented address), Room 1"
+    location: Line = "Partnership offices (invented address), Room 1"
     listing_lead_days: int = Field(
         3, ge=0, le=60, description="a case accepted fewer than this many days before a meeting goes to the next one"
     )
@@ -98,9 +112,9 @@ class MeetingRule(BaseModel):
 class Reminders(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    return_offsets_working_days: list[int] = Field([2, 1])
-    decision_offsets_days: list[int] = Field([7, 2])
-    notice_offsets_days: list[int] = Field([2])
+    return_offsets_working_days: list[Offset] = Field([2, 1])
+    decision_offsets_days: list[Offset] = Field([7, 2])
+    notice_offsets_days: list[Offset] = Field([2])
 
 
 class Contacts(BaseModel):
@@ -121,7 +135,7 @@ class Partnership(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1)
+    name: Name
     reference_prefix: str = Field("CIG", pattern=r"^[A-Z]{2,8}$")
     ruleset: str = "wt2015"
     clock_overrides: dict[str, dict] = Field(default_factory=dict)

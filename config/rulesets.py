@@ -70,13 +70,13 @@ class RuleSet(BaseModel):
     def _every_notice_has_a_clock(self) -> "RuleSet":
         for key in ("information_return", "decision"):
             if key not in self.clocks:
-                raise ValueError(f"clocks.{key} is required")
+                raise ValueError(f"clocks.{key}: required (every rule set has this clock)")
         for name, notice in self.notices.items():
             if notice.clock not in self.clocks:
-                raise ValueError(f"notices.{name}.clock names '{notice.clock}', which is not a clock of this rule set")
+                raise ValueError(f"notices.{name}.clock: '{notice.clock}' is not a clock of this rule set")
         for key in ("consideration", "meeting", "scr", "group"):
             if key not in self.terms:
-                raise ValueError(f"terms.{key} is required")
+                raise ValueError(f"terms.{key}: required (every rule set names this step)")
         return self
 
     def term(self, key: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from casework.clocks import WorkingCalendar, deadline, information_return_due
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm, check_decision_against_recommendation
+from casework.forms import check_anonymised_details
 from casework.meetings import Meeting
 from casework.model import CaseStatus, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome, Stage, check_move
 from casework.store.tables import AuditEvent, Case, Deadline, InformationRequest, OutboxMessage
@@ -301,6 +302,7 @@ def record_decision(
     if case.stage != Stage.awaiting_decision:
         raise NotAtThisStep(f"{case.reference} is not awaiting the independent chair's decision (it is {case.stage})")
     check_decision_against_recommendation(form, Recommendation(case.recommendation) if case.recommendation else None)
+    check_anonymised_details(form, *sealed_identities(case))
     case.chair_response = form.response.value
     case.decision = form.decision.value
     case.decision_rationale = form.rationale
@@ -324,6 +326,15 @@ def record_decision(
     _move(case, Stage.notifying, now)
     audit(session, reference=case.reference, actor=actor, action=f"decision: {form.decision.value}", now=now,
           response=form.response.value)
+
+
+def sealed_identities(case: Case) -> tuple[list[str], list[date]]:
+    """The names and dates of birth of the child and the significant people, from the sealed column."""
+    personal = case.personal or {}
+    people = [personal.get("child") or {}, *(personal.get("significant_people") or [])]
+    names = [p["name"] for p in people if p.get("name")]
+    births = [date.fromisoformat(p["date_of_birth"]) for p in people if p.get("date_of_birth")]
+    return names, births
 
 
 def finish_case(session: Session, *, case: Case, now: datetime) -> None:

@@ -151,9 +151,14 @@ def drop(data: Any, path: Path_) -> None:
 Mutation = tuple[str, type[BaseModel], dict[str, Any], str]  # (kind, form, spoiled data, field that must be named)
 
 
+def malformed() -> st.SearchStrategy[Mutation]:
+    """Any of the forms, spoiled one way."""
+    return st.sampled_from(list(BASES)).flatmap(spoiled)
+
+
 @st.composite
-def malformed(draw: st.DrawFn) -> Mutation:
-    form = draw(st.sampled_from(list(BASES)))
+def spoiled(draw: st.DrawFn, form: type[BaseModel]) -> Mutation:
+    """The valid base of `form`, spoiled one way (dates are judged with `today` = TODAY)."""
     data = copy.deepcopy(BASES[form])
     kinds = ["drop", "wrong_type", "extra"]
     kinds += ["future"] * (form in PAST_DATES) + ["death_before_birth"] * (form is ReferralForm)

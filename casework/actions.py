@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.forms import AgencyReturnForm, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.meetings import meeting_for_listing
 from casework.messages import (
     CaseFile,
@@ -176,6 +176,15 @@ def record_decision(office: Office, reference: str, form: DecisionForm, *, now: 
         store.record_decision(session, case=case, form=form, rules=rules, calendar=office.calendar, now=now, actor=actor)
         queued = queue(session, case, decision_notices(case_file(case), office.partnership, rules), now)
         return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def record_publication(office: Office, reference: str, form: PublicationForm, *, now: datetime, actor: str) -> Outcome:
+    """Record the publication of the case's review (date, link, learning shared, themes); it meets the
+    publication deadline (`wt2023`: the LCSPR report within 6 months of initiation) and shows on the tracker."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        store.record_publication(session, case=case, form=form, calendar=office.calendar, now=now, actor=actor)
+        return Outcome(case.reference, Stage(case.stage))
 
 
 def refuse_input(office: Office, reference: str, step: str, problem: str, *, now: datetime) -> None:

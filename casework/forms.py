@@ -1,4 +1,5 @@
-"""The forms people fill in, as pydantic models: CIGSCR1, screening, CIGINF1 return, CIGSUM1.
+"""The forms people fill in, as pydantic models: CIGSCR1, screening, CIGINF1 return, CIGSUM1, and the
+publication of a review's final report.
 
 Each field has a description that reads like the paper form. Field-level limits are in the JSON
 schema (so the Prefect UI enforces them); cross-field rules are validators here. "Not in the
@@ -284,6 +285,58 @@ def check_decision_against_recommendation(form: DecisionForm, recommendation: Re
             f"decision: affirming the recommendation ({recommendation.value}) means deciding "
             f"{recommendation.value}; choose 'challenge' to decide {form.decision.value}"
         )
+
+
+Link = Annotated[str, Field(min_length=10, max_length=500, pattern=r"^https?://[^\s<>\"']+$",
+                            description="an http or https address")]
+Theme = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_single_line)]
+
+
+class PublicationForm(Form):
+    """Publication of a review's final report: when, where, and how the learning was shared."""
+
+    published_on: date = Field(description="The date the final report was published")
+    link: Link = Field(description="Where the report is published (an http or https address)")
+    learning_shared: Text | None = Field(
+        None, description="How the learning was shared, e.g. 'practitioner briefings; 7-minute briefing'"
+    )
+    themes: list[Theme] = Field(
+        default_factory=list, max_length=12, description="Abuse or vulnerability themes, e.g. 'neglect', 'domestic abuse'"
+    )
+
+    _past = field_validator("published_on")(not_in_future)
+
+    @field_validator("themes")
+    @classmethod
+    def _each_theme_once(cls, themes: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for theme in themes:
+            seen.setdefault(theme.casefold(), theme)
+        return list(seen.values())
+
+
+def _date_forms(day: date) -> list[str]:
+    """The ways a date is commonly written: 2019-02-17, 17/02/2019, 17 February 2019, 17 Feb 2019."""
+    return [day.isoformat(), day.strftime("%d/%m/%Y"), f"{day.day}/{day.month}/{day.year}",
+            f"{day.day} {day:%B %Y}", f"{day.day} {day:%b %Y}"]
+
+
+def check_publication_is_anonymous(form: PublicationForm, names: list[str], dates_of_birth: list[date]) -> None:
+    """Raise ValueError (naming the field, never the person) if the link, themes or learning name the
+    child or a significant person (a whole name, or any part of four letters or more) or give a date
+    of birth: these go on the tracker, which managers share."""
+    words = [n.casefold() for n in names if n.strip()]
+    words += [part.casefold() for n in names for part in re.split(r"[\s\-']+", n) if len(part) >= 4]
+    forms = [f.casefold() for d in dates_of_birth for f in _date_forms(d)]
+    fields = {"link": [form.link], "themes": form.themes, "learning_shared": [form.learning_shared or ""]}
+    for field, values in fields.items():
+        for value in values:
+            text = value.casefold()
+            if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in words) or any(f in text for f in forms):
+                raise ValueError(
+                    f"{field}: must not name the child or anyone involved, or give a date of birth "
+                    "(the case tracker holds the reference only)"
+                )
 
 
 class CaseOutcome(RecommendationForm):

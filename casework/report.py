@@ -5,11 +5,13 @@ Counts cases referred, accepted and decided in the month; the share of decisions
 decision deadline of the case's rule set (one month, or the `wt2023` 15 working days); the share
 of Ofsted and Panel notices sent on time; the median days each stage took; returns on time per
 agency; and the breaches open at the end of the month (or now, for the current month).
-Never reads the sealed personal data. `report_chart_png` draws the chart (matplotlib, Agg).
+Never reads the sealed personal data. `report_chart_png` draws the chart (matplotlib, Agg);
+`chart_data_uri` turns it into an image the markdown can carry inline (the Prefect UI shows it).
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import statistics
 from collections.abc import Iterable, Sequence
@@ -226,7 +228,10 @@ def _start_of(day: date, calendar: WorkingCalendar) -> datetime:
 
 
 def report_markdown(report: MonthlyReport, chart: str | None = None) -> str:
-    """The report as markdown: headline figures, the chart, stage times, returns, open breaches."""
+    """The report as markdown: headline figures, the chart, stage times, returns, open breaches.
+
+    `chart` is the image's target: a file name beside the markdown, or a `chart_data_uri`.
+    """
     lines = [
         f"# {report.title}",
         "",
@@ -298,3 +303,8 @@ def report_chart_png(report: MonthlyReport) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()
+
+
+def chart_data_uri(png: bytes) -> str:
+    """The PNG as a `data:image/png;base64,...` URI, so markdown can carry the chart inline."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -3,7 +3,9 @@
 Pure functions over the stored cases and a `now`; no Prefect, no clock reads. A row carries the
 reference only: it never reads the sealed personal data (no child's name or date of birth).
 Notice dates come from the notice deadlines (met when the notice was sent) or, before the case
-is finished, from the sent messages handed in as `sent_notices`.
+is finished, from the sent messages handed in as `sent_notices`. The review type is named in the
+words of the case's regime (`terms` of its rule set): under `wt2023` a case is a rapid review, and
+converted when the partners decide on a local child safeguarding practice review (LCSPR).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class TrackerRow:
     decision: str | None
     decided_on: date | None
     review_type: str | None
+    converted_from: str | None
     returns_received: int
     returns_expected: int
     serious_incident_notice_on: date | None
@@ -59,6 +62,10 @@ class TrackerRow:
     days_left: int | None
     breaches: tuple[Breach, ...]
     lead_reviewer: str | None
+    themes: str | None
+    published_on: date | None
+    publication_link: str | None
+    learning_shared: str | None
 
     @property
     def overdue(self) -> bool:
@@ -97,6 +104,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("decision", "Decision"),
     Column("decided_on", "Date decided"),
     Column("review_type", "Review type"),
+    Column("converted_from", "Converted from"),
     Column("returns", "Returns received"),
     Column("serious_incident_notice_on", "Serious incident notice"),
     Column("ofsted_notice_on", "Ofsted notice"),
@@ -106,6 +114,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("days_left", "Days left"),
     Column("breach_flags", "Breaches"),
     Column("lead_reviewer", "Lead reviewer"),
+    Column("themes", "Abuse or vulnerability themes"),
+    Column("published_on", "Date published"),
+    Column("publication_link", "Publication link"),
+    Column("learning_shared", "How learning was shared"),
 )
 
 
@@ -151,11 +163,37 @@ def breaches(case: Case, now: datetime, calendar: WorkingCalendar) -> tuple[Brea
     )
 
 
+RAPID_REVIEW_TERM = "rapid_review"  # a regime whose every accepted case is first a review of this name (wt2023)
+
+
+def review_type(case: Case, terms: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The case's review type in its regime's words, and what it was converted from (if it was).
+
+    Under a regime with a `rapid_review` term, an accepted case is a rapid review until the decision,
+    and a decision to review in full (`scr`: the LCSPR) converts it. `terms` empty: the wt2015 names.
+    """
+    initial = terms.get(RAPID_REVIEW_TERM)
+    if case.stage == Stage.declined:
+        return "declined at screening", None
+    if not case.decision:
+        return (initial if case.screening == "accept" else None), None
+    if case.decision == "scr":
+        return terms.get("scr", REVIEW_LABELS["scr"]), initial
+    return REVIEW_LABELS.get(case.decision, case.decision), None
+
+
 def tracker_row(
-    case: Case, *, now: datetime, calendar: WorkingCalendar, sent_notices: Mapping[str, datetime] | None = None
+    case: Case,
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+    sent_notices: Mapping[str, datetime] | None = None,
+    terms: Mapping[str, str] | None = None,
 ) -> TrackerRow:
-    """The tracker row of one case at `now`. `sent_notices`: notice kind -> when its message was sent."""
+    """The tracker row of one case at `now`. `sent_notices`: notice kind -> when its message was sent;
+    `terms`: the names of the case's regime (its rule set's `terms`)."""
     sent = dict(sent_notices or {})
+    kind, converted_from = review_type(case, terms or {})
     current = [r for r in case.requests if r.round == case.round]
     upcoming = next((d for d in sorted(case.deadlines, key=lambda d: d.due_at) if d.met_at is None), None)
     declined = case.stage == Stage.declined
@@ -173,7 +211,8 @@ def tracker_row(
         recommendation=case.recommendation,
         decision=case.decision,
         decided_on=_local(case.decided_at, calendar),
-        review_type=REVIEW_LABELS.get(case.decision) if case.decision else ("declined at screening" if declined else None),
+        review_type=kind,
+        converted_from=converted_from,
         returns_received=sum(1 for r in current if r.status != "outstanding"),
         returns_expected=len(current),
         serious_incident_notice_on=None if declined else _notice_on(case.deadlines, SERIOUS_INCIDENT_NOTICES, sent, calendar),
@@ -184,6 +223,10 @@ def tracker_row(
         days_left=days_left(upcoming.due_at, now, calendar) if upcoming else None,
         breaches=breaches(case, now, calendar),
         lead_reviewer=", ".join(case.lead_reviewers) if case.lead_reviewers else None,
+        themes="; ".join(case.themes) if case.themes else None,
+        published_on=case.published_on,
+        publication_link=case.publication_link,
+        learning_shared=case.learning_shared,
     )
 
 
@@ -193,8 +236,12 @@ def tracker_rows(
     now: datetime,
     calendar: WorkingCalendar,
     sent_notices: Mapping[str, Mapping[str, datetime]] | None = None,
+    terms: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[TrackerRow]:
-    """One row per case, in reference order. `sent_notices`: reference -> notice kind -> sent at."""
+    """One row per case, in reference order. `sent_notices`: reference -> notice kind -> sent at;
+    `terms`: regime name -> the names that regime uses (a regime not given reads in wt2015's names)."""
     sent = sent_notices or {}
-    rows = [tracker_row(c, now=now, calendar=calendar, sent_notices=sent.get(c.reference)) for c in cases]
+    names = terms or {}
+    rows = [tracker_row(c, now=now, calendar=calendar, sent_notices=sent.get(c.reference), terms=names.get(c.regime))
+            for c in cases]
     return sorted(rows, key=lambda r: r.reference)

@@ -44,10 +44,12 @@ def sent_notices(session: Session) -> dict[str, dict[str, datetime]]:
 
 
 def current_tracker(office: Office, *, now: datetime) -> list[TrackerRow]:
-    """Every case's tracker row at `now`, read in one short transaction."""
+    """Every case's tracker row at `now` (review types in each case's regime's words), read in one short transaction."""
     with office.sessions() as session:
+        cases = store.list_cases(session)
+        terms = {regime: office.rules(regime).terms for regime in {c.regime for c in cases}}
         return tracker_rows(
-            store.list_cases(session), now=now, calendar=office.calendar, sent_notices=sent_notices(session)
+            cases, now=now, calendar=office.calendar, sent_notices=sent_notices(session), terms=terms
         )
 
 

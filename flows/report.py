@@ -42,7 +42,7 @@ async def monthly_report(month: str | None = None, email: bool = True, only_on_f
             return ""
     first = _month(month)
     published = await write_monthly_report(first, email)
-    await publish_report_artifact(first, published.markdown)
+    await publish_report_artifact(first, published.artifact_markdown)
     if email:
         await send_messages(None)
     get_run_logger().info("Monthly report for %s written to %s", f"{first:%Y-%m}", published.markdown_path)

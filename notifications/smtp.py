@@ -7,6 +7,8 @@ retrying; permanent ones (5xx, a recipient refused) are not.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -29,8 +31,23 @@ def message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@cig-casework.example.org>"
 
 
+def attachment_bytes(attachment: dict[str, str]) -> bytes:
+    """The attachment's content as bytes: base64-decoded when it is marked `"encoding": "base64"`
+    (binary files such as a chart), else the text encoded as UTF-8. Raises ValueError for bad base64."""
+    encoding = attachment.get("encoding")
+    if encoding is None:
+        return attachment["content"].encode()
+    if encoding != "base64":
+        raise ValueError(f"attachment {attachment.get('filename')!r}: unknown encoding {encoding!r}")
+    try:
+        return base64.b64decode(attachment["content"], validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"attachment {attachment.get('filename')!r}: content is not valid base64 ({exc})") from None
+
+
 def build_email(message: RenderedMessage, sender: str) -> EmailMessage:
-    """The MIME message: plain text first, HTML alternative, then any attachments."""
+    """The MIME message: plain text first, HTML alternative, then any attachments (text, or binary
+    held as base64 in the outbox: see `attachment_bytes`), each named by its filename."""
     email = EmailMessage()
     email["From"] = sender
     email["To"] = one_line(message.to)
@@ -43,7 +60,7 @@ def build_email(message: RenderedMessage, sender: str) -> EmailMessage:
     for attachment in message.attachments:
         maintype, subtype = attachment["content_type"].split("/", 1)
         email.add_attachment(
-            attachment["content"].encode(), maintype=maintype, subtype=subtype, filename=attachment["filename"]
+            attachment_bytes(attachment), maintype=maintype, subtype=subtype, filename=attachment["filename"]
         )
     return email
 
@@ -60,7 +77,10 @@ def is_temporary(error: BaseException) -> bool:
 
 async def send_email(message: RenderedMessage, settings: Settings) -> str:
     """Hand the message to the SMTP server; return the server's reply, or raise DeliveryFailed."""
-    email = build_email(message, settings.mail_from)
+    try:
+        email = build_email(message, settings.mail_from)
+    except ValueError as exc:  # an attachment that cannot be decoded will never send: permanent
+        raise DeliveryFailed(f"the message cannot be built: {exc}", temporary=False) from exc
     try:
         _, reply = await aiosmtplib.send(
             email,

@@ -1,5 +1,6 @@
 """Tasks of the monthly report: write it (markdown and chart under the papers folder, the email to
-the managers queued in the outbox) and publish it as a Prefect markdown artifact.
+the managers queued in the outbox, with both attached) and publish it as a Prefect markdown
+artifact (pass `PublishedReport.artifact_markdown`: the chart inline, as the UI can show it).
 
 Needs the case database (through the office) and, for the artifact, a Prefect API.
 """
@@ -26,7 +27,11 @@ async def write_monthly_report(month: date, email: bool = True) -> PublishedRepo
 
 @task(name="publish_report_artifact", **REPORT_TASK)
 async def publish_report_artifact(month: date, markdown: str) -> None:
-    """The report as a markdown artifact, keyed per month ("monthly-report-2026-11") to keep each month's."""
+    """The report as a markdown artifact, keyed per month ("monthly-report-2026-11") to keep each month's.
+
+    `markdown` should carry its chart inline (`PublishedReport.artifact_markdown`): the UI cannot open
+    a file in the papers folder.
+    """
     await acreate_markdown_artifact(
         markdown=markdown, key=f"monthly-report-{month:%Y-%m}", description=f"Case review performance, {month:%B %Y}"
     )

@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from casework.clocks import WorkingCalendar, deadline, information_return_due
-from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm, check_decision_against_recommendation
+from casework.forms import AgencyReturnForm, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm, check_decision_against_recommendation, check_publication_is_anonymous
 from casework.forms import check_anonymised_details
 from casework.meetings import Meeting
 from casework.model import CaseStatus, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome, Stage, check_move
@@ -346,6 +346,40 @@ def finish_case(session: Session, *, case: Case, now: datetime) -> None:
         case.status = CaseStatus.closed
         case.closed_at = now
     audit(session, reference=case.reference, actor="system", action="case decided", now=now, status=case.status)
+
+
+def _identity(case: Case) -> tuple[list[str], list[date]]:
+    """The names and dates of birth sealed on the case (the child's and the significant people's)."""
+    personal = case.personal or {}
+    people = [personal.get("child") or {}] + list(personal.get("significant_people") or [])
+    names = [p["name"] for p in people if p.get("name")]
+    born = [date.fromisoformat(p["date_of_birth"]) for p in people if p.get("date_of_birth")]
+    return names, born
+
+
+def record_publication(
+    session: Session, *, case: Case, form: PublicationForm, calendar: WorkingCalendar, now: datetime, actor: str
+) -> None:
+    """Record that the review's final report is published (date, link, how the learning was shared,
+    its themes) and meet the case's `publication` deadline as of that day. Refuses a case with no
+    review initiated, a date before the decision, a second publication (AlreadyRecorded), and any
+    text that names the child or a significant person or gives a date of birth."""
+    if case.published_on is not None:
+        raise AlreadyRecorded(f"{case.reference}: publication was already recorded ({case.published_on.isoformat()})")
+    if case.decision is None or case.decided_at is None or case.decision == ReviewType.no_review:
+        raise NotAtThisStep(f"{case.reference} has no review to publish (decision: {case.decision or 'not yet made'})")
+    if form.published_on < calendar.local_date(case.decided_at):
+        raise ValueError(f"published_on: {form.published_on.isoformat()} is before the decision to review "
+                         f"({calendar.local_date(case.decided_at).isoformat()})")
+    check_publication_is_anonymous(form, *_identity(case))
+    case.published_on = form.published_on
+    case.publication_link = form.link
+    case.learning_shared = form.learning_shared
+    case.themes = list(form.themes) or None
+    case.updated_at = now
+    meet_deadline(case, kind="publication", now=min(now, calendar.end_of_day(form.published_on)))
+    audit(session, reference=case.reference, actor=actor, action="review published", now=now,
+          published_on=form.published_on.isoformat(), link=form.link, themes=len(form.themes))
 
 
 def enqueue_message(

@@ -70,6 +70,11 @@ class Case(Base):
     decided_by: Mapped[str | None] = mapped_column(String(120))
     lead_reviewers: Mapped[list | None] = mapped_column(JSON)
     panel_details: Mapped[dict | None] = mapped_column(SealedJSON)
+    # the review's final report, once published (`cig review publish`); words and a link, never identity
+    themes: Mapped[list | None] = mapped_column(JSON)  # abuse or vulnerability themes, e.g. ["neglect"]
+    published_on: Mapped[date | None]
+    publication_link: Mapped[str | None] = mapped_column(String(500))
+    learning_shared: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

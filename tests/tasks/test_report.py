@@ -10,10 +10,14 @@ November 2026 (Working Together 2015: the decision is due one month from notific
 - 2 referrals in November: one declined, one still awaiting screening past its decision deadline
   of 15 Nov -> one open breach, 16 days overdue on 1 Dec.
 Cases are built through casework.actions with explicit times on a SQLite file under tmp_path.
+(The managers' email as the real SMTP server receives it: tests/tasks/test_report_email.py.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -36,6 +40,7 @@ CHILD_NAME = "Robin Testchild"
 CHILD_BORN = "2026-07-03"
 AGENCIES = ("POL", "CSC", "HEALTH")
 NOVEMBER = date(2026, 11, 1)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def at(month: int, day: int, hour: int = 10) -> datetime:
@@ -176,6 +181,32 @@ def test_publishing_writes_the_files_and_emails_the_managers_once(
         assert "decisions within the deadline: 7 of 10 (70%)" in email.body["text"]
         assert "7 of 10 (70%)" in email.body["html"]
         assert email.body["attachments"][0]["filename"] == "monthly-report-2026-11.md"
+        chart = email.body["attachments"][1]
+        assert (chart["filename"], chart["content_type"], chart["encoding"]) == ("monthly-report-2026-11.png", "image/png", "base64")
+        assert base64.b64decode(chart["content"]) == published.chart_path.read_bytes()
+
+
+def test_the_artifact_carries_the_chart_inline_and_the_file_links_it(
+    report_office: Office, november: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks import reports
+
+    published = publish_monthly_report(report_office, NOVEMBER, now=at(12, 5), email=False)
+    [uri] = re.findall(r"!\[Performance, November 2026\]\((data:image/png;base64,[A-Za-z0-9+/=]+)\)", published.artifact_markdown)
+    assert base64.b64decode(uri.removeprefix("data:image/png;base64,")) == published.chart_path.read_bytes()
+    assert published.chart_path.read_bytes().startswith(PNG_SIGNATURE)  # the file stays on disk
+    assert "](monthly-report-2026-11.png)" in published.markdown_path.read_text() and "data:" not in published.markdown
+    assert published.artifact_markdown.replace(f"]({uri})", "](monthly-report-2026-11.png)") == published.markdown
+
+    made: list[dict[str, object]] = []
+
+    async def keep(**artifact: object) -> None:
+        made.append(artifact)
+
+    monkeypatch.setattr(reports, "acreate_markdown_artifact", keep)
+    asyncio.run(reports.publish_report_artifact.fn(NOVEMBER, published.artifact_markdown))
+    [artifact] = made
+    assert artifact["key"] == "monthly-report-2026-11" and "data:image/png;base64," in str(artifact["markdown"])
 
 
 def test_the_report_and_its_email_never_hold_the_childs_name_or_date_of_birth(

@@ -2,7 +2,8 @@
 
 A referral is carried step by step through casework.actions on a SQLite file under tmp_path (with
 the example partnership cut to three agencies); after each step the tracker row is read. The
-.xlsx is read back with openpyxl. Nothing here needs Prefect or a mail server.
+.xlsx is read back with openpyxl. Nothing here needs Prefect or a mail server. Under `wt2023` a
+case is a rapid review converted to an LCSPR, whose publication `cig review publish` records.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from openpyxl import load_workbook
 
 import casework.store
 from casework import actions
-from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.forms import AgencyReturnForm, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office, open_office
 from casework.store import cases as store
 from casework.timeline import case_timeline_markdown, progress
@@ -36,13 +37,15 @@ def at(month: int, day: int, hour: int = 10, year: int = 2026) -> datetime:
     return datetime(year, month, day, hour, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def tracker_office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Office]:
-    """The example partnership with three agencies, on its own SQLite file under tmp_path."""
+@pytest.fixture(params=["wt2015"])
+def tracker_office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Office]:
+    """The example partnership with three agencies, on its own SQLite file under tmp_path (its rule
+    set: the example's wt2015, or as a test parametrizes it indirectly)."""
     for name in ("CIG_DATABASE_URL", "CIG_DATA_KEYS", "CIG_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     data = yaml.safe_load((CONFIG_DIR / "partnership.example.yaml").read_text())
     data["agencies"] = [a for a in data["agencies"] if a["code"] in AGENCIES]
+    data["ruleset"] = request.param
     partnership = tmp_path / "partnership.yaml"
     partnership.write_text(yaml.safe_dump(data))
     monkeypatch.setenv("CIG_HOME", str(tmp_path / "cig"))
@@ -275,3 +278,100 @@ def test_cig_tracker_and_cig_timeline(tracker_office: Office, tmp_path: Path) ->
     result = runner.invoke(app, ["timeline", done])
     assert result.exit_code == 0 and result.output.startswith(f"# Case {done}")
     assert "| notice to Ofsted | sent |" in result.output and CHILD_NAME not in result.output
+
+
+PUBLISHED = PublicationForm.model_validate(
+    {"published_on": date(2026, 12, 11), "link": "https://northshire-scp.example.org/reviews/scr-2026-2",
+     "learning_shared": "Practitioner briefings; 7-minute briefing", "themes": ["neglect", "non-accidental injury"]},
+    context={"today": date(2026, 12, 12)},
+)
+PUBLICATION_HEADINGS = ("Converted from", "Abuse or vulnerability themes", "Date published", "Publication link",
+                        "How learning was shared")
+
+
+def test_the_exports_carry_themes_publication_and_how_learning_was_shared(tracker_office: Office, tmp_path: Path) -> None:
+    late, done = seeded(tracker_office)
+    with pytest.raises(store.NotAtThisStep):  # awaiting screening: no review to publish
+        actions.record_publication(tracker_office, late, PUBLISHED, now=at(12, 12), actor="administrator")
+    actions.record_publication(tracker_office, done, PUBLISHED, now=at(12, 12), actor="administrator")
+    now = at(12, 12, 12)
+    rows = current_tracker(tracker_office, now=now)
+
+    sheet = load_workbook(write_tracker_xlsx(rows, tmp_path / "tracker.xlsx", now=now)).active
+    headings = [c.value for c in sheet[1]]
+    assert all(h in headings for h in PUBLICATION_HEADINGS) and headings[-1] == "Overdue"
+    by_reference = {r[0].value: {h: c for h, c in zip(headings, r)} for r in sheet.iter_rows(min_row=2)}
+    published = by_reference[done]
+    assert published["Date published"].is_date and published["Date published"].value.date() == date(2026, 12, 11)
+    assert published["Publication link"].value == PUBLISHED.link
+    assert published["Abuse or vulnerability themes"].value == "neglect; non-accidental injury"
+    assert published["How learning was shared"].value == "Practitioner briefings; 7-minute briefing"
+    assert published["Review type"].value == "Serious Case Review" and published["Converted from"].value is None
+    assert by_reference[late]["Date published"].value is None
+
+    lines = tracker_csv(rows).splitlines()
+    assert all(h in lines[0] for h in PUBLICATION_HEADINGS)
+    [line] = [line for line in lines if line.startswith(done)]
+    assert "2026-12-11" in line and PUBLISHED.link in line and "neglect; non-accidental injury" in line
+    records = {r["reference"]: r for r in json.loads(tracker_json(rows))}
+    assert (records[done]["published_on"], records[done]["publication_link"]) == ("2026-12-11", PUBLISHED.link)
+    assert records[done]["themes"] == "neglect; non-accidental injury" and records[late]["published_on"] is None
+    with tracker_office.sessions() as session:
+        [event] = [e for e in store.audit_trail(session, reference=done) if e.action == "review published"]
+        assert event.actor == "administrator" and event.detail["published_on"] == "2026-12-11"
+
+
+@pytest.mark.parametrize("tracker_office", ["wt2023"], indirect=True)
+def test_cig_review_publish_meets_the_wt2023_publication_deadline(
+    tracker_office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli import main as cig
+
+    office = tracker_office
+    reference = actions.submit_referral(office, referral(), now=at(11, 18), actor="HEALTH").reference
+    actions.record_screening(office, reference, ACCEPT, now=at(11, 18, 11), actor="cig chair")
+    row = row_of(office, reference, at(11, 18, 12))
+    assert (row.regime, row.review_type, row.converted_from) == ("wt2023", "rapid review", None)
+
+    actions.list_and_request_information(office, reference, now=at(11, 19))
+    for code in AGENCIES:
+        actions.record_return(office, reference, returned(code), now=at(11, 24), actor="administrator")
+    actions.record_recommendation(office, reference, RECOMMEND_SCR, now=at(12, 1), actor="cig chair")
+    actions.record_decision(office, reference, DECIDE_SCR, now=at(12, 2), actor="independent chair")
+    mark_sent(office, reference, {"serious_incident_notice": at(11, 18, 12), "rapid_review_notice": at(12, 2, 11)})
+    actions.finish_case(office, reference, now=at(12, 2, 12))
+    row = row_of(office, reference, at(12, 3))
+    assert row.review_type == "local child safeguarding practice review (LCSPR)" and row.converted_from == "rapid review"
+    assert row.next_deadline.startswith("LCSPR final report published") and row.next_deadline_on == date(2027, 6, 2)
+    assert row.published_on is None and not row.overdue
+    assert row_of(office, reference, at(6, 10, year=2027)).breach_flags.startswith("LCSPR final report published")
+
+    monkeypatch.setattr(cig, "now", lambda: at(5, 28, year=2027))
+    runner = CliRunner()
+    arguments = ["review", "publish", reference, "--on", "2027-05-27", "--link", "https://northshire-scp.example.org/lcspr/7",
+                 "--learning-shared", "7-minute briefing; practitioner seminars", "--themes", "neglect; domestic abuse",
+                 "--themes", "parental mental health", "--json"]
+    result = runner.invoke(cig.app, arguments)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["themes"] == ["neglect", "domestic abuse", "parental mental health"]
+
+    row = row_of(office, reference, at(6, 10, year=2027))
+    assert (row.published_on, row.publication_link) == (date(2027, 5, 27), "https://northshire-scp.example.org/lcspr/7")
+    assert row.themes == "neglect; domestic abuse; parental mental health"
+    assert row.learning_shared == "7-minute briefing; practitioner seminars"
+    assert not row.overdue and row.next_deadline is None  # the publication deadline is met, never a breach
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        [publication] = [d for d in case.deadlines if d.kind == "publication"]
+        assert publication.met_at == office.calendar.end_of_day(date(2027, 5, 27)) <= publication.due_at
+        assert [e.actor for e in store.audit_trail(session, reference=reference) if e.action == "review published"] \
+            == ["cig review publish"]
+
+    again = runner.invoke(cig.app, arguments)
+    assert isinstance(again.exception, store.AlreadyRecorded)
+    naming = runner.invoke(cig.app, ["review", "publish", reference, "--on", "2027-05-27", "--link", "https://example.org/r",
+                                     "--learning-shared", f"Briefing on {CHILD_NAME}"])
+    assert naming.exit_code != 0 and isinstance(naming.exception, ValueError)
+    assert CHILD_NAME not in repr(current_tracker(office, now=at(6, 10, year=2027)))

@@ -100,10 +100,15 @@ class Workers:
     def __init__(self, env: dict[str, str], count: int, logs: Path) -> None:
         self.env, self.count, self.logs = env, count, logs
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.running_with: dict[str, str] | None = None
 
     def start(self, poll: str, extra: dict[str, str] | None = None) -> None:
-        self.stop()
+        """(Re)start the workers polling every `poll` seconds; nothing to do if they already run so."""
         env = dict(self.env, PREFECT_WORKER_QUERY_SECONDS=poll, **(extra or {}))
+        if env == self.running_with and all(p.poll() is None for p in self.processes):
+            return
+        self.stop()
+        self.running_with = env
         for n in range(self.count):
             out = (self.logs / f"bench-worker-{n + 1}.log").open("ab")
             self.processes.append(subprocess.Popen(
@@ -122,6 +127,7 @@ class Workers:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
         self.processes = []
+        self.running_with = None
 
 
 @contextlib.contextmanager

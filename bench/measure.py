@@ -27,7 +27,7 @@ from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, R
 from casework.office import Office
 from casework.store import cases as store
 from flows.launch import start_referral_run
-from flows.people import submit_step
+from flows.people import submit_step, waiting_for_input
 from notifications.mailbox import read_mailbox
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -127,9 +127,7 @@ def flow_run_id(office: Office, reference: str) -> UUID:
 
 async def paused_at(flow_run: UUID, key_prefix: str) -> bool:
     async with get_client() as client:
-        run = await client.read_flow_run(flow_run)
-    state = run.state
-    return bool(state and state.is_paused() and (state.state_details.pause_key or "").startswith(key_prefix))
+        return await waiting_for_input(client, flow_run, key_prefix)
 
 
 async def wait_paused(flow_run: UUID, key_prefix: str, seconds: float = 180) -> None:

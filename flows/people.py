@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
-from prefect.exceptions import PrefectHTTPStatusError
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import aresume_flow_run
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -76,7 +76,13 @@ def check_step(case: Case, step: str, form: BaseModel, *, arrived: bool = True) 
         raise NotAtThisStep(f"{case.reference} is {case.stage.replace('_', ' ')}, not at the {step} step")
 
 
-async def _paused_at(client, flow_run_id: UUID, step: str) -> bool:  # type: ignore[no-untyped-def]
+async def waiting_for_input(client, flow_run_id: UUID, key_prefix: str) -> bool:  # type: ignore[no-untyped-def]
+    """True once the run is suspended at a key starting with `key_prefix` and can take its input.
+
+    Prefect records the Suspended state before the form's schema (`suspend_flow_run` proposes the
+    state, then saves the schema), and refuses a resume in between ("Run input schema not found"):
+    a loaded machine makes that window seconds long, so the schema must be there too.
+    """
     try:
         run = await client.read_flow_run(flow_run_id)
     except PrefectHTTPStatusError as busy:  # a loaded server's 5xx: look again, the run is still there
@@ -84,7 +90,24 @@ async def _paused_at(client, flow_run_id: UUID, step: str) -> bool:  # type: ign
             raise
         return False
     state = run.state
-    return bool(state and state.is_paused() and (state.state_details.pause_key or "").startswith(f"{step}-"))
+    if not (state and state.is_paused() and (state.state_details.pause_key or "").startswith(key_prefix)):
+        return False
+    keyset = state.state_details.run_input_keyset
+    if not keyset:
+        return True
+    try:
+        await client.read_flow_run_input(flow_run_id, keyset["schema"])
+    except ObjectNotFound:
+        return False
+    except PrefectHTTPStatusError as missing:  # 404: the schema is not saved yet; 5xx: a loaded server
+        if missing.response.status_code != 404 and missing.response.status_code < 500:
+            raise
+        return False
+    return True
+
+
+async def _paused_at(client, flow_run_id: UUID, step: str) -> bool:  # type: ignore[no-untyped-def]
+    return await waiting_for_input(client, flow_run_id, f"{step}-")
 
 
 async def _resume(flow_run_id: UUID, step: str, form: BaseModel) -> None:

@@ -348,15 +348,6 @@ def finish_case(session: Session, *, case: Case, now: datetime) -> None:
     audit(session, reference=case.reference, actor="system", action="case decided", now=now, status=case.status)
 
 
-def _identity(case: Case) -> tuple[list[str], list[date]]:
-    """The names and dates of birth sealed on the case (the child's and the significant people's)."""
-    personal = case.personal or {}
-    people = [personal.get("child") or {}] + list(personal.get("significant_people") or [])
-    names = [p["name"] for p in people if p.get("name")]
-    born = [date.fromisoformat(p["date_of_birth"]) for p in people if p.get("date_of_birth")]
-    return names, born
-
-
 def record_publication(
     session: Session, *, case: Case, form: PublicationForm, calendar: WorkingCalendar, now: datetime, actor: str
 ) -> None:
@@ -371,7 +362,7 @@ def record_publication(
     if form.published_on < calendar.local_date(case.decided_at):
         raise ValueError(f"published_on: {form.published_on.isoformat()} is before the decision to review "
                          f"({calendar.local_date(case.decided_at).isoformat()})")
-    check_publication_is_anonymous(form, *_identity(case))
+    check_publication_is_anonymous(form, *sealed_identities(case))
     case.published_on = form.published_on
     case.publication_link = form.link
     case.learning_shared = form.learning_shared

@@ -57,6 +57,30 @@ class OpenDeadline:
     meeting_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class RemindedDeadline:
+    """The deadline a reminder's outbox message is about, read back from the message's key."""
+
+    reference: str
+    kind: str
+    subject: str
+    round: int
+
+
+def reminded_deadline(key: str) -> RemindedDeadline | None:
+    """For the outbox key of a reminder, warning, chase or escalation, the deadline it is about;
+    None for any other message. Keys read "REF:purpose.kind.subject.offset:email:round"."""
+    parts = key.split(":")
+    if len(parts) != 4:
+        return None
+    reference, step, _to, round_ = parts
+    pieces = step.split(".")
+    if len(pieces) != 4 or pieces[0] not in Purpose.__members__ or not round_.isdigit():
+        return None
+    _purpose, kind, subject, _offset = pieces
+    return RemindedDeadline(reference, kind, "" if subject == "case" else subject, int(round_))
+
+
 def horizon(partnership: Partnership) -> timedelta:
     """How far ahead the sweep must look so that every offset's day is seen (working days: generously)."""
     reminders = partnership.reminders

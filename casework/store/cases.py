@@ -417,6 +417,13 @@ def pending_messages(session: Session, *, now: datetime, case_id: int | None = N
     return session.scalars(query).all()
 
 
+def deadline_met(session: Session, *, case_id: int, kind: str, subject: str, round: int) -> bool:
+    """Whether the case's deadline of this kind, subject and round has been met."""
+    met_at = session.scalar(select(Deadline.met_at).where(
+        Deadline.case_id == case_id, Deadline.kind == kind, Deadline.subject == subject, Deadline.round == round))
+    return met_at is not None
+
+
 def claim_message(session: Session, *, message_id: int, now: datetime) -> bool:
     """Take a message to send it; False when another deliverer has it (or it is sent).
 

@@ -218,3 +218,28 @@ def test_demo_month_prints_each_days_reminders() -> None:
     day = done.stdout.split("Sat 28 Nov 2026\n", 1)[1].split("Sun 29 Nov 2026", 1)[0]
     assert day.count("CHASE") == 6 and "cig-admin@example.org" in day
     assert "20 reminder(s), chase(s), warning(s) and escalation(s), each sent once." in done.stdout
+
+
+def test_a_reminder_held_up_by_a_mail_outage_is_withdrawn_once_the_return_is_in(sweep_office: Office) -> None:
+    from notifications.mailbox import set_fault
+
+    office = sweep_office
+    reference = open_case(office, at(date(2026, 11, 20)))
+    asyncio.run(deliver_pending(office, now=at(date(2026, 11, 20))))  # the referral notices and CIGINF1 go
+    set_fault(office.settings.mail_dir, "451 4.3.0 try later")
+    queue_reminders(office, now=at(date(2026, 11, 25), 8))  # three reminders, 2 working days before
+    assert len(asyncio.run(deliver_pending(office, now=at(date(2026, 11, 25), 8))).temporary_failures) == 3
+    nil_return(office, reference, "HEALTH", at(date(2026, 11, 25), 10))
+    set_fault(office.settings.mail_dir, None)
+
+    report = asyncio.run(deliver_pending(office, now=at(date(2026, 11, 25), 11)))
+    assert sorted(k.split(":")[1] for k in report.sent) == [
+        "reminder.information_return.CSC.2wd", "reminder.information_return.POL.2wd"]
+    received = [to for mail in read_mailbox(office.settings.mail_dir) for to in mail.to]
+    assert HEALTH not in received[-2:] and received.count(HEALTH) == 1  # its CIGINF1 only
+    from sqlalchemy import select
+
+    from casework.store.tables import OutboxMessage
+    with office.sessions() as session:
+        withdrawn = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "withdrawn")).all()
+        assert [m.key for m in withdrawn] == [f"{reference}:reminder.information_return.HEALTH.2wd:{HEALTH}:1"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from casework.criteria import indicate_criteria
 from casework.forms import CaseFacts
-from casework.model import REVIEW_LABELS
+from casework.model import review_labels
 from config.partnership import Contact, Partnership
 from config.rulesets import RuleSet
 
@@ -84,7 +84,7 @@ def _common(case: CaseFile, partnership: Partnership, rules: RuleSet) -> dict[st
         "terms": rules.terms,
         "regime_title": rules.title,
         "deadlines": case.deadlines,
-        "labels": REVIEW_LABELS,
+        "labels": review_labels(rules.terms),
     }
 
 

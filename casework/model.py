@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from enum import StrEnum
 
 
@@ -104,6 +106,12 @@ REVIEW_LABELS = {
     "no_review": "no review",
     "further_information": "further information needed",
 }
+
+
+def review_labels(terms: Mapping[str, str]) -> dict[str, str]:
+    """The review outcomes in a regime's words: wt2023 calls the SCR a local child safeguarding
+    practice review. `terms` is the rule set's terms (config.rulesets.RuleSet.terms)."""
+    return {outcome: terms.get(outcome, label) for outcome, label in REVIEW_LABELS.items()}
 
 
 class ScreeningOutcome(StrEnum):

@@ -8,12 +8,12 @@ person typed (an audit event's detail is shown only for the fields listed in SHO
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from casework.clocks import WorkingCalendar, days_left
-from casework.model import MAIN_PATH, REVIEW_LABELS, Stage, describe_stage
+from casework.model import MAIN_PATH, Stage, describe_stage, review_labels
 from casework.store.tables import AuditEvent, Case, OutboxMessage
 
 ACCESS_ACTIONS = ("case viewed",)  # in `cig audit`, not in the story of the case
@@ -77,12 +77,12 @@ def _detail(event: AuditEvent) -> str:
     return f" ({'; '.join(shown)})" if shown else ""
 
 
-def _sentence(event: AuditEvent) -> str:
+def _sentence(event: AuditEvent, labels: Mapping[str, str]) -> str:
     action = event.action
     for prefix in ("recommendation: ", "decision: "):
         if action.startswith(prefix):
             outcome = action[len(prefix):]
-            return f"{prefix[:-2]}: {REVIEW_LABELS.get(outcome, outcome)}"
+            return f"{prefix[:-2]}: {labels.get(outcome, outcome)}"
     return action
 
 
@@ -93,9 +93,14 @@ def case_timeline_markdown(
     *,
     calendar: WorkingCalendar,
     now: datetime,
+    terms: Mapping[str, str] | None = None,
 ) -> str:
-    """The case's story as markdown: header, progress, what happened, notices, what is due next."""
+    """The case's story as markdown: header, progress, what happened, notices, what is due next.
+
+    `terms`: the case's rule set's terms, so a wt2023 case reads in that regime's words.
+    """
     step = progress(case)
+    labels = review_labels(terms or {})
     lines = [
         f"# Case {case.reference}",
         "",
@@ -105,10 +110,10 @@ def case_timeline_markdown(
     if case.meeting_at:
         lines.append(f"Listed for the meeting on {_when(case.meeting_at, calendar)} (round {case.round}).")
     if case.decision:
-        lines.append(f"Decision: **{REVIEW_LABELS.get(case.decision, case.decision)}**"
+        lines.append(f"Decision: **{labels.get(case.decision, case.decision)}**"
                      + (f", lead reviewer {', '.join(case.lead_reviewers)}" if case.lead_reviewers else "") + ".")
     lines += ["", "## What happened", "", "| when | who | what |", "| --- | --- | --- |"]
-    lines += [f"| {_when(e.at, calendar)} | {e.actor} | {_sentence(e)}{_detail(e)} |" for e in events
+    lines += [f"| {_when(e.at, calendar)} | {e.actor} | {_sentence(e, labels)}{_detail(e)} |" for e in events
               if e.action not in ACCESS_ACTIONS]
     notices = [m for m in messages if m.kind not in ("reminder", "escalation")]
     lines += ["", "## Notices", ""]

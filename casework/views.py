@@ -11,7 +11,7 @@ from typing import Any
 from casework.clocks import WorkingCalendar, days_left
 from casework.criteria import indicate_criteria
 from casework.forms import CaseFacts
-from casework.model import REVIEW_LABELS, Stage, describe_stage
+from casework.model import Stage, describe_stage, review_labels
 from casework.store.tables import Case
 from config.rulesets import RuleSet
 
@@ -32,7 +32,7 @@ def case_context_markdown(
     if case.meeting_at:
         lines.append(f"- Listed for the {rules.term('meeting')} on {_when(case.meeting_at, calendar)} (round {case.round})")
     if case.recommendation:
-        lines.append(f"- {rules.term('group')} recommendation: **{REVIEW_LABELS[case.recommendation]}**: {case.recommendation_rationale}")
+        lines.append(f"- {rules.term('group')} recommendation: **{review_labels(rules.terms)[case.recommendation]}**: {case.recommendation_rationale}")
     lines += ["", "| deadline | due | days left |", "| --- | --- | --- |"]
     for item in sorted(case.deadlines, key=lambda d: d.due_at):
         if item.met_at is None:

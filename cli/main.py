@@ -185,7 +185,8 @@ def referral_show(reference: str, as_json: JsonOption = False) -> None:
         events = store.audit_trail(session, reference=reference)
         record["timeline"] = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action} for e in events]
         timeline_text = case_timeline_markdown(case, events, store.messages_for(session, case_id=case.id),
-                                               calendar=the_office.calendar, now=now())
+                                               calendar=the_office.calendar, now=now(),
+                                               terms=the_office.rules(case.regime).terms)
     record_access(the_office, "case viewed", reference)
     lines = [
         f"{record['reference']}  {record['status']}  {record['stage'].replace('_', ' ')}  ({record['regime']})",

@@ -103,7 +103,7 @@ def timeline(reference: str) -> None:
         case = store.get_case(session, reference=reference)
         text = case_timeline_markdown(
             case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
-            calendar=the_office.calendar, now=_now(),
+            calendar=the_office.calendar, now=_now(), terms=the_office.rules(case.regime).terms,
         )
     typer.echo(text, nl=False)
 

@@ -8,9 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from casework.messages import Message
+from casework.model import REVIEW_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LONDON = ZoneInfo("Europe/London")
@@ -25,6 +27,12 @@ class RenderedMessage:
     text: str
     html: str
     attachments: tuple[dict[str, str], ...] = ()
+
+
+@pass_context
+def _label(context: Context, outcome: str) -> str:
+    """A review outcome in the case's regime's words: the message's `labels` (casework.model.review_labels)."""
+    return context.get("labels", REVIEW_LABELS).get(outcome, outcome)
 
 
 def _when(value: datetime | date | None) -> str:
@@ -56,15 +64,7 @@ def environment() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["day"] = _day
-    env.filters["label"] = lambda v: {
-        "scr": "Serious Case Review",
-        "critical_case_review": "critical case review",
-        "multi_agency_concise_review": "multi-agency concise review",
-        "individual_agency_review": "individual agency review",
-        "other_agency_action": "other multi- or single-agency action",
-        "no_review": "no review",
-        "further_information": "further information needed",
-    }.get(v, v)
+    env.filters["label"] = _label
     return env
 
 

@@ -69,7 +69,7 @@ async def publish_case_timeline(reference: str) -> None:
         case = store.get_case(session, reference=reference)
         markdown = case_timeline_markdown(
             case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
-            calendar=office.calendar, now=now,
+            calendar=office.calendar, now=now, terms=office.rules(case.regime).terms,
         )
         step = progress(case)
     await acreate_markdown_artifact(markdown=markdown, key=case_key(reference), description=f"Case {reference}: timeline")

@@ -109,3 +109,15 @@ def test_a_referral_under_wt2023_notifies_the_panel_at_referral_and_at_decision(
     for day in (date(2026, 12, 5), date(2026, 12, 8), date(2026, 12, 20)):
         queue_reminders(office, now=at(day))
     assert _deliver(office)[seen:] == []
+
+    # the case's story and the decision notice read in the regime's words, never "Serious Case Review"
+    from casework.timeline import case_timeline_markdown
+
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        story = case_timeline_markdown(case, store.audit_trail(session, reference=reference),
+                                       store.messages_for(session, case_id=case.id), calendar=office.calendar,
+                                       now=at(date(2026, 12, 3)), terms=office.rules(case.regime).terms)
+        bodies = [m.body["text"] for m in store.messages_for(session, case_id=case.id)]
+    assert "Decision: **local child safeguarding practice review (LCSPR)**" in story
+    assert "Serious Case Review" not in story and not any("Serious Case Review" in body for body in bodies)

@@ -17,6 +17,7 @@ import os
 import socket
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -140,6 +141,11 @@ def run(home: Path) -> int:
             now += EVERY
     finally:
         mailbox.stop()
+    keys = Counter(mail.key for mail in read_mailbox(office.settings.mail_dir))
+    twice = sorted(key for key, count in keys.items() if count > 1)
+    if twice:
+        print(f"\nsent more than once: {', '.join(twice)}")
+        return 1
     print(f"\n{total_reminders} reminder(s), chase(s), warning(s) and escalation(s), each sent once.")
     return 0 if total_reminders else 1
 

@@ -8,12 +8,15 @@ with its chart under the papers folder and emails it to the managers' list.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 class TrackerFormat(StrEnum):
@@ -35,9 +38,13 @@ def _office():  # type: ignore[no-untyped-def]
 def tracker(
     format: Annotated[TrackerFormat, typer.Option("--format", "-f", help="xlsx, csv or json")] = TrackerFormat.xlsx,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="File to write (csv/json: default standard output)")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The case tracker: one row per case (reference, stage, dates, returns, notices, deadlines, breaches)."""
     from casework.tracker_exports import current_tracker, tracker_csv, tracker_json, write_tracker_xlsx
+
+    if as_json:
+        format = TrackerFormat.json
 
     the_office = _office()
     now = _now()
@@ -72,6 +79,7 @@ def _month(value: str) -> date:
 def report(
     month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: last month)")] = None,
     email: Annotated[bool, typer.Option("--email/--no-email", help="Email it to the managers' list")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """The monthly performance report: prints it, writes markdown and chart, emails the managers."""
     import asyncio
@@ -83,17 +91,24 @@ def report(
     now = _now()
     first = _month(month) if month else last_month(now, the_office.calendar)
     published = publish_monthly_report(the_office, first, now=now, email=email)
-    typer.echo(published.markdown)
-    typer.echo(f"wrote {published.markdown_path} and {published.chart_path}")
+    status = "not emailed"
     if email:
         from casework.delivery import deliver_pending
 
         delivered = asyncio.run(deliver_pending(the_office))
         status = "sent" if not (delivered.temporary_failures or delivered.permanent_failures) else "queued (see `cig outbox`)"
+    if as_json:
+        typer.echo(json.dumps({"month": first.strftime("%Y-%m"), "markdown": published.markdown,
+                               "markdown_path": str(published.markdown_path), "chart_path": str(published.chart_path),
+                               "email": status}, indent=2))
+        return
+    typer.echo(published.markdown)
+    typer.echo(f"wrote {published.markdown_path} and {published.chart_path}")
+    if email:
         typer.echo(f"emailed to the managers' list: {status}")
 
 
-def timeline(reference: str) -> None:
+def timeline(reference: str, as_json: JsonOption = False) -> None:
     """One case's story: what happened when and who did it, the notices, what is due next (as in the UI)."""
     from casework.store import cases as store
     from casework.timeline import case_timeline_markdown
@@ -105,6 +120,9 @@ def timeline(reference: str) -> None:
             case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
             calendar=the_office.calendar, now=_now(), terms=the_office.rules(case.regime).terms,
         )
+    if as_json:
+        typer.echo(json.dumps({"reference": reference, "markdown": text}, indent=2))
+        return
     typer.echo(text, nl=False)
 
 

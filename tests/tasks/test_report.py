@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
@@ -249,3 +250,17 @@ def test_the_report_runs_on_the_first_working_day_only(report_office: Office) ->
     assert first_working_day(date(2027, 1, 1), calendar) == date(2027, 1, 4)  # New Year's Day, then a weekend
     assert first_working_day(date(2026, 11, 20), calendar) == date(2026, 11, 2)  # 1 Nov 2026 is a Sunday
     assert first_working_day(date(2026, 12, 9), calendar) == date(2026, 12, 1)
+
+
+def test_cig_report_prints_writes_and_speaks_json(report_office: Office, november: dict[str, list[str]]) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["report", "--month", "2026-11", "--no-email", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert printed["month"] == "2026-11" and printed["email"] == "not emailed"
+    assert Path(printed["markdown_path"]).read_text().startswith("# ") and Path(printed["chart_path"]).suffix == ".png"
+    result = CliRunner().invoke(app, ["report", "--month", "2026-13"])
+    assert result.exit_code != 0 and "--month: '2026-13' is not a month as YYYY-MM" in str(result.exception)

@@ -278,6 +278,11 @@ def test_cig_tracker_and_cig_timeline(tracker_office: Office, tmp_path: Path) ->
     result = runner.invoke(app, ["timeline", done])
     assert result.exit_code == 0 and result.output.startswith(f"# Case {done}")
     assert "| notice to Ofsted | sent |" in result.output and CHILD_NAME not in result.output
+    for command in (["timeline", done, "--json"], ["tracker", "--json"]):  # every command speaks JSON for scripts
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+        parsed = json.loads(result.output)
+        assert (parsed["reference"] == done) if command[0] == "timeline" else ({r["reference"] for r in parsed} == {late, done})
 
 
 PUBLISHED = PublicationForm.model_validate(

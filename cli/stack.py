@@ -51,6 +51,9 @@ def stack_env(home: Path, api_port: int, smtp_port: int) -> dict[str, str]:
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(api_port),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # SQLite's busy timeout on the server (PostgreSQL: its statement timeout): Prefect's 10 s
+        # default answered 'database is locked' (HTTP 503) when several runs started together
+        "PREFECT_SERVER_DATABASE_TIMEOUT": env.get("PREFECT_SERVER_DATABASE_TIMEOUT", "30"),
         "PREFECT_LOGGING_LEVEL": env.get("PREFECT_LOGGING_LEVEL", "INFO"),
         "PREFECT_WORKER_QUERY_SECONDS": env.get("PREFECT_WORKER_QUERY_SECONDS", "2"),
         "PREFECT_RUNNER_POLL_FREQUENCY": env.get("PREFECT_RUNNER_POLL_FREQUENCY", "2"),

@@ -30,13 +30,19 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_the_agenda_and_invitation_go_out_three_working_days_before(sweep_office: Office) -> None:
-    office = sweep_office
+def two_listed_cases(office: Office) -> tuple[str, str]:
+    """Two cases listed for Tuesday 8 December; the police have returned CIGINF1 for the first."""
     first = open_case(office, at(date(2026, 11, 20)))
     second = open_case(office, at(date(2026, 11, 23)))
     actions.record_return(office, first, AgencyReturnForm(
         agency="POL", status="returned", involvement="Two call-outs to the address.", key_practitioners=["PC Example"],
         attendees=["DI Pat Police"]), now=at(date(2026, 11, 24)), actor="test")
+    return first, second
+
+
+def test_the_agenda_and_invitation_go_out_three_working_days_before(sweep_office: Office) -> None:
+    office = sweep_office
+    first, second = two_listed_cases(office)
     asyncio.run(deliver_pending(office))
     before = len(read_mailbox(office.settings.mail_dir))
 
@@ -73,11 +79,7 @@ def test_the_agenda_and_invitation_go_out_three_working_days_before(sweep_office
 
 def test_the_papers_pack_holds_each_case_on_disk_for_the_owner_only(sweep_office: Office) -> None:
     office = sweep_office
-    first = open_case(office, at(date(2026, 11, 20)))
-    second = open_case(office, at(date(2026, 11, 23)))
-    actions.record_return(office, first, AgencyReturnForm(
-        agency="POL", status="returned", involvement="Two call-outs to the address.", key_practitioners=["PC Example"],
-        attendees=["DI Pat Police"]), now=at(date(2026, 11, 24)), actor="test")
+    first, second = two_listed_cases(office)
     actions.record_return(office, first, AgencyReturnForm(agency="CSC", status="nil"), now=at(date(2026, 11, 25)),
                           actor="test")
 

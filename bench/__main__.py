@@ -394,6 +394,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="markdown results (default docs/performance.md; smoke: none)")
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     parser.add_argument("--throughput", help="comma-separated batch sizes for the throughput measurement, e.g. 10,100")
+    parser.add_argument("--latency-cases", type=int, help="cases held awaiting decision for the latency measurement")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
     parser.add_argument("--merge", type=Path, nargs="*", default=[],
                         help="raw numbers of earlier runs (--json) to report with this one's; this run's measurements win")
@@ -403,6 +404,8 @@ def main() -> int:
     SELECTED = set(arguments.phases.split(","))
     if arguments.databases:
         size = replace(size, databases=tuple(arguments.databases.split(",")))
+    if arguments.latency_cases:
+        size = replace(size, latency_cases=arguments.latency_cases)
     if arguments.throughput:
         size = replace(size, throughput=tuple(int(n) for n in arguments.throughput.split(",")))
     out = arguments.out or (PROJECT / "docs" / "performance.md" if arguments.size != "smoke" else None)

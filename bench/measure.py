@@ -342,7 +342,7 @@ async def failed_runs_and_messages(office: Office) -> list[str]:
         runs = await client.read_flow_runs(limit=200)
     problems += [f"flow run {r.name} {r.state.type.value}" for r in runs if r.state and (r.state.is_failed() or r.state.is_crashed())]
     with office.sessions() as session:
-        unsent = session.scalars(select(OutboxMessage).where(OutboxMessage.status != "sent")).all()
+        unsent = session.scalars(select(OutboxMessage).where(OutboxMessage.status.not_in(("sent", "withdrawn")))).all()
     problems += [f"outbox {m.key} {m.status}: {m.last_error}" for m in unsent]
     return problems
 

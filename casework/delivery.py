@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.office import Office
-from casework.reminders import reminded_deadline
+from casework.reminders import Purpose, reminded_deadline
 from casework.store import cases as store
 from casework.store.tables import Case, OutboxMessage
 from notifications.render import RenderedMessage
@@ -33,18 +33,20 @@ class DeliveryIncomplete(Exception):
     """Some messages could not be delivered yet (a temporary failure); they stay pending."""
 
 
-def _withdrawn_as_done(session: Session, message: OutboxMessage) -> bool:
-    """A reminder (or chase, warning, escalation) whose deadline was met while it waited, say for the
-    mail server to come back, is withdrawn, never sent: no one is chased for what they have done."""
+WITHDRAWABLE = {Purpose.reminder, Purpose.warning, Purpose.chase}  # never an escalation: a breach stays told
+
+
+def _withdrawn_as_done(session: Session, message: OutboxMessage, now: datetime) -> bool:
+    """A reminder, warning or chase whose deadline was met while it waited, say for the mail server to
+    come back, is withdrawn, never sent: no one is chased for what they have done. An escalation is
+    still sent: the deadline was breached, even if the work was done late."""
     about = reminded_deadline(message.key)
-    if about is None or message.case_id is None:
+    if about is None or about.purpose not in WITHDRAWABLE or message.case_id is None:
         return False
     if not store.deadline_met(session, case_id=message.case_id, kind=about.kind, subject=about.subject, round=about.round):
         return False
-    message.status = "withdrawn"
-    message.claimed_at = None
-    message.last_error = "withdrawn unsent: what it was about was done before it could be delivered"
-    return True
+    return store.withdraw_message(session, message_id=message.id, now=now,
+                                  reason="withdrawn unsent: what it was about was done before it could be delivered")
 
 
 async def deliver_pending(office: Office, *, reference: str | None = None, now: datetime | None = None) -> DeliveryReport:
@@ -63,7 +65,7 @@ async def deliver_pending(office: Office, *, reference: str | None = None, now: 
             (m.id, RenderedMessage(m.key, m.kind, m.recipient, m.subject, m.body["text"], m.body["html"],
                                    tuple(m.body.get("attachments") or ())))
             for m in store.pending_messages(session, case_id=case_id, now=clock())
-            if not _withdrawn_as_done(session, m)
+            if not _withdrawn_as_done(session, m, clock())
         ]
     for message_id, message in pending:
         with office.sessions.begin() as session:

@@ -62,6 +62,7 @@ class RemindedDeadline:
     """The deadline a reminder's outbox message is about, read back from the message's key."""
 
     reference: str
+    purpose: Purpose
     kind: str
     subject: str
     round: int
@@ -77,8 +78,8 @@ def reminded_deadline(key: str) -> RemindedDeadline | None:
     pieces = step.split(".")
     if len(pieces) != 4 or pieces[0] not in Purpose.__members__ or not round_.isdigit():
         return None
-    _purpose, kind, subject, _offset = pieces
-    return RemindedDeadline(reference, kind, "" if subject == "case" else subject, int(round_))
+    purpose, kind, subject, _offset = pieces
+    return RemindedDeadline(reference, Purpose(purpose), kind, "" if subject == "case" else subject, int(round_))
 
 
 def horizon(partnership: Partnership) -> timedelta:

@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_implicit_tls: bool = False
-    smtp_timeout_seconds: float = 10.0
+    smtp_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="seconds to wait for each step of an SMTP exchange (at most 60: a message "
+        "being sent is held for ten minutes before another deliverer may take it)")
     smtp_ca_file: Path | None = Field(
         None, description="PEM file of the certificate authorities to trust for SMTP TLS; default the system's"
     )

@@ -35,6 +35,6 @@ async def send_messages(reference: str | None) -> int:
         raise DeliveryIncomplete(
             f"{len(report.temporary_failures)} message(s) not delivered yet: {report.temporary_failures[0]}"
         )
-    if report.in_flight and reference is not None:  # another deliverer is sending this case's mail: look again
-        raise DeliveryIncomplete(f"{report.in_flight} message(s) being sent by another worker")
+    if report.in_flight:  # another deliverer (the sweep, a second worker) is sending them: not a failure
+        logger.info("%d message(s) are being sent by another deliverer", report.in_flight)
     return len(report.sent)

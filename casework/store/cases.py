@@ -400,7 +400,9 @@ def enqueue_message(
     return True
 
 
-CLAIM_LEASE = timedelta(minutes=2)  # longer than any one SMTP exchange (settings.smtp_timeout_seconds per step)
+# How long a claim holds before another deliverer may take the message again: longer than any one
+# SMTP exchange (about seven steps of at most settings.smtp_timeout_seconds, capped at 60 s each)
+CLAIM_LEASE = timedelta(minutes=10)
 
 
 def _deliverable(now: datetime):  # type: ignore[no-untyped-def]
@@ -422,6 +424,16 @@ def deadline_met(session: Session, *, case_id: int, kind: str, subject: str, rou
     met_at = session.scalar(select(Deadline.met_at).where(
         Deadline.case_id == case_id, Deadline.kind == kind, Deadline.subject == subject, Deadline.round == round))
     return met_at is not None
+
+
+def withdraw_message(session: Session, *, message_id: int, now: datetime, reason: str) -> bool:
+    """Mark a message that is still waiting as withdrawn, never to be sent; False if a deliverer took
+    it (or sent it) meanwhile. Conditional, like claim_message, so it never undoes another's claim."""
+    withdrawn = session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id, _deliverable(now))
+        .values(status="withdrawn", claimed_at=None, last_error=reason).execution_options(synchronize_session=False)
+    )
+    return withdrawn.rowcount == 1
 
 
 def claim_message(session: Session, *, message_id: int, now: datetime) -> bool:

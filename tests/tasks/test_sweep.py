@@ -22,6 +22,8 @@ from casework.forms import AgencyReturnForm, ReferralForm, ScreeningForm
 from casework.model import ScreeningOutcome
 from casework.office import Office, open_office
 from casework.reminders import OpenDeadline, reminders_owed
+from casework.store import cases as store_module
+from casework.store.tables import Deadline
 from casework.sweep import queue_reminders
 from config.settings import CONFIG_DIR
 from notifications.mailbox import read_mailbox, start_mailbox
@@ -243,3 +245,27 @@ def test_a_reminder_held_up_by_a_mail_outage_is_withdrawn_once_the_return_is_in(
     with office.sessions() as session:
         withdrawn = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "withdrawn")).all()
         assert [m.key for m in withdrawn] == [f"{reference}:reminder.information_return.HEALTH.2wd:{HEALTH}:1"]
+
+
+def test_a_breach_held_up_by_a_mail_outage_is_still_told_after_the_work_is_done(sweep_office: Office) -> None:
+    """Reminders and chases about a return made late are withdrawn; the escalation of the breach is not."""
+    from notifications.mailbox import set_fault
+
+    office = sweep_office
+    reference = open_case(office, at(date(2026, 11, 20)))
+    for code in ("POL", "CSC", "HEALTH"):
+        nil_return(office, reference, code, at(date(2026, 11, 21)))
+    asyncio.run(deliver_pending(office, now=at(date(2026, 11, 21))))
+    set_fault(office.settings.mail_dir, "451 4.3.0 try later")
+    queue_reminders(office, now=at(date(2026, 12, 17), 8))  # the decision deadline (16 Dec) is breached
+    asyncio.run(deliver_pending(office, now=at(date(2026, 12, 17), 8)))
+    with office.sessions() as session:  # the decision is recorded late, while the escalation waits
+        case = store_module.get_case(session, reference=reference)
+        decision = next(d for d in case.deadlines if d.kind == "decision")
+        decision_id = decision.id
+    with office.sessions.begin() as session:
+        session.get(Deadline, decision_id).met_at = at(date(2026, 12, 17), 9)
+    set_fault(office.settings.mail_dir, None)
+
+    report = asyncio.run(deliver_pending(office, now=at(date(2026, 12, 17), 10)))
+    assert sorted(k.split(":")[1] for k in report.sent) == ["escalation.decision.case.breached"] * 2

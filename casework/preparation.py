@@ -14,6 +14,7 @@ here imports Prefect.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -74,6 +75,20 @@ def _agency_name(partnership: Partnership, code: str) -> str:
         return code
 
 
+def meeting_papers_folder(papers_dir: Path, scheduled_on: date) -> Path:
+    """A meeting's papers folder, named by the day the calendar scheduled it: a moved meeting keeps
+    its folder, so a case's papers are never left behind in one named after the old date."""
+    return papers_dir / f"meeting-{scheduled_on:%Y-%m-%d}"
+
+
+def delete_case_papers(papers_dir: Path, reference: str) -> int:
+    """Delete every meeting paper of the case (retention); return how many files went."""
+    stale = list(papers_dir.glob(f"meeting-*/{paper_filename(reference)}"))
+    for path in stale:
+        path.unlink()
+    return len(stale)
+
+
 def _private_folder(path: Path) -> Path:
     """Make the folder (owner only, 0700), tightening it if it was already there."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -83,12 +98,14 @@ def _private_folder(path: Path) -> Path:
 
 def _write_private(path: Path, text: str) -> None:
     """Replace the file whole with `text`, readable and writable by the owner only (0600)."""
-    draft = path.with_name(f".{path.name}.draft")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)  # a draft left by an interrupted run may have had another mode
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(draft, path)
+    descriptor, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".draft")  # mode 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(draft, path)
+    except BaseException:
+        Path(draft).unlink(missing_ok=True)
+        raise
 
 
 def write_papers(folder: Path, agenda_text: str, cases: list[CasePapers], zone_name: str) -> dict[str, Path]:
@@ -126,7 +143,7 @@ def prepare_meeting(office: Office, *, now: datetime) -> Preparation | None:
             ))
         agenda = Agenda(office.partnership.name, meeting, rule.location, tuple(listed))
         markdown = agenda_markdown(agenda, rule.timezone)
-        papers = office.settings.papers_dir / f"meeting-{meeting.starts_at:%Y-%m-%d}"
+        papers = meeting_papers_folder(office.settings.papers_dir, meeting.scheduled_on)
         files = write_papers(papers, markdown, papers_of, rule.timezone)
         artifact = markdown + "\n" + papers_index_markdown(papers_of, files, papers / "agenda.md")
         sequence = change_sequence(session, meeting.scheduled_on)

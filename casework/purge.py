@@ -1,7 +1,8 @@
 """Retention: a closed case's data is deleted once the partnership's retention period has passed.
 
 What goes: the case row with its sealed personal data, its requests for information, deadlines and
-outbox messages. What stays: the audit trail (metadata only) and an audit event of the deletion.
+outbox messages, and its meeting papers on disk. What stays: the audit trail (metadata only) and an
+audit event of the deletion.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import delete, select
 
 from casework.office import Office
+from casework.preparation import delete_case_papers
 from casework.store import cases as store
 from casework.store.tables import Case, OutboxMessage
 
@@ -34,4 +36,6 @@ def purge_expired_cases(office: Office, *, now: datetime, actor: str = "purge") 
                         closed_at=case.closed_at.isoformat() if case.closed_at else None, retention_years=years)
             session.delete(case)
             purged.append(case.reference)
+    for reference in purged:  # after the commit: a failed purge leaves the papers with their case
+        delete_case_papers(office.settings.papers_dir, reference)
     return purged

@@ -187,7 +187,8 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
         if row is None:
             row = MeetingException(scheduled_on=meeting.scheduled_on, reason=reason, recorded_at=now)
             session.add(row)
-        row.moved_to, row.reason, row.recorded_at = moved_to, reason, now
+        if not repeated:
+            row.moved_to, row.reason, row.recorded_at = moved_to, reason, now
         exceptions[meeting.scheduled_on] = moved_to
         if moved_to is not None:
             target: Meeting | None = Meeting(meeting.scheduled_on, moved_to, moved=True)
@@ -197,7 +198,7 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
         cases = [c for c in store.meeting_cases(session, meeting_on=meeting.scheduled_on) if _awaiting_meeting(c)]
         if cases and target is None:
             raise ValueError("the calendar gives no later meeting for the listed cases")
-        for case in cases if target is not None else ():
+        for case in cases if target is not None and not repeated else ():  # a repeat re-dates nothing
             relist(session, case=case, meeting=target, rules=office.rules(case.regime), calendar=office.calendar,
                    now=now, actor=actor)
         if not repeated:

@@ -57,7 +57,8 @@ class Settings(BaseSettings):
         None, description="PREFECT_SERVER_API_AUTH_STRING the server requires (production)"
     )
     alert_block: str | None = Field(
-        None, description="a Prefect notification block, as 'block-type-slug/block-name' (Teams, Slack, a webhook), "
+        None, pattern=r"^[a-z0-9-]+/[A-Za-z0-9_-]+$",
+        description="a Prefect notification block, as 'block-type-slug/block-name' (Teams, Slack, a webhook), "
         "that alerts the administrator when mail cannot be delivered: a channel that does not depend on the mail server",
     )
     work_pool: str = "cig"

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
 from prefect.events.actions import ActionTypes, DoNothing, RunDeployment, SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
@@ -107,7 +108,11 @@ async def ensure_automations(partnership: Partnership, sweep_deployment: str = "
         block_id = None
         if alert_block:
             type_slug, _, name = alert_block.partition("/")
-            block_id = str((await client.read_block_document_by_name(name=name, block_type_slug=type_slug)).id)
+            try:
+                block_id = str((await client.read_block_document_by_name(name=name, block_type_slug=type_slug)).id)
+            except ObjectNotFound:
+                raise ValueError(f"CIG_ALERT_BLOCK: no Prefect block '{alert_block}' on this server; create it in the "
+                                 "UI (Blocks) or with `prefect block create`, or unset CIG_ALERT_BLOCK") from None
         names = []
         automations = referral_automations(partnership, str(deployment.id)) + [undelivered_mail_automation(block_id)]
         for automation in automations:
@@ -124,6 +129,12 @@ if __name__ == "__main__":
     from config.partnership import load_partnership
     from config.settings import get_settings
 
+    import sys
+
     settings = get_settings()
-    for name in asyncio.run(ensure_automations(load_partnership(settings.partnership_file), alert_block=settings.alert_block)):
+    try:
+        names = asyncio.run(ensure_automations(load_partnership(settings.partnership_file), alert_block=settings.alert_block))
+    except ValueError as problem:
+        sys.exit(str(problem))
+    for name in names:
         print(f"automation: {name}")

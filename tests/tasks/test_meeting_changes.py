@@ -83,10 +83,16 @@ def test_moving_a_meeting_earlier_redates_the_returns_and_tells_the_members(swee
         assert str(calendar["method"]) == "REQUEST" and str(event["uid"]) == UID
         assert event.decoded("dtstart") == new_time and int(event["sequence"]) == 1
 
-    # the same move again changes and sends nothing more
-    again = rescheduling.move_meeting(office, date(2026, 12, 8), new_time, now=at(date(2026, 11, 21), 10),
+    # the same move again changes and sends nothing more: no return is re-dated, nothing re-audited
+    def dates_and_trail() -> tuple[list, int]:
+        with office.sessions() as session:
+            case = store.get_case(session, reference=reference)
+            return sorted((r.agency, r.due_at, r.by_return) for r in case.requests), len(store.audit_trail(session, reference=reference))
+
+    before_again = dates_and_trail()
+    again = rescheduling.move_meeting(office, date(2026, 12, 8), new_time, now=at(date(2026, 11, 23), 10),
                                       reason="chair unavailable", actor="test")
-    assert again.queued == 0
+    assert again.queued == 0 and dates_and_trail() == before_again
 
     # the sweep follows the new due date: 1 working day before Thursday 26 is Wednesday 25
     queue_reminders(office, now=at(date(2026, 11, 25), 8))

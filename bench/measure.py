@@ -20,6 +20,7 @@ import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter
 from prefect.deployments import run_deployment
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.flow_runs import aresume_flow_run
 
 from casework import actions
@@ -428,15 +429,23 @@ async def seed_suspended_cases(office: Office, count: int, deployment: str = "re
             "referring_agency": "POL", "notified_on": (now - timedelta(days=10)).date(), "referred_at": now - timedelta(days=10),
             "facts": {}, "personal": None, "referrer_email": None, "wait_seq": 5, "round": 1, "updated_at": now,
         } for reference in references])
-    gate = asyncio.Semaphore(8)
+    gate = asyncio.Semaphore(4)
     async with get_client() as client:
         deployment_id = (await client.read_deployment_by_name(deployment)).id
 
         async def one(reference: str) -> None:
             async with gate:
-                await client.create_flow_run_from_deployment(
-                    deployment_id, parameters={"reference": reference}, name=f"referral-{reference}",
-                    tags=["case", "stage:awaiting_decision", "bench:held"], state=Suspended(pause_key="decision-5"))
+                for attempt in range(8):  # a loaded (SQLite) server answers 503 now and then: try again
+                    try:
+                        await client.create_flow_run_from_deployment(
+                            deployment_id, parameters={"reference": reference}, name=f"referral-{reference}",
+                            idempotency_key=f"bench-held-{reference}",
+                            tags=["case", "stage:awaiting_decision", "bench:held"], state=Suspended(pause_key="decision-5"))
+                        return
+                    except PrefectHTTPStatusError as busy:
+                        if busy.response.status_code < 500 or attempt == 7:
+                            raise
+                        await asyncio.sleep(2 + 2 * attempt)
 
         await asyncio.gather(*(one(r) for r in references))
     return time.monotonic() - started

@@ -415,10 +415,10 @@ async def seed_suspended_cases(office: Office, count: int, deployment: str = "re
     decision on the Prefect server: the records a driven case leaves while it waits, made directly
     (driving 1,000 cases there would take ~6,000 flow-run process starts). Returns the seconds taken.
     """
-    from sqlalchemy import insert
+    from prefect.states import Suspended
+    from sqlalchemy import insert, update
 
     from casework.store.tables import Case
-    from prefect.states import Suspended
 
     started = time.monotonic()
     now = datetime.now(timezone.utc)
@@ -437,10 +437,14 @@ async def seed_suspended_cases(office: Office, count: int, deployment: str = "re
             async with gate:
                 for attempt in range(8):  # a loaded (SQLite) server answers 503 now and then: try again
                     try:
-                        await client.create_flow_run_from_deployment(
+                        run = await client.create_flow_run_from_deployment(
                             deployment_id, parameters={"reference": reference}, name=f"referral-{reference}",
-                            idempotency_key=f"bench-held-{reference}",
+                            idempotency_key=f"referral-{reference}",
                             tags=["case", "stage:awaiting_decision", "bench:held"], state=Suspended(pause_key="decision-5"))
+                        # the case knows its run, as start_referral_run records it: else the sweep would
+                        # take it for a referral recorded while Prefect was down, and start a run for it
+                        with office.sessions.begin() as session:
+                            session.execute(update(Case).where(Case.reference == reference).values(flow_run_id=str(run.id)))
                         return
                     except PrefectHTTPStatusError as busy:
                         if busy.response.status_code < 500 or attempt == 7:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.actions import queue
-from casework.agenda import change_invitation
+from casework.agenda import change_invitation, meeting_members
 from casework.clocks import WorkingCalendar, information_return_due
 from casework.forms import MeetingChangeForm
 from casework.meetings import Meeting, meetings_between, next_meetings
@@ -114,16 +114,13 @@ def relist(session: Session, *, case: Case, meeting: Meeting, rules: RuleSet, ca
 
 
 def change_recipients(partnership: Partnership) -> list[tuple[str | None, Contact]]:
-    """Who is told of a move or cancellation: each member agency's contact (with its code), then the
-    CIG chair, business manager, administrator and independent chair; each address once."""
-    contacts = partnership.contacts
-    everyone: list[tuple[str | None, Contact]] = [(a.code, a.contact) for a in partnership.agencies]
-    everyone += [(None, person) for person in (contacts.cig_chair, contacts.business_manager, contacts.administrator,
-                                               contacts.independent_chair)]
-    seen: dict[str, tuple[str | None, Contact]] = {}
-    for code, person in everyone:
-        seen.setdefault(person.email, (code, person))
-    return list(seen.values())
+    """Who is told of a move or cancellation: the meeting's members (`agenda.meeting_members`, each
+    agency's contact with its code) and the independent chair; each address once."""
+    codes = {a.contact.email: a.code for a in partnership.agencies}
+    people = meeting_members(partnership)
+    if partnership.contacts.independent_chair.email not in {p.email for p in people}:
+        people.append(partnership.contacts.independent_chair)
+    return [(codes.get(person.email), person) for person in people]
 
 
 def change_notices(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 
 from casework.clocks import WorkingCalendar, days_left
-from casework.model import REVIEW_LABELS, Stage
+from casework.model import Stage, review_labels
 from casework.store.tables import Case, Deadline
 
 OFSTED_NOTICES = ("ofsted_notice",)
@@ -177,9 +177,8 @@ def review_type(case: Case, terms: Mapping[str, str]) -> tuple[str | None, str |
         return "declined at screening", None
     if not case.decision:
         return (initial if case.screening == "accept" else None), None
-    if case.decision == "scr":
-        return terms.get("scr", REVIEW_LABELS["scr"]), initial
-    return REVIEW_LABELS.get(case.decision, case.decision), None
+    label = review_labels(terms).get(case.decision, case.decision)
+    return label, (initial if case.decision == "scr" else None)
 
 
 def tracker_row(

@@ -106,10 +106,6 @@ async def waiting_for_input(client, flow_run_id: UUID, key_prefix: str) -> bool:
     return True
 
 
-async def _paused_at(client, flow_run_id: UUID, step: str) -> bool:  # type: ignore[no-untyped-def]
-    return await waiting_for_input(client, flow_run_id, f"{step}-")
-
-
 async def _resume(flow_run_id: UUID, step: str, form: BaseModel) -> None:
     """Resume the run with the form, again if a loaded server answered 5xx and the run still waits."""
     for attempt in range(5):
@@ -121,7 +117,7 @@ async def _resume(flow_run_id: UUID, step: str, form: BaseModel) -> None:
                 raise
         await asyncio.sleep(1 + attempt)
         async with get_client() as client:
-            if not await _paused_at(client, flow_run_id, step):
+            if not await waiting_for_input(client, flow_run_id, f"{step}-"):
                 return  # the resume went through before the error came back
 
 
@@ -138,7 +134,7 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
         seq = case.wait_seq
         last_audit = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
     async with get_client() as client:
-        while not await _paused_at(client, flow_run_id, step):
+        while not await waiting_for_input(client, flow_run_id, f"{step}-"):
             if time.monotonic() > deadline:
                 raise CaseNotWaiting(
                     f"{reference}: the case's run did not reach the {step} step within {wait_seconds:.0f} s "

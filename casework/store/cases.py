@@ -11,8 +11,17 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from casework.clocks import WorkingCalendar, deadline, information_return_due
-from casework.forms import AgencyReturnForm, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm, check_decision_against_recommendation, check_publication_is_anonymous
-from casework.forms import check_anonymised_details
+from casework.forms import (
+    AgencyReturnForm,
+    DecisionForm,
+    PublicationForm,
+    RecommendationForm,
+    ReferralForm,
+    ScreeningForm,
+    check_anonymised_details,
+    check_decision_against_recommendation,
+    check_publication_is_anonymous,
+)
 from casework.meetings import Meeting
 from casework.model import CaseStatus, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome, Stage, check_move
 from casework.store.tables import AuditEvent, Case, Deadline, InformationRequest, OutboxMessage

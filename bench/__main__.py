@@ -409,7 +409,7 @@ def main() -> int:
     if arguments.throughput:
         size = replace(size, throughput=tuple(int(n) for n in arguments.throughput.split(",")))
     out = arguments.out or (PROJECT / "docs" / "performance.md" if arguments.size != "smoke" else None)
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="cig-bench-"))
     results: list[DatabaseResult] = []
     try:
@@ -424,7 +424,7 @@ def main() -> int:
         arguments.json.write_text(json.dumps([asdict(r) for r in results], indent=2, default=str))
     from bench.report import render
 
-    report = render(results, size=arguments.size, command=command, seconds=seconds, machine=machine())
+    report = render(results, size=arguments.size, command=command, seconds=seconds, machine=machine(load_before))
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report)
@@ -437,14 +437,15 @@ def main() -> int:
     return 1 if errors else 0
 
 
-def machine() -> str:
+def machine(load_before: float) -> str:
+    """The machine, and how busy it was before the run started (anything above ~0 is someone else's work)."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal")), 0)
     return (f"{os.cpu_count()} cores ({cpu}), {memory / 1024:.0f} GiB RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, Prefect {__import__('prefect').__version__}; shared with other "
-            f"engineers' test runs while measured")
+            f"Python {platform.python_version()}, Prefect {__import__('prefect').__version__}; 1-minute load average "
+            f"{load_before:.1f} before the run and {os.getloadavg()[0]:.1f} at its end")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 from uuid import UUID
 
 import yaml
+from pydantic import BaseModel
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter
 from prefect.deployments import run_deployment
@@ -37,6 +38,34 @@ SUSPENDS = 6  # screening, three returns, recommendation, decision (three agenci
 # How long a simulated person waits for the case to reach their step: `cig`'s 60 s default
 # (CIG_HUMAN_STEP_WAIT_SECONDS) is too short when many cases queue for two busy cores.
 PATIENCE = 600.0
+
+
+@dataclass(frozen=True)
+class People:
+    """How the simulated people wait for a case to reach their step, with `in_flight` cases under way.
+
+    With many cases in flight each step's flow run queues behind every other case's (about 4 s a run,
+    four at a time: ~1 s a case), so a person waits 15 s a case before calling it an error; and all
+    of them together look about 20 times a second, so their looking does not load the Prefect server
+    the cases' runs need (100 people looking every 0.5 s would be 200 requests a second).
+    """
+
+    in_flight: int = 1
+
+    @property
+    def patience(self) -> float:
+        return max(PATIENCE, 15.0 * self.in_flight)
+
+    @property
+    def look_every(self) -> float:
+        return max(0.2, self.in_flight / 20)
+
+    async def step(self, office: Office, reference: str, step: str, form: BaseModel) -> None:
+        """Wait for the case's run to ask for `step`, then hand it `form` as `cig` does (which looks
+        every 0.5 s itself: light enough for a few cases, so they keep the measured path unchanged)."""
+        if self.look_every > 0.5:
+            await wait_paused(flow_run_id(office, reference), f"{step}-", self.patience, self.look_every)
+        await submit_step(office, reference, step, form, wait_seconds=self.patience)
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -77,24 +106,22 @@ async def submit_case(office: Office) -> str:
     return reference
 
 
-async def drive_to_decision(office: Office, reference: str) -> None:
+async def drive_to_decision(office: Office, reference: str, people: People = People()) -> None:
     """Screening, every agency's return, the recommendation: the case then awaits the chair."""
-    await submit_step(office, reference, "screening",
-                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True),
-                      wait_seconds=PATIENCE)
+    await people.step(office, reference, "screening",
+                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
     for agency in office.partnership.agencies:
         returned = agency.code == "HEALTH"
-        await submit_step(office, reference, "return", AgencyReturnForm(
+        await people.step(office, reference, "return", AgencyReturnForm(
             agency=agency.code, status="returned" if returned else "nil",
-            involvement="Seen by the health visitor." if returned else None), wait_seconds=PATIENCE)
-    await submit_step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"),
-                      wait_seconds=PATIENCE)
+            involvement="Seen by the health visitor." if returned else None))
+    await people.step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"))
 
 
-async def decide(office: Office, reference: str) -> None:
-    await submit_step(office, reference, "decision", DecisionForm(
+async def decide(office: Office, reference: str, people: People = People()) -> None:
+    await people.step(office, reference, "decision", DecisionForm(
         response="affirm", decision="scr", rationale="Agreed.", decided_by="Indra Independent",
-        lead_reviewers=["Rowan Reviewer"]), wait_seconds=PATIENCE)
+        lead_reviewers=["Rowan Reviewer"]))
 
 
 def ofsted_received_at(office: Office, reference: str, after: datetime | None = None) -> datetime | None:
@@ -131,12 +158,12 @@ async def paused_at(flow_run: UUID, key_prefix: str) -> bool:
         return await waiting_for_input(client, flow_run, key_prefix)
 
 
-async def wait_paused(flow_run: UUID, key_prefix: str, seconds: float = 180) -> None:
+async def wait_paused(flow_run: UUID, key_prefix: str, seconds: float = 180, every: float = 0.2) -> None:
     deadline = time.monotonic() + seconds
     while not await paused_at(flow_run, key_prefix):
         if time.monotonic() > deadline:
             raise TimeoutError(f"run {flow_run} did not suspend at {key_prefix} within {seconds:.0f} s")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(every)
 
 
 # --- where a run's time goes, from its state history ---------------------------------------------
@@ -312,15 +339,17 @@ async def throughput(office: Office, count: int, concurrency: int) -> Throughput
     """`count` referrals started together, each driven to the decision and its notices; failures counted."""
     gate = asyncio.Semaphore(concurrency)
     errors: list[str] = []
+    people = People(in_flight=count)
     started = time.monotonic()
 
     async def one() -> bool:
         try:
             async with gate:
                 reference = await submit_case(office)
-            await drive_to_decision(office, reference)
-            await decide(office, reference)
-            await wait_for(lambda: ofsted_received_at(office, reference), 300, f"{reference}'s Ofsted notice")
+            await drive_to_decision(office, reference, people)
+            await decide(office, reference, people)
+            await wait_for(lambda: ofsted_received_at(office, reference), people.patience, f"{reference}'s Ofsted notice",
+                           every=people.look_every)
             return True
         except Exception as failure:
             errors.append(f"{type(failure).__name__}: {failure}")

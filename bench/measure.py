@@ -361,20 +361,27 @@ async def throughput(office: Office, count: int, concurrency: int) -> Throughput
     return Throughput(count, sum(done), seconds, errors)
 
 
-async def failed_runs_and_messages(office: Office) -> list[str]:
-    """Flow runs that failed or crashed, and outbox messages not sent."""
+async def failed_runs_and_messages(office: Office, settle: float = 60) -> list[str]:
+    """Flow runs that failed or crashed, and outbox messages not sent once the runs still sending have
+    had `settle` seconds to finish (the last case's Ofsted notice arrives before its other messages)."""
+    from prefect.client.schemas.filters import FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
     from sqlalchemy import select
 
     from casework.store.tables import OutboxMessage
 
-    problems = []
+    failed = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED])))
     async with get_client() as client:
-        runs = await client.read_flow_runs(limit=200)
-    problems += [f"flow run {r.name} {r.state.type.value}" for r in runs if r.state and (r.state.is_failed() or r.state.is_crashed())]
-    with office.sessions() as session:
-        unsent = session.scalars(select(OutboxMessage).where(OutboxMessage.status.not_in(("sent", "withdrawn")))).all()
-    problems += [f"outbox {m.key} {m.status}: {m.last_error}" for m in unsent]
-    return problems
+        runs = await client.read_flow_runs(flow_run_filter=failed)
+    problems = [f"flow run {r.name} {r.state.type.value}" for r in runs if r.state]
+    deadline = time.monotonic() + settle
+    while True:
+        with office.sessions() as session:
+            unsent = session.scalars(select(OutboxMessage).where(OutboxMessage.status.not_in(("sent", "withdrawn")))).all()
+        if not unsent or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    return problems + [f"outbox {m.key} {m.status}: {m.last_error}" for m in unsent]
 
 
 # --- 4. cost of holding cases -------------------------------------------------------------------

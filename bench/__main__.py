@@ -254,8 +254,8 @@ async def run_database(database: str, size: Size, home: Path) -> DatabaseResult:
                 with phase(result, "seeded holding"):
                     result.seeding_seconds = await measure.seed_suspended_cases(office, size.seeded_held)
                     result.seeded_cases = size.seeded_held
-                    await asyncio.sleep(10)  # a few worker polls and server loops with the runs held
-                    result.seeded_holding = asdict(await measure.settled_footprint())
+                    await asyncio.sleep(2 if size.overlap else 10)  # worker polls and server loops with the runs held
+                    result.seeded_holding = asdict(await measure.settled_footprint(5 if size.overlap else 30))
 
             if size.profile and database == "sqlite" and wanted("profile"):
                 log(f"{database}: one referral under pyinstrument")

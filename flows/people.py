@@ -121,8 +121,10 @@ async def _resume(flow_run_id: UUID, step: str, form: BaseModel) -> None:
                 return  # the resume went through before the error came back
 
 
-async def submit_step(office: Office, reference: str, step: str, form: BaseModel, wait_seconds: float | None = None) -> StepResult:
-    """Give `form` to the case's run at `step` and return the case's stage once it is recorded."""
+async def submit_step(office: Office, reference: str, step: str, form: BaseModel, wait_seconds: float | None = None,
+                      look_every: float = 0.5) -> StepResult:
+    """Give `form` to the case's run at `step` and return the case's stage once it is recorded; until the run
+    asks for it, look every `look_every` seconds."""
     wait_seconds = office.settings.human_step_wait_seconds if wait_seconds is None else wait_seconds
     deadline = time.monotonic() + wait_seconds
     with office.sessions() as session:
@@ -140,7 +142,7 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
                     f"{reference}: the case's run did not reach the {step} step within {wait_seconds:.0f} s "
                     "(is the worker running? `make up` starts one)"
                 )
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(look_every)
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
         check_step(case, step, form)

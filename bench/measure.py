@@ -266,13 +266,13 @@ async def wait_for_final(client, flow_run: UUID, seconds: float = 120) -> str:  
     raise TimeoutError(f"flow run {flow_run} did not finish")
 
 
-async def one_floor(tasks_per_segment: int, pg: tuple[str, Sequence[str]] | None) -> OverheadRun:
-    """The floor flow through the same number of suspends, resumed as soon as it waits."""
+async def one_floor(tasks_per_segment: int, pg: tuple[str, Sequence[str]] | None, suspends: int = SUSPENDS) -> OverheadRun:
+    """The floor flow through `suspends` waits (a referral's number by default), resumed as soon as it waits."""
     before = transactions(*pg) if pg else None
     started = time.monotonic()
-    run = await run_deployment("floor/floor", parameters={"suspends": SUSPENDS, "tasks_per_segment": tasks_per_segment},
+    run = await run_deployment("floor/floor", parameters={"suspends": suspends, "tasks_per_segment": tasks_per_segment},
                                timeout=0, as_subflow=False)
-    for step in range(SUSPENDS):
+    for step in range(suspends):
         await wait_paused(run.id, f"step-{step}")
         await aresume_flow_run(run.id, run_input={"step": step})
     async with get_client() as client:

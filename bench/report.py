@@ -39,7 +39,8 @@ def render(results: list[Any], *, size: str, command: str, seconds: float, machi
     add = lines.append
     if size == "smoke":
         add("**Smoke run:** every measurement's code path once, side by side, to show the benchmark works. Its times")
-        add("measure the measurements competing for two cores, not the workflow: read `make bench` for numbers.")
+        add("measure the measurements competing for two cores, not the workflow, and its floor suspends once, not")
+        add("six: read `make bench` for numbers.")
         add("")
 
     add("## 1. One referral against Prefect's floor")

@@ -2,8 +2,8 @@
 
 It asserts nothing about speed: only that the benchmark finishes, every case reaches its Ofsted
 notice with no error, and the results name each measurement. The smoke size runs its measurements
-side by side (one stack start, then a referral, a floor run and a held case together, one decision,
-the sweep), so it takes about 141 s on a quiet two-core machine (the issue asks under 120).
+side by side (one stack start, then a referral, a floor run with one suspend and a held case
+together, one decision, the sweep), so it takes 102–108 s on a quiet two-core machine.
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def referral_recover(
     stalled: Annotated[bool, typer.Option("--stalled", help="The run still shows running but its worker was killed")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Put a case's crashed run back on the work pool; it continues where the case is."""
+    """Put a case's crashed run (or one suspended with no form saved) back on the work pool; it continues where the case is."""
     from flows.launch import recover_referral_run
 
     previous = asyncio.run(recover_referral_run(reference, office(), stalled=stalled))

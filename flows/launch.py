@@ -39,6 +39,7 @@ async def start_referral_run(reference: str, office: Office | None = None) -> st
 
 
 RECOVERABLE = {"CRASHED", "FAILED"}
+FORM_SAVE_SECONDS = 60  # a suspended run's process saves the form's schema within this, retries included
 
 
 async def delete_finished_intake_runs() -> int:
@@ -60,12 +61,15 @@ async def delete_finished_intake_runs() -> int:
 
 
 async def recover_referral_run(reference: str, office: Office | None = None, *, stalled: bool = False) -> str:
-    """Put a case's run that died (crashed, failed, or with `stalled`, still shown running after its
-    worker was killed) back on the work pool. It re-runs from the top: the case database says
+    """Put a case's run that died back on the work pool: crashed or failed; suspended at a step with
+    no form saved for it (its process ended while a busy server refused the form); or, with `stalled`,
+    still shown running after its worker was killed. It re-runs from the top: the case database says
     what is done, and the outbox sends what is still owed, once. Returns the state it was in.
     """
     from prefect.client.orchestration import get_client
     from prefect.states import Scheduled
+
+    from flows.people import RunWait, run_wait
 
     office = office or open_office()
     with office.sessions() as session:
@@ -77,9 +81,17 @@ async def recover_referral_run(reference: str, office: Office | None = None, *, 
         run = await client.read_flow_run(flow_run_id)
         state = run.state.type.value if run.state else "UNKNOWN"
         allowed = RECOVERABLE | ({"RUNNING", "PENDING"} if stalled else set())
+        if state == "PAUSED" and await run_wait(client, run.id, "") is RunWait.form_missing:
+            paused_for = datetime.now(timezone.utc) - run.state.timestamp  # type: ignore[union-attr]
+            if paused_for.total_seconds() < FORM_SAVE_SECONDS:
+                raise ValueError(f"{reference}: its run is saving the form for its step; try again in a minute")
+            allowed = allowed | {"PAUSED"}
         if state not in allowed:
             hint = " (if its worker was killed, add --stalled)" if state in ("RUNNING", "PENDING") else ""
             raise ValueError(f"{reference}: its run is {state.lower()}, nothing to recover{hint}")
+        if state == "PAUSED":
+            with office.sessions.begin() as session:
+                store.abandon_wait(store.get_case(session, reference=reference, for_update=True))
         await client.set_flow_run_state(flow_run_id, Scheduled(), force=True)
     with office.sessions.begin() as session:
         store.audit(session, reference=reference, actor="cig referral recover", action="flow run rescheduled",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from enum import Enum
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -76,34 +77,50 @@ def check_step(case: Case, step: str, form: BaseModel, *, arrived: bool = True) 
         raise NotAtThisStep(f"{case.reference} is {case.stage.replace('_', ' ')}, not at the {step} step")
 
 
-async def waiting_for_input(client, flow_run_id: UUID, key_prefix: str) -> bool:  # type: ignore[no-untyped-def]
-    """True once the run is suspended at a key starting with `key_prefix` and can take its input.
+class RunWait(Enum):
+    """Where a case's run stands for a step."""
+
+    elsewhere = "not waiting at the step"
+    ready = "waiting at the step, its form saved"
+    form_missing = "suspended at the step, its form not saved"
+
+
+async def run_wait(client, flow_run_id: UUID, key_prefix: str) -> RunWait:  # type: ignore[no-untyped-def]
+    """Whether the run is suspended at a key starting with `key_prefix` and can take its input.
 
     Prefect records the Suspended state before the form's schema (`suspend_flow_run` proposes the
     state, then saves the schema), and refuses a resume in between ("Run input schema not found"):
-    a loaded machine makes that window seconds long, so the schema must be there too.
+    a loaded machine makes that window seconds long. A run whose process ended in that window
+    (the server too busy to save the schema) stays suspended with no form: `form_missing` for good.
     """
     try:
         run = await client.read_flow_run(flow_run_id)
     except PrefectHTTPStatusError as busy:  # a loaded server's 5xx: look again, the run is still there
         if busy.response.status_code < 500:
             raise
-        return False
+        return RunWait.elsewhere
     state = run.state
     if not (state and state.is_paused() and (state.state_details.pause_key or "").startswith(key_prefix)):
-        return False
+        return RunWait.elsewhere
     keyset = state.state_details.run_input_keyset
     if not keyset:
-        return True
+        return RunWait.ready
     try:
         await client.read_flow_run_input(flow_run_id, keyset["schema"])
     except ObjectNotFound:
-        return False
-    except PrefectHTTPStatusError as missing:  # 404: the schema is not saved yet; 5xx: a loaded server
-        if missing.response.status_code != 404 and missing.response.status_code < 500:
+        return RunWait.form_missing
+    except PrefectHTTPStatusError as missing:  # 404: the schema is not saved (yet); 5xx: a loaded server
+        if missing.response.status_code == 404:
+            return RunWait.form_missing
+        if missing.response.status_code < 500:
             raise
-        return False
-    return True
+        return RunWait.elsewhere
+    return RunWait.ready
+
+
+async def waiting_for_input(client, flow_run_id: UUID, key_prefix: str) -> bool:  # type: ignore[no-untyped-def]
+    """True once the run is suspended at a key starting with `key_prefix` and can take its input."""
+    return await run_wait(client, flow_run_id, key_prefix) is RunWait.ready
 
 
 async def _resume(flow_run_id: UUID, step: str, form: BaseModel) -> None:
@@ -133,11 +150,14 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
         if case.flow_run_id is None:
             raise CaseNotWaiting(f"{reference} has no flow run yet: start it with `cig referral start-pending`")
         flow_run_id = UUID(case.flow_run_id)
-        seq = case.wait_seq
-        last_audit = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
     async with get_client() as client:
         while not await waiting_for_input(client, flow_run_id, f"{step}-"):
             if time.monotonic() > deadline:
+                if await run_wait(client, flow_run_id, f"{step}-") is RunWait.form_missing:
+                    raise CaseNotWaiting(
+                        f"{reference}: its run stopped at the {step} step without saving the form for it (the Prefect "
+                        f"server was too busy); `cig referral recover {reference}` starts it again, then submit again"
+                    )
                 raise CaseNotWaiting(
                     f"{reference}: the case's run did not reach the {step} step within {wait_seconds:.0f} s "
                     "(is the worker running? `make up` starts one)"
@@ -146,7 +166,8 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
         check_step(case, step, form)
-        seq = case.wait_seq
+        seq = case.wait_seq  # a refusal recorded from here on is this form's (not an earlier input's)
+        last_audit = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
     await _resume(flow_run_id, step, form)
     while True:
         with office.sessions() as session:

@@ -161,6 +161,12 @@ def _consume_wait(case: Case) -> None:
     case.wait_seq = (case.wait_seq or 0) + 1
 
 
+def abandon_wait(case: Case) -> None:
+    """The run's wait was lost (suspended with no form saved): the next wait needs a fresh suspend key,
+    as Prefect treats a key it has seen as already answered."""
+    _consume_wait(case)
+
+
 def refuse_input(session: Session, *, case: Case, step: str, problem: str, now: datetime) -> None:
     """Record that an input could not be used (so the next wait asks again, with the reason)."""
     _consume_wait(case)

@@ -6,12 +6,17 @@
 - the SMTP server refuses connections (it is stopped) while the decision is recorded, then is
   started again on the same port: the same;
 - the chair's decision arrives twice (a double click, a command run twice): the second is told it
-  was already recorded, and there is one decision and one set of notices.
+  was already recorded, and there is one decision and one set of notices;
+- the run suspends at the decision but its form is never saved (its process ended while a busy
+  Prefect server refused the schema, seen in the SQLite smoke benchmark): the chair is told to
+  recover the case, `cig referral recover` starts it again, and the decision goes in once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -19,6 +24,7 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
+from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
 
 from casework import actions
@@ -28,8 +34,9 @@ from casework.office import Office
 from casework.store import cases as store
 from casework.store.cases import AlreadyRecorded
 from casework.store.tables import AuditEvent, OutboxMessage
-from flows.launch import start_referral_run
-from flows.people import submit_step
+from flows import launch
+from flows.launch import recover_referral_run, start_referral_run
+from flows.people import CaseNotWaiting, submit_step, waiting_for_input
 from notifications.mailbox import set_fault, start_mailbox
 from tests.flows.conftest import mail_to, wait_until
 from tests.flows.test_referral_flow import AGENCIES, EXAMPLE, finished, stage
@@ -139,3 +146,38 @@ async def test_the_same_decision_twice_is_recorded_once(office: Office) -> None:
             AuditEvent.case_reference == reference, AuditEvent.action.like("decision:%")))
         assert decisions == 1
 
+
+
+async def test_a_run_suspended_without_its_form_is_recovered_and_takes_the_decision_once(
+        office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = await case_awaiting_decision(office)
+    with office.sessions() as session:
+        run_id = store.get_case(session, reference=reference).flow_run_id
+    async with get_client() as client:  # the state the busy server left: suspended, no schema saved
+        await wait_until_async(lambda: waiting_for_input(client, run_id, "decision-"), what="the decision form")
+        keyset = (await client.read_flow_run(run_id)).state.state_details.run_input_keyset
+        await client.delete_flow_run_input(run_id, keyset["schema"])
+
+    with pytest.raises(CaseNotWaiting, match=f"without saving the form.*cig referral recover {reference}"):
+        await submit_step(office, reference, "decision", scr_decision(), wait_seconds=2)
+    with pytest.raises(ValueError, match="saving the form for its step; try again in a minute"):
+        await recover_referral_run(reference, office)  # just suspended: its process may still be saving it
+    monkeypatch.setattr(launch, "FORM_SAVE_SECONDS", 0)  # a minute later
+    assert await recover_referral_run(reference, office) == "PAUSED"
+
+    await submit_step(office, reference, "decision", scr_decision())
+    await assert_notices_arrive_once(office, reference)
+    assert len(mail_to(office)["independent-chair@example.org"]) == 2  # the CIGSUM1 was not sent again
+    with office.sessions() as session:  # the lost wait left no "form could not be used" on the case
+        actions_on_case = session.scalars(select(AuditEvent.action).where(AuditEvent.case_reference == reference)).all()
+    assert "decision input refused" not in actions_on_case and "flow run rescheduled" in actions_on_case
+    with pytest.raises(ValueError, match="nothing to recover"):
+        await recover_referral_run(reference, office)
+
+
+async def wait_until_async(check, seconds: float = 90, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.3)

@@ -28,8 +28,8 @@ from casework import actions
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office
 from casework.store import cases as store
-from flows.launch import start_referral_run
-from flows.people import submit_step, waiting_for_input
+from flows.launch import recover_referral_run, start_referral_run
+from flows.people import FormNotSaved, submit_step, waiting_for_input
 from notifications.mailbox import read_mailbox
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,9 @@ class People:
     """
 
     in_flight: int = 1
+    # throughput: a run left suspended with no form saved is recovered as `cig` tells the person to
+    # (`cig referral recover`), and listed; elsewhere it is an error
+    recovered: list[str] | None = None
 
     @property
     def patience(self) -> float:
@@ -63,7 +66,14 @@ class People:
 
     async def step(self, office: Office, reference: str, step: str, form: BaseModel) -> None:
         """Hand the case's run `form` at `step` as `cig` does, once the run asks for it."""
-        await submit_step(office, reference, step, form, wait_seconds=self.patience, look_every=self.look_every)
+        try:
+            await submit_step(office, reference, step, form, wait_seconds=self.patience, look_every=self.look_every)
+        except FormNotSaved as lost:
+            if self.recovered is None:
+                raise
+            self.recovered.append(f"{reference} at {step}: {lost}")
+            await recover_referral_run(reference, office)
+            await submit_step(office, reference, step, form, wait_seconds=self.patience, look_every=self.look_every)
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -327,6 +337,7 @@ class Throughput:
     decided: int
     seconds: float
     errors: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)  # runs suspended with no form saved, recovered
 
     @property
     def per_minute(self) -> float:
@@ -337,7 +348,7 @@ async def throughput(office: Office, count: int, concurrency: int) -> Throughput
     """`count` referrals started together, each driven to the decision and its notices; failures counted."""
     gate = asyncio.Semaphore(concurrency)
     errors: list[str] = []
-    people = People(in_flight=count)
+    people = People(in_flight=count, recovered=[])
     started = time.monotonic()
 
     async def one() -> bool:
@@ -356,7 +367,7 @@ async def throughput(office: Office, count: int, concurrency: int) -> Throughput
     done = await asyncio.gather(*(one() for _ in range(count)))
     seconds = time.monotonic() - started
     errors += await failed_runs_and_messages(office)
-    return Throughput(count, sum(done), seconds, errors)
+    return Throughput(count, sum(done), seconds, errors, people.recovered or [])
 
 
 async def failed_runs_and_messages(office: Office, settle: float = 60) -> list[str]:

@@ -92,14 +92,21 @@ def render(results: list[Any], *, size: str, command: str, seconds: float, machi
     add("")
     add("Referrals started together (runs started at most four at a time), each driven through every step to the")
     add("decision and its Ofsted notice; errors are failed or crashed flow runs, unsent outbox messages and any")
-    add("step that raised, over the whole database's run.")
+    add("step that raised, over the whole database's run. Recovered: runs left suspended with no form saved (a busy")
+    add("server), which the simulated person recovered with `cig referral recover` as `cig` told them, then went on.")
     add("")
-    add("| database | started | decided | wall time | cases per minute | errors |")
-    add("|---|---|---|---|---|---|")
+    add("| database | started | decided | wall time | cases per minute | errors | recovered |")
+    add("|---|---|---|---|---|---|---|")
+    recovered = []
     for r in results:
         for t in r.throughput:
-            add(f"| {r.database} | {t['started']} | {t['decided']} | {t['seconds']:.0f} s | {t['per_minute']:.1f} | {len(t['errors'])} |")
+            add(f"| {r.database} | {t['started']} | {t['decided']} | {t['seconds']:.0f} s | {t['per_minute']:.1f} | "
+                f"{len(t['errors'])} | {len(t.get('recovered', []))} |")
+            recovered += [f"{r.database}: {line}" for line in t.get("recovered", [])]
     add("")
+    if recovered:
+        add("Recovered:\n\n" + "\n".join(f"- {line[:300]}" for line in recovered))
+        add("")
 
     add("## 4. Cost of holding cases")
     add("")

@@ -39,7 +39,6 @@ async def start_referral_run(reference: str, office: Office | None = None) -> st
 
 
 RECOVERABLE = {"CRASHED", "FAILED"}
-FORM_SAVE_SECONDS = 60  # a suspended run's process saves the form's schema within this, retries included
 
 
 async def delete_finished_intake_runs() -> int:
@@ -81,10 +80,10 @@ async def recover_referral_run(reference: str, office: Office | None = None, *, 
         run = await client.read_flow_run(flow_run_id)
         state = run.state.type.value if run.state else "UNKNOWN"
         allowed = RECOVERABLE | ({"RUNNING", "PENDING"} if stalled else set())
-        if state == "PAUSED" and await run_wait(client, run.id, "") is RunWait.form_missing:
-            paused_for = datetime.now(timezone.utc) - run.state.timestamp  # type: ignore[union-attr]
-            if paused_for.total_seconds() < FORM_SAVE_SECONDS:
-                raise ValueError(f"{reference}: its run is saving the form for its step; try again in a minute")
+        wait = await run_wait(client, run.id, "") if state == "PAUSED" else RunWait.elsewhere
+        if wait is RunWait.saving_form:
+            raise ValueError(f"{reference}: its run is saving the form for its step; try again in a minute")
+        if wait is RunWait.form_missing:
             allowed = allowed | {"PAUSED"}
         if state not in allowed:
             hint = " (if its worker was killed, add --stalled)" if state in ("RUNNING", "PENDING") else ""

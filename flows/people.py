@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
 from uuid import UUID
 
@@ -40,6 +41,10 @@ class StepRefused(ValueError):
 
 class CaseNotWaiting(RuntimeError):
     """The case's run did not reach the step in time (is the worker running?)."""
+
+
+class FormNotSaved(CaseNotWaiting):
+    """The case's run suspended at the step but its form was never saved: `cig referral recover` it."""
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,16 @@ def check_step(case: Case, step: str, form: BaseModel, *, arrived: bool = True) 
         raise NotAtThisStep(f"{case.reference} is {case.stage.replace('_', ' ')}, not at the {step} step")
 
 
+FORM_SAVE_SECONDS = 60  # a suspended run's process saves its form's schema within this, retries included
+
+
 class RunWait(Enum):
     """Where a case's run stands for a step."""
 
     elsewhere = "not waiting at the step"
+    saving_form = "suspended at the step, saving its form"
     ready = "waiting at the step, its form saved"
-    form_missing = "suspended at the step, its form not saved"
+    form_missing = "suspended at the step, its form never saved"
 
 
 async def run_wait(client, flow_run_id: UUID, key_prefix: str) -> RunWait:  # type: ignore[no-untyped-def]
@@ -91,7 +100,8 @@ async def run_wait(client, flow_run_id: UUID, key_prefix: str) -> RunWait:  # ty
     Prefect records the Suspended state before the form's schema (`suspend_flow_run` proposes the
     state, then saves the schema), and refuses a resume in between ("Run input schema not found"):
     a loaded machine makes that window seconds long. A run whose process ended in that window
-    (the server too busy to save the schema) stays suspended with no form: `form_missing` for good.
+    (the server too busy to save the schema) stays suspended with no form: after
+    `FORM_SAVE_SECONDS`, `form_missing`, and only `cig referral recover` moves it on.
     """
     try:
         run = await client.read_flow_run(flow_run_id)
@@ -107,15 +117,16 @@ async def run_wait(client, flow_run_id: UUID, key_prefix: str) -> RunWait:  # ty
         return RunWait.ready
     try:
         await client.read_flow_run_input(flow_run_id, keyset["schema"])
+        return RunWait.ready
     except ObjectNotFound:
-        return RunWait.form_missing
+        pass
     except PrefectHTTPStatusError as missing:  # 404: the schema is not saved (yet); 5xx: a loaded server
-        if missing.response.status_code == 404:
-            return RunWait.form_missing
-        if missing.response.status_code < 500:
-            raise
-        return RunWait.elsewhere
-    return RunWait.ready
+        if missing.response.status_code != 404:
+            if missing.response.status_code < 500:
+                raise
+            return RunWait.elsewhere
+    suspended_for = (datetime.now(timezone.utc) - state.timestamp).total_seconds()
+    return RunWait.form_missing if suspended_for > FORM_SAVE_SECONDS else RunWait.saving_form
 
 
 async def waiting_for_input(client, flow_run_id: UUID, key_prefix: str) -> bool:  # type: ignore[no-untyped-def]
@@ -151,13 +162,13 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
             raise CaseNotWaiting(f"{reference} has no flow run yet: start it with `cig referral start-pending`")
         flow_run_id = UUID(case.flow_run_id)
     async with get_client() as client:
-        while not await waiting_for_input(client, flow_run_id, f"{step}-"):
+        while (wait := await run_wait(client, flow_run_id, f"{step}-")) is not RunWait.ready:
+            if wait is RunWait.form_missing:
+                raise FormNotSaved(
+                    f"{reference}: its run stopped at the {step} step without saving the form for it (the Prefect "
+                    f"server was too busy); `cig referral recover {reference}` starts it again, then submit again"
+                )
             if time.monotonic() > deadline:
-                if await run_wait(client, flow_run_id, f"{step}-") is RunWait.form_missing:
-                    raise CaseNotWaiting(
-                        f"{reference}: its run stopped at the {step} step without saving the form for it (the Prefect "
-                        f"server was too busy); `cig referral recover {reference}` starts it again, then submit again"
-                    )
                 raise CaseNotWaiting(
                     f"{reference}: the case's run did not reach the {step} step within {wait_seconds:.0f} s "
                     "(is the worker running? `make up` starts one)"

@@ -88,7 +88,7 @@ async def recover_referral_run(reference: str, office: Office | None = None, *, 
         if state not in allowed:
             hint = " (if its worker was killed, add --stalled)" if state in ("RUNNING", "PENDING") else ""
             raise ValueError(f"{reference}: its run is {state.lower()}, nothing to recover{hint}")
-        if state == "PAUSED":
+        if wait is RunWait.form_missing:
             with office.sessions.begin() as session:
                 store.abandon_wait(store.get_case(session, reference=reference, for_update=True))
         await client.set_flow_run_state(flow_run_id, Scheduled(), force=True)

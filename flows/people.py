@@ -121,10 +121,10 @@ async def run_wait(client, flow_run_id: UUID, key_prefix: str) -> RunWait:  # ty
     except ObjectNotFound:
         pass
     except PrefectHTTPStatusError as missing:  # 404: the schema is not saved (yet); 5xx: a loaded server
-        if missing.response.status_code != 404:
-            if missing.response.status_code < 500:
-                raise
+        if missing.response.status_code >= 500:
             return RunWait.elsewhere
+        if missing.response.status_code != 404:
+            raise
     suspended_for = (datetime.now(timezone.utc) - state.timestamp).total_seconds()
     return RunWait.form_missing if suspended_for > FORM_SAVE_SECONDS else RunWait.saving_form
 

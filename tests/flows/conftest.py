@@ -9,6 +9,7 @@ form through the same function `cig` uses.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import random
 import string
@@ -119,9 +120,13 @@ def mail_to(office: Office) -> dict[str, list[str]]:
 
 
 async def wait_until(predicate, seconds: float = 90, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    """Until `predicate()` is true (awaited, if it returns an awaitable)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if predicate():
+        met = predicate()
+        if inspect.isawaitable(met):
+            met = await met
+        if met:
             return
         await asyncio.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")

@@ -14,9 +14,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -147,14 +145,13 @@ async def test_the_same_decision_twice_is_recorded_once(office: Office) -> None:
         assert decisions == 1
 
 
-
 async def test_a_run_suspended_without_its_form_is_recovered_and_takes_the_decision_once(
         office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
     reference = await case_awaiting_decision(office)
     with office.sessions() as session:
         run_id = store.get_case(session, reference=reference).flow_run_id
     async with get_client() as client:  # the state the busy server left: suspended, no schema saved
-        await wait_until_async(lambda: waiting_for_input(client, run_id, "decision-"), what="the decision form")
+        await wait_until(lambda: waiting_for_input(client, run_id, "decision-"), what="the decision form")
         keyset = (await client.read_flow_run(run_id)).state.state_details.run_input_keyset
         await client.delete_flow_run_input(run_id, keyset["schema"])
 
@@ -174,10 +171,3 @@ async def test_a_run_suspended_without_its_form_is_recovered_and_takes_the_decis
     with pytest.raises(ValueError, match="nothing to recover"):
         await recover_referral_run(reference, office)
 
-
-async def wait_until_async(check, seconds: float = 90, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.3)

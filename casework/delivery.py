@@ -53,7 +53,8 @@ async def deliver_pending(office: Office, *, reference: str | None = None, now: 
     """Send the pending messages (of one case, or all); mark each sent or failed as it goes.
 
     Each message is claimed before it is sent (casework.store.cases.claim_message), so of a case's
-    run, the sweep, `cig outbox retry` and a second worker delivering at once, one sends it.
+    run, the sweep, `cig outbox retry` and a second worker delivering at once, one sends it. Every
+    message's replies go to the partnership administrator (Reply-To).
     """
     report = DeliveryReport()
     clock = lambda: now or datetime.now(timezone.utc)  # noqa: E731
@@ -72,7 +73,7 @@ async def deliver_pending(office: Office, *, reference: str | None = None, now: 
             if not store.claim_message(session, message_id=message_id, now=clock()):
                 continue  # another deliverer took it (or sent it) since we looked
         try:
-            reply = await send_email(message, office.settings)
+            reply = await send_email(message, office.settings, reply_to=office.partnership.contacts.administrator.email)
         except DeliveryFailed as failure:
             with office.sessions.begin() as session:
                 row = session.get(OutboxMessage, message_id)

@@ -35,20 +35,23 @@ def _label(context: Context, outcome: str) -> str:
     return context.get("labels", REVIEW_LABELS).get(outcome, outcome)
 
 
-def _when(value: datetime | date | None) -> str:
-    if value is None:
-        return "not set"
-    if isinstance(value, datetime):
-        return value.astimezone(LONDON).strftime("%A %-d %B %Y, %H:%M")
-    return value.strftime("%A %-d %B %Y")
+DAY = "%A %-d %B %Y"  # every date a message shows reads one way: "Friday 3 July 2026"
 
 
 def _day(value: datetime | date | None) -> str:
+    """The `day` filter: a date, or a moment's London date, as every message writes it."""
     if value is None:
         return "not set"
     if isinstance(value, datetime):
         value = value.astimezone(LONDON).date()
-    return value.strftime("%A %-d %B %Y")
+    return value.strftime(DAY)
+
+
+def _when(value: datetime | date | None) -> str:
+    """The `when` filter: a moment as its London date and time ("Friday 3 July 2026, 10:00"); a date as `day`."""
+    if isinstance(value, datetime):
+        return f"{_day(value)}, {value.astimezone(LONDON):%H:%M}"
+    return _day(value)
 
 
 @lru_cache(maxsize=1)

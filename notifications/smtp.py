@@ -45,11 +45,14 @@ def attachment_bytes(attachment: dict[str, str]) -> bytes:
         raise ValueError(f"attachment {attachment.get('filename')!r}: content is not valid base64 ({exc})") from None
 
 
-def build_email(message: RenderedMessage, sender: str) -> EmailMessage:
+def build_email(message: RenderedMessage, sender: str, reply_to: str | None = None) -> EmailMessage:
     """The MIME message: plain text first, HTML alternative, then any attachments (text, or binary
-    held as base64 in the outbox: see `attachment_bytes`), each named by its filename."""
+    held as base64 in the outbox: see `attachment_bytes`), each named by its filename. A reply goes
+    to `reply_to` (the partnership administrator) when given, not to the system's sending address."""
     email = EmailMessage()
     email["From"] = sender
+    if reply_to:
+        email["Reply-To"] = one_line(reply_to)
     email["To"] = one_line(message.to)
     email["Subject"] = one_line(message.subject)
     email["Date"] = formatdate(localtime=False, usegmt=True)
@@ -75,10 +78,10 @@ def is_temporary(error: BaseException) -> bool:
                               aiosmtplib.SMTPTimeoutError, ConnectionError, TimeoutError, OSError))
 
 
-async def send_email(message: RenderedMessage, settings: Settings) -> str:
-    """Hand the message to the SMTP server; return the server's reply, or raise DeliveryFailed."""
+async def send_email(message: RenderedMessage, settings: Settings, *, reply_to: str | None = None) -> str:
+    """Hand the message to the SMTP server, replies to `reply_to`; return the server's reply, or raise DeliveryFailed."""
     try:
-        email = build_email(message, settings.mail_from)
+        email = build_email(message, settings.mail_from, reply_to)
     except ValueError as exc:  # an attachment that cannot be decoded will never send: permanent
         raise DeliveryFailed(f"the message cannot be built: {exc}", temporary=False) from exc
     try:

@@ -6,6 +6,7 @@ Used by the Prefect tasks and by the `cig` command alike; nothing here imports P
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from casework.model import Recommendation, Stage
 from casework.office import Office
 from casework.store import cases as store
 from casework.store.tables import Case
+from config.partnership import FORM_TYPES, Partnership
 from notifications.render import render
 
 
@@ -84,6 +86,15 @@ def queue(session: Session, case: Case | None, messages: Sequence[Message], now:
     return added
 
 
+def ciginf1_form(partnership: Partnership) -> dict[str, str] | None:
+    """The partnership's blank CIGINF1 (`ciginf1_template`) as an outbox attachment, or None when it names none."""
+    path = partnership.ciginf1_template
+    if path is None:
+        return None
+    return {"filename": path.name, "content_type": FORM_TYPES[path.suffix.lower()], "encoding": "base64",
+            "content": base64.b64encode(path.read_bytes()).decode("ascii")}
+
+
 def _known_agency(office: Office, code: str) -> None:
     """Refuse, naming the form's `agency` field, a code the partnership file does not list."""
     try:
@@ -132,7 +143,8 @@ def list_and_request_information(office: Office, reference: str, *, now: datetim
         rules = office.rules(case.regime)
         created = store.issue_requests(session, case=case, agencies=agencies, rules=rules, calendar=office.calendar, now=now)
         requests = [{"agency": r.agency, "due_at": r.due_at, "by_return": r.by_return} for r in created]
-        queued = queue(session, case, information_requests(case_file(case), office.partnership, rules, requests), now)
+        form = ciginf1_form(office.partnership)
+        queued = queue(session, case, information_requests(case_file(case), office.partnership, rules, requests, form=form), now)
         return Outcome(case.reference, Stage(case.stage), queued)
 
 

@@ -9,9 +9,10 @@ their records); statutory notices carry the reference and anonymised details.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from casework.clocks import LONDON
 from casework.criteria import indicate_criteria
 from casework.forms import CaseFacts
 from casework.model import review_labels
@@ -79,6 +80,7 @@ def age_on(born: date, on: date) -> int:
 
 def _common(case: CaseFile, partnership: Partnership, rules: RuleSet) -> dict[str, Any]:
     return {
+        "administrator": partnership.contacts.administrator,
         "partnership": partnership.name,
         "reference": case.reference,
         "terms": rules.terms,
@@ -116,10 +118,26 @@ def decline_notice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> 
     return [Message(case.reference, "screening-decline", "screening_decline", to, 0, context)]
 
 
+def _person(person: dict[str, Any]) -> dict[str, Any]:
+    """A significant person as the request shows them: the date of birth a date (stored as ISO text)."""
+    born = person.get("date_of_birth")
+    return person | {"date_of_birth": date.fromisoformat(born) if isinstance(born, str) and born else born or None}
+
+
+def _day_before_meeting(due_at: datetime, meeting_at: datetime | None) -> bool:
+    """Whether a return is due on the day before the meeting (where a due date is clamped to, at the latest)."""
+    if meeting_at is None:
+        return False
+    return due_at.astimezone(LONDON).date() == meeting_at.astimezone(LONDON).date() - timedelta(days=1)
+
+
 def information_requests(
-    case: CaseFile, partnership: Partnership, rules: RuleSet, requests: list[dict[str, Any]]
+    case: CaseFile, partnership: Partnership, rules: RuleSet, requests: list[dict[str, Any]],
+    *, form: dict[str, str] | None = None,
 ) -> list[Message]:
-    """Step 5: CIGINF1 to each agency asked in this round, with who is involved and when it is due."""
+    """Step 5: CIGINF1 to each agency asked in this round, with who is involved, when it is due and how
+    to send it back (a reply reaches the administrator); `form`, the partnership's blank CIGINF1 as an
+    outbox attachment, goes with each request when the partnership has one."""
     messages = []
     for request in requests:
         agency = partnership.agency(request["agency"])
@@ -127,8 +145,10 @@ def information_requests(
             "agency": agency.name,
             "child_name": case.child_name,
             "child_date_of_birth": case.child_date_of_birth,
-            "significant_people": case.significant_people,
+            "significant_people": [_person(p) for p in case.significant_people],
             "due_at": request["due_at"],
+            "due_day_before_meeting": _day_before_meeting(request["due_at"], case.meeting_at),
+            "form_attached": form is not None,
             "by_return": request["by_return"],
             "meeting_at": case.meeting_at,
             "round": case.round,
@@ -136,7 +156,8 @@ def information_requests(
             "return_within": _clock_words(rules.clocks["information_return"].amount, rules.clocks["information_return"].unit.value),
             "by_return_under": _clock_words(rules.clocks["information_return"].by_return_under_days or 0, "calendar_days"),
         }
-        messages.append(Message(case.reference, "information-request", "information_request", agency.contact, case.round, context))
+        messages.append(Message(case.reference, "information-request", "information_request", agency.contact, case.round,
+                                context, (form,) if form else ()))
     return messages
 
 

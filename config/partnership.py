@@ -15,6 +15,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from config.loading import load_yaml_model
 from config.rulesets import RuleSet, available_rulesets, load_ruleset
 
+CONFIG_DIR = Path(__file__).resolve().parent
+FORM_TYPES = {  # the documents a partnership may send as its blank CIGINF1, and how an email names each
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".pdf": "application/pdf",
+    ".rtf": "application/rtf",
+    ".txt": "text/plain",
+}
+FORM_MAX_BYTES = 2_000_000  # attached to every request for information, and kept with each in the outbox
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -145,6 +154,26 @@ class Partnership(BaseModel):
     meetings: MeetingRule
     reminders: Reminders = Field(default_factory=Reminders)
     retention_years: int = Field(10, ge=1, le=100)
+    ciginf1_template: Path | None = Field(
+        None,
+        description="the blank CIGINF1 attached to every request for information (.docx, .odt, .pdf, .rtf or .txt, "
+        "at most 2 MB); a relative path is read from the project's config/ folder, like the rule sets",
+    )
+
+    @field_validator("ciginf1_template")
+    @classmethod
+    def _form_exists(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        path = value if value.is_absolute() else CONFIG_DIR / value
+        if path.suffix.lower() not in FORM_TYPES:
+            *others, last = FORM_TYPES
+            raise ValueError(f"'{value}' is not a {', '.join(others)} or {last} document")
+        if not path.is_file():
+            raise ValueError(f"no file at {path}")
+        if path.stat().st_size > FORM_MAX_BYTES:
+            raise ValueError(f"{path} is over 2 MB; it goes with every request for information")
+        return path
 
     @field_validator("ruleset")
     @classmethod

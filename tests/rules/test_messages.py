@@ -180,7 +180,7 @@ def test_cigINF1_goes_to_each_agency_asked_with_who_is_involved_and_the_due_date
     assert "Please return it within 7 days: by Thursday 26 November 2026, 23:59." in police.text
     # the agencies need the child's identity to search their records
     assert f"- Child: {CHILD_NAME}, born Sunday 17 February 2019" in police.text
-    assert "- mother: Jordan Testparent, born 1990-05-01" in police.text
+    assert "- mother: Jordan Testparent, born Tuesday 1 May 1990" in police.text  # every date one way
     assert "- mother's partner: Lee Testpartner\n" in police.text
     assert "BY RETURN" not in police.text
 

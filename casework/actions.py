@@ -18,9 +18,12 @@ from casework.meetings import meeting_for_listing
 from casework.messages import (
     CaseFile,
     Message,
+    acceptance_notice,
+    decision_advice,
     decision_notices,
     decline_notice,
     information_requests,
+    listing_notices,
     recommendation_notice,
     referral_notices,
 )
@@ -130,7 +133,8 @@ def record_screening(office: Office, reference: str, form: ScreeningForm, *, now
 def list_and_request_information(office: Office, reference: str, *, now: datetime) -> Outcome:
     """List the case for the next meeting with time for returns, and queue CIGINF1 to the agencies asked.
 
-    The first round asks every member agency; a "further information" round asks those the group named.
+    The first round asks every member agency, and the referrer, the business manager and the
+    administrator are told the meeting's date; a "further information" round asks those the group named.
     """
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
@@ -143,8 +147,13 @@ def list_and_request_information(office: Office, reference: str, *, now: datetim
         rules = office.rules(case.regime)
         created = store.issue_requests(session, case=case, agencies=agencies, rules=rules, calendar=office.calendar, now=now)
         requests = [{"agency": r.agency, "due_at": r.due_at, "by_return": r.by_return} for r in created]
-        form = ciginf1_form(office.partnership)
-        queued = queue(session, case, information_requests(case_file(case), office.partnership, rules, requests, form=form), now)
+        listed = case_file(case)
+        messages = (
+            acceptance_notice(listed, office.partnership, rules)
+            + listing_notices(listed, office.partnership, rules)
+            + information_requests(listed, office.partnership, rules, requests, form=ciginf1_form(office.partnership))
+        )
+        queued = queue(session, case, messages, now)
         return Outcome(case.reference, Stage(case.stage), queued)
 
 
@@ -181,12 +190,15 @@ def record_recommendation(
 
 
 def record_decision(office: Office, reference: str, form: DecisionForm, *, now: datetime, actor: str) -> Outcome:
-    """Record the independent chair's decision and queue the Ofsted, National Panel and referrer notices."""
+    """Record the independent chair's decision and queue the Ofsted, National Panel and referrer notices,
+    and the decision with its rationale to the CIG chair and the business manager."""
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         rules = office.rules(case.regime)
         store.record_decision(session, case=case, form=form, rules=rules, calendar=office.calendar, now=now, actor=actor)
-        queued = queue(session, case, decision_notices(case_file(case), office.partnership, rules), now)
+        decided = case_file(case)
+        messages = decision_notices(decided, office.partnership, rules) + decision_advice(decided, office.partnership, rules)
+        queued = queue(session, case, messages, now)
         return Outcome(case.reference, Stage(case.stage), queued)
 
 

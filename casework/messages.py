@@ -118,6 +118,37 @@ def decline_notice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> 
     return [Message(case.reference, "screening-decline", "screening_decline", to, 0, context)]
 
 
+def acceptance_notice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """Step 3 (CIGCON1): an accepted referral; the referrer is told it goes to the group, and the date
+    of the meeting it is listed for. Once, when the case is first listed."""
+    if not case.referrer_email or case.meeting_at is None or case.round != 1:
+        return []
+    to = Contact(name="Referrer", email=case.referrer_email)
+    context = _common(case, partnership, rules) | {
+        "meeting_at": case.meeting_at,
+        "business_manager": partnership.contacts.business_manager.name,
+    }
+    return [Message(case.reference, "screening-accept", "screening_accept", to, 0, context)]
+
+
+def listing_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """Step 5.1: on acceptance, the CIG chair tells the business manager and the administrator that the
+    case is to be considered at the next meeting, on its date. Once, when the case is first listed (a
+    further-information round is set by the group at its meeting, where both are told)."""
+    if case.meeting_at is None or case.round != 1:
+        return []
+    contacts = partnership.contacts
+    context = _common(case, partnership, rules) | {
+        "agency": partnership.agency(case.referring_agency).name,
+        "meeting_at": case.meeting_at,
+        "cig_chair": contacts.cig_chair.name,
+    }
+    return [
+        Message(case.reference, "listing-notice", "listing_notice", to, case.round, context)
+        for to in (contacts.business_manager, contacts.administrator)
+    ]
+
+
 def _person(person: dict[str, Any]) -> dict[str, Any]:
     """A significant person as the request shows them: the date of birth a date (stored as ISO text)."""
     born = person.get("date_of_birth")
@@ -191,6 +222,27 @@ def _statutory_notice(name: str, title: str, case: CaseFile, partnership: Partne
         "scr": case.decision == "scr",
     }
     return Message(case.reference, name.replace("_", "-"), name, to, 0, context)
+
+
+def decision_advice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """Step 8: the independent chair advises the CIG chair and the business manager of the decision, with
+    its rationale, and of the notices that follow."""
+    contacts = partnership.contacts
+    owed = [(notice.title, case.deadlines.get(notice.clock)) for notice in rules.notices.values() if notice.sent_at == "decision"]
+    context = _common(case, partnership, rules) | {
+        "decision": case.decision,
+        "decision_rationale": case.decision_rationale,
+        "chair_response": case.chair_response,
+        "recommendation": case.recommendation,
+        "decided_at": case.decided_at,
+        "decided_by": case.decided_by,
+        "lead_reviewers": case.lead_reviewers,
+        "notices": owed,
+    }
+    return [
+        Message(case.reference, "decision-advice", "decision_advice", to, 0, context)
+        for to in (contacts.cig_chair, contacts.business_manager)
+    ]
 
 
 def decision_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:

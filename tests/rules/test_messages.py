@@ -7,22 +7,30 @@ information; the statutory notices carry the reference and anonymised details.
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date, datetime, timezone
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
+import yaml
 
 from casework.clocks import LONDON
+from casework.actions import ciginf1_form
 from casework.messages import (
     CaseFile,
     Message,
+    acceptance_notice,
     age_on,
+    decision_advice,
     decision_notices,
     decline_notice,
     information_requests,
+    listing_notices,
     recommendation_notice,
     referral_notices,
 )
+from config.loading import ConfigurationError
 from config.partnership import load_partnership
 from config.rulesets import load_ruleset
 from config.settings import CONFIG_DIR
@@ -161,6 +169,54 @@ def test_a_decline_without_a_referrer_address_tells_nobody() -> None:
     assert decline_notice(dataclasses.replace(REFERRED, referrer_email=None), PARTNERSHIP, WT2015) == []
 
 
+# --- step 3 (CIGCON1) and step 5.1: accepted and listed ----------------------------------------------
+
+def test_an_accepted_referral_tells_the_referrer_the_meeting_date_in_london_time() -> None:
+    summer = dataclasses.replace(LISTED, meeting_at=local(2026, 7, 14))  # 09:00 UTC, 10:00 in London (BST)
+
+    [message] = acceptance_notice(summer, PARTNERSHIP, WT2015)
+
+    assert message.to.email == REFERRER
+    assert message.key == "NSCP-2026-0007:screening-accept:named-nurse@example.org:0"
+    mail = render(message)
+    assert mail.subject == "[NSCP-2026-0007] Your referral will go to the Critical Incident Group on Tuesday 14 July 2026"
+    assert "have accepted case NSCP-2026-0007 for CIG consideration." in mail.text
+    assert "It is listed for the CIG meeting on Tuesday 14 July 2026, 10:00." in mail.text
+    assert "Tuesday 14 July 2026, 10:00" in mail.html
+    assert_no_child_identity(mail)
+
+
+def test_the_listing_is_told_to_the_business_manager_and_the_administrator_with_the_meeting_date() -> None:
+    messages = listing_notices(LISTED, PARTNERSHIP, WT2015)
+
+    assert recipients(messages) == [MANAGER, ADMIN]
+    assert [m.key for m in messages] == [
+        "NSCP-2026-0007:listing-notice:business-manager@example.org:1", "NSCP-2026-0007:listing-notice:cig-admin@example.org:1",
+    ]
+    for mail in rendered(messages):
+        assert mail.subject == "[NSCP-2026-0007] To be considered at the CIG meeting on Tuesday 8 December 2026"
+        assert "is to be considered at the next CIG meeting, on Tuesday 8 December 2026, 10:00." in mail.text
+        assert "The independent chair's decision is due by Wednesday 16 December 2026, 23:59." in mail.text
+        assert "Casey Chair, Critical Incident Group chair" in mail.text
+        assert_no_child_identity(mail)
+
+
+@pytest.mark.parametrize("case", [
+    REFERRED,  # not yet listed: no meeting date to tell
+    dataclasses.replace(LISTED, round=2, meeting_at=local(2027, 1, 12)),  # a further-information round
+], ids=["not listed", "second round"])
+def test_acceptance_and_listing_are_told_only_when_the_case_is_first_listed(case: CaseFile) -> None:
+    assert acceptance_notice(case, PARTNERSHIP, WT2015) == []
+    assert listing_notices(case, PARTNERSHIP, WT2015) == []
+
+
+def test_an_acceptance_without_a_referrer_address_tells_only_the_business_manager_and_administrator() -> None:
+    anonymous = dataclasses.replace(LISTED, referrer_email=None)
+
+    assert acceptance_notice(anonymous, PARTNERSHIP, WT2015) == []
+    assert recipients(listing_notices(anonymous, PARTNERSHIP, WT2015)) == [MANAGER, ADMIN]
+
+
 # --- step 5: requests for information ---------------------------------------------------------------
 
 def requests_for(codes: list[str], *, by_return: bool = False, due_at: datetime | None = None) -> list[dict]:
@@ -195,6 +251,48 @@ def test_cigINF1_says_by_return_when_the_meeting_is_under_7_days_away() -> None:
     assert "BY RETURN" in mail.html
 
 
+def test_cigINF1_due_the_day_before_the_meeting_says_so() -> None:
+    [clamped] = information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"], due_at=end_of(2026, 12, 7)))
+    [by_return] = information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"], by_return=True,
+                                                                                   due_at=end_of(2026, 12, 7)))
+    [earlier] = information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"], due_at=end_of(2026, 12, 4)))
+
+    assert "Please return it within 7 days: by Monday 7 December 2026, 23:59, the day before the meeting." in render(clamped).text
+    assert "by <strong>Monday 7 December 2026, 23:59</strong>, the day before the meeting." in render(clamped).html
+    assert "no later than Monday 7 December 2026, 23:59, the day before the meeting." in render(by_return).text
+    assert "the day before the meeting" not in render(earlier).text
+
+
+def test_cigINF1_carries_the_partnership_form_and_says_how_to_return_it() -> None:
+    form = ciginf1_form(PARTNERSHIP)
+    assert form is not None
+
+    [message] = information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"]), form=form)
+
+    assert message.attachments == (form,)
+    assert form["filename"] == "CIGINF1.docx"
+    assert form["content_type"] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    mail = render(message)
+    words = " ".join(mail.text.split())
+    assert "Please complete CIGINF1 (the form is attached)" in words
+    assert ("To return it, reply to this email with the completed form attached: replies go to Alex Admin, "
+            "the partnership administrator (cig-admin@example.org).") in words
+    parsed = message_from_bytes(build_email(mail, "cig-casework@example.org", "cig-admin@example.org").as_bytes(),
+                                policy=policy.default)
+    [attached] = list(parsed.iter_attachments())
+    assert attached.get_filename() == "CIGINF1.docx"
+    assert attached.get_content() == PARTNERSHIP.ciginf1_template.read_bytes()
+
+
+def test_cigINF1_without_a_partnership_form_still_says_how_to_return_it() -> None:
+    [message] = information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"]))
+
+    assert message.attachments == ()
+    mail = render(message)
+    assert "the form is attached" not in mail.text
+    assert "reply to this email with the completed form attached" in mail.text
+
+
 def test_a_further_information_round_asks_again_under_a_new_key() -> None:
     second = dataclasses.replace(LISTED, round=2, meeting_at=local(2027, 1, 12))
 
@@ -219,6 +317,46 @@ def test_the_recommendation_goes_to_the_independent_chair_with_the_rationale_and
     assert "Serious harm and concern about information sharing." in mail.text
     assert "Wednesday 16 December 2026, 23:59" in mail.text
     assert_no_child_identity(mail)
+
+
+# --- step 8: the decision, to the CIG chair and the business manager --------------------------------
+
+def test_the_decision_goes_to_the_cig_chair_and_the_business_manager_with_its_rationale() -> None:
+    decided = dataclasses.replace(DECIDED_SCR, deadlines={**DECIDED_SCR.deadlines, "panel_notice": end_of(2026, 12, 24)})
+
+    messages = decision_advice(decided, PARTNERSHIP, WT2015)
+
+    assert recipients(messages) == [CHAIR, MANAGER]
+    assert messages[0].key == "NSCP-2026-0007:decision-advice:cig-chair@example.org:0"
+    for mail in rendered(messages):
+        assert mail.subject == "[NSCP-2026-0007] The independent chair's decision: Serious Case Review"
+        assert "made by Indra Independent on Thursday 10 December 2026, 15:00" in mail.text
+        assert ("Decision: Serious Case Review (affirming the Critical Incident Group recommendation of "
+                "Serious Case Review).") in mail.text
+        assert "Rationale:\nRegulation 5(2)(b)(ii) is met." in mail.text
+        assert "Lead reviewer(s): Rowan Reviewer, Sky Second." in mail.text
+        assert ("- Notice to the National Panel of Independent Experts on Serious Case Reviews, "
+                "by Thursday 24 December 2026, 23:59") in mail.text
+        assert_no_child_identity(mail)
+
+
+def test_a_review_other_than_an_scr_is_progressed_by_the_business_manager_and_administrator() -> None:
+    chair, manager = rendered(decision_advice(DECIDED_NO_SCR, PARTNERSHIP, WT2015))
+
+    assert "challenging the Critical Incident Group recommendation of Serious Case Review" in chair.text
+    assert "The business manager and the administrator will progress the individual agency review." in manager.text
+    assert "Learning is confined to one agency." in manager.html
+
+
+def test_under_wt2023_the_decision_is_the_safeguarding_partners() -> None:
+    case = dataclasses.replace(DECIDED_SCR, regime="wt2023", decided_by="Safeguarding partners")
+
+    mail = render(decision_advice(case, PARTNERSHIP, WT2023)[0])
+
+    assert mail.subject == (
+        "[NSCP-2026-0007] The safeguarding partners' decision: local child safeguarding practice review (LCSPR)"
+    )
+    assert "- Rapid review and decision on a local child safeguarding practice review" in mail.text
 
 
 # --- step 9: the decision notices -------------------------------------------------------------------
@@ -339,6 +477,9 @@ def test_every_message_has_a_plain_text_part_an_html_part_and_the_footer() -> No
         + decision_notices(DECIDED_SCR, PARTNERSHIP, WT2015)
         + decision_notices(DECIDED_NO_SCR, PARTNERSHIP, WT2015)
         + decision_notices(DECIDED_SCR, PARTNERSHIP, WT2023)
+        + acceptance_notice(LISTED, PARTNERSHIP, WT2015)
+        + listing_notices(LISTED, PARTNERSHIP, WT2015)
+        + decision_advice(DECIDED_SCR, PARTNERSHIP, WT2015)
     )
 
     for mail in rendered(messages):
@@ -354,3 +495,79 @@ def test_message_keys_are_stable_and_unique_per_recipient_and_step() -> None:
     assert [m.key for m in first] == [m.key for m in again]
     assert len({m.key for m in first}) == len(first)
     assert first[0].key == "NSCP-2026-0007:ofsted-notice:ofsted@example.org:0"
+
+
+def every_message() -> list[Message]:
+    return (
+        referral_notices(REFERRED, PARTNERSHIP, WT2015)
+        + referral_notices(dataclasses.replace(REFERRED, regime="wt2023"), PARTNERSHIP, WT2023)
+        + decline_notice(dataclasses.replace(REFERRED, screening_reason="Below threshold."), PARTNERSHIP, WT2015)
+        + acceptance_notice(LISTED, PARTNERSHIP, WT2015)
+        + listing_notices(LISTED, PARTNERSHIP, WT2015)
+        + information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"]), form=ciginf1_form(PARTNERSHIP))
+        + recommendation_notice(RECOMMENDED, PARTNERSHIP, WT2015)
+        + decision_advice(DECIDED_SCR, PARTNERSHIP, WT2015)
+        + decision_notices(DECIDED_SCR, PARTNERSHIP, WT2015)
+        + decision_notices(DECIDED_NO_SCR, PARTNERSHIP, WT2015)
+        + decision_notices(DECIDED_SCR, PARTNERSHIP, WT2023)
+    )
+
+
+def test_the_plain_text_footer_puts_the_reference_and_the_marking_on_lines_of_their_own() -> None:
+    for mail in rendered(every_message()):
+        assert mail.text.endswith(
+            "\n--\nNorthshire Safeguarding Children Partnership - case NSCP-2026-0007\n"
+            "OFFICIAL-SENSITIVE. Sent by the partnership's case-review system. Do not forward it outside your organisation.\n"
+        ), mail.kind
+
+
+def test_every_date_in_every_message_reads_one_way() -> None:
+    iso = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+    for mail in rendered(every_message()):
+        for part in (mail.subject, mail.text, mail.html):
+            assert not iso.search(part), f"{mail.kind}: {iso.search(part).group()}"
+    police = render(information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"]))[0])
+    assert "- mother: Jordan Testparent, born Tuesday 1 May 1990" in police.text
+    assert "<li>mother: Jordan Testparent, born Tuesday 1 May 1990</li>" in police.html
+
+
+def test_a_reply_goes_to_the_administrator() -> None:
+    for mail in rendered(every_message()):
+        parsed = message_from_bytes(build_email(mail, "cig-casework@example.org", "cig-admin@example.org").as_bytes(),
+                                    policy=policy.default)
+        assert parsed["Reply-To"] == "cig-admin@example.org" and parsed["From"] == "cig-casework@example.org"
+    without = message_from_bytes(build_email(render(every_message()[0]), "cig-casework@example.org").as_bytes(),
+                                 policy=policy.default)
+    assert without["Reply-To"] is None
+
+
+# --- the partnership's CIGINF1 form ------------------------------------------------------------------
+
+def test_the_example_partnership_names_its_shipped_cigINF1_form() -> None:
+    assert PARTNERSHIP.ciginf1_template == CONFIG_DIR / "forms" / "CIGINF1.docx"
+    assert PARTNERSHIP.ciginf1_template.read_bytes().startswith(b"PK")  # a .docx is a zip
+
+
+@pytest.mark.parametrize(("value", "refusal"), [
+    ("forms/NO-SUCH-FORM.docx", "ciginf1_template: no file at"),
+    ("partnership.example.yaml", "ciginf1_template: 'partnership.example.yaml' is not a .docx, .odt, .pdf, .rtf or .txt"),
+])
+def test_a_cigINF1_form_that_is_missing_or_not_a_document_is_refused_at_load(
+    tmp_path: Path, value: str, refusal: str
+) -> None:
+    data = yaml.safe_load((CONFIG_DIR / "partnership.example.yaml").read_text(encoding="utf-8"))
+    data["ciginf1_template"] = value
+    path = tmp_path / "partnership.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    with pytest.raises(ConfigurationError, match=re.escape(refusal)):
+        load_partnership(path)
+
+
+def test_a_partnership_without_a_cigINF1_form_attaches_none(tmp_path: Path) -> None:
+    data = yaml.safe_load((CONFIG_DIR / "partnership.example.yaml").read_text(encoding="utf-8"))
+    del data["ciginf1_template"]
+    path = tmp_path / "partnership.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    assert ciginf1_form(load_partnership(path)) is None

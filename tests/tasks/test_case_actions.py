@@ -102,7 +102,7 @@ async def run_to_the_notices(office: Office, form: ReferralForm, *, twice: bool 
         with pytest.raises(store.AlreadyRecorded):
             actions.record_screening(office, reference, ACCEPT, now=moment(11, 19, 9), actor="cig chair")
     listed = actions.list_and_request_information(office, reference, now=moment(11, 19))
-    assert (listed.stage, listed.queued) == (Stage.awaiting_returns, 7)
+    assert (listed.stage, listed.queued) == (Stage.awaiting_returns, 10)  # 7 CIGINF1, the referrer, BM and admin
     if twice:
         assert actions.list_and_request_information(office, reference, now=moment(11, 19, 11)).queued == 0
     await deliver()
@@ -114,7 +114,7 @@ async def run_to_the_notices(office: Office, form: ReferralForm, *, twice: bool 
             actions.record_recommendation(office, reference, RECOMMEND_SCR, now=moment(12, 8, 13), actor="cig chair")
     await deliver()
     decided = actions.record_decision(office, reference, DECIDE_SCR, now=moment(12, 10, 15), actor="independent chair")
-    assert (decided.stage, decided.queued) == (Stage.notifying, 3)
+    assert (decided.stage, decided.queued) == (Stage.notifying, 5)  # Ofsted, Panel, referrer, CIG chair, BM
     if twice:
         with pytest.raises(store.AlreadyRecorded):
             actions.record_decision(office, reference, DECIDE_SCR, now=moment(12, 10, 15), actor="independent chair")
@@ -128,6 +128,8 @@ async def run_to_the_notices(office: Office, form: ReferralForm, *, twice: bool 
 EXPECTED_MAIL = Counter(
     {
         **{(to, f"[{REFERENCE}] New referral for CIG consideration"): 1 for to in (CHAIR, MANAGER, ADMIN, INDEPENDENT)},
+        (REFERRER, f"[{REFERENCE}] Your referral will go to the Critical Incident Group on Tuesday 8 December 2026"): 1,
+        **{(to, f"[{REFERENCE}] To be considered at the CIG meeting on Tuesday 8 December 2026"): 1 for to in (MANAGER, ADMIN)},
         **{(to, f"[{REFERENCE}] Request for information (CIGINF1) - due Thursday 26 November 2026"): 1
            for to in AGENCIES.values()},
         (INDEPENDENT, f"[{REFERENCE}] Critical Incident Group recommendation: Serious Case Review (CIGSUM1)"): 1,
@@ -135,6 +137,7 @@ EXPECTED_MAIL = Counter(
         (PANEL, f"[{REFERENCE}] Notice to the National Panel of Independent Experts on Serious Case Reviews: "
                 "Serious Case Review"): 1,
         (REFERRER, f"[{REFERENCE}] Decision on your referral: Serious Case Review"): 1,
+        **{(to, f"[{REFERENCE}] The independent chair's decision: Serious Case Review"): 1 for to in (CHAIR, MANAGER)},
     }
 )
 
@@ -156,7 +159,7 @@ async def test_a_referral_from_cigscr1_to_the_decision_notices_emails_everyone_o
     reference = submit(office, referral_form)
     actions.record_screening(office, reference, ACCEPT, now=moment(11, 19, 9), actor="cig chair")
     listed = actions.list_and_request_information(office, reference, now=moment(11, 19))
-    assert listed.queued == 7
+    assert listed.queued == 10
 
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference)
@@ -173,7 +176,7 @@ async def test_a_referral_from_cigscr1_to_the_decision_notices_emails_everyone_o
     actions.record_decision(office, reference, DECIDE_SCR, now=moment(12, 10, 15), actor="independent chair")
 
     report = await deliver_pending(office)
-    assert len(report.sent) == 15 and report.temporary_failures == report.permanent_failures == []
+    assert len(report.sent) == 20 and report.temporary_failures == report.permanent_failures == []
     assert actions.finish_case(office, reference, now=moment(12, 10, 16)).stage == Stage.decided
 
     assert mail_counts(office) == EXPECTED_MAIL
@@ -210,7 +213,7 @@ async def test_every_action_and_delivery_run_twice_sends_nothing_more(office: Of
 
     assert mail_counts(office) == EXPECTED_MAIL
     keys = [m.key for m in read_mailbox(office.settings.mail_dir)]
-    assert len(keys) == len(set(keys)) == 15
+    assert len(keys) == len(set(keys)) == 20
     # the same messages queued again find their outbox key and add nothing
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference)
@@ -250,7 +253,7 @@ async def test_the_audit_trail_has_one_event_per_change_and_never_the_childs_ide
 
     events = case_events(office)
     assert [a for a in events if a != "message sent"] == CASE_EVENTS
-    assert events.count("message sent") == 15
+    assert events.count("message sent") == 20
     with office.sessions.begin() as session:
         trail = store.audit_trail(session, reference=reference)
         dumped = json.dumps([[e.actor, e.action, e.detail] for e in trail], default=str)

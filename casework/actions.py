@@ -23,6 +23,7 @@ from casework.messages import (
     decision_notices,
     decline_notice,
     information_requests,
+    intake_refusal,
     listing_notices,
     recommendation_notice,
     referral_notices,
@@ -117,6 +118,13 @@ def submit_referral(office: Office, form: ReferralForm, *, now: datetime, actor:
         )
         queued = queue(session, case, referral_notices(case_file(case), office.partnership, rules), now)
         return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def refuse_intake(office: Office, *, problem: str, run_name: str, run_id: str, now: datetime) -> int:
+    """Tell the administrator, once, why the CIGSCR1 of an intake run was not recorded."""
+    with office.sessions.begin() as session:
+        return queue(session, None, intake_refusal(office.partnership, problem=problem, run_name=run_name,
+                                                   run_id=run_id), now)
 
 
 def record_screening(office: Office, reference: str, form: ScreeningForm, *, now: datetime, actor: str) -> Outcome:

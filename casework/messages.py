@@ -262,3 +262,10 @@ def decision_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -
                     Contact(name="Referrer", email=case.referrer_email), 0, context)
         )
     return messages
+
+
+def intake_refusal(partnership: Partnership, *, problem: str, run_name: str, run_id: str) -> list[Message]:
+    """A CIGSCR1 submitted on the Prefect UI could not be recorded: the administrator is told what to
+    change (field names and rules only, never what was typed), once per intake run."""
+    context = {"partnership": partnership.name, "reference": None, "problem": problem, "run_name": run_name}
+    return [Message(None, f"intake-refused-{run_id}", "intake_refusal", partnership.contacts.administrator, 0, context)]

@@ -7,7 +7,7 @@ started stays recorded and is started later; it is never lost.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from prefect.deployments import run_deployment
 from sqlalchemy import select
@@ -41,16 +41,24 @@ async def start_referral_run(reference: str, office: Office | None = None) -> st
 RECOVERABLE = {"CRASHED", "FAILED"}
 
 
-async def delete_finished_intake_runs() -> int:
-    """Delete finished `submit-referral` runs: their parameters are the CIGSCR1, personal data that
-    belongs in the case database only. Returns how many were deleted.
+async def delete_finished_intake_runs(office: Office | None = None) -> int:
+    """Delete `submit-referral` runs that ended more than `intake_keep_hours` ago: a refused one still
+    holds the CIGSCR1 as typed (kept so "Copy to new run" refills it), a recorded one only its new
+    reference. Returns how many were deleted.
     """
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.filters import (
+        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterEndTime, FlowRunFilterState, FlowRunFilterStateType,
+    )
     from prefect.client.schemas.objects import StateType
 
-    finished = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
-        any_=[StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED])))
+    office = office or open_office()
+    ended_before = datetime.now(timezone.utc) - timedelta(hours=office.settings.intake_keep_hours)
+    finished = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(
+            any_=[StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED])),
+        end_time=FlowRunFilterEndTime(before_=ended_before),
+    )
     async with get_client() as client:
         runs = await client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["submit-referral"])),
                                            flow_run_filter=finished, limit=200)

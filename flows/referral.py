@@ -24,7 +24,6 @@ from casework.office import open_office
 from casework.store import cases as store
 from casework.views import case_context_markdown
 from config.loading import describe_errors
-from flows.launch import delete_finished_intake_runs
 from flows.forms import AgencyReturnInput, DecisionInput, RecommendationInput, ScreeningInput
 from tasks.cases import (
     close_case,
@@ -38,7 +37,7 @@ from tasks.cases import (
 )
 from tasks.artifacts import publish_case_artifacts
 from tasks.mail import send_messages
-from tasks.runs import delete_captured_input, tag_flow_run
+from tasks.runs import delete_captured_inputs, tag_flow_run
 
 F = TypeVar("F")
 
@@ -67,16 +66,6 @@ async def announce_referral(reference: str) -> None:
     """Step 2: the partnership tells the chairs, the business manager and the administrator."""
     await tag_stage(reference)
     await send_case_messages(reference)
-    await forget_intake_forms()
-
-
-async def forget_intake_forms() -> None:
-    """The CIGSCR1 a `submit-referral` run took as parameters is in the case database now: delete
-    finished intake runs from the Prefect server (the sweep does it too, for any missed here)."""
-    try:
-        await delete_finished_intake_runs()
-    except Exception as problem:  # housekeeping: never hold up a case for it
-        get_run_logger().warning("Finished intake runs were not deleted yet: %s", problem)
 
 
 async def screen_referral(reference: str) -> Stage:
@@ -154,7 +143,7 @@ async def wait_for_person(
         problem = "; ".join(describe_errors(invalid))
         logger.warning("Case %s: the %s form could not be used: %s", reference, step, problem)
         await refuse_input(reference, step, problem)
-        await delete_captured_input(_flow_run_id(), key)
+        await delete_captured_inputs(_flow_run_id())
         return
     actor = f"{step} form"
     try:
@@ -162,7 +151,7 @@ async def wait_for_person(
     except (ValueError, LookupError) as refused:
         logger.warning("Case %s: the %s could not be recorded: %s", reference, step, refused)
         await refuse_input(reference, step, str(refused))
-    await delete_captured_input(_flow_run_id(), key)
+    await delete_captured_inputs(_flow_run_id())
 
 
 def _last_refusal(session, reference: str, step: str) -> str | None:  # type: ignore[no-untyped-def]

@@ -8,12 +8,8 @@ from prefect import task
 from prefect.cache_policies import NONE
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-from prefect.input.run_input import keyset_from_base_key
 
-
-def input_keyset(pause_key: str) -> dict[str, str]:
-    """The flow-run input keys Prefect uses for a suspend with this key."""
-    return keyset_from_base_key(f"paused-{pause_key}")
+INPUTS_PER_READ = 200
 
 
 @task(name="tag_flow_run", cache_policy=NONE, persist_result=False, retries=2, retry_delay_seconds=2)
@@ -25,15 +21,22 @@ async def tag_flow_run(flow_run_id: UUID, tags: list[str]) -> None:
         await client.update_flow_run(flow_run_id, tags=sorted(set(keep) | set(tags)))
 
 
-@task(name="delete_captured_input", cache_policy=NONE, persist_result=False, retries=2, retry_delay_seconds=2)
-async def delete_captured_input(flow_run_id: UUID, pause_key: str) -> None:
-    """Delete a person's input from the Prefect server once the case database holds it."""
+@task(name="delete_captured_inputs", cache_policy=NONE, persist_result=False, retries=2, retry_delay_seconds=2)
+async def delete_captured_inputs(flow_run_id: UUID) -> int:
+    """Delete every input the Prefect server holds for the run (the person's response, a refused one,
+    the form's schema and its case context), whatever Prefect's key scheme, once the case database
+    holds what was given. Called between waits, when the run is waiting for nothing. Returns how many.
+    """
+    seen: set[str] = set()
     async with get_client() as client:
-        for key in input_keyset(pause_key).values():
-            try:
-                await client.delete_flow_run_input(flow_run_id, key)
-            except ObjectNotFound:
-                pass
-            except PrefectHTTPStatusError as exc:
-                if exc.response.status_code != 404:
-                    raise
+        while inputs := await client.filter_flow_run_input(flow_run_id, "", INPUTS_PER_READ, seen):
+            for captured in inputs:
+                seen.add(captured.key)
+                try:
+                    await client.delete_flow_run_input(flow_run_id, captured.key)
+                except ObjectNotFound:
+                    pass
+                except PrefectHTTPStatusError as exc:
+                    if exc.response.status_code != 404:
+                        raise
+    return len(seen)

@@ -1,41 +1,45 @@
-"""Personal data stays in the case database, sealed: Prefect never sees a child's name or date of birth.
+"""Personal data stays in the case database, sealed: Prefect keeps no personal value a case holds.
 
-A referral with a distinctive invented child and mother is carried to a no-SCR decision on the
-test Prefect server. Then every place Prefect keeps anything is searched for their names and
-dates of birth: every text value of every table of its database (and the database file's raw
-bytes, so a deleted flow-run input left in a free page would count too), every file under
-PREFECT_HOME (persisted results, local storage), the artifacts and the flow-run logs read through
-the API. None may appear. The case database holds them only as Fernet ciphertext, and the
-National Panel notice of a no-SCR decision carries neither names nor dates of birth.
-
-Intake here is the way `cig referral submit` does it (the form is recorded by
-`actions.submit_referral`, the run is started with the reference only), so the `submit-referral`
-flow, which takes the CIGSCR1 as parameters, is not exercised by this test.
+A referral with distinctive invented people and words goes in through the `submit-referral` flow
+(the CIGSCR1 as the intake run's parameters, as the Prefect UI sends it) and is carried through
+every step to a no-SCR decision on the test Prefect server, with a decision input the run refuses
+on the way. Then every place Prefect keeps anything is searched for every personal value: each
+name, date of birth, the reasons and summary of the CIGSCR1, the involvement text, practitioners
+and attendees of the returns, the free text of every person's form (the refused one too): every
+text value of every table of its database (and the database file's raw bytes once its
+write-ahead log is checkpointed, so a deleted input left in a free page would count too), every
+file under PREFECT_HOME (persisted results, local storage), the artifacts and the flow-run logs
+read through the API. None may appear. The case database holds them only as Fernet ciphertext,
+and the National Panel notice of a no-SCR decision carries neither names nor dates of birth.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from datetime import date, datetime, timezone
 from pathlib import Path
+from uuid import UUID
 
 import yaml
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterName, LogFilter, LogFilterFlowRunId
+from prefect.flow_runs import aresume_flow_run
 from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from casework import actions
-from casework.forms import DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.model import ChairResponse
-from casework.office import Office
+from casework.office import Office, open_office
 from casework.store import cases as store
-from flows.launch import start_referral_run
-from flows.people import submit_step
+from casework.store.tables import AuditEvent
+from flows.intake import submit_referral
+from flows.launch import delete_finished_intake_runs
+from flows.people import submit_step, waiting_for_input
 from notifications.mailbox import read_mailbox
 from tests.flows.conftest import mail_to, wait_until
-from tests.flows.test_referral_flow import EXAMPLE, all_returned, finished, no_scr_decision
+from tests.flows.test_referral_flow import EXAMPLE, finished, no_scr_decision
 
 CHILD = "Zephyrine Quillfeather"
 CHILD_BORN = date(2019, 2, 17)
@@ -48,12 +52,30 @@ def spellings(born: date) -> list[str]:
             born.strftime("%Y%m%d")]
 
 
-NEEDLES = [CHILD, CHILD.split()[1], MOTHER, MOTHER.split()[1], *spellings(CHILD_BORN), *spellings(MOTHER_BORN)]
+NAMED_LEAD = "Perpetua Wrenfield"
+SAFEGUARDING_LEAD = "Barnaby Ottershaw"
+REASONS = "Unexplained bruising noticed by the quillwort nursery"
+SUMMARY = "Ambulance called to the marrowgate flat at night"
+SCREENED_BY = "Thaddeus Screenwright"
+INVOLVEMENT = "Health visitor saw the family at the lantern clinic"
+PRACTITIONER = "Ysolde Brackenbury"
+ATTENDEE = "Cosimo Fernleigh"
+RECOMMENDED_WHY = "Agencies missed the bramblegate referral"
+DECIDED_BY = "Ignatius Deciderworth"
+DECIDED_WHY = "Learning is local to the hollowmere team"
+REFUSED_WHY = "Refused draft about the thistledown visit"
+CRITERIA_WHY = "Joint working at the copperbeech hub was sound"
+NATURE = "Non-accidental injury reported by the saltmarsh ward"
+
+FREE_TEXT = [NAMED_LEAD, SAFEGUARDING_LEAD, REASONS, SUMMARY, SCREENED_BY, INVOLVEMENT, PRACTITIONER, ATTENDEE,
+             RECOMMENDED_WHY, DECIDED_BY, DECIDED_WHY, REFUSED_WHY, CRITERIA_WHY, NATURE]
+IDENTITIES = [CHILD, CHILD.split()[1], MOTHER, MOTHER.split()[1], *spellings(CHILD_BORN), *spellings(MOTHER_BORN)]
+NEEDLES = IDENTITIES + FREE_TEXT
 
 
-def hits(haystack: str) -> list[str]:
+def hits(haystack: str, needles: list[str] = NEEDLES) -> list[str]:
     lowered = haystack.lower()
-    return [n for n in NEEDLES if n.lower() in lowered]
+    return [n for n in needles if n.lower() in lowered]
 
 
 def prefect_database() -> Path:
@@ -76,6 +98,17 @@ def database_text(path: Path) -> str:
     return "\n".join(values)
 
 
+def checkpointed_bytes(path: Path) -> str:
+    """The database file's raw bytes, free pages included, once the write-ahead log is folded in and
+    truncated (what a copy of the server's database would hold)."""
+    connection = sqlite3.connect(path, timeout=30)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+    return "\n".join(p.read_bytes().decode("utf-8", "replace") for p in path.parent.glob(path.name + "*"))
+
+
 def files_text(directory: Path) -> str:
     """Every file under a directory, bytes read as text."""
     return "\n".join(f.read_bytes().decode("utf-8", "replace") for f in directory.rglob("*") if f.is_file())
@@ -83,32 +116,62 @@ def files_text(directory: Path) -> str:
 
 def referral_about_zephyrine() -> ReferralForm:
     data = yaml.safe_load(EXAMPLE.read_text())
+    data.update(reasons=REASONS, case_summary=SUMMARY, named_lead=NAMED_LEAD, safeguarding_lead=SAFEGUARDING_LEAD)
     data["child"] = {"name": CHILD, "date_of_birth": CHILD_BORN}
     data["significant_people"] = [{"name": MOTHER, "date_of_birth": MOTHER_BORN, "relationship": "mother"}]
     return ReferralForm.model_validate(data, context={"today": datetime.now(timezone.utc).date()})
 
 
-async def test_no_name_or_date_of_birth_reaches_prefect(office: Office) -> None:
-    now = datetime.now(timezone.utc)
-    reference = actions.submit_referral(office, referral_about_zephyrine(), now=now, actor="test").reference
-    flow_run_id = await start_referral_run(reference, office)
+def decision(rationale: str, nature: str) -> DecisionForm:
+    return no_scr_decision().model_copy(update={
+        "response": ChairResponse.affirm, "rationale": rationale, "decided_by": DECIDED_BY,
+        "criteria_explanation": CRITERIA_WHY,
+        "anonymised_details": no_scr_decision().anonymised_details.model_copy(update={"nature_of_incident": nature}),
+    })
+
+
+async def refused_in_the_run(office: Office, reference: str, flow_run_id: str, form: DecisionForm) -> None:
+    """Resume the run the way the UI's Resume button does, with a form the run itself refuses."""
+    async with get_client() as client:
+        await wait_until(lambda: waiting_for_input(client, UUID(flow_run_id), "decision-"), what="the decision form")
+    await aresume_flow_run(UUID(flow_run_id), run_input=form.model_dump(mode="json"))
+
+    def refused() -> bool:
+        with office.sessions() as session:
+            return session.scalars(select(AuditEvent).where(
+                AuditEvent.case_reference == reference, AuditEvent.action == "decision input refused")).first() is not None
+    await wait_until(refused, what="the run to refuse the decision input")
+
+
+async def test_no_personal_value_stays_on_the_prefect_server(office: Office) -> None:
+    reference = await submit_referral(referral_about_zephyrine())
+    with office.sessions() as session:
+        flow_run_id = store.get_case(session, reference=reference).flow_run_id
     await submit_step(office, reference, "screening",
-                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
-    await all_returned(office, reference)
+                      ScreeningForm(outcome="accept", decided_by=SCREENED_BY, independent_chair_consulted=True))
+    for code in ("POL", "CSC", "HEALTH"):
+        returned = code == "HEALTH"
+        await submit_step(office, reference, "return", AgencyReturnForm(
+            agency=code, status="returned" if returned else "nil", involvement=INVOLVEMENT if returned else None,
+            key_practitioners=[PRACTITIONER] if returned else [], attendees=[ATTENDEE] if returned else []))
     await submit_step(office, reference, "recommendation",
-                      RecommendationForm(outcome="multi_agency_concise_review", rationale="Local learning."))
-    decision: DecisionForm = no_scr_decision().model_copy(update={"response": ChairResponse.affirm})
-    await submit_step(office, reference, "decision", decision)
+                      RecommendationForm(outcome="multi_agency_concise_review", rationale=RECOMMENDED_WHY))
+    # the anonymised details name the mother: the run refuses the input, which held free text too
+    await refused_in_the_run(office, reference, flow_run_id, decision(REFUSED_WHY, f"{NATURE}; {MOTHER} present"))
+    await submit_step(office, reference, "decision", decision(DECIDED_WHY, NATURE))
     await wait_until(finished(office, reference), what="the case to be decided")
     await wait_until(lambda: "national-panel@example.org" in mail_to(office), what="the Panel notice")
+
+    async with get_client() as client:  # the intake run: renamed after the case, its CIGSCR1 deleted
+        [intake] = await client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[f"intake-{reference}"])))
+        assert intake.parameters == {} and intake.state.is_completed()
 
     # Prefect's database, read table by table, and its raw file (free pages included)
     database = prefect_database()
     rows = database_text(database)
     assert reference in rows, "the scan reads the server's database (the run is named after the case)"
     assert hits(rows) == []
-    raw = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in database.parent.glob(database.name + "*"))
-    assert hits(raw) == []
+    assert hits(checkpointed_bytes(database)) == []
 
     # everything under PREFECT_HOME: persisted results, local storage, the profile
     assert hits(files_text(Path(os.environ["PREFECT_HOME"]))) == []
@@ -117,7 +180,7 @@ async def test_no_name_or_date_of_birth_reaches_prefect(office: Office) -> None:
     async with get_client() as client:
         artifacts = await client.read_artifacts()
         assert hits("\n".join(a.model_dump_json() for a in artifacts)) == []
-        logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id, intake.id])))
         assert hits("\n".join(log.message for log in logs)) == []
         runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
         assert runs and hits("\n".join(r.model_dump_json() for r in runs)) == []  # parameters, state, tags
@@ -132,5 +195,43 @@ async def test_no_name_or_date_of_birth_reaches_prefect(office: Office) -> None:
     # the National Panel is told the age, not the name or the date of birth
     panel = [m for m in read_mailbox(office.settings.mail_dir) if "national-panel@example.org" in m.to]
     assert len(panel) == 1
-    assert hits("\n".join([panel[0].subject, panel[0].text(), panel[0].html()])) == []
-    assert hits(panel[0].file.read_bytes().decode("utf-8", "replace")) == []
+    assert hits("\n".join([panel[0].subject, panel[0].text(), panel[0].html()]), IDENTITIES) == []
+    assert hits(panel[0].file.read_bytes().decode("utf-8", "replace"), IDENTITIES) == []
+
+
+async def test_a_refused_cigscr1_is_told_in_one_line_and_kept_to_correct(office: Office, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    form = referral_about_zephyrine().model_dump(mode="json")
+    form["child"]["date_of_death"] = "2019-01-01"  # before the date of birth
+    form["facts"]["child_died"] = True
+
+    state = await submit_referral(form, return_state=True)
+
+    assert state.is_failed()
+    assert state.message == ("CIGSCR1 not recorded: child: date_of_death: the date of death is before the date of birth")
+    async with get_client() as client:
+        run = await client.read_flow_run(state.state_details.flow_run_id)
+        assert run.parameters["form"]["child"]["name"] == CHILD  # kept, so "Copy to new run" refills the form
+
+        async def logged() -> bool:
+            logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+            return state.message in [log.message for log in logs]
+        await wait_until(logged, what="the refusal in the run's logs")
+    await wait_until(lambda: "cig-admin@example.org" in mail_to(office), what="the administrator's email")
+    [told] = [m for m in read_mailbox(office.settings.mail_dir) if "cig-admin@example.org" in m.to]
+    assert told.subject == "A referral (CIGSCR1) was not recorded: please correct it"
+    assert "the date of death is before the date of birth" in told.text() and run.name in told.text()
+    assert hits(told.text(), IDENTITIES) == []
+    with office.sessions() as session:
+        assert session.scalar(select(text("count(*)")).select_from(text("cases"))) == 0
+
+    # kept for CIG_INTAKE_KEEP_HOURS after it ended, then the sweep's housekeeping deletes it
+    assert run.id in [r.id for r in await _runs_after_housekeeping()]
+    monkeypatch.setenv("CIG_INTAKE_KEEP_HOURS", "0.0001")  # 0.36 s
+    await asyncio.sleep(1)
+    assert run.id not in [r.id for r in await _runs_after_housekeeping()]
+
+
+async def _runs_after_housekeeping() -> list:  # type: ignore[type-arg]
+    await delete_finished_intake_runs(open_office())
+    async with get_client() as client:
+        return await client.read_flow_runs()

@@ -158,8 +158,9 @@ async def test_meeting_outcomes_form_records_each_listed_case(office: Office) ->
 
 
 @sqlite_only
-async def test_the_ui_intake_run_holding_the_cigscr1_is_deleted_once_the_case_run_starts(office: Office) -> None:
-    """The Run form's parameters are the CIGSCR1: once recorded, the intake run leaves the Prefect server."""
+async def test_the_ui_intake_run_is_emptied_of_the_cigscr1_and_shows_the_new_reference(office: Office) -> None:
+    """The Run form's parameters are the CIGSCR1: once recorded, the intake run keeps only the new reference,
+    in its name and in an artifact linking to the case's run."""
     from prefect.client.orchestration import get_client
 
     from flows.intake import submit_referral
@@ -169,16 +170,13 @@ async def test_the_ui_intake_run_holding_the_cigscr1_is_deleted_once_the_case_ru
     reference = await submit_referral(form)
     await wait_until(lambda: stage(office, reference) == "awaiting_screening", what="the case")
     async with get_client() as client:
-        async def intake_runs() -> list:
-            runs = await client.read_flow_runs()
-            return [r for r in runs if "Tamsin Intakeonly" in str(r.parameters)]
-
-        deadline = datetime.now(timezone.utc).timestamp() + 90
-        while await intake_runs():
-            assert datetime.now(timezone.utc).timestamp() < deadline, "the intake run still holds the CIGSCR1"
-            await asyncio.sleep(1)
-        case_run = [r for r in await client.read_flow_runs() if r.name == f"referral-{reference}"]
-        assert case_run and case_run[0].parameters == {"reference": reference}
+        runs = await client.read_flow_runs()
+        assert not [r for r in runs if "Tamsin Intakeonly" in str(r.parameters)], "a run still holds the CIGSCR1"
+        [intake] = [r for r in runs if r.name == f"intake-{reference}"]
+        [case_run] = [r for r in runs if r.name == f"referral-{reference}"]
+        assert intake.parameters == {} and case_run.parameters == {"reference": reference}
+        [artifact] = [a for a in await client.read_artifacts() if a.key == f"intake-{reference.lower()}"]
+        assert f"[referral-{reference}](" in artifact.data and f"/runs/flow-run/{case_run.id})" in artifact.data
 
 
 @sqlite_only

@@ -9,6 +9,7 @@ docs/performance.md (or --out). `--size smoke` is CI's run: SQLite only, a few c
 it asserts nothing about speed and exits non-zero only if a case fails.
 
 Needs PostgreSQL at CIG_PG_ADMIN_URL (default postgres@127.0.0.1:5432) for the PostgreSQL half.
+SIGTERM (`timeout`, a CI runner) and Ctrl-C stop every process it started before it exits.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from bench import measure
 from bench.measure import Spread
-from cli.stack import worker_command
+from cli.stack import stopping_on_signals, worker_command
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -413,9 +414,10 @@ def main() -> int:
     started, load_before = time.monotonic(), os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="cig-bench-"))
     results: list[DatabaseResult] = []
-    try:
-        for database in size.databases:
-            results.append(asyncio.run(run_database(database, size, home)))
+    try:  # SIGTERM (`timeout make bench`) and Ctrl-C stop the stack and the workers, then remove home
+        with stopping_on_signals():
+            for database in size.databases:
+                results.append(asyncio.run(run_database(database, size, home)))
     finally:
         shutil.rmtree(home, ignore_errors=True)
     seconds = time.monotonic() - started

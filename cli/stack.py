@@ -8,6 +8,11 @@ simulated by `cig` commands, prints the timeline and the mail, and stops.
 Prefect server and case database on PostgreSQL, an API auth string, a Fernet data key, SMTP over
 STARTTLS, and two process workers on the one `cig` pool. Workers keep nothing of a case on their own
 disk: idempotency (the outbox keys, the case rows) lives in the case database every worker reads.
+
+Whatever stops the stack (Ctrl-C, SIGTERM from `timeout` or a CI runner, an error) stops all of it:
+the servers and workers run in their own process groups, out of reach of a signal sent to the
+command's group, so `running_stack` turns SIGTERM into an exception (`stopping_on_signals`) and its
+`finally` stops them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -99,13 +105,53 @@ def wait_for_http(url: str, seconds: float, what: str) -> None:
     raise RuntimeError(f"{what} did not answer at {url} within {seconds:.0f} s")
 
 
+class Terminated(SystemExit):
+    """The process was sent SIGTERM (exit status 143), raised where it was running, as Ctrl-C raises KeyboardInterrupt."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    # once: a second SIGTERM or Ctrl-C must not cut short the clean-up the first one started
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise Terminated(128 + signum) if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+@contextlib.contextmanager
+def stopping_on_signals() -> Iterator[None]:
+    """While inside, SIGTERM raises `Terminated` and Ctrl-C `KeyboardInterrupt` in the main thread, so every
+    `with` and `finally` on the way out runs and stops what it started; the signals after the first are
+    ignored until the block is left. Python's default lets SIGTERM end the process with no clean-up at all.
+
+    Nested uses and uses outside the main thread (where signals cannot be handled) change nothing.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is _raise_stop:
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    for signum in previous:
+        signal.signal(signum, _raise_stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
 @contextlib.contextmanager
 def running_stack(home: Path, api_port: int = 4200, smtp_port: int = 8025, workers: int | None = None,
                   log_dir: Path | None = None, profile: str = "development") -> Iterator[dict[str, str]]:
-    """Start server, mail server and worker(s); register deployments; stop everything on exit.
+    """Start server, mail server and worker(s); register deployments; stop everything on exit,
+    SIGTERM and Ctrl-C included (`stopping_on_signals`), even while starting.
 
     `workers` defaults to one in development and two in production.
     """
+    with stopping_on_signals(), _started_stack(home, api_port, smtp_port, workers, log_dir, profile) as env:
+        yield env
+
+
+@contextlib.contextmanager
+def _started_stack(home: Path, api_port: int, smtp_port: int, workers: int | None, log_dir: Path | None,
+                   profile: str) -> Iterator[dict[str, str]]:
     home.mkdir(parents=True, exist_ok=True)
     api_port, smtp_port = free_port(api_port), free_port(smtp_port)
     env = stack_env(home, api_port, smtp_port)
@@ -139,6 +185,9 @@ def running_stack(home: Path, api_port: int = 4200, smtp_port: int = 8025, worke
         automations = run(sys.executable, "-m", "flows.automations")
         if automations.returncode != 0:
             raise RuntimeError(f"creating the deadline Automations failed:\n{automations.stderr}")
+        choices = run(sys.executable, "-m", "flows.forms")  # the Run form's agencies, from the partnership file
+        if choices.returncode != 0:
+            raise RuntimeError(f"listing the agencies on the referral form failed:\n{choices.stderr}")
         for n in range(workers):
             start(f"worker-{n + 1}", *worker_command(f"cig-worker-{n + 1}"))
         yield env
@@ -176,11 +225,9 @@ def up(profile: str = "development") -> int:
             print(f"  in another shell:  export PREFECT_API_URL={env['PREFECT_API_URL']} CIG_HOME={env['CIG_HOME']} "
                   f"CIG_SMTP_PORT={env['CIG_SMTP_PORT']}; .venv/bin/cig referral list")
         print("Ctrl-C stops everything.", flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        while not stop.wait(1):
-            pass
+        with contextlib.suppress(KeyboardInterrupt, Terminated):
+            while True:
+                time.sleep(3600)
         print("stopping...", flush=True)
     return 0
 
@@ -194,6 +241,8 @@ def demo() -> int:
 
         shutil.rmtree(home)
     with running_stack(home, 4250, 8125) as env:
+        print(f"Prefect UI: {env['PREFECT_API_URL'].removesuffix('/api')}  "
+              f"(SMTP on 127.0.0.1:{env['CIG_SMTP_PORT']}; SIGTERM or Ctrl-C stops everything)", flush=True)
         return run_demo(env)
 
 

@@ -1,0 +1,58 @@
+"""System tests start real servers and workers in their own process groups: a SIGTERM to pytest (a CI
+runner's timeout, `timeout make test`) must stop them, not orphan them.
+
+For the whole system-test session SIGTERM raises `Terminated` in the test that is running (the
+mechanism of `make up`, `cli.stack.stopping_on_signals`), so its `with` blocks and fixtures stop what
+they started; the session then stops. A command started with `stack_command` (a `make demo`, a
+`make bench`) is sent SIGTERM and given time to stop its own stack when its test ends early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from cli.stack import PROJECT, Terminated, stopping_on_signals
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sigterm_stops_the_stacks() -> Iterator[None]:
+    with stopping_on_signals():
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    yield
+    if call.excinfo is not None and call.excinfo.errisinstance(Terminated):
+        item.session.shouldstop = "stopped by SIGTERM"
+
+
+@pytest.fixture
+def stack_command() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start a command that runs a stack of its own (`python -m cli.stack demo`, `python -m bench`), in its
+    own process group; one still running when the test ends is sent SIGTERM and waited for (SIGKILL,
+    what subprocess.run does on a timeout, would orphan its stack)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(args: list[str], env: dict[str, str], **popen: Any) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(args, env=env, cwd=PROJECT, start_new_session=True, **popen)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

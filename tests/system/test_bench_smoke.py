@@ -27,7 +27,7 @@ def test_the_smallest_bench_runs_every_measurement_without_error(
     with log.open("wb") as output:
         bench = stack_command([sys.executable, "-m", "bench", "--size", "smoke", "--out", str(out)],
                               env, stdout=output, stderr=subprocess.STDOUT)
-    bench.wait(timeout=600)  # on a timeout, stack_command stops the bench with SIGTERM, and it its stack
+    bench.wait(timeout=600)  # on a timeout, stack_command sends the bench SIGTERM and it stops its stack
     assert bench.returncode == 0, log.read_text()[-6000:]
     report = out.read_text()
     for heading in ("One referral against Prefect's floor", "Human action to email", "Cost of holding cases",

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= development
 SIZE ?= default
 
-.PHONY: install up demo demo-month test test-fast bench clean
+.PHONY: install browser up demo demo-month test test-fast bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,13 @@ demo: install
 demo-month: install
 	$(BIN)/python -m cli.demo_month
 
+## Debian's Chromium for the browser tests (Playwright's own browser download cannot run here).
+browser:
+	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
+
 ## The whole suite; PostgreSQL too when CIG_TEST_POSTGRES_URL is set (.ci/run sets it).
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 ## Benchmarks on SQLite and PostgreSQL; results to docs/performance.md (SIZE=smoke: CI's quick run).

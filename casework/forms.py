@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from casework.model import ChairResponse, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome
+from casework.model import CHOICE_LABELS, ChairResponse, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -69,7 +69,73 @@ def not_in_future(value: date | None, info: ValidationInfo) -> date | None:
 
 
 class Form(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A form's fields. A coded choice may be given as its code or as its label on the form
+    (`CHOICE_LABELS`), and an agency as "POL" or as "POL: Northshire Police"."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra=lambda schema, cls: present_schema(schema, cls))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codes_from_labels(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        return {name: _code_of(name, value) for name, value in data.items()}
+
+
+NUMBERED = re.compile(r"^(\d+)\. ")
+
+
+def present_schema(schema: dict[str, Any], cls: type[BaseModel], agencies: Sequence[str] = ()) -> None:
+    """Make a form's JSON schema read like the paper form on the Prefect UI, in place: an item number
+    shown as written ("3. Name", not a markdown list's "1."), an optional field as its one widget
+    (no "date | None" switch), a coded choice as a list of its labels, and, given `agencies` (each
+    "CODE: Name"), the agency fields as a list the form enforces before submit."""
+    for name, field in schema.get("properties", {}).items():
+        options = [option for option in field.get("anyOf", []) if option.get("type") != "null"]
+        if "anyOf" in field and len(options) == 1:
+            del field["anyOf"]
+            field.update({k: v for k, v in options[0].items() if k not in field})
+            if field.get("default", "") is None:
+                del field["default"]
+        field.setdefault("title", name.replace("_", " ").capitalize())
+        if NUMBERED.match(field.get("description", "")):
+            field["description"] = NUMBERED.sub(r"\1\\. ", field["description"])
+        target = field.get("items", field) if field.get("type") == "array" else field
+        if name in CHOICE_FIELDS:
+            codes = [str(member) for member in _choices(cls.model_fields[name].annotation)]
+            target.pop("$ref", None)
+            target.update(type="string", enum=[CHOICE_LABELS.get(code, code) for code in codes])
+            if "default" in field:
+                field["default"] = CHOICE_LABELS.get(str(field["default"]), field["default"])
+        if name in AGENCY_FIELDS and agencies:
+            target.pop("pattern", None)
+            target.update(type="string", enum=list(agencies))
+
+
+def _choices(annotation: object) -> list[object]:
+    """The values a Literal or an Enum annotation allows."""
+    if get_origin(annotation) is Literal:
+        return list(get_args(annotation))
+    return [member.value for member in annotation]  # type: ignore[attr-defined]
+
+
+CHOICE_FIELDS = frozenset({"outcome", "status", "response", "decision", "referred_by"})
+AGENCY_FIELDS = frozenset({"agency", "further_information_from"})
+_CODES = {label: code for code, label in CHOICE_LABELS.items()}
+_AGENCY_CHOICE = re.compile(r"^([A-Z][A-Z0-9]{1,11}): .+$")
+
+
+def _code_of(field: str, value: object) -> object:
+    """The code behind a choice field's label; free text and anything else unchanged."""
+    if isinstance(value, list):
+        return [_code_of(field, item) for item in value]
+    if not isinstance(value, str):
+        return value
+    if field in CHOICE_FIELDS:
+        return _CODES.get(value, value)
+    agency = _AGENCY_CHOICE.match(value) if field in AGENCY_FIELDS else None
+    return agency.group(1) if agency else value
 
 
 class Child(Form):
@@ -133,7 +199,7 @@ class ReferralForm(Form):
     significant_people: list[SignificantPerson] = Field(
         default_factory=list, max_length=30, description="4. Names and dates of birth of significant adults and children"
     )
-    agency: AgencyCode = Field(description="5. Agency providing the information (its code in the partnership file)")
+    agency: AgencyCode = Field(description="5. Agency providing the information")
     named_lead: Name = Field(description="7. Named lead / person providing this information")
     referrer_email: Email = Field(description="Where to tell the referrer the outcome (an email address)")
     referred_by: Literal["agency", "strategy_meeting"] = Field(
@@ -193,7 +259,8 @@ class AgencyReturnForm(Form):
 
     agency: AgencyCode = Field(description="The agency whose return this is")
     status: Literal["returned", "nil", "not_received"] = Field(
-        description="returned (with content), nil (no involvement), or not_received (the meeting goes ahead without it)"
+        description="Returned with the agency's involvement, a nil return (no involvement), or not received "
+        "(the meeting goes ahead without it)"
     )
     involvement: Text | None = Field(
         None, description="The agency's involvement with the child and family (required when returned)"
@@ -228,7 +295,7 @@ class RecommendationForm(Form):
         if self.outcome is Recommendation.further_information and not self.further_information_from:
             raise ValueError("further_information_from: name the agencies to ask for further information")
         if self.outcome is not Recommendation.further_information and self.further_information_from:
-            raise ValueError("further_information_from: only used when the outcome is further_information")
+            raise ValueError("further_information_from: only used when the outcome is further information needed")
         return self
 
 

@@ -108,6 +108,20 @@ REVIEW_LABELS = {
 }
 
 
+CHOICE_LABELS = {  # how each coded choice reads on a form; the forms accept either
+    **{value: label[0].upper() + label[1:] for value, label in REVIEW_LABELS.items()},
+    "accept": "Accept: the case goes to the group",
+    "decline": "Decline: the case does not go to the group",
+    "returned": "Returned, with the agency's involvement",
+    "nil": "Nil return: no involvement",
+    "not_received": "Not received: the meeting goes ahead without it",
+    "affirm": "Affirm the recommendation",
+    "challenge": "Challenge the recommendation",
+    "agency": "An agency, through its safeguarding lead",
+    "strategy_meeting": "The chair of a strategy meeting",
+}
+
+
 def review_labels(terms: Mapping[str, str]) -> dict[str, str]:
     """The review outcomes in a regime's words: wt2023 calls the SCR a local child safeguarding
     practice review. `terms` is the rule set's terms (config.rulesets.RuleSet.terms)."""

@@ -20,27 +20,57 @@ def _when(moment: datetime | None, calendar: WorkingCalendar) -> str:
     return moment.astimezone(calendar.zone).strftime("%a %d %b %Y %H:%M") if moment else "-"
 
 
-def case_context_markdown(
-    case: Case, rules: RuleSet, calendar: WorkingCalendar, now: datetime, problem: str | None = None
+WHAT_TO_DO = {
+    "screening": "Accept the case for the group, or decline it with the reason",
+    "return": "Record one agency's CIGINF1 return",
+    "recommendation": "Record the group's recommendation and rationale",
+    "decision": "Affirm or challenge the recommendation, and decide",
+}
+
+
+def case_summary_markdown(
+    case: Case, rules: RuleSet, calendar: WorkingCalendar, now: datetime, problem: str | None = None,
+    *, step: str | None = None, timeline_url: str | None = None,
 ) -> str:
-    """The case context a person sees above a form: stage, deadlines, returns, criteria indication."""
-    lines = [f"## Case {case.reference}: {describe_stage(Stage(case.stage))}", ""]
+    """What a person needs to act, short enough for the top of a form: the last refusal, what to do,
+    the recommendation, the next deadline, a link to the case's timeline."""
+    lines = []
     if problem:
-        lines += [f"> **The last input could not be recorded:** {problem}", ""]
-    lines += [f"- Regime: {rules.title}", f"- Referring agency: {case.referring_agency}",
-              f"- Notified: {case.notified_on.isoformat()}"]
+        lines += [f"**Not recorded, please change:** {problem}", ""]
+    lines.append(f"**{case.reference}**: {WHAT_TO_DO[step] if step else describe_stage(Stage(case.stage))}.")
+    if case.recommendation:
+        label = review_labels(rules.terms)[case.recommendation]
+        lines.append(f"**{rules.term('group')} recommends {label}:** {case.recommendation_rationale}")
+    open_deadlines = sorted((d for d in case.deadlines if d.met_at is None), key=lambda d: d.due_at)
+    if open_deadlines:
+        first = open_deadlines[0]
+        lines.append(f"**Due:** {first.label}, {_when(first.due_at, calendar)} "
+                     f"({days_left(first.due_at, now, calendar)} days left)")
+    if timeline_url:
+        lines.append(f"[The case's timeline]({timeline_url})")
+    return "  \n".join(lines)
+
+
+def case_context_markdown(
+    case: Case, rules: RuleSet, calendar: WorkingCalendar, now: datetime, problem: str | None = None,
+    *, step: str | None = None, timeline_url: str | None = None,
+) -> str:
+    """The case context a person sees with a form: the summary first (`case_summary_markdown`),
+    then the details (deadlines, returns, the criteria indication)."""
+    lines = [case_summary_markdown(case, rules, calendar, now, problem, step=step, timeline_url=timeline_url)]
+    open_deadlines = sorted((d for d in case.deadlines if d.met_at is None), key=lambda d: d.due_at)
+    lines += ["", "---", "", f"- Stage: {describe_stage(Stage(case.stage))}", f"- Regime: {rules.title}",
+              f"- Referring agency: {case.referring_agency}", f"- Notified: {case.notified_on.isoformat()}"]
     if case.meeting_at:
         lines.append(f"- Listed for the {rules.term('meeting')} on {_when(case.meeting_at, calendar)} (round {case.round})")
-    if case.recommendation:
-        lines.append(f"- {rules.term('group')} recommendation: **{review_labels(rules.terms)[case.recommendation]}**: {case.recommendation_rationale}")
     lines += ["", "| deadline | due | days left |", "| --- | --- | --- |"]
-    for item in sorted(case.deadlines, key=lambda d: d.due_at):
-        if item.met_at is None:
-            lines.append(f"| {item.label} | {_when(item.due_at, calendar)} | {days_left(item.due_at, now, calendar)} |")
+    for item in open_deadlines:
+        lines.append(f"| {item.label} | {_when(item.due_at, calendar)} | {days_left(item.due_at, now, calendar)} |")
     requests = [r for r in case.requests if r.round == case.round]
     if requests:
         lines += ["", "| agency | return |", "| --- | --- |"]
-        lines += [f"| {r.agency} | {r.status}{' (by return)' if r.by_return and r.status == 'outstanding' else ''} |" for r in requests]
+        lines += [f"| {r.agency} | {r.status.replace('_', ' ')}{' (by return)' if r.by_return and r.status == 'outstanding' else ''} |"
+                  for r in requests]
     lines += ["", indicate_criteria(CaseFacts.model_validate(case.facts)).as_markdown()]
     return "\n".join(lines)
 

@@ -7,8 +7,21 @@ Every field without a default is required in the JSON schema, so an empty resume
 from __future__ import annotations
 
 from prefect.input import RunInput
+from typing import Any
 
-from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ScreeningForm
+from pydantic import BaseModel, ConfigDict
+
+from casework.forms import (
+    AGENCY_FIELDS,
+    CHOICE_FIELDS,
+    AgencyReturnForm,
+    DecisionForm,
+    RecommendationForm,
+    ScreeningForm,
+    present_schema,
+)
+from casework.model import CHOICE_LABELS
+from config.partnership import Partnership
 
 
 class ScreeningInput(RunInput, ScreeningForm):
@@ -33,3 +46,73 @@ STEP_INPUTS: dict[str, type[RunInput]] = {
     "recommendation": RecommendationInput,
     "decision": DecisionInput,
 }
+
+
+def agency_choices(partnership: Partnership) -> list[str]:
+    """The partnership's agencies as a form lists them: "POL: Northshire Police"."""
+    return [f"{agency.code}: {agency.name}" for agency in partnership.agencies]
+
+
+def presented_input(form: BaseModel, partnership: Partnership) -> dict[str, Any]:
+    """A form's values as the run page's form gives them (each coded choice by its label, each agency as
+    "POL: Northshire Police", an empty field left out): the Prefect server checks a resume against
+    the form's schema."""
+    listed = {agency.code: f"{agency.code}: {agency.name}" for agency in partnership.agencies}
+
+    def shown(field: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return [shown(field, item) for item in value]
+        if field in CHOICE_FIELDS and isinstance(value, str):
+            return CHOICE_LABELS.get(value, value)
+        if field in AGENCY_FIELDS and isinstance(value, str):
+            return listed.get(value, value)
+        return value
+
+    values = form.model_dump(mode="json", exclude_none=True)  # an empty field is left out, as the form does
+    return {field: shown(field, value) for field, value in values.items()}
+
+
+def form_for(form: type[RunInput], partnership: Partnership, description: str, summary: str = "") -> type[RunInput]:
+    """The step's form as the run page shows it: the case context with it, the partnership's agencies
+    as a choice list the form enforces before submit. The Resume dialog gives the context a box too
+    small to read, so the `summary` (what to do, the recommendation, the deadline, the last refusal)
+    also heads the form's first field, where the person reads first."""
+    choices = agency_choices(partnership)
+
+    def presented(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+        present_schema(schema, cls, choices)
+        first = next(iter(schema.get("properties", {}).values()), None)
+        if summary and first is not None:
+            first["description"] = f"{summary}\n\n{first.get('description', '')}"
+
+    listed = type(form.__name__, (form,), {
+        "__module__": form.__module__, "__doc__": form.__doc__,
+        "model_config": ConfigDict(json_schema_extra=presented),
+    })
+    return listed.with_initial_data(description=description)  # type: ignore[return-value]
+
+
+async def offer_agency_choices(deployment_name: str, partnership: Partnership) -> None:
+    """Give a deployment's Run form the partnership's agencies as a choice list (called when the
+    deployments are registered: the form's schema comes from code, the agencies from the partnership file)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+
+    choices = agency_choices(partnership)
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(deployment_name)
+        schema = deployment.parameter_openapi_schema or {}
+        for definition in schema.get("definitions", {}).values():
+            for name, field in definition.get("properties", {}).items():
+                if name == "agency":
+                    field.pop("pattern", None)
+                    field.update(type="string", enum=choices)
+        await client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema))
+
+
+if __name__ == "__main__":  # `make up`, once the deployments are registered
+    import asyncio
+
+    from casework.office import open_office
+
+    asyncio.run(offer_agency_choices("submit-referral/submit-referral", open_office().partnership))

@@ -26,6 +26,8 @@ from casework.office import Office
 from casework.store import cases as store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import AuditEvent, Case
+from config.partnership import Partnership
+from flows.forms import presented_input
 
 EXPECTED_STAGE = {
     "screening": Stage.awaiting_screening,
@@ -134,11 +136,11 @@ async def waiting_for_input(client, flow_run_id: UUID, key_prefix: str) -> bool:
     return await run_wait(client, flow_run_id, key_prefix) is RunWait.ready
 
 
-async def _resume(flow_run_id: UUID, step: str, form: BaseModel) -> None:
+async def _resume(flow_run_id: UUID, step: str, form: BaseModel, partnership: Partnership) -> None:
     """Resume the run with the form, again if a loaded server answered 5xx and the run still waits."""
     for attempt in range(5):
         try:
-            await aresume_flow_run(flow_run_id, run_input=form.model_dump(mode="json"))
+            await aresume_flow_run(flow_run_id, run_input=presented_input(form, partnership))
             return
         except PrefectHTTPStatusError as busy:
             if busy.response.status_code < 500 or attempt == 4:
@@ -179,7 +181,7 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
         check_step(case, step, form)
         seq = case.wait_seq  # a refusal recorded from here on is this form's (not an earlier input's)
         last_audit = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
-    await _resume(flow_run_id, step, form)
+    await _resume(flow_run_id, step, form, office.partnership)
     while True:
         with office.sessions() as session:
             case = store.get_case(session, reference=reference)

@@ -22,9 +22,9 @@ from casework.delivery import DeliveryIncomplete
 from casework.model import Recommendation, Stage
 from casework.office import open_office
 from casework.store import cases as store
-from casework.views import case_context_markdown
+from casework.views import case_context_markdown, case_summary_markdown
 from config.loading import describe_errors
-from flows.forms import AgencyReturnInput, DecisionInput, RecommendationInput, ScreeningInput
+from flows.forms import AgencyReturnInput, DecisionInput, RecommendationInput, ScreeningInput, form_for
 from tasks.cases import (
     close_case,
     read_case,
@@ -35,7 +35,7 @@ from tasks.cases import (
     refuse_input,
     request_information,
 )
-from tasks.artifacts import publish_case_artifacts
+from tasks.artifacts import publish_case_artifacts, timeline_url
 from tasks.mail import send_messages
 from tasks.runs import delete_captured_inputs, tag_flow_run
 
@@ -130,12 +130,14 @@ async def wait_for_person(
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
         problem = _last_refusal(session, reference, step)
-        description = case_context_markdown(case, office.rules(case.regime), office.calendar, now, problem)
+        context = (case, office.rules(case.regime), office.calendar, now, problem)
+        description = case_context_markdown(*context, step=step, timeline_url=timeline_url(reference))
+        summary = case_summary_markdown(*context, step=step, timeline_url=timeline_url(reference))
         key = f"{step}-{case.wait_seq}"
     await tag_stage(reference)
     try:
         answer = await suspend_flow_run(
-            wait_for_input=form.with_initial_data(description=description),  # type: ignore[attr-defined]
+            wait_for_input=form_for(form, office.partnership, description, summary),  # type: ignore[arg-type]
             key=key,
             timeout=None,
         )

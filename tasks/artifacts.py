@@ -35,6 +35,13 @@ def case_key(reference: str) -> str:
     return artifact_key("case", reference)
 
 
+def timeline_url(reference: str) -> str:
+    """Where the Prefect UI shows the latest version of the case's timeline artifact."""
+    from prefect.settings import PREFECT_UI_URL
+
+    return f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/artifacts/key/{case_key(reference)}"
+
+
 def tracker_table(now: datetime) -> list[dict[str, object]]:
     """Every case's tracker row as the table artifact shows it (no child's name or date of birth)."""
     rows = current_tracker(open_office(), now=now)

@@ -34,6 +34,7 @@ from casework.model import ChairResponse
 from casework.office import Office, open_office
 from casework.store import cases as store
 from casework.store.tables import AuditEvent
+from flows.forms import presented_input
 from flows.intake import submit_referral
 from flows.launch import delete_finished_intake_runs
 from flows.people import submit_step, waiting_for_input
@@ -134,7 +135,7 @@ async def refused_in_the_run(office: Office, reference: str, flow_run_id: str, f
     """Resume the run the way the UI's Resume button does, with a form the run itself refuses."""
     async with get_client() as client:
         await wait_until(lambda: waiting_for_input(client, UUID(flow_run_id), "decision-"), what="the decision form")
-    await aresume_flow_run(UUID(flow_run_id), run_input=form.model_dump(mode="json"))
+    await aresume_flow_run(UUID(flow_run_id), run_input=presented_input(form, office.partnership))
 
     def refused() -> bool:
         with office.sessions() as session:

@@ -78,10 +78,13 @@ async def test_accepted_referral_sends_every_notice_exactly_once(office: Office)
 
     received = mail_to(office)
     expected = {
-        "cig-chair@example.org": 1, "business-manager@example.org": 1, "cig-admin@example.org": 1,
+        "cig-chair@example.org": 2,  # the referral notice, then the chair's decision (step 8)
+        "business-manager@example.org": 3,  # the referral, the listing for the meeting (5.1), the decision
+        "cig-admin@example.org": 2,  # the referral, the listing for the meeting (5.1)
         "independent-chair@example.org": 2,  # the referral notice, then the CIGSUM1 recommendation
         "police@example.org": 1, "social-care@example.org": 1, "health@example.org": 1,
-        "ofsted@example.org": 1, "national-panel@example.org": 1, "named-nurse@example.org": 1,
+        "ofsted@example.org": 1, "national-panel@example.org": 1,
+        "named-nurse@example.org": 2,  # accepted for the group (CIGCON1), then the decision
     }
     assert {to: len(subjects) for to, subjects in received.items()} == expected
     assert "Lead reviewer" not in received["ofsted@example.org"][0]

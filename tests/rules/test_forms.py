@@ -221,7 +221,7 @@ def test_further_information_without_agencies_is_refused() -> None:
 def test_agencies_are_only_named_when_asking_for_further_information() -> None:
     data = {"outcome": "scr", "rationale": "Criteria met.", "further_information_from": ["POL"]}
 
-    assert "further_information_from: only used when the outcome is further_information" in refusal(
+    assert "further_information_from: only used when the outcome is further information needed" in refusal(
         RecommendationForm, data
     )
 

@@ -48,6 +48,7 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
             undelivered = automations["case mail undelivered after retries"]["trigger"]
             assert undelivered["expect"] == ["prefect.task-run.Failed"]
             assert undelivered["match"]["prefect.resource.name"] == "send_messages-*"
+            check_the_forms_in_a_browser(env, deployments["submit-referral"]["id"])
             assert run_demo(env) == 0
             # the server's scheduler has put the next deadline sweeps on the calendar
             body = json.dumps({"flow_runs": {"deployment_id": {"any_": [deployments["deadline-sweep"]["id"]]},
@@ -59,7 +60,39 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
         os.environ.clear()
         os.environ.update(saved)
     out = capsys.readouterr().out
-    assert "demo: 15 messages delivered, decision recorded" in out
+    assert "demo: 20 messages delivered, decision recorded" in out
+
+
+def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -> None:
+    """What the administrator and the independent chair see, in headless Chromium on the stack's UI."""
+    from cli.demo import cig
+    from tests.system.browser import chromium
+
+    ui = env["PREFECT_API_URL"].removesuffix("/api")
+    reference = json.loads(cig(env, "referral", "submit", str(PROJECT / "examples" / "referral.yaml"), "--json"))["reference"]
+    cig(env, "screen", reference, "--accept", "--by", "Casey Chair")
+    for code in ("POL", "CSC", "HEALTH", "CCG", "EDU", "PROB", "YJS"):
+        cig(env, "return", reference, "--agency", code, "--nil")
+    cig(env, "recommend", reference, "--outcome", "scr", "--rationale", "Information was not shared.")
+    run_id = json.loads(cig(env, "referral", "show", reference, "--json"))["flow_run_id"]
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        # the CIGSCR1 Run form: the paper form's item numbers, the agencies as a choice list
+        page.goto(f"{ui}/deployments/deployment/{submit_referral_id}/run")
+        page.get_by_text("3. Name of the child or young person").wait_for()
+        assert page.get_by_text("1. Name of the child").count() == 0
+        assert page.get_by_text('Property is type "None"').count() == 0
+        agency = page.locator(".schema-form-property", has=page.get_by_text("5. Agency providing the information")).last
+        agency.locator("button").first.click()
+        assert page.get_by_text("POL: Northshire Police").first.is_visible()
+        # the chair's Resume form: the recommendation above the fields, in view at 1366x768
+        page.goto(f"{ui}/runs/flow-run/{run_id}")
+        page.get_by_role("button", name="Resume").first.click()
+        recommendation = page.get_by_text("recommends Serious Case Review").first
+        recommendation.wait_for()
+        box = recommendation.bounding_box()
+        assert recommendation.is_visible() and box and 0 <= box["y"] and box["y"] + box["height"] <= 768
+        assert page.get_by_text("Information was not shared.").first.is_visible()
 
 
 def test_cig_refuses_a_malformed_referral_in_words(tmp_path: Path) -> None:

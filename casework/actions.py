@@ -59,6 +59,7 @@ def case_file(case: Case) -> CaseFile:
         child_name=child.get("name", ""),
         child_date_of_birth=date.fromisoformat(child["date_of_birth"]) if child.get("date_of_birth") else date.min,
         child_date_of_death=date.fromisoformat(child["date_of_death"]) if child.get("date_of_death") else None,
+        child_address=child.get("address"),
         significant_people=personal.get("significant_people", []),
         referrer_email=case.referrer_email,
         round=case.round,

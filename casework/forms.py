@@ -142,6 +142,7 @@ class Child(Form):
     name: Name = Field(description="3. Name of the child or young person")
     date_of_birth: date = Field(description="3. Date of birth")
     date_of_death: date | None = Field(None, description="3. Date of death, if the child has died")
+    address: Line | None = Field(None, description="3. Address of the child (the agencies asked for information are given it)")
 
     _dates = field_validator("date_of_birth", "date_of_death")(not_in_future)
 
@@ -156,6 +157,7 @@ class SignificantPerson(Form):
     name: Name = Field(description="4. Name of a significant adult or child")
     date_of_birth: date | None = Field(None, description="4. Their date of birth, if known")
     relationship: Line = Field(description="Their relationship to the child, e.g. mother, step-father, sibling")
+    address: Line | None = Field(None, description="4. Their address, if known")
 
     _dob = field_validator("date_of_birth")(not_in_future)
 

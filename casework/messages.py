@@ -35,6 +35,7 @@ class CaseFile:
     child_date_of_death: date | None
     significant_people: list[dict[str, Any]]
     referrer_email: str | None
+    child_address: str | None = None
     round: int = 0
     meeting_at: datetime | None = None
     screening_reason: str | None = None
@@ -150,9 +151,11 @@ def listing_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) ->
 
 
 def _person(person: dict[str, Any]) -> dict[str, Any]:
-    """A significant person as the request shows them: the date of birth a date (stored as ISO text)."""
+    """A significant person as the request shows them: the date of birth a date (stored as ISO text),
+    the address if recorded (referrals recorded before addresses were asked have none)."""
     born = person.get("date_of_birth")
-    return person | {"date_of_birth": date.fromisoformat(born) if isinstance(born, str) and born else born or None}
+    return person | {"date_of_birth": date.fromisoformat(born) if isinstance(born, str) and born else born or None,
+                     "address": person.get("address")}
 
 
 def _day_before_meeting(due_at: datetime, meeting_at: datetime | None) -> bool:
@@ -176,6 +179,7 @@ def information_requests(
             "agency": agency.name,
             "child_name": case.child_name,
             "child_date_of_birth": case.child_date_of_birth,
+            "child_address": case.child_address,
             "significant_people": [_person(p) for p in case.significant_people],
             "due_at": request["due_at"],
             "due_day_before_meeting": _day_before_meeting(request["due_at"], case.meeting_at),

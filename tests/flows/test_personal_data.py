@@ -53,6 +53,7 @@ def spellings(born: date) -> list[str]:
             born.strftime("%Y%m%d")]
 
 
+ADDRESS = "7 Gorsewhistle Lane, Northshire NS9 9ZZ"
 NAMED_LEAD = "Perpetua Wrenfield"
 SAFEGUARDING_LEAD = "Barnaby Ottershaw"
 REASONS = "Unexplained bruising noticed by the quillwort nursery"
@@ -68,7 +69,7 @@ REFUSED_WHY = "Refused draft about the thistledown visit"
 CRITERIA_WHY = "Joint working at the copperbeech hub was sound"
 NATURE = "Non-accidental injury reported by the saltmarsh ward"
 
-FREE_TEXT = [NAMED_LEAD, SAFEGUARDING_LEAD, REASONS, SUMMARY, SCREENED_BY, INVOLVEMENT, PRACTITIONER, ATTENDEE,
+FREE_TEXT = [ADDRESS, "Gorsewhistle", NAMED_LEAD, SAFEGUARDING_LEAD, REASONS, SUMMARY, SCREENED_BY, INVOLVEMENT, PRACTITIONER, ATTENDEE,
              RECOMMENDED_WHY, DECIDED_BY, DECIDED_WHY, REFUSED_WHY, CRITERIA_WHY, NATURE]
 IDENTITIES = [CHILD, CHILD.split()[1], MOTHER, MOTHER.split()[1], *spellings(CHILD_BORN), *spellings(MOTHER_BORN)]
 NEEDLES = IDENTITIES + FREE_TEXT
@@ -118,8 +119,9 @@ def files_text(directory: Path) -> str:
 def referral_about_zephyrine() -> ReferralForm:
     data = yaml.safe_load(EXAMPLE.read_text())
     data.update(reasons=REASONS, case_summary=SUMMARY, named_lead=NAMED_LEAD, safeguarding_lead=SAFEGUARDING_LEAD)
-    data["child"] = {"name": CHILD, "date_of_birth": CHILD_BORN}
-    data["significant_people"] = [{"name": MOTHER, "date_of_birth": MOTHER_BORN, "relationship": "mother"}]
+    data["child"] = {"name": CHILD, "date_of_birth": CHILD_BORN, "address": ADDRESS}
+    data["significant_people"] = [{"name": MOTHER, "date_of_birth": MOTHER_BORN, "relationship": "mother",
+                                   "address": ADDRESS}]
     return ReferralForm.model_validate(data, context={"today": datetime.now(timezone.utc).date()})
 
 

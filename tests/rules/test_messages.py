@@ -76,10 +76,12 @@ REFERRED = CaseFile(
     child_date_of_birth=CHILD_BORN,
     child_date_of_death=None,
     significant_people=[
-        {"name": "Jordan Testparent", "date_of_birth": "1990-05-01", "relationship": "mother"},
+        {"name": "Jordan Testparent", "date_of_birth": "1990-05-01", "relationship": "mother",
+         "address": "1 Invented Row, Northshire NS1 0AA"},
         {"name": "Lee Testpartner", "date_of_birth": None, "relationship": "mother's partner"},
     ],
     referrer_email=REFERRER,
+    child_address="1 Invented Row, Northshire NS1 0AA",
     deadlines={"decision": end_of(2026, 12, 16)},
 )
 LISTED = dataclasses.replace(REFERRED, round=1, meeting_at=local(2026, 12, 8))
@@ -235,8 +237,10 @@ def test_cigINF1_goes_to_each_agency_asked_with_who_is_involved_and_the_due_date
     assert "listed for the CIG meeting on Tuesday 8 December 2026, 10:00" in police.text
     assert "Please return it within 7 days: by Thursday 26 November 2026, 23:59." in police.text
     # the agencies need the child's identity to search their records
-    assert f"- Child: {CHILD_NAME}, born Sunday 17 February 2019" in police.text
-    assert "- mother: Jordan Testparent, born Tuesday 1 May 1990" in police.text  # every date one way
+    # CIGCON1 3.ii: "name, address and date of birth of those involved"
+    assert f"- Child: {CHILD_NAME}, born Sunday 17 February 2019, of 1 Invented Row, Northshire NS1 0AA" in police.text
+    assert "- mother: Jordan Testparent, born Tuesday 1 May 1990, of 1 Invented Row, Northshire NS1 0AA" in police.text
+    assert "1 Invented Row, Northshire NS1 0AA" in police.html
     assert "- mother's partner: Lee Testpartner\n" in police.text
     assert "BY RETURN" not in police.text
 

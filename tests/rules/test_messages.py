@@ -532,7 +532,7 @@ def test_every_date_in_every_message_reads_one_way() -> None:
             assert not iso.search(part), f"{mail.kind}: {iso.search(part).group()}"
     police = render(information_requests(LISTED, PARTNERSHIP, WT2015, requests_for(["POL"]))[0])
     assert "- mother: Jordan Testparent, born Tuesday 1 May 1990" in police.text
-    assert "<li>mother: Jordan Testparent, born Tuesday 1 May 1990</li>" in police.html
+    assert "<li>mother: Jordan Testparent, born Tuesday 1 May 1990, of 1 Invented Row, Northshire NS1 0AA</li>" in police.html
 
 
 def test_a_reply_goes_to_the_administrator() -> None:

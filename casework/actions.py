@@ -60,6 +60,7 @@ def case_file(case: Case) -> CaseFile:
         child_date_of_birth=date.fromisoformat(child["date_of_birth"]) if child.get("date_of_birth") else date.min,
         child_date_of_death=date.fromisoformat(child["date_of_death"]) if child.get("date_of_death") else None,
         child_address=child.get("address"),
+        referring_organisation=personal.get("organisation"),
         significant_people=personal.get("significant_people", []),
         referrer_email=case.referrer_email,
         round=case.round,
@@ -110,7 +111,8 @@ def _known_agency(office: Office, code: str) -> None:
 
 def submit_referral(office: Office, form: ReferralForm, *, now: datetime, actor: str) -> Outcome:
     """Record a CIGSCR1 referral under a new reference and queue the referral notices."""
-    _known_agency(office, form.agency)  # an unknown agency is refused before anything is written
+    if form.agency is not None:  # an unknown agency is refused before anything is written
+        _known_agency(office, form.agency)
     rules = office.rules()
     with office.sessions.begin() as session:
         case = store.record_referral(

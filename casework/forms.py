@@ -201,34 +201,57 @@ class ReferralForm(Form):
     significant_people: list[SignificantPerson] = Field(
         default_factory=list, max_length=30, description="4. Names and dates of birth of significant adults and children"
     )
-    agency: AgencyCode = Field(description="5. Agency providing the information")
+    agency: AgencyCode | None = Field(
+        None, description="5. Agency providing the information, when it is a member agency of the partnership"
+    )
+    organisation: Line | None = Field(
+        None, description="5. Otherwise, the organisation referring: any professional can refer (a school, a GP "
+        "practice, a voluntary organisation)"
+    )
     named_lead: Name = Field(description="7. Named lead / person providing this information")
     referrer_email: Email = Field(description="Where to tell the referrer the outcome (an email address)")
+    referrer_phone: Line | None = Field(None, description="The referrer's telephone number")
     referred_by: Literal["agency", "strategy_meeting"] = Field(
-        "agency", description="Referred by an agency, or by the chair of a strategy meeting"
+        "agency", description="Referred through an agency's or organisation's safeguarding lead, or by the chair "
+        "of a strategy meeting"
     )
     reviewed_with_safeguarding_lead_on: date | None = Field(
-        None, description="8. For agency referrals: date the case was reviewed with the agency safeguarding lead"
+        None, description="8. Required for a referral through a safeguarding lead: date the case was reviewed with them"
     )
     safeguarding_lead: Line | None = Field(
-        None, description="8. For agency referrals: name and position of the safeguarding lead it was reviewed with"
+        None, description="8. Required for a referral through a safeguarding lead: their name and position"
+    )
+    strategy_meeting_on: date | None = Field(
+        None, description="Required for a referral by the chair of a strategy meeting: the meeting's date"
+    )
+    strategy_meeting_chair: Line | None = Field(
+        None, description="Required for a referral by the chair of a strategy meeting: the chair's name and role"
     )
     completed_on: date = Field(description="9. Date this form was completed")
     facts: CaseFacts = Field(description="The facts the criteria indication reads")
 
-    _past = field_validator("notified_on", "reviewed_with_safeguarding_lead_on", "completed_on")(not_in_future)
+    _past = field_validator("notified_on", "reviewed_with_safeguarding_lead_on", "completed_on",
+                            "strategy_meeting_on")(not_in_future)
 
     @model_validator(mode="after")
     def _cross_field(self) -> "ReferralForm":
+        if (self.agency is None) == (self.organisation is None):
+            raise ValueError("agency: give the member agency referring, or the organisation if it is not one (not both)")
         if self.referred_by == "agency":
             if self.reviewed_with_safeguarding_lead_on is None:
                 raise ValueError(
-                    "reviewed_with_safeguarding_lead_on: an agency referral needs the date the case was "
-                    "reviewed with the agency safeguarding lead"
+                    "reviewed_with_safeguarding_lead_on: a referral through a safeguarding lead needs the date "
+                    "the case was reviewed with them"
                 )
             if not self.safeguarding_lead:
                 raise ValueError(
-                    "safeguarding_lead: an agency referral needs the name and position of the safeguarding lead"
+                    "safeguarding_lead: a referral through a safeguarding lead needs their name and position"
+                )
+        else:
+            if self.strategy_meeting_on is None or not self.strategy_meeting_chair:
+                raise ValueError(
+                    "strategy_meeting_on: a referral by the chair of a strategy meeting needs the meeting's date "
+                    "and its chair"
                 )
         if self.facts.child_died != (self.child.date_of_death is not None):
             raise ValueError(

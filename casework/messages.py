@@ -36,6 +36,7 @@ class CaseFile:
     significant_people: list[dict[str, Any]]
     referrer_email: str | None
     child_address: str | None = None
+    referring_organisation: str | None = None  # when the referrer's organisation is not a member agency
     round: int = 0
     meeting_at: datetime | None = None
     screening_reason: str | None = None
@@ -91,12 +92,20 @@ def _common(case: CaseFile, partnership: Partnership, rules: RuleSet) -> dict[st
     }
 
 
+def referrer_name(case: CaseFile, partnership: Partnership) -> str:
+    """The referring member agency's name, or the organisation's when it is not a member ("any
+    professional can refer")."""
+    if case.referring_organisation:
+        return f"{case.referring_organisation} (not a member agency)"
+    return partnership.agency(case.referring_agency).name
+
+
 def referral_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
     """Step 2: the partnership tells the CIG chair, business manager, administrator and independent chair."""
     contacts = partnership.contacts
     indication = indicate_criteria(CaseFacts.model_validate(case.facts))
     context = _common(case, partnership, rules) | {
-        "agency": partnership.agency(case.referring_agency).name,
+        "agency": referrer_name(case, partnership),
         "notified_on": case.notified_on,
         "indication": indication,
     }
@@ -140,7 +149,7 @@ def listing_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) ->
         return []
     contacts = partnership.contacts
     context = _common(case, partnership, rules) | {
-        "agency": partnership.agency(case.referring_agency).name,
+        "agency": referrer_name(case, partnership),
         "meeting_at": case.meeting_at,
         "cig_chair": contacts.cig_chair.name,
     }

@@ -108,6 +108,8 @@ REVIEW_LABELS = {
 }
 
 
+NON_MEMBER = "NONMEMBER"  # the referring "agency" of a referral from an organisation outside the partnership
+
 CHOICE_LABELS = {  # how each coded choice reads on a form; the forms accept either
     **{value: label[0].upper() + label[1:] for value, label in REVIEW_LABELS.items()},
     "accept": "Accept: the case goes to the group",
@@ -117,7 +119,7 @@ CHOICE_LABELS = {  # how each coded choice reads on a form; the forms accept eit
     "not_received": "Not received: the meeting goes ahead without it",
     "affirm": "Affirm the recommendation",
     "challenge": "Challenge the recommendation",
-    "agency": "An agency, through its safeguarding lead",
+    "agency": "An agency or organisation, through its safeguarding lead",
     "strategy_meeting": "The chair of a strategy meeting",
 }
 

@@ -58,7 +58,7 @@ def case_papers(case: Case, partnership: Partnership) -> CasePapers:
     )
     return CasePapers(
         reference=case.reference, round=case.round,
-        referring_agency=_agency_name(partnership, case.referring_agency), notified_on=case.notified_on,
+        referring_agency=personal.get("organisation") or _agency_name(partnership, case.referring_agency), notified_on=case.notified_on,
         reasons=personal.get("reasons", ""), case_summary=personal.get("case_summary", ""),
         child_name=child.get("name", ""),
         child_date_of_birth=date.fromisoformat(child["date_of_birth"]) if child.get("date_of_birth") else None,

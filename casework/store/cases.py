@@ -23,7 +23,7 @@ from casework.forms import (
     check_publication_is_anonymous,
 )
 from casework.meetings import Meeting
-from casework.model import CaseStatus, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome, Stage, check_move
+from casework.model import NON_MEMBER, CaseStatus, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome, Stage, check_move
 from casework.store.tables import AuditEvent, Case, Deadline, InformationRequest, OutboxMessage
 from config.rulesets import RuleSet
 
@@ -126,12 +126,17 @@ def record_referral(
     )
     personal["completed_on"] = form.completed_on.isoformat()
     personal["referred_by"] = form.referred_by
+    personal["organisation"] = form.organisation
+    personal["referrer_phone"] = form.referrer_phone
+    if form.referred_by == "strategy_meeting":
+        personal["strategy_meeting"] = {"on": form.strategy_meeting_on.isoformat() if form.strategy_meeting_on else None,
+                                        "chair": form.strategy_meeting_chair}
     case = Case(
         reference=_next_reference(session, prefix, now.year),
         regime=rules.name,
         status=CaseStatus.open,
         stage=Stage.awaiting_screening,
-        referring_agency=form.agency,
+        referring_agency=form.agency or NON_MEMBER,
         notified_on=form.notified_on,
         referred_at=now,
         facts=form.facts.model_dump(mode="json"),
@@ -146,7 +151,8 @@ def record_referral(
         if clock.starts.value == "notified":
             _set_deadline(session, case, kind=kind, label=clock.label, due_at=deadline(form.notified_on, clock, calendar))
     session.flush()
-    audit(session, reference=case.reference, actor=actor, action="referral recorded", now=now, agency=form.agency)
+    audit(session, reference=case.reference, actor=actor, action="referral recorded", now=now,
+          agency=form.agency or NON_MEMBER, referred_by=form.referred_by)
     return case
 
 

@@ -111,16 +111,34 @@ def test_empty_reasons_are_refused(blank: str) -> None:
 
 
 def test_an_agency_referral_needs_the_safeguarding_lead() -> None:
-    assert "safeguarding_lead: an agency referral needs" in refusal(ReferralForm, referral(safeguarding_lead=None))
-    assert "reviewed_with_safeguarding_lead_on: an agency referral needs" in refusal(
+    assert "safeguarding_lead: a referral through a safeguarding lead needs" in refusal(
+        ReferralForm, referral(safeguarding_lead=None))
+    assert "reviewed_with_safeguarding_lead_on: a referral through a safeguarding lead needs" in refusal(
         ReferralForm, referral(reviewed_with_safeguarding_lead_on=None)
     )
 
 
-def test_a_strategy_meeting_referral_does_not_need_the_safeguarding_lead() -> None:
-    data = referral(referred_by="strategy_meeting", safeguarding_lead=None, reviewed_with_safeguarding_lead_on=None)
+def test_any_professional_can_refer_from_an_organisation_that_is_not_a_member_agency() -> None:
+    form = ReferralForm.model_validate(referral(agency=None, organisation="Northshire Primary School (invented)",
+                                                referrer_phone="01234 567890"), context=TODAY)
+    assert (form.agency, form.organisation) == (None, "Northshire Primary School (invented)")
+    assert "agency: give the member agency referring, or the organisation" in refusal(
+        ReferralForm, referral(organisation="Northshire Primary School (invented)"))
+    assert "agency: give the member agency referring, or the organisation" in refusal(ReferralForm, referral(agency=None))
 
-    assert ReferralForm.model_validate(data, context=TODAY).safeguarding_lead is None
+
+def test_a_strategy_meeting_referral_records_the_meetings_date_and_chair() -> None:
+    data = referral(referred_by="strategy_meeting", safeguarding_lead=None, reviewed_with_safeguarding_lead_on=None)
+    assert "strategy_meeting_on: a referral by the chair of a strategy meeting needs the meeting's date and its chair" in (
+        refusal(ReferralForm, data))
+
+
+def test_a_strategy_meeting_referral_does_not_need_the_safeguarding_lead() -> None:
+    data = referral(referred_by="strategy_meeting", safeguarding_lead=None, reviewed_with_safeguarding_lead_on=None,
+                    strategy_meeting_on="2026-11-17", strategy_meeting_chair="Sam Strategy, team manager (invented)")
+
+    form = ReferralForm.model_validate(data, context=TODAY)
+    assert form.safeguarding_lead is None and form.strategy_meeting_chair == "Sam Strategy, team manager (invented)"
 
 
 def test_child_died_and_date_of_death_must_agree() -> None:

@@ -1,8 +1,9 @@
 """Statutory clocks: when each thing is due, counted the way the rule set says.
 
 Working days exclude weekends, England and Wales bank holidays (the `holidays` package) and the
-partnership's own closure days. A deadline is the end of its due day in the partnership's time
-zone, stored as an absolute UTC date-time.
+partnership's own closure days. A deadline counted in days or months is the end of its due day in
+the partnership's time zone; one counted in hours (Ofsted's "immediately") is that many hours after
+the moment its event happened. Either is stored as an absolute UTC date-time.
 """
 
 from __future__ import annotations
@@ -78,8 +79,11 @@ def add_months(start: date, months: int) -> date:
 
 
 def due_date(start: date, clock: Clock, calendar: WorkingCalendar) -> date:
-    """The day a clock runs out, counted from the day of its starting event."""
+    """The day a clock runs out, counted from the day of its starting event (a clock in hours has no
+    due day of its own: use `deadline` with the event's moment)."""
     match clock.unit:
+        case ClockUnit.hours:
+            raise ValueError(f"{clock.label}: counted in hours, from a moment, not from a day")
         case ClockUnit.calendar_days:
             return start + timedelta(days=clock.amount)
         case ClockUnit.working_days:
@@ -90,7 +94,12 @@ def due_date(start: date, clock: Clock, calendar: WorkingCalendar) -> date:
 
 
 def deadline(start: date | datetime, clock: Clock, calendar: WorkingCalendar) -> datetime:
-    """The absolute moment (UTC) a clock runs out: the end of its due day, local time."""
+    """The absolute moment (UTC) a clock runs out: the end of its due day, local time; for a clock in
+    hours, exactly that many hours after `start` (which must then be a moment, not a day)."""
+    if clock.unit is ClockUnit.hours:
+        if not isinstance(start, datetime):
+            raise ValueError(f"{clock.label}: counted in hours, so it needs the moment its event happened")
+        return start.astimezone(timezone.utc) + timedelta(hours=clock.amount)
     day = calendar.local_date(start) if isinstance(start, datetime) else start
     return calendar.end_of_day(due_date(day, clock, calendar))
 
@@ -114,11 +123,14 @@ def information_return_due(
     meeting_day = calendar.local_date(meeting_at)
     under = clock.by_return_under_days
     by_return = under is not None and (meeting_day - issued_day).days < under
+    latest = meeting_day - timedelta(days=1)
+    if clock.unit is ClockUnit.hours and not by_return:
+        due_at = max(issued_at, min(deadline(issued_at, clock, calendar), calendar.end_of_day(latest)))
+        return ReturnDue(due_at.astimezone(timezone.utc), False)
     if by_return:
         due = calendar.add_working_days(issued_day, 1)
     else:
         due = due_date(issued_day, clock, calendar)
-    latest = meeting_day - timedelta(days=1)
     due = max(issued_day, min(due, latest))
     return ReturnDue(calendar.end_of_day(due), by_return)
 

@@ -16,6 +16,11 @@ outbox on every sweep keeps exactly one.
 
 Only the latest offset whose day has come is owed (a sweep that missed a day does not send two
 reminders at once), none on the day the clock started, and none for a deadline already met.
+
+A clock counted in hours (Ofsted's "immediately": a few hours from the decision) owes no reminder
+or warning, whose offsets are counted in days and would all fall before the clock started; it owes
+only the escalation, from the first sweep after the moment it runs out (the sweep runs every 15
+minutes), once.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class OpenDeadline:
     case_open: bool = True
     started_on: date | None = None  # the day the clock started (no reminder that same day)
     meeting_at: datetime | None = None
+    counted_in_hours: bool = False  # the clock runs out hours after its event: no day-counted warning
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,8 @@ def reminders_owed(
                 owed.append(_message(item, Purpose.chase, "overdue", contacts.administrator, "administrator",
                                      partnership, {"copy_for": agency.contact.name}))
                 continue
+            if item.counted_in_hours:
+                continue
             offset = _latest_offset_due(settings.return_offsets_working_days, due_day, today, item.started_on,
                                         lambda n: calendar.subtract_working_days(due_day, n))
             if offset is not None:
@@ -169,6 +177,8 @@ def reminders_owed(
         if breached:
             for to, role in ((contacts.business_manager, "business manager"), (contacts.independent_chair, "independent chair")):
                 owed.append(_message(item, Purpose.escalation, "breached", to, role, partnership, {}))
+            continue
+        if item.counted_in_hours:
             continue
         offset = _latest_offset_due(offsets, due_day, today, item.started_on, lambda n: due_day - timedelta(days=n))
         if offset is not None:

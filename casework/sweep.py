@@ -21,6 +21,7 @@ from casework.office import Office
 from casework.reminders import NOTICE_KINDS, OpenDeadline, horizon, reminders_owed
 from casework.store import cases as store
 from casework.store.tables import Deadline, OutboxMessage
+from config.rulesets import ClockUnit, RuleSet
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class SweepOutcome:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
-def _open_deadline(row: Deadline, calendar: WorkingCalendar) -> OpenDeadline:
+def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet) -> OpenDeadline:
     case = row.case
+    clock = rules.clocks.get(row.kind)
     started_on = None
     if row.kind == "information_return":
         request = next((r for r in case.requests if r.agency == row.subject and r.round == row.round), None)
@@ -41,7 +43,7 @@ def _open_deadline(row: Deadline, calendar: WorkingCalendar) -> OpenDeadline:
     return OpenDeadline(
         reference=case.reference, kind=row.kind, subject=row.subject, round=row.round, label=row.label,
         due_at=row.due_at, met_at=row.met_at, case_open=case.status == "open", started_on=started_on,
-        meeting_at=case.meeting_at,
+        meeting_at=case.meeting_at, counted_in_hours=clock is not None and clock.unit is ClockUnit.hours,
     )
 
 
@@ -70,7 +72,7 @@ def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:
     with office.sessions.begin() as session:
         rows = store.open_deadlines_due_before(session, before=now + horizon(office.partnership))
         rows = meet_sent_notices(session, office, rows)
-        deadlines = [_open_deadline(row, office.calendar) for row in rows]
+        deadlines = [_open_deadline(row, office.calendar, office.rules(row.case.regime)) for row in rows]
         owed = reminders_owed(deadlines, now=now, partnership=office.partnership, calendar=office.calendar)
         if not owed:
             return SweepOutcome(len(rows), 0)

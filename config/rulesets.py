@@ -18,6 +18,7 @@ RULESET_DIR = Path(__file__).resolve().parent / "rulesets"
 
 
 class ClockUnit(StrEnum):
+    hours = "hours"  # from the moment of the starting event, to the minute (Ofsted: "immediately")
     calendar_days = "calendar_days"
     working_days = "working_days"
     calendar_months = "calendar_months"
@@ -42,6 +43,13 @@ class Clock(BaseModel):
     by_return_under_days: int | None = Field(
         None, ge=0, description="a request issued fewer than this many days before the meeting is due by return"
     )
+
+    @model_validator(mode="after")
+    def _hours_need_a_moment(self) -> "Clock":
+        if self.unit is ClockUnit.hours and self.starts is ClockStart.notified:
+            raise ValueError("unit: hours cannot be counted from 'notified' (a date, with no time of day); "
+                             "count it in days")
+        return self
 
 
 class Notice(BaseModel):

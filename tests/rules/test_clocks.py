@@ -109,8 +109,53 @@ def test_the_panel_notice_is_due_14_calendar_days_from_the_decision_holidays_inc
     assert due_date(date(2026, 12, 18), WT2015.clocks["panel_notice"], CALENDAR) == date(2027, 1, 1)
 
 
-def test_the_ofsted_notice_is_due_the_next_working_day_after_the_decision() -> None:
-    assert due_date(date(2026, 12, 24), WT2015.clocks["ofsted_notice"], CALENDAR) == date(2026, 12, 29)
+# --- Ofsted "immediately": counted in hours from the decision ---------------------------------
+
+def test_the_ofsted_notice_is_due_four_hours_after_the_decision_not_the_next_working_day() -> None:
+    clock = WT2015.clocks["ofsted_notice"]
+    assert (clock.amount, clock.unit) == (4, ClockUnit.hours)
+    # Christmas Eve 10:00: due at 14:00 that day, not after the bank holidays
+    assert deadline(at(2026, 12, 24, 10), clock, CALENDAR) == at(2026, 12, 24, 14)
+
+
+def test_a_clock_in_hours_counts_real_hours_across_the_clock_change() -> None:
+    # 25 October 2026: the clocks go back at 02:00 BST; four real hours from 23:30 BST is 02:30 GMT
+    decided = datetime(2026, 10, 24, 22, 30, tzinfo=UTC)  # 23:30 BST on Saturday 24 October
+    assert deadline(decided, WT2015.clocks["ofsted_notice"], CALENDAR) == datetime(2026, 10, 25, 2, 30, tzinfo=UTC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    decided=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)),
+    hours=st.integers(min_value=0, max_value=72),
+)
+def test_a_clock_in_hours_runs_out_exactly_that_many_hours_after_its_moment(decided: datetime, hours: int) -> None:
+    clock = Clock(amount=hours, unit=ClockUnit.hours, starts=ClockStart.decided, label="test")
+    due = deadline(decided, clock, CALENDAR)
+    assert due - decided == timedelta(hours=hours) and due.tzinfo is not None
+    # never later than a clock of as many calendar days would be
+    days = Clock(amount=-(-hours // 24), unit=ClockUnit.calendar_days, starts=ClockStart.decided, label="test")
+    assert due <= deadline(decided, days, CALENDAR)
+
+
+def test_a_clock_in_hours_has_no_due_day_and_needs_a_moment() -> None:
+    clock = WT2015.clocks["ofsted_notice"]
+    with pytest.raises(ValueError, match="counted in hours"):
+        due_date(date(2026, 12, 24), clock, CALENDAR)
+    with pytest.raises(ValueError, match="needs the moment"):
+        deadline(date(2026, 12, 24), clock, CALENDAR)
+
+
+def test_a_clock_in_hours_cannot_start_at_the_notification_which_is_only_a_date() -> None:
+    with pytest.raises(ValueError, match="hours cannot be counted from 'notified'"):
+        Clock(amount=4, unit=ClockUnit.hours, starts=ClockStart.notified, label="test")
+
+
+def test_a_partnership_can_set_the_ofsted_clock_in_hours_or_back_to_days() -> None:
+    two_hours = load_ruleset("wt2015", {"ofsted_notice": {"amount": 2}})
+    assert deadline(at(2026, 12, 24, 10), two_hours.clocks["ofsted_notice"], CALENDAR) == at(2026, 12, 24, 12)
+    next_working_day = load_ruleset("wt2015", {"ofsted_notice": {"amount": 1, "unit": "working_days"}})
+    assert due_date(date(2026, 12, 24), next_working_day.clocks["ofsted_notice"], CALENDAR) == date(2026, 12, 29)
 
 
 # --- CIGINF1: 7 days from issue, or by return -------------------------------------------------
@@ -270,3 +315,28 @@ def test_days_left_counts_local_calendar_days_and_goes_negative_when_overdue() -
     assert days_left(due_at, at(2026, 12, 10, 9), CALENDAR) == 6
     assert days_left(due_at, at(2026, 12, 16, 23, 30), CALENDAR) == 0
     assert days_left(due_at, at(2026, 12, 18, 9), CALENDAR) == -2
+
+
+# --- what a clock in hours owes: no warning counted in days, one escalation once breached ----
+
+@settings(max_examples=200, deadline=None)
+@given(
+    decided=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)),
+    after_minutes=st.integers(min_value=0, max_value=3 * 24 * 60),
+)
+def test_a_clock_in_hours_owes_only_the_escalation_and_only_once_it_has_run_out(decided: datetime, after_minutes: int) -> None:
+    from casework.reminders import OpenDeadline, reminders_owed
+    from config.partnership import load_partnership
+    from config.settings import CONFIG_DIR
+
+    partnership = load_partnership(CONFIG_DIR / "partnership.example.yaml")
+    due = deadline(decided, WT2015.clocks["ofsted_notice"], CALENDAR)
+    item = OpenDeadline(reference="NSCP-2026-0001", kind="ofsted_notice", subject="", round=0,
+                        label="Ofsted notice", due_at=due, counted_in_hours=True)
+    now = decided + timedelta(minutes=after_minutes)
+    owed = reminders_owed([item], now=now, partnership=partnership, calendar=CALENDAR)
+    if now > due:
+        assert sorted(m.step for m in owed) == ["escalation.ofsted_notice.case.breached"] * 2
+        assert {m.to.email for m in owed} == {"business-manager@example.org", "independent-chair@example.org"}
+    else:
+        assert owed == []

@@ -269,3 +269,54 @@ def test_a_breach_held_up_by_a_mail_outage_is_still_told_after_the_work_is_done(
 
     report = asyncio.run(deliver_pending(office, now=at(date(2026, 12, 17), 10)))
     assert sorted(k.split(":")[1] for k in report.sent) == ["escalation.decision.case.breached"] * 2
+
+
+def test_a_missed_ofsted_notice_is_escalated_by_the_first_sweep_after_its_four_hours(sweep_office: Office) -> None:
+    """Ofsted is told "immediately": 4 hours from the decision. A mail outage holds the notice back; the
+    15-minute sweep escalates to the business manager once, from the first sweep after 14:00, never before."""
+    from sqlalchemy import select
+
+    from casework.forms import DecisionForm, RecommendationForm
+    from casework.store.tables import OutboxMessage
+    from notifications.mailbox import set_fault
+
+    office = sweep_office
+    reference = open_case(office, at(date(2026, 11, 20)))  # listed for Tue 8 Dec 2026, 10:00
+    for code in ("POL", "CSC", "HEALTH"):
+        nil_return(office, reference, code, at(date(2026, 11, 21)))
+    actions.record_recommendation(office, reference, RecommendationForm(outcome="scr", rationale="Criteria met."),
+                                  now=at(date(2026, 12, 8), 13), actor="test")
+    asyncio.run(deliver_pending(office, now=at(date(2026, 12, 8), 13)))
+    set_fault(office.settings.mail_dir, "451 4.3.0 try later")  # the outage that holds the Ofsted notice back
+
+    decided = at(date(2026, 12, 9), 10)  # Wednesday 9 December, 10:00 (GMT: London time)
+    actions.record_decision(office, reference, DecisionForm(
+        response="affirm", decision="scr", rationale="Regulation 5(2)(b)(ii) is met.", decided_by="Indra Independent",
+        lead_reviewers=["Rowan Reviewer"]), now=decided, actor="test")
+    with office.sessions() as session:
+        (ofsted,) = session.scalars(select(Deadline).where(Deadline.kind == "ofsted_notice")).all()
+        assert ofsted.due_at == decided + timedelta(hours=4)
+
+    def escalations() -> list[tuple[str, str]]:
+        """Every reminder, warning or escalation queued about the Ofsted notice."""
+        with office.sessions() as session:
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.key.like("%.ofsted_notice.%")))
+            return sorted((row.recipient, row.key.split(":")[1]) for row in rows
+                          if row.key.split(":")[1].startswith(REMINDER_STEPS))
+
+    every_quarter = [decided + timedelta(minutes=15 * n) for n in range(16)]  # 10:00 to 13:45
+    for now in [*every_quarter, decided + timedelta(hours=3, minutes=59)]:
+        queue_reminders(office, now=now)
+        assert escalations() == [], now  # no warning "1 day before" a 4-hour clock, no escalation before 14:00
+    queue_reminders(office, now=decided + timedelta(hours=4, minutes=15))
+    breached = [(MANAGER, "escalation.ofsted_notice.case.breached"), (INDEPENDENT, "escalation.ofsted_notice.case.breached")]
+    assert escalations() == breached
+    assert queue_reminders(office, now=decided + timedelta(hours=4, minutes=30)).queued == 0
+    assert escalations() == breached
+
+    set_fault(office.settings.mail_dir, None)
+    asyncio.run(deliver_pending(office, now=decided + timedelta(hours=4, minutes=31)))
+    mails = read_mailbox(office.settings.mail_dir)
+    to_manager = [m for m in mails if m.to == [MANAGER] and "escalation.ofsted_notice" in m.key]
+    assert len(to_manager) == 1 and "Ofsted" in to_manager[0].subject
+    assert [m.to for m in mails if ":ofsted-notice:" in m.key] == [["ofsted@example.org"]]  # late, once

@@ -128,7 +128,8 @@ def test_the_tracker_after_each_step_of_a_referral(tracker_office: Office) -> No
     assert (row.stage, row.decision, row.decided_on) == ("notifying", "scr", date(2026, 12, 10))
     assert (row.review_type, row.lead_reviewer) == ("Serious Case Review", "Rey Reviewer")
     assert row.ofsted_notice_on is None and row.panel_notice_on is None
-    assert row.next_deadline.startswith("Ofsted notice") and row.next_deadline_on == date(2026, 12, 11)
+    # Ofsted "immediately": 4 hours from the decision at 15:00, so due 19:00 the same day
+    assert row.next_deadline.startswith("Ofsted notice") and row.next_deadline_on == date(2026, 12, 10)
 
     mark_sent(office, reference, {"ofsted_notice": at(12, 10, 16), "panel_notice": at(12, 10, 16)})
     row = row_of(office, reference, at(12, 10, 17))  # sent, not yet finished: dates from the outbox

@@ -2,22 +2,30 @@
 next, and how far along the process the case is (stage n of m).
 
 Pure functions over the stored case, its audit events and its outbox messages; no Prefect and no
-clock reads. Only metadata is shown: never the child's name or date of birth, never free text a
-person typed (an audit event's detail is shown only for the fields listed in SHOWN_DETAILS).
+clock reads. Every entry is a sentence a person reads ("Referral notice sent to the business
+manager", "Listed for the meeting on Tue 8 Dec 2026 10:00"), every time in the partnership's local
+time (Europe/London), every actor a role or the name recorded, never a form's internal name alone
+("the CIG chair and business manager (screening form)"). `People` (from the partnership file,
+`people_of`) turns addresses and agency codes into roles and names.
+
+Only metadata is shown: never the child's name or date of birth, never free text a person typed
+about the case (reasons, rationales, the details of a refused form); of what a form records, only
+who decided, the outcome, agencies, rounds and dates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from casework.clocks import WorkingCalendar, days_left
 from casework.model import MAIN_PATH, Stage, describe_stage, review_labels
 from casework.store.tables import AuditEvent, Case, OutboxMessage
+from casework.tracker import day_words, time_words
+from config.partnership import Partnership
 
 ACCESS_ACTIONS = ("case viewed",)  # in `cig audit`, not in the story of the case
-SHOWN_DETAILS = ("agency", "agencies", "status", "round", "meeting", "by_return", "response", "further_information_from", "kind")
 
 MESSAGE_LABELS = {
     "referral_notice": "referral notice",
@@ -29,9 +37,95 @@ MESSAGE_LABELS = {
     "rapid_review_notice": "rapid review notice to the Panel",
     "referrer_decision": "decision to the referrer",
     "screening_decline": "decline to the referrer",
+    "screening_accept": "acceptance (CIGCON1) to the referrer",
+    "listing_notice": "listing notice",
+    "decision_advice": "decision advice",
     "reminder": "reminder",
     "escalation": "escalation",
 }
+
+# what was sent, as the subject of "... sent to <whom>"
+MESSAGE_NOUNS = {
+    "referral_notice": "Referral notice",
+    "information_request": "Request for information (CIGINF1)",
+    "recommendation": "CIG recommendation (CIGSUM1)",
+    "ofsted_notice": "Notice of the case",
+    "panel_notice": "Notice of the case",
+    "serious_incident_notice": "Serious incident notification",
+    "rapid_review_notice": "Rapid review notice",
+    "referrer_decision": "The decision",
+    "screening_decline": "The decline at screening",
+    "screening_accept": "The acceptance (CIGCON1)",
+    "listing_notice": "Listing notice",
+    "decision_advice": "Advice of the decision",
+    "reminder": "Reminder",
+    "escalation": "Escalation",
+    "meeting_change": "Change of meeting",
+}
+
+# who acts on each Prefect form (the audit records the form's name as the actor)
+FORM_ACTORS = {
+    "submit-referral form": "the referring agency (CIGSCR1 referral form)",
+    "screening form": "the CIG chair and business manager (screening form)",
+    "return form": "the administrator, for the agency (CIGINF1 return form)",
+    "recommendation form": "the CIG chair, for the group (recommendation form, CIGSUM1)",
+    "decision form": "the independent chair (decision form)",
+}
+ACTOR_WORDS = {"system": "the case system", "administrator": "the administrator", "demo": "the demo (simulated people)"}
+STEP_FORMS = {"screening": "screening form", "return": "CIGINF1 return form", "recommendation": "recommendation form",
+              "decision": "decision form"}
+
+CIG_COMMANDS = ("referral", "meeting", "review", "keys", "outbox", "screen", "return", "recommend", "decide")
+
+ROLE_WORDS = {
+    "administrator": "the administrator",
+    "cig_chair": "the CIG chair",
+    "business_manager": "the business manager",
+    "independent_chair": "the independent chair",
+    "safeguarding_unit_manager": "the safeguarding unit manager",
+    "ofsted": "Ofsted",
+    "national_panel": "the National Panel",
+}
+REFERRER_MESSAGES = ("referrer_decision", "screening_decline", "screening_accept")
+
+
+@dataclass(frozen=True)
+class People:
+    """Who is who in the partnership, for the timeline: an email address -> its role(s) in words
+    ("the business manager"), an agency code -> the agency's name."""
+
+    roles: Mapping[str, str] = field(default_factory=dict)
+    agencies: Mapping[str, str] = field(default_factory=dict)
+
+    def recipient(self, address: str | None, kind: str) -> str:
+        """Whom a message went to, in words; an address not in the partnership file is the referrer's."""
+        if address and address.lower() in self.roles:
+            return self.roles[address.lower()]
+        return "the referrer" if kind in REFERRER_MESSAGES or address else "its recipient"
+
+    def agency(self, code: str) -> str:
+        """"POL (Northshire Police)", or the code alone for an agency not in the partnership file."""
+        return f"{code} ({self.agencies[code]})" if code in self.agencies else code
+
+
+def people_of(partnership: Partnership) -> People:
+    """The `People` of a partnership (`config.partnership.Partnership`): its contacts' roles, each
+    agency's contact and name, the managers' list. An address with several roles names them all."""
+    found: dict[str, list[str]] = {}
+    contacts = partnership.contacts
+    for role, words in ROLE_WORDS.items():
+        found.setdefault(getattr(contacts, role).email.lower(), []).append(words)
+    for agency in partnership.agencies:
+        found.setdefault(agency.contact.email.lower(), []).append(f"{agency.code} ({agency.name})")
+    for manager in contacts.managers:
+        found.setdefault(manager.email.lower(), []).append("the managers' list")
+    roles = {address: _and(words) for address, words in found.items()}
+    return People(roles, {a.code: a.name for a in partnership.agencies})
+
+
+def _and(words: Sequence[str]) -> str:
+    """"the CIG chair", "the CIG chair and the business manager", "A, B and C"."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 @dataclass(frozen=True)
@@ -62,28 +156,99 @@ def progress(case: Case) -> Progress:
 
 
 def _when(moment: datetime, calendar: WorkingCalendar) -> str:
-    return moment.astimezone(calendar.zone).strftime("%a %d %b %Y %H:%M")
+    return time_words(moment, calendar.zone)
 
 
-def _detail(event: AuditEvent) -> str:
-    shown = []
-    for key in SHOWN_DETAILS:
-        value = (event.detail or {}).get(key)
-        if value in (None, "", []):
-            continue
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        shown.append(f"{key.replace('_', ' ')} {value}")
-    return f" ({'; '.join(shown)})" if shown else ""
+def actor_words(actor: str, people: People) -> str:
+    """Who did it, as a person reads it: the role behind a form ("the CIG chair and business manager
+    (screening form)"), the command someone ran, or the role or name recorded."""
+    if actor in FORM_ACTORS:
+        return FORM_ACTORS[actor]
+    if actor in ACTOR_WORDS:
+        return ACTOR_WORDS[actor]
+    words = actor.split()
+    if len(words) > 1 and words[0] == "cig" and (words[1] in CIG_COMMANDS or words[1].startswith("(")):
+        return f"someone at the command line (`{actor}`)"
+    return people.agency(actor) if actor in people.agencies else actor
 
 
-def _sentence(event: AuditEvent, labels: Mapping[str, str]) -> str:
-    action = event.action
-    for prefix in ("recommendation: ", "decision: "):
-        if action.startswith(prefix):
-            outcome = action[len(prefix):]
-            return f"{prefix[:-2]}: {labels.get(outcome, outcome)}"
-    return action
+def _who(event: AuditEvent, people: People) -> str:
+    who = actor_words(event.actor, people)
+    decided_by = (event.detail or {}).get("decided_by")  # the name the screening form records
+    return f"{decided_by}, for {who}" if decided_by else who
+
+
+def _names(codes: Sequence[str], people: People) -> str:
+    return _and([people.agency(c) for c in codes]) if codes else "no agency"
+
+
+def _moment(value: object, calendar: WorkingCalendar) -> str:
+    try:
+        return _when(datetime.fromisoformat(str(value)), calendar)
+    except ValueError:
+        return str(value)
+
+
+def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, calendar: WorkingCalendar) -> str:
+    """What happened, in words (`labels`: the review outcomes in the case's regime's words)."""
+    action, detail = event.action, event.detail or {}
+    round_ = f" (round {detail['round']})" if detail.get("round") and detail["round"] != 1 else ""
+    if action == "referral recorded":
+        return f"Referral recorded from {people.agency(detail['agency'])}" if detail.get("agency") else "Referral recorded"
+    if action == "flow run started":
+        return "The case's run started in Prefect"
+    if action == "flow run rescheduled":
+        return f"The case's run put back on the work pool (it was {str(detail.get('previous_state', 'stalled')).lower()})"
+    if action.endswith(" input refused"):
+        form = STEP_FORMS.get(action.removesuffix(" input refused"), "form")
+        return f"The {form} could not be used; it is asked for again, with the reason"
+    if action.startswith("screening: "):
+        if action.endswith("accept"):
+            consulted = "; the independent chair was consulted" if detail.get("independent_chair_consulted") else ""
+            return f"Referral accepted at screening{consulted}"
+        return "Referral declined at screening"
+    if action in ("listed for meeting", "re-listed"):
+        verb = "Listed for" if action == "listed for meeting" else "Moved to"
+        return f"{verb} the meeting on {_moment(detail.get('meeting'), calendar)}{round_}"
+    if action == "requests for information issued":
+        due = ", due by return" if detail.get("by_return") else ""
+        return f"Requests for information (CIGINF1) sent to {_names(detail.get('agencies') or [], people)}{round_}{due}"
+    if action == "return recorded":
+        agency = people.agency(str(detail.get("agency", "")))
+        status = detail.get("status")
+        if status == "nil":
+            return f"Nil return recorded for {agency}: no involvement{round_}"
+        if status == "not_received":
+            return f"Return from {agency} recorded as not received; the meeting goes ahead without it{round_}"
+        return f"Return (CIGINF1) received from {agency}{round_}"
+    if action.startswith("recommendation: "):
+        outcome = action.removeprefix("recommendation: ")
+        words = f"CIG recommendation: {labels.get(outcome, outcome)}"
+        if detail.get("further_information_from"):
+            words += f" from {_names(detail['further_information_from'], people)}"
+        return words + round_
+    if action.startswith("decision: "):
+        outcome = action.removeprefix("decision: ")
+        response = {"affirm": ", affirming the recommendation", "challenge": ", challenging the recommendation"}
+        return f"Independent chair's decision: {labels.get(outcome, outcome)}{response.get(detail.get('response'), '')}"
+    if action == "case decided":
+        return "Case decided; it stays open while the review runs" if detail.get("status") == "open" else "Case decided and closed"
+    if action == "review published":
+        on = detail.get("published_on")
+        return f"Review published on {day_words(datetime.fromisoformat(on).date())}" if on else "Review published"
+    if action == "message sent":
+        kind = str(detail.get("kind", ""))
+        noun = MESSAGE_NOUNS.get(kind, kind.replace("_", " ").capitalize() or "Message")
+        return f"{noun} sent to {people.recipient(detail.get('to'), kind)}"
+    if action == "message delivery failed":
+        kind = str(detail.get("kind", ""))
+        noun = MESSAGE_NOUNS.get(kind, kind.replace("_", " ").capitalize() or "Message")
+        return f"{noun} not delivered: " + ("the mail server will be tried again" if detail.get("temporary")
+                                             else "the mail server refused it (see `cig outbox`)")
+    if action == "case data purged":
+        years = detail.get("retention_years")
+        return f"Case data deleted at the end of its {years} years' retention" if years else "Case data deleted"
+    return action[:1].upper() + action[1:]
 
 
 def case_timeline_markdown(
@@ -94,27 +259,34 @@ def case_timeline_markdown(
     calendar: WorkingCalendar,
     now: datetime,
     terms: Mapping[str, str] | None = None,
+    people: People | None = None,
+    tracker_url: str | None = None,
 ) -> str:
     """The case's story as markdown: header, progress, what happened, notices, what is due next.
 
-    `terms`: the case's rule set's terms, so a wt2023 case reads in that regime's words.
+    `terms`: the case's rule set's terms, so a wt2023 case reads in that regime's words; `people`:
+    the partnership's roles and agencies (`people_of`), so messages say whom they went to;
+    `tracker_url`: the latest case tracker in the Prefect UI, linked under the header.
     """
     step = progress(case)
     labels = review_labels(terms or {})
+    people = people or People()
     lines = [
         f"# Case {case.reference}",
         "",
-        f"**{step.description[:1].upper()}{step.description[1:]}** ({case.status}); referred by {case.referring_agency}, "
-        f"notified {case.notified_on.isoformat()}.",
+        f"**{step.description[:1].upper()}{step.description[1:]}** ({case.status}); referred by "
+        f"{people.agency(case.referring_agency)}, notified {day_words(case.notified_on)}.",
     ]
+    if tracker_url:
+        lines.append(f"Every case, deadline and breach: [the latest case tracker]({tracker_url}).")
     if case.meeting_at:
         lines.append(f"Listed for the meeting on {_when(case.meeting_at, calendar)} (round {case.round}).")
     if case.decision:
         lines.append(f"Decision: **{labels.get(case.decision, case.decision)}**"
                      + (f", lead reviewer {', '.join(case.lead_reviewers)}" if case.lead_reviewers else "") + ".")
     lines += ["", "## What happened", "", "| when | who | what |", "| --- | --- | --- |"]
-    lines += [f"| {_when(e.at, calendar)} | {e.actor} | {_sentence(e, labels)}{_detail(e)} |" for e in events
-              if e.action not in ACCESS_ACTIONS]
+    lines += [f"| {_when(e.at, calendar)} | {_who(e, people)} | {sentence(e, labels=labels, people=people, calendar=calendar)} |"
+              for e in events if e.action not in ACCESS_ACTIONS]
     notices = [m for m in messages if m.kind not in ("reminder", "escalation")]
     lines += ["", "## Notices", ""]
     if notices:

@@ -6,6 +6,12 @@ Notice dates come from the notice deadlines (met when the notice was sent) or, b
 is finished, from the sent messages handed in as `sent_notices`. The review type is named in the
 words of the case's regime (`terms` of its rule set): under `wt2023` a case is a rapid review, and
 converted when the partners decide on a local child safeguarding practice review (LCSPR).
+
+`COLUMNS` is the one column list of every table for people (the `case-tracker` artifact, the
+workbook, the CSV): the columns a manager scans first come first (reference, stage, next deadline,
+when it is due, days left, breaches), under word headings. `tracker_table` writes the artifact's
+cells for reading: stage and outcomes in words, dates as "Wed 16 Dec 2026", times in the
+partnership's local time as "Wed 16 Dec 2026 23:59".
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 
+from zoneinfo import ZoneInfo
+
 from casework.clocks import WorkingCalendar, days_left
-from casework.model import Stage, review_labels
+from casework.model import Stage, describe_stage, review_labels
 from casework.store.tables import Case, Deadline
 
 OFSTED_NOTICES = ("ofsted_notice",)
@@ -40,6 +48,7 @@ class TrackerRow:
     reference: str
     status: str
     stage: str
+    stage_label: str
     stage_number: int
     regime: str
     referring_agency: str
@@ -48,7 +57,9 @@ class TrackerRow:
     listed_for: date | None
     round: int
     recommendation: str | None
+    recommendation_label: str | None
     decision: str | None
+    decision_label: str | None
     decided_on: date | None
     review_type: str | None
     converted_from: str | None
@@ -59,6 +70,7 @@ class TrackerRow:
     panel_notice_on: date | None
     next_deadline: str | None
     next_deadline_on: date | None
+    next_deadline_at: datetime | None
     days_left: int | None
     breaches: tuple[Breach, ...]
     lead_reviewer: str | None
@@ -85,34 +97,37 @@ class TrackerRow:
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the exports: its heading and the row attribute it shows."""
+    """One column of the tracker: its heading, the row attribute the CSV shows (codes, dates), and
+    the one people read in the artifact and the workbook (`words`: a stage or outcome in words, a
+    due time), when it differs."""
 
     name: str
     heading: str
+    words: str | None = None
 
 
-COLUMNS: tuple[Column, ...] = (
+COLUMNS: tuple[Column, ...] = (  # what a manager scans first, first
     Column("reference", "Reference"),
+    Column("stage", "Stage", "stage_label"),
+    Column("next_deadline", "Next deadline"),
+    Column("next_deadline_on", "Due", "next_deadline_at"),
+    Column("days_left", "Days left"),
+    Column("breach_flags", "Breaches"),
     Column("status", "Status"),
-    Column("stage", "Stage"),
     Column("regime", "Regime"),
     Column("referring_agency", "Referring agency"),
     Column("notified_on", "Date notified"),
     Column("referred_on", "Date referred"),
     Column("listed_for", "Listed for meeting"),
-    Column("recommendation", "Recommendation"),
-    Column("decision", "Decision"),
+    Column("returns", "Returns received"),
+    Column("recommendation", "Recommendation", "recommendation_label"),
+    Column("decision", "Decision", "decision_label"),
     Column("decided_on", "Date decided"),
     Column("review_type", "Review type"),
     Column("converted_from", "Converted from"),
-    Column("returns", "Returns received"),
     Column("serious_incident_notice_on", "Serious incident notice"),
     Column("ofsted_notice_on", "Ofsted notice"),
     Column("panel_notice_on", "Panel notice"),
-    Column("next_deadline", "Next deadline"),
-    Column("next_deadline_on", "Next deadline due"),
-    Column("days_left", "Days left"),
-    Column("breach_flags", "Breaches"),
     Column("lead_reviewer", "Lead reviewer"),
     Column("themes", "Abuse or vulnerability themes"),
     Column("published_on", "Date published"),
@@ -122,13 +137,48 @@ COLUMNS: tuple[Column, ...] = (
 
 
 def cell(row: TrackerRow, column: Column) -> str | int | date | None:
-    """The value of one column for one row (dates stay dates)."""
+    """The value of one column for one row as the CSV has it (codes; dates stay dates)."""
     value = getattr(row, column.name)
     return value if value != "" else None
 
 
+def word_cell(row: TrackerRow, column: Column) -> str | int | date | datetime | None:
+    """The value of one column for one row as people read it (words; dates and times stay dates and times)."""
+    value = getattr(row, column.words or column.name)
+    return value if value != "" else None
+
+
+def day_words(day: date) -> str:
+    """A date as the tracker and timeline write it: "Wed 16 Dec 2026"."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def time_words(moment: datetime, zone: ZoneInfo) -> str:
+    """A moment in local time (`zone`: the partnership's, Europe/London) as people read it: "Wed 16 Dec 2026 23:59"."""
+    local = moment.astimezone(zone)
+    return f"{day_words(local.date())} {local:%H:%M}"
+
+
+def tracker_table(rows: Sequence[TrackerRow], zone: ZoneInfo) -> list[dict[str, str | int]]:
+    """The rows as the `case-tracker` artifact shows them: one dict per case, keyed by the column
+    headings in `COLUMNS` order, every cell words or a whole number (empty cells "")."""
+    table = []
+    for row in rows:
+        record: dict[str, str | int] = {}
+        for column in COLUMNS:
+            value = word_cell(row, column)
+            if isinstance(value, datetime):
+                value = time_words(value, zone)
+            elif isinstance(value, date):
+                value = day_words(value)
+            record[column.heading] = "" if value is None else value
+        table.append(record)
+    return table
+
+
 def row_record(row: TrackerRow) -> dict[str, object]:
-    """The row as plain JSON-ready data (dates as ISO strings), every field plus the derived columns."""
+    """The row as plain JSON-ready data for scripts (field names, codes, dates and times as ISO strings),
+    every field plus the derived columns."""
     record: dict[str, object] = {}
     for f in fields(row):
         value = getattr(row, f.name)
@@ -192,6 +242,7 @@ def tracker_row(
     """The tracker row of one case at `now`. `sent_notices`: notice kind -> when its message was sent;
     `terms`: the names of the case's regime (its rule set's `terms`)."""
     sent = dict(sent_notices or {})
+    labels = review_labels(terms or {})
     kind, converted_from = review_type(case, terms or {})
     current = [r for r in case.requests if r.round == case.round]
     upcoming = next((d for d in sorted(case.deadlines, key=lambda d: d.due_at) if d.met_at is None), None)
@@ -200,6 +251,7 @@ def tracker_row(
         reference=case.reference,
         status=case.status,
         stage=case.stage,
+        stage_label=describe_stage(Stage(case.stage)),
         stage_number=Stage(case.stage).number,
         regime=case.regime,
         referring_agency=case.referring_agency,
@@ -208,7 +260,9 @@ def tracker_row(
         listed_for=case.meeting_on,
         round=case.round or 0,
         recommendation=case.recommendation,
+        recommendation_label=labels.get(case.recommendation, case.recommendation) if case.recommendation else None,
         decision=case.decision,
+        decision_label=labels.get(case.decision, case.decision) if case.decision else None,
         decided_on=_local(case.decided_at, calendar),
         review_type=kind,
         converted_from=converted_from,
@@ -219,6 +273,7 @@ def tracker_row(
         panel_notice_on=None if declined else _notice_on(case.deadlines, PANEL_NOTICES, sent, calendar),
         next_deadline=upcoming.label if upcoming else None,
         next_deadline_on=calendar.local_date(upcoming.due_at) if upcoming else None,
+        next_deadline_at=upcoming.due_at.astimezone(calendar.zone) if upcoming else None,
         days_left=days_left(upcoming.due_at, now, calendar) if upcoming else None,
         breaches=breaches(case, now, calendar),
         lead_reviewer=", ".join(case.lead_reviewers) if case.lead_reviewers else None,

@@ -3,6 +3,11 @@
 Needs the office (settings, calendar and case database); no Prefect. The workbook (openpyxl)
 has a header row, frozen panes (header and reference column), date cells as real dates and
 overdue rows filled red, so it opens ready to use in Excel and LibreOffice.
+
+The workbook is for people: the columns, headings and words of the `case-tracker` artifact
+(`COLUMNS`), with real date cells and the next deadline's due time in local time. The CSV has the
+same columns and headings but stays machine-friendly (codes such as `awaiting_decision`, dates as
+YYYY-MM-DD), as JSON does with field names, for scripts and imports.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from sqlalchemy.orm import Session
 from casework.office import Office
 from casework.store import cases as store
 from casework.store.tables import Case, OutboxMessage
-from casework.tracker import COLUMNS, NOTICE_KINDS, TrackerRow, cell, row_record, tracker_rows
+from casework.tracker import COLUMNS, NOTICE_KINDS, TrackerRow, cell, row_record, tracker_rows, word_cell
 
 OVERDUE_FILL = "FFC7CE"  # Excel's "light red fill" for bad values
 HEADER_FILL = "DDEBF7"
-DATE_FORMAT = "dd mmm yyyy"
+DATE_FORMAT = "ddd d mmm yyyy"
+TIME_FORMAT = "ddd d mmm yyyy hh:mm"
 
 
 def sent_notices(session: Session) -> dict[str, dict[str, datetime]]:
@@ -67,7 +73,7 @@ def _text(value: object) -> str:
 
 
 def tracker_csv(rows: Sequence[TrackerRow]) -> str:
-    """The rows as CSV with the tracker's headings (dates as YYYY-MM-DD)."""
+    """The rows as CSV with the tracker's headings, for scripts: codes, dates as YYYY-MM-DD."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.heading for c in COLUMNS] + ["Overdue"])
@@ -76,8 +82,15 @@ def tracker_csv(rows: Sequence[TrackerRow]) -> str:
     return out.getvalue()
 
 
+def _local(value: object) -> object:
+    """A workbook cell's value: an aware time as the local wall-clock time it already carries
+    (a spreadsheet cell holds no time zone)."""
+    return value.replace(tzinfo=None) if isinstance(value, datetime) else value
+
+
 def write_tracker_xlsx(rows: Sequence[TrackerRow], path: Path, *, now: datetime) -> Path:
-    """Write the workbook to `path`: one sheet "Case tracker", header frozen, overdue rows filled."""
+    """Write the workbook to `path`: one sheet "Case tracker", header frozen, overdue rows filled;
+    the artifact's columns and words, dates as date cells, the due time in local time."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -93,13 +106,15 @@ def write_tracker_xlsx(rows: Sequence[TrackerRow], path: Path, *, now: datetime)
         item.fill = header_fill
     overdue_fill = PatternFill("solid", start_color=OVERDUE_FILL, end_color=OVERDUE_FILL)
     for number, row in enumerate(rows, start=2):
-        sheet.append([cell(row, c) for c in COLUMNS] + ["yes" if row.overdue else "no"])
+        sheet.append([_local(word_cell(row, c)) for c in COLUMNS] + ["yes" if row.overdue else "no"])
         for item in sheet[number]:
-            if isinstance(item.value, date):
+            if isinstance(item.value, datetime):
+                item.number_format = TIME_FORMAT
+            elif isinstance(item.value, date):
                 item.number_format = DATE_FORMAT
             if row.overdue:
                 item.fill = overdue_fill
-    widths = [max(len(h), *(len(_text(cell(r, c))) for r in rows)) if rows else len(h)
+    widths = [max(len(h), *(len(_text(word_cell(r, c))) for r in rows)) if rows else len(h)
               for h, c in zip(headings, COLUMNS)] + [len("Overdue")]
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = min(max(width, 10) + 2, 60)

@@ -111,7 +111,8 @@ def report(
 def timeline(reference: str, as_json: JsonOption = False) -> None:
     """One case's story: what happened when and who did it, the notices, what is due next (as in the UI)."""
     from casework.store import cases as store
-    from casework.timeline import case_timeline_markdown
+    from casework.timeline import case_timeline_markdown, people_of
+    from tasks.artifacts import tracker_url
 
     the_office = _office()
     with the_office.sessions() as session:
@@ -119,6 +120,7 @@ def timeline(reference: str, as_json: JsonOption = False) -> None:
         text = case_timeline_markdown(
             case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
             calendar=the_office.calendar, now=_now(), terms=the_office.rules(case.regime).terms,
+            people=people_of(the_office.partnership), tracker_url=tracker_url(),
         )
     if as_json:
         typer.echo(json.dumps({"reference": reference, "markdown": text}, indent=2))

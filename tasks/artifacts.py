@@ -16,8 +16,8 @@ from prefect.cache_policies import NONE
 
 from casework.office import open_office
 from casework.store import cases as store
-from casework.timeline import case_timeline_markdown, progress
-from casework.tracker import row_record
+from casework.timeline import case_timeline_markdown, people_of, progress
+from casework.tracker import time_words, tracker_table as tracker_cells
 from casework.tracker_exports import current_tracker
 
 TRACKER_KEY = "case-tracker"
@@ -35,35 +35,43 @@ def case_key(reference: str) -> str:
     return artifact_key("case", reference)
 
 
-def timeline_url(reference: str) -> str:
-    """Where the Prefect UI shows the latest version of the case's timeline artifact."""
+def artifact_url(key: str) -> str:
+    """Where the Prefect UI shows the latest version of the artifact with this key (its page lists
+    the older versions)."""
     from prefect.settings import PREFECT_UI_URL
 
-    return f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/artifacts/key/{case_key(reference)}"
+    return f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/artifacts/key/{key}"
 
 
-def tracker_table(now: datetime) -> list[dict[str, object]]:
-    """Every case's tracker row as the table artifact shows it (no child's name or date of birth)."""
-    rows = current_tracker(open_office(), now=now)
-    table = []
-    for row in rows:
-        record = row_record(row)
-        record["breaches"] = row.breach_flags or ""
-        record.pop("regime", None)
-        table.append({k: ("" if v is None else v) for k, v in record.items()})
-    return table
+def timeline_url(reference: str) -> str:
+    """Where the Prefect UI shows the latest version of the case's timeline artifact."""
+    return artifact_url(case_key(reference))
+
+
+def tracker_url() -> str | None:
+    """Where the Prefect UI shows the latest case tracker (/artifacts/key/case-tracker); None when
+    no Prefect UI address is configured (no PREFECT_UI_URL or PREFECT_API_URL)."""
+    url = artifact_url(TRACKER_KEY)
+    return url if url.startswith(("http://", "https://")) else None
+
+
+def tracker_table(now: datetime) -> tuple[list[dict[str, str | int]], str]:
+    """Every case's tracker row as the table artifact shows it (word headings, the columns a manager
+    scans first first, local times; no child's name or date of birth), and its description."""
+    office = open_office()
+    rows = current_tracker(office, now=now)
+    overdue = sum(1 for r in rows if r.overdue)
+    description = (f"Case tracker at {time_words(now, office.calendar.zone)} (London time): "
+                   f"{len(rows)} case{'' if len(rows) == 1 else 's'}, {overdue} with an overdue deadline.")
+    return tracker_cells(rows, office.calendar.zone), description
 
 
 @task(name="publish_tracker", **ARTIFACT_TASK)
 async def publish_tracker() -> None:
     """Publish the case tracker, all cases, under the stable key "case-tracker"."""
-    now = datetime.now(timezone.utc)
-    table = tracker_table(now)
-    overdue = sum(1 for r in table if r["overdue"])
+    table, description = tracker_table(datetime.now(timezone.utc))
     await acreate_table_artifact(
-        table=table or [{"reference": "", "status": "no cases yet"}],
-        key=TRACKER_KEY,
-        description=f"Case tracker at {now:%Y-%m-%d %H:%M} UTC: {len(table)} case(s), {overdue} overdue.",
+        table=table or [{"Reference": "", "Stage": "no cases yet"}], key=TRACKER_KEY, description=description,
     )
 
 
@@ -77,6 +85,7 @@ async def publish_case_timeline(reference: str) -> None:
         markdown = case_timeline_markdown(
             case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
             calendar=office.calendar, now=now, terms=office.rules(case.regime).terms,
+            people=people_of(office.partnership), tracker_url=tracker_url(),
         )
         step = progress(case)
     await acreate_markdown_artifact(markdown=markdown, key=case_key(reference), description=f"Case {reference}: timeline")

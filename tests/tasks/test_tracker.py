@@ -22,7 +22,7 @@ from casework import actions
 from casework.forms import AgencyReturnForm, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office, open_office
 from casework.store import cases as store
-from casework.timeline import case_timeline_markdown, progress
+from casework.timeline import case_timeline_markdown, people_of, progress
 from casework.tracker import COLUMNS, TrackerRow
 from casework.tracker_exports import current_tracker, tracker_csv, tracker_json, write_tracker_xlsx
 from config.settings import CONFIG_DIR
@@ -31,6 +31,7 @@ EXAMPLE_REFERRAL = Path(__file__).resolve().parents[2] / "examples" / "referral.
 CHILD_NAME = "Robin Testchild"
 CHILD_BORN = date(2026, 7, 3)
 AGENCIES = ("POL", "CSC", "HEALTH")
+MANAGER_FIRST = ["Reference", "Stage", "Next deadline", "Due", "Days left", "Breaches"]
 
 
 def at(month: int, day: int, hour: int = 10, year: int = 2026) -> datetime:
@@ -130,6 +131,7 @@ def test_the_tracker_after_each_step_of_a_referral(tracker_office: Office) -> No
     assert row.ofsted_notice_on is None and row.panel_notice_on is None
     # Ofsted "immediately": 4 hours from the decision at 15:00, so due 19:00 the same day
     assert row.next_deadline.startswith("Ofsted notice") and row.next_deadline_on == date(2026, 12, 10)
+    assert row.next_deadline_at is not None and row.next_deadline_at.tzinfo == office.calendar.zone
 
     mark_sent(office, reference, {"ofsted_notice": at(12, 10, 16), "panel_notice": at(12, 10, 16)})
     row = row_of(office, reference, at(12, 10, 17))  # sent, not yet finished: dates from the outbox
@@ -173,7 +175,7 @@ def test_the_workbook_reads_back_with_dates_frozen_panes_and_overdue_rows_filled
 
     sheet = load_workbook(path).active
     headings = [c.value for c in sheet[1]]
-    assert headings[:3] == ["Reference", "Status", "Stage"] and headings[-1] == "Overdue"
+    assert headings[:6] == MANAGER_FIRST and headings[-1] == "Overdue"
     assert sheet.freeze_panes == "B2"
     by_reference = {r[0].value: {h: c for h, c in zip(headings, r)} for r in sheet.iter_rows(min_row=2)}
     assert set(by_reference) == {late, done}
@@ -189,7 +191,10 @@ def test_the_workbook_reads_back_with_dates_frozen_panes_and_overdue_rows_filled
     assert decided["Overdue"].value == "no"
     assert decided["Reference"].fill.fgColor.rgb != "00FFC7CE"
 
+    assert decided["Stage"].value == "decided" and decided["Decision"].value == "Serious Case Review"
     overdue = by_reference[late]
+    assert overdue["Stage"].value == "awaiting screening by the CIG chair and business manager"
+    assert overdue["Due"].value == datetime(2026, 11, 1, 23, 59, 59) and overdue["Due"].is_date  # local time
     assert overdue["Overdue"].value == "yes"
     assert "overdue" in overdue["Breaches"].value
     assert isinstance(overdue["Days left"].value, int) and overdue["Days left"].value < 0
@@ -200,32 +205,56 @@ def test_csv_and_json_carry_the_same_rows(tracker_office: Office) -> None:
     late, done = seeded(tracker_office)
     rows = current_tracker(tracker_office, now=at(12, 12))
     lines = tracker_csv(rows).splitlines()
-    assert lines[0].split(",")[:2] == ["Reference", "Status"] and len(lines) == 3
-    assert any(line.startswith(f"{done},open,decided") and "2026-12-10" in line for line in lines)
+    # the CSV: the workbook's columns and headings, values for scripts (codes, ISO dates)
+    assert lines[0].split(",")[:6] == MANAGER_FIRST and len(lines) == 3
+    assert any(line.startswith(f"{done},decided,") and "2026-12-10" in line for line in lines)
+    assert any(line.startswith(f"{late},awaiting_screening,") and ",2026-11-01," in line for line in lines)
     records = {r["reference"]: r for r in json.loads(tracker_json(rows))}
     assert records[done]["decided_on"] == "2026-12-10" and records[done]["overdue"] is False
     assert records[late]["overdue"] is True and records[late]["breaches"][0]["due_on"] == "2026-11-01"
     assert len(COLUMNS) >= 20
 
 
-def test_the_timeline_tells_the_story_and_what_is_due_next(tracker_office: Office) -> None:
-    late, done = seeded(tracker_office)
-    with tracker_office.sessions() as session:
+def test_the_timeline_tells_the_story_in_words_and_what_is_due_next(tracker_office: Office) -> None:
+    office = tracker_office
+    late, done = seeded(office)
+    business_manager = office.partnership.contacts.business_manager.email
+    with office.sessions.begin() as session:  # what delivery and the Prefect forms record
+        store.audit(session, reference=done, actor="system", action="message sent", now=at(11, 18, 10),
+                    kind="referral_notice", to=business_manager)
+        store.audit(session, reference=done, actor="screening form", action="screening: accept", now=at(11, 19, 9),
+                    decided_by="Casey Chair and Bailey Manager", independent_chair_consulted=True)
+        store.audit(session, reference=done, actor="administrator", action="requests for information issued",
+                    now=at(11, 19, 11), round=1, agencies=["POL"], by_return=True)
+    with office.sessions() as session:
         case = store.get_case(session, reference=done)
         text = case_timeline_markdown(case, store.audit_trail(session, reference=done),
                                       store.messages_for(session, case_id=case.id),
-                                      calendar=tracker_office.calendar, now=at(12, 12))
+                                      calendar=office.calendar, now=at(12, 12), people=people_of(office.partnership),
+                                      tracker_url="http://127.0.0.1:4200/artifacts/key/case-tracker")
         assert progress(case).description == "stage 6 of 6: decided"
     assert text.startswith(f"# Case {done}")
-    for expected in ("referral recorded", "screening: accept", "return recorded", "agency POL",
-                     "recommendation: Serious Case Review", "decision: Serious Case Review",
-                     "| notice to Ofsted | sent | Thu 10 Dec 2026 16:00 |", "## What is due next"):
+    assert "[the latest case tracker](http://127.0.0.1:4200/artifacts/key/case-tracker)" in text
+    for expected in (
+        "| Wed 18 Nov 2026 10:00 | the case system | Referral notice sent to the business manager |",
+        "| Thu 19 Nov 2026 09:00 | Casey Chair and Bailey Manager, for the CIG chair and business manager (screening form) "
+        "| Referral accepted at screening; the independent chair was consulted |",
+        "Requests for information (CIGINF1) sent to POL (Northshire Police), due by return |",
+        "| Thu 19 Nov 2026 11:00 | the case system | Listed for the meeting on Tue 8 Dec 2026 10:00 |",
+        "Return (CIGINF1) received from POL (Northshire Police)",
+        "CIG recommendation: Serious Case Review", "Independent chair's decision: Serious Case Review, affirming the recommendation",
+        "| notice to Ofsted | sent | Thu 10 Dec 2026 16:00 |", "## What is due next",
+    ):
         assert expected in text, expected
+    for machine_words in ("kind referral_notice", "by return True", "by return False", "+00:00", "screening: accept",
+                          "message sent", "| screening form |", "2026-11-16", "T10:00"):
+        assert machine_words not in text, machine_words
     with tracker_office.sessions() as session:
         case = store.get_case(session, reference=late)
         text = case_timeline_markdown(case, store.audit_trail(session, reference=late), [],
                                       calendar=tracker_office.calendar, now=at(12, 12))
     assert "OVERDUE" in text and "Stage 1 of 6: awaiting screening by the CIG chair" in text
+    assert "| Sun 1 Nov 2026 23:59 | -41 **OVERDUE** |" in text  # due at the end of the day, London time
 
 
 def test_no_export_or_timeline_holds_the_childs_name_or_date_of_birth(tracker_office: Office, tmp_path: Path) -> None:
@@ -255,11 +284,23 @@ def test_artifact_keys_and_the_tracker_table_artifact(tracker_office: Office) ->
     assert case_key("NSCP-2026-0001") == "case-nscp-2026-0001"
     assert artifact_key("case", "NSCP/2026 0001", "progress") == "case-nscp-2026-0001-progress"
     assert TRACKER_KEY == "case-tracker"
-    table = tracker_table(at(12, 12))
-    assert [r["reference"] for r in table] == sorted([late, done])
-    assert all(isinstance(v, (str, int, bool)) for r in table for v in r.values())
-    assert table[0]["overdue"] is True and "overdue" in table[0]["breaches"]
+    table, description = tracker_table(at(12, 12))
+    assert description == "Case tracker at Sat 12 Dec 2026 10:00 (London time): 2 cases, 1 with an overdue deadline."
+    # what a manager sees: word headings, the columns scanned first first, dates and times one way
+    assert list(table[0])[:6] == MANAGER_FIRST
+    assert all("_" not in heading for heading in table[0])
+    assert [r["Reference"] for r in table] == sorted([late, done])
+    assert all(isinstance(v, (str, int)) for r in table for v in r.values())
+    overdue, decided = table
+    assert overdue["Stage"] == "awaiting screening by the CIG chair and business manager"
+    assert overdue["Next deadline"].startswith("independent chair's decision")
+    assert (overdue["Due"], overdue["Days left"]) == ("Sun 1 Nov 2026 23:59", -41)
+    assert overdue["Breaches"].endswith("(41 days overdue)")
+    assert (decided["Stage"], decided["Next deadline"], decided["Days left"]) == ("decided", "", "")
+    assert (decided["Date decided"], decided["Panel notice"]) == ("Thu 10 Dec 2026", "Fri 11 Dec 2026")
+    assert decided["Decision"] == "Serious Case Review" and decided["Listed for meeting"] == "Tue 8 Dec 2026"
     assert CHILD_NAME not in repr(table) and CHILD_BORN.isoformat() not in repr(table)
+    assert "3 Jul 2026" not in repr(table)
 
 
 def test_cig_tracker_and_cig_timeline(tracker_office: Office, tmp_path: Path) -> None:
@@ -271,7 +312,7 @@ def test_cig_tracker_and_cig_timeline(tracker_office: Office, tmp_path: Path) ->
     runner = CliRunner()
     result = runner.invoke(app, ["tracker", "--format", "csv"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Reference,Status,Stage") and done in result.output
+    assert result.output.startswith("Reference,Stage,Next deadline,Due,Days left,Breaches,") and done in result.output
     out = tmp_path / "out" / "tracker.xlsx"
     result = runner.invoke(app, ["tracker", "--format", "xlsx", "--out", str(out)])
     assert result.exit_code == 0 and "2 case(s), 1 with an overdue deadline" in result.output

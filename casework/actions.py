@@ -13,8 +13,17 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from casework.forms import AgencyReturnForm, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm
-from casework.meetings import meeting_for_listing
+from casework.documents import document_attachment
+from casework.forms import (
+    AgencyReturnForm,
+    DecisionForm,
+    PublicationForm,
+    RecommendationForm,
+    ReferralForm,
+    ScreeningForm,
+    SeriousIncidentNotificationForm,
+)
+from casework.meetings import check_meeting_held, meeting_for_listing
 from casework.messages import (
     CaseFile,
     Message,
@@ -24,6 +33,7 @@ from casework.messages import (
     decline_notice,
     information_requests,
     intake_refusal,
+    serious_incident_notification,
     listing_notices,
     recommendation_notice,
     referral_notices,
@@ -61,6 +71,8 @@ def case_file(case: Case) -> CaseFile:
         child_date_of_death=date.fromisoformat(child["date_of_death"]) if child.get("date_of_death") else None,
         child_address=child.get("address"),
         referring_organisation=personal.get("organisation"),
+        sin=case.sin,
+        sin_completed_on=case.sin_completed_on,
         significant_people=personal.get("significant_people", []),
         referrer_email=case.referrer_email,
         round=case.round,
@@ -128,6 +140,23 @@ def refuse_intake(office: Office, *, problem: str, run_name: str, run_id: str, n
     with office.sessions.begin() as session:
         return queue(session, None, intake_refusal(office.partnership, problem=problem, run_name=run_name,
                                                    run_id=run_id), now)
+
+
+def record_serious_incident_notification(
+    office: Office, reference: str, form: SeriousIncidentNotificationForm, *, document: tuple[str, bytes] | None,
+    now: datetime, actor: str,
+) -> Outcome:
+    """Record the case's SIN (a document checked by its content, or text) and send it to Ofsted, the CIG
+    chair, the business manager and the partnership chair, unless it was sent before (`form.sent_on`)."""
+    attachment = document_attachment(*document) if document else None
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        sent_on = form.sent_on or office.calendar.local_date(now)
+        store.record_serious_incident_notification(session, case=case, form=form, document=attachment,
+                                                   sent_on=sent_on, now=now, actor=actor)
+        rules = office.rules(case.regime)
+        messages = [] if form.sent_on else serious_incident_notification(case_file(case), office.partnership, rules)
+        return Outcome(case.reference, Stage(case.stage), queue(session, case, messages, now))
 
 
 def record_screening(office: Office, reference: str, form: ScreeningForm, *, now: datetime, actor: str) -> Outcome:

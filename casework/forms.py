@@ -264,6 +264,26 @@ class ReferralForm(Form):
         return self
 
 
+class SeriousIncidentNotificationForm(Form):
+    """The Serious Incident Notification (SIN), completed by the safeguarding unit manager (step 1)."""
+
+    completed_on: date = Field(description="Date the notification was completed")
+    completed_by: Name = Field(description="Who completed it (the safeguarding unit manager)")
+    sent_on: date | None = Field(
+        None, description="Date it was sent to Ofsted, the CIG chair, the business manager and the partnership "
+        "chair, if it was sent before it was recorded here (otherwise the system sends it now)"
+    )
+    notification: Text | None = Field(None, description="The notification's text, when no document is attached")
+
+    _past = field_validator("completed_on", "sent_on")(not_in_future)
+
+    @model_validator(mode="after")
+    def _sent_after_completed(self) -> "SeriousIncidentNotificationForm":
+        if self.sent_on and self.sent_on < self.completed_on:
+            raise ValueError("sent_on: the notification cannot be sent before it was completed")
+        return self
+
+
 class ScreeningForm(Form):
     """Screening: does the case go to the CIG? (CIG chair with the business manager)."""
 
@@ -345,7 +365,8 @@ class DecisionForm(Form):
         default_factory=list, max_length=5, description="When an SCR is initiated: the lead reviewer name(s)"
     )
     anonymised_details: AnonymisedDetails | None = Field(
-        None, description="When no SCR is initiated: brief anonymised details for the National Panel"
+        None, description="When no SCR is initiated and no Serious Incident Notification is recorded: brief "
+        "anonymised details for the National Panel (a recorded SIN goes to the Panel instead)"
     )
     criteria_explanation: Text | None = Field(
         None, description="When no SCR is initiated: why the case does not meet the SCR criteria"
@@ -357,10 +378,6 @@ class DecisionForm(Form):
             if not self.lead_reviewers:
                 raise ValueError("lead_reviewers: name the lead reviewer(s) of the SCR; the National Panel is told them")
         else:
-            if self.anonymised_details is None:
-                raise ValueError(
-                    "anonymised_details: when no SCR is initiated the National Panel needs brief anonymised details"
-                )
             if not self.criteria_explanation:
                 raise ValueError(
                     "criteria_explanation: explain why the case does not meet the SCR criteria"

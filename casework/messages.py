@@ -37,6 +37,8 @@ class CaseFile:
     referrer_email: str | None
     child_address: str | None = None
     referring_organisation: str | None = None  # when the referrer's organisation is not a member agency
+    sin: dict[str, Any] | None = None  # the Serious Incident Notification: completed_by, text, document
+    sin_completed_on: date | None = None
     round: int = 0
     meeting_at: datetime | None = None
     screening_reason: str | None = None
@@ -233,8 +235,33 @@ def _statutory_notice(name: str, title: str, case: CaseFile, partnership: Partne
         "lead_reviewers": case.lead_reviewers,
         "panel_details": case.panel_details,
         "scr": case.decision == "scr",
+        "sin": _sin_context(case) if case.decision != "scr" else None,
     }
-    return Message(case.reference, name.replace("_", "-"), name, to, 0, context)
+    # seed 002, step 9: for no SCR the Panel gets "a copy of the local authority's SIN if available"
+    attachments = (case.sin["document"],) if case.sin and case.sin.get("document") and case.decision != "scr" else ()
+    return Message(case.reference, name.replace("_", "-"), name, to, 0, context, attachments)
+
+
+def _sin_context(case: CaseFile) -> dict[str, Any] | None:
+    if not case.sin:
+        return None
+    return {"completed_on": case.sin_completed_on, "completed_by": case.sin.get("completed_by"),
+            "text": case.sin.get("text"), "attached": bool(case.sin.get("document"))}
+
+
+def serious_incident_notification(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """Step 1: the SIN, completed by the safeguarding unit manager, "returned to OFSTED / Chair CIEC / LSCB
+    Business Manager / Chair LSCB", with its document attached. Under a rule set that notifies the
+    Panel at referral (wt2023) that notice is the SIN, already sent: nothing more goes."""
+    if rules.notifies_panel_at_referral:
+        return []
+    contacts = partnership.contacts
+    context = _common(case, partnership, rules) | {"sin": _sin_context(case), "sender": contacts.safeguarding_unit_manager}
+    attachments = (case.sin["document"],) if case.sin and case.sin.get("document") else ()
+    return [
+        Message(case.reference, "serious-incident-notification", "serious_incident_notification", to, 0, context, attachments)
+        for to in (contacts.ofsted, contacts.cig_chair, contacts.business_manager, contacts.independent_chair)
+    ]
 
 
 def decision_advice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:

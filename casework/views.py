@@ -46,6 +46,8 @@ def case_summary_markdown(
         first = open_deadlines[0]
         lines.append(f"**Due:** {first.label}, {_when(first.due_at, calendar)} "
                      f"({days_left(first.due_at, now, calendar)} days left)")
+    if case.sin is None and not rules.notifies_panel_at_referral:
+        lines.append(f"**No Serious Incident Notification recorded yet** (`cig sin record {case.reference}`)")
     if timeline_url:
         lines.append(f"[The case's timeline]({timeline_url})")
     return "  \n".join(lines)
@@ -92,6 +94,8 @@ def case_record(case: Case, calendar: WorkingCalendar, now: datetime) -> dict[st
         "decision": case.decision,
         "decided_at": case.decided_at.isoformat() if case.decided_at else None,
         "lead_reviewers": case.lead_reviewers or [],
+        "serious_incident_notification": {"completed_on": case.sin_completed_on.isoformat() if case.sin_completed_on else None,
+                                          "sent_on": case.sin_sent_on.isoformat() if case.sin_sent_on else None},
         "flow_run_id": case.flow_run_id,
         "deadlines": [
             {"kind": d.kind, "subject": d.subject, "round": d.round, "label": d.label, "due_at": d.due_at.isoformat(),

@@ -21,7 +21,16 @@ from pydantic import BaseModel, ValidationError
 from casework import actions
 from cli.meetings import app as meetings_app
 from cli.tracker import register as register_tracker_commands
-from casework.forms import AgencyReturnForm, AnonymisedDetails, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.forms import (
+    AgencyReturnForm,
+    AnonymisedDetails,
+    DecisionForm,
+    PublicationForm,
+    RecommendationForm,
+    ReferralForm,
+    ScreeningForm,
+    SeriousIncidentNotificationForm,
+)
 from casework.model import REVIEW_LABELS, Recommendation, ReviewType
 from casework.office import Office, open_office
 from casework.store import cases as store
@@ -34,8 +43,10 @@ referral_app = typer.Typer(no_args_is_help=True, help="Referrals (CIGSCR1): subm
 outbox_app = typer.Typer(help="Messages the system owes people: list, resend.", invoke_without_command=True)
 keys_app = typer.Typer(no_args_is_help=True, help="Keys that seal personal data at rest.")
 review_app = typer.Typer(no_args_is_help=True, help="Reviews a decision initiated: record publication.")
+sin_app = typer.Typer(no_args_is_help=True, help="The Serious Incident Notification (SIN) of a case.")
 app.add_typer(referral_app, name="referral")
 app.add_typer(review_app, name="review")
+app.add_typer(sin_app, name="sin")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(keys_app, name="keys")
 app.add_typer(meetings_app, name="meeting")
@@ -287,6 +298,38 @@ def decide(
 # --- reviews -------------------------------------------------------------------------------
 
 @review_app.command("publish")
+# --- the Serious Incident Notification ----------------------------------------------------
+
+@sin_app.command("record")
+def sin_record(
+    reference: str,
+    completed_on: Annotated[datetime, typer.Option("--completed-on", formats=["%Y-%m-%d"], help="When it was completed (YYYY-MM-DD)")],
+    by: Annotated[str, typer.Option(help="Who completed it (the safeguarding unit manager)")],
+    document: Annotated[Optional[Path], typer.Option(
+        help="The notification: a PDF, Word (.docx) or OpenDocument (.odt) file", exists=True, dir_okay=False)] = None,
+    text_file: Annotated[Optional[Path], typer.Option(
+        "--text-file", help="The notification as a text file, instead", exists=True, dir_okay=False)] = None,
+    sent_on: Annotated[Optional[datetime], typer.Option("--sent-on", formats=["%Y-%m-%d"],
+                                                        help="When it was sent, if it was sent before (else it is sent now)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the case's SIN and send it to Ofsted, the CIG chair, the business manager and the partnership chair."""
+    from cli.meetings import _send
+
+    text = text_file.read_text(encoding="utf-8") if text_file else None
+    form: SeriousIncidentNotificationForm = validated(SeriousIncidentNotificationForm, {
+        "completed_on": completed_on.date(), "completed_by": by, "notification": text,
+        "sent_on": sent_on.date() if sent_on else None})
+    attached = (document.name, document.read_bytes()) if document else None
+    the_office = office()
+    outcome = actions.record_serious_incident_notification(the_office, reference, form, document=attached, now=now(),
+                                                           actor="cig sin record")
+    sent = _send(the_office) if outcome.queued else ""
+    emit({"reference": outcome.reference, "completed_on": form.completed_on.isoformat(), "queued": outcome.queued},
+         as_json, f"{outcome.reference}: Serious Incident Notification recorded"
+         + (f"; sent to {outcome.queued} recipients{sent}" if outcome.queued else "; not sent again"))
+
+
 def review_publish(
     reference: str,
     on: Annotated[datetime, typer.Option("--on", formats=["%Y-%m-%d"], help="The date the final report was published (YYYY-MM-DD)")],

@@ -87,6 +87,12 @@ class RuleSet(BaseModel):
                 raise ValueError(f"terms.{key}: required (every rule set names this step)")
         return self
 
+    @property
+    def notifies_panel_at_referral(self) -> bool:
+        """Whether a notice goes to the Panel at referral (wt2023's serious incident notification, which
+        is then the case's SIN)."""
+        return any(notice.sent_at == "referral" for notice in self.notices.values())
+
     def term(self, key: str) -> str:
         """The regime's name for a step or review type."""
         return self.terms.get(key, key.replace("_", " "))

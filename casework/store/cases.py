@@ -15,6 +15,7 @@ from casework.forms import (
     AgencyReturnForm,
     DecisionForm,
     PublicationForm,
+    SeriousIncidentNotificationForm,
     RecommendationForm,
     ReferralForm,
     ScreeningForm,
@@ -323,6 +324,9 @@ def record_decision(
     if case.stage != Stage.awaiting_decision:
         raise NotAtThisStep(f"{case.reference} is not awaiting the independent chair's decision (it is {case.stage})")
     check_decision_against_recommendation(form, Recommendation(case.recommendation) if case.recommendation else None)
+    if form.decision is not ReviewType.scr and form.anonymised_details is None and case.sin is None:
+        raise ValueError("anonymised_details: no Serious Incident Notification is recorded for this case, so the "
+                         "National Panel needs brief anonymised details (or record the SIN first: `cig sin record`)")
     check_anonymised_details(form, *sealed_identities(case))
     case.chair_response = form.response.value
     case.decision = form.decision.value
@@ -331,8 +335,9 @@ def record_decision(
     case.decided_by = form.decided_by
     case.lead_reviewers = form.lead_reviewers or None
     case.panel_details = (
-        {"anonymised": form.anonymised_details.model_dump(mode="json"), "criteria_explanation": form.criteria_explanation}
-        if form.anonymised_details else None
+        {"anonymised": form.anonymised_details.model_dump(mode="json") if form.anonymised_details else None,
+         "criteria_explanation": form.criteria_explanation}
+        if form.decision is not ReviewType.scr else None
     )
     _consume_wait(case)
     meet_deadline(case, kind="decision", now=now)
@@ -347,6 +352,24 @@ def record_decision(
     _move(case, Stage.notifying, now)
     audit(session, reference=case.reference, actor=actor, action=f"decision: {form.decision.value}", now=now,
           response=form.response.value)
+
+
+def record_serious_incident_notification(
+    session: Session, *, case: Case, form: SeriousIncidentNotificationForm, document: dict[str, str] | None,
+    sent_on: date, now: datetime, actor: str,
+) -> None:
+    """Record the case's SIN: its dates in the open, the notification (text and/or document) sealed."""
+    if case.sin is not None:
+        raise AlreadyRecorded(f"{case.reference}: its Serious Incident Notification was already recorded "
+                              f"(completed {case.sin_completed_on.isoformat() if case.sin_completed_on else '-'})")
+    if document is None and not form.notification:
+        raise ValueError("notification: give the notification's text or attach the document")
+    case.sin_completed_on = form.completed_on
+    case.sin_sent_on = sent_on
+    case.sin = {"completed_by": form.completed_by, "text": form.notification, "document": document}
+    case.updated_at = now
+    audit(session, reference=case.reference, actor=actor, action="serious incident notification recorded", now=now,
+          completed_on=form.completed_on.isoformat(), sent_on=sent_on.isoformat(), document=document is not None)
 
 
 def sealed_identities(case: Case) -> tuple[list[str], list[date]]:

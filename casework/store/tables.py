@@ -70,6 +70,10 @@ class Case(Base):
     decided_by: Mapped[str | None] = mapped_column(String(120))
     lead_reviewers: Mapped[list | None] = mapped_column(JSON)
     panel_details: Mapped[dict | None] = mapped_column(SealedJSON)
+    # the Serious Incident Notification (step 1): its dates on the tracker, the notification itself sealed
+    sin_completed_on: Mapped[date | None]
+    sin_sent_on: Mapped[date | None]
+    sin: Mapped[dict | None] = mapped_column(SealedJSON)  # {"completed_by", "text", "document": {filename, ...}}
     # the review's final report, once published (`cig review publish`); words and a link, never identity
     themes: Mapped[list | None] = mapped_column(JSON)  # abuse or vulnerability themes, e.g. ["neglect"]
     published_on: Mapped[date | None]

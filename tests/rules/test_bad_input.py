@@ -70,7 +70,8 @@ REQUIRED: dict[type[BaseModel], list[Path_]] = {
     ScreeningForm: [("outcome",), ("decided_by",), ("independent_chair_consulted",), ("reason",)],
     AgencyReturnForm: [("agency",), ("status",), ("involvement",)],
     RecommendationForm: [("outcome",), ("rationale",), ("further_information_from",)],
-    DecisionForm: [("response",), ("decision",), ("rationale",), ("decided_by",), ("anonymised_details",),
+    # anonymised_details may be left out when the case's SIN is recorded (the store refuses it otherwise)
+    DecisionForm: [("response",), ("decision",), ("rationale",), ("decided_by",),
                    ("criteria_explanation",), ("anonymised_details", "nature_of_incident"),
                    ("anonymised_details", "criminal_investigation")],
     AnonymisedDetails: [(k,) for k in ANONYMISED],

@@ -250,10 +250,10 @@ def test_an_scr_decision_without_lead_reviewers_is_refused() -> None:
     assert "lead_reviewers: name the lead reviewer(s)" in refusal(DecisionForm, decision(lead_reviewers=[]))
 
 
-def test_a_no_scr_decision_needs_anonymised_details() -> None:
+def test_a_no_scr_decision_may_leave_the_anonymised_details_to_a_recorded_sin() -> None:
     data = decision(decision="no_review", lead_reviewers=[], criteria_explanation="No concern about joint working.")
 
-    assert "anonymised_details: when no SCR is initiated" in refusal(DecisionForm, data)
+    assert DecisionForm.model_validate(data).anonymised_details is None  # the store asks for them when no SIN is recorded
 
 
 def test_a_no_scr_decision_needs_the_criteria_explanation() -> None:

@@ -16,12 +16,12 @@ class ConfigurationError(ValueError):
 
 
 def describe_errors(error: ValidationError) -> list[str]:
-    """One line per problem: `key.path: what is wrong`."""
+    """One line per problem: `key.path: what is wrong` (a cross-field rule names its own field first)."""
     lines = []
     for problem in error.errors():
-        where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        where = ".".join(str(part) for part in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
+        lines.append(f"{where}: {message}" if where else message)
     return lines
 
 

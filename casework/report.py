@@ -17,10 +17,14 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from casework.clocks import WorkingCalendar
 from casework.store.tables import Case, Deadline
 from casework.tracker import OFSTED_NOTICES, PANEL_NOTICES, SERIOUS_INCIDENT_NOTICES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DECISION_NOTICES = ("ofsted_notice", "panel_notice", "rapid_review_notice")
 STAGES = ("screening", "returns", "recommendation", "decision", "notices")
@@ -271,6 +275,19 @@ def report_markdown(report: MonthlyReport, chart: str | None = None) -> str:
 
 def report_chart_png(report: MonthlyReport) -> bytes:
     """The chart: shares on time (left) and median days per stage (right), as PNG bytes."""
+    out = io.BytesIO()
+    report_chart(report).savefig(out, format="png")
+    return out.getvalue()
+
+
+NO_STAGE_ENDED = "no cases this month"
+
+
+def report_chart(report: MonthlyReport) -> "Figure":
+    """The chart as a matplotlib Figure (Agg): shares on time (left), median days per stage (right).
+
+    Both axes start at 0; a month in which no stage ended draws the days axis from 0 to 1 day
+    with the note "no cases this month", never an axis around zero."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -294,15 +311,19 @@ def report_chart_png(report: MonthlyReport) -> bytes:
     left.set_xlabel("% on time")
     left.set_title("On time")
     stage_names = [STAGE_LABELS[s.stage] for s in report.stage_times]
-    right.barh(stage_names, [s.median_days or 0.0 for s in report.stage_times], color="#7f7f7f")
+    days = [s.median_days or 0.0 for s in report.stage_times]
+    right.barh(stage_names, days, color="#7f7f7f")
     right.invert_yaxis()
+    if any(days):
+        right.set_xlim(0, max(days) * 1.1)
+    else:
+        right.set_xlim(0, 1)
+        right.text(0.5, 0.5, NO_STAGE_ENDED, transform=right.transAxes, ha="center", va="center", color="#555555")
     right.set_xlabel("median days")
     right.set_title("Days per stage")
     figure.suptitle(report.title)
     figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    return figure
 
 
 def chart_data_uri(png: bytes) -> str:

@@ -3,7 +3,8 @@
 `cig tracker --format xlsx|csv|json [--out FILE]` writes the case tracker (no child's name or
 date of birth); `cig timeline REF` prints a case's story as its Prefect artifact shows it;
 `cig report --month YYYY-MM` prints the month's performance report, writes it
-with its chart under the papers folder and emails it to the managers' list.
+with its chart under the papers folder, emails it to the managers' list and, when a Prefect API
+answers, publishes the artifact `monthly-report-YYYY-MM` as the `monthly-report` deployment does.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def report(
     now = _now()
     first = _month(month) if month else last_month(now, the_office.calendar)
     published = publish_monthly_report(the_office, first, now=now, email=email)
+    artifact = _publish_report_artifact(first, published.artifact_markdown)
     status = "not emailed"
     if email:
         from casework.delivery import deliver_pending
@@ -100,12 +102,36 @@ def report(
     if as_json:
         typer.echo(json.dumps({"month": first.strftime("%Y-%m"), "markdown": published.markdown,
                                "markdown_path": str(published.markdown_path), "chart_path": str(published.chart_path),
-                               "email": status}, indent=2))
+                               "email": status, "artifact": artifact}, indent=2))
         return
     typer.echo(published.markdown)
     typer.echo(f"wrote {published.markdown_path} and {published.chart_path}")
+    typer.echo(artifact)
     if email:
         typer.echo(f"emailed to the managers' list: {status}")
+
+
+def _publish_report_artifact(month: date, markdown: str) -> str:
+    """Publish the month's artifact as the `monthly-report` deployment does, when a Prefect API
+    answers; says in words what was published, or why not (the files and email do not depend on it)."""
+    import asyncio
+    import warnings
+
+    from tasks.artifacts import artifact_url
+    from tasks.reports import create_report_artifact, prefect_api_problem, report_artifact_key
+
+    key = report_artifact_key(month)
+    problem = asyncio.run(prefect_api_problem())
+    if problem is None:
+        try:
+            with warnings.catch_warnings():  # Prefect 3.9 warns that artifacts outside a run are deprecated
+                warnings.simplefilter("ignore", FutureWarning)
+                asyncio.run(create_report_artifact(month, markdown))
+        except Exception as exc:  # the report is written and emailed all the same
+            problem = f"the Prefect API refused it ({exc})"
+    if problem:
+        return f"not published as the Prefect artifact {key}: {problem}"
+    return f"published the Prefect artifact {key}: {artifact_url(key)}"
 
 
 def timeline(reference: str, as_json: JsonOption = False) -> None:

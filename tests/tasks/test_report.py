@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 import casework.store
-from casework import actions
+from casework import actions, rescheduling
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office, open_office
 from casework.report import last_month, monthly_report, report_markdown
@@ -96,6 +96,11 @@ def decided_case(
     actions.list_and_request_information(office, reference, now=listed)
     for code, moment in returns.items():
         actions.record_return(office, reference, returned(code), now=moment, actor="administrator")
+    with office.sessions() as session:
+        listed_for = store.get_case(session, reference=reference).meeting_at
+    if listed_for is not None and listed_for > recommended:  # the group met extraordinarily, before its monthly meeting
+        rescheduling.add_meeting(office, recommended, now=recommended, reason="a further date to meet set",
+                                 actor="administrator", relist_cases=[reference])
     actions.record_recommendation(office, reference, RECOMMEND, now=recommended, actor="cig chair")
     actions.record_decision(office, reference, DECIDE, now=decided, actor="independent chair")
     with office.sessions.begin() as session:  # what delivery records when each notice goes out
@@ -264,3 +269,38 @@ def test_cig_report_prints_writes_and_speaks_json(report_office: Office, novembe
     assert Path(printed["markdown_path"]).read_text().startswith("# ") and Path(printed["chart_path"]).suffix == ".png"
     result = CliRunner().invoke(app, ["report", "--month", "2026-13"])
     assert result.exit_code != 0 and "--month: '2026-13' is not a month as YYYY-MM" in str(result.exception)
+
+
+def test_an_empty_month_draws_its_days_axis_from_zero_with_a_note(report_office: Office) -> None:
+    from casework.report import report_chart, report_chart_png
+
+    report = monthly_report([], month=NOVEMBER, now=at(12, 5), calendar=report_office.calendar)
+    on_time, days = report_chart(report).axes
+    assert days.get_title() == "Days per stage" and days.get_xlim() == (0.0, 1.0)  # not -0.04 to 0.04
+    assert [t.get_text() for t in days.texts] == ["no cases this month"]
+    assert on_time.get_xlim() == (0.0, 100.0)
+    assert report_chart_png(report).startswith(PNG_SIGNATURE)
+
+
+def test_a_month_with_stage_times_draws_them_from_zero(report_office: Office) -> None:
+    from dataclasses import replace
+
+    from casework.report import StageTime, report_chart
+
+    empty = monthly_report([], month=NOVEMBER, now=at(12, 5), calendar=report_office.calendar)
+    report = replace(empty, stage_times=(StageTime("screening", 1.5, 2), StageTime("returns", 6.0, 2)))
+    days = report_chart(report).axes[1]
+    assert days.get_xlim()[0] == 0 and days.get_xlim()[1] >= 6.0 and not days.texts
+
+
+def test_cig_report_says_when_no_prefect_api_is_set(report_office: Office) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        result = CliRunner().invoke(app, ["report", "--month", "2026-11", "--no-email", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["artifact"] == (
+        "not published as the Prefect artifact monthly-report-2026-11: no Prefect API is set (PREFECT_API_URL; `make up` prints it)")

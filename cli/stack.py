@@ -1,7 +1,8 @@
 """Run the whole system on this machine: Prefect server, local SMTP server, process worker.
 
 `python -m cli.stack up` starts everything on embedded defaults (SQLite under var/, aiosmtpd),
-registers the deployments of prefect.yaml, prints the UI address and stops it all on Ctrl-C.
+registers the deployments of prefect.yaml, creates the Automations and the Runs page's saved views
+(flows.views), prints the UI address and stops it all on Ctrl-C.
 `python -m cli.stack demo` does the same, runs one referral through every step with the people
 simulated by `cig` commands, prints the timeline and the mail, and stops.
 `python -m cli.stack up --profile production` runs the production profile on this machine (cli.production):
@@ -185,6 +186,9 @@ def _started_stack(home: Path, api_port: int, smtp_port: int, workers: int | Non
         automations = run(sys.executable, "-m", "flows.automations")
         if automations.returncode != 0:
             raise RuntimeError(f"creating the deadline Automations failed:\n{automations.stderr}")
+        views = run(sys.executable, "-m", "flows.views")  # the Runs page's saved views, every open case in range
+        if views.returncode != 0:
+            raise RuntimeError(f"creating the saved views of the Runs page failed:\n{views.stderr}")
         choices = run(sys.executable, "-m", "flows.forms")  # the Run form's agencies, from the partnership file
         if choices.returncode != 0:
             raise RuntimeError(f"listing the agencies on the referral form failed:\n{choices.stderr}")

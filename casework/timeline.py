@@ -101,7 +101,7 @@ class People:
         """Whom a message went to, in words; an address not in the partnership file is the referrer's."""
         if address and address.lower() in self.roles:
             return self.roles[address.lower()]
-        return "the referrer" if kind in REFERRER_MESSAGES or address else "its recipient"
+        return "the referrer" if kind in REFERRER_MESSAGES else "its recipient"
 
     def agency(self, code: str) -> str:
         """"POL (Northshire Police)", or the code alone for an agency not in the partnership file."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from casework.clocks import WorkingCalendar, days_left
 from casework.model import MAIN_PATH, Stage, describe_stage, review_labels
@@ -197,6 +197,9 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
         return f"Referral recorded from {people.agency(detail['agency'])}" if detail.get("agency") else "Referral recorded"
     if action == "flow run started":
         return "The case's run started in Prefect"
+    if action == "serious incident notification recorded":
+        completed, sent = (date.fromisoformat(detail[k]).strftime("%a %-d %b %Y") for k in ("completed_on", "sent_on"))
+        return f"Serious Incident Notification recorded: completed {completed}, sent {sent}"
     if action == "flow run rescheduled":
         return f"The case's run put back on the work pool (it was {str(detail.get('previous_state', 'stalled')).lower()})"
     if action.endswith(" input refused"):

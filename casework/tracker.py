@@ -125,7 +125,7 @@ COLUMNS: tuple[Column, ...] = (  # what a manager scans first, first
     Column("decided_on", "Date decided"),
     Column("review_type", "Review type"),
     Column("converted_from", "Converted from"),
-    Column("serious_incident_notice_on", "Serious incident notice"),
+    Column("serious_incident_notice_on", "Serious Incident Notification sent"),
     Column("ofsted_notice_on", "Ofsted notice"),
     Column("panel_notice_on", "Panel notice"),
     Column("lead_reviewer", "Lead reviewer"),
@@ -268,7 +268,9 @@ def tracker_row(
         converted_from=converted_from,
         returns_received=sum(1 for r in current if r.status != "outstanding"),
         returns_expected=len(current),
-        serious_incident_notice_on=None if declined else _notice_on(case.deadlines, SERIOUS_INCIDENT_NOTICES, sent, calendar),
+        # the SIN: the one recorded (seed 002, step 1), else (wt2023) the serious incident notice to the Panel
+        serious_incident_notice_on=case.sin_sent_on or (
+            None if declined else _notice_on(case.deadlines, SERIOUS_INCIDENT_NOTICES, sent, calendar)),
         ofsted_notice_on=None if declined else _notice_on(case.deadlines, OFSTED_NOTICES, sent, calendar),
         panel_notice_on=None if declined else _notice_on(case.deadlines, PANEL_NOTICES, sent, calendar),
         next_deadline=upcoming.label if upcoming else None,

@@ -107,3 +107,21 @@ async def test_without_an_scr_the_panel_gets_the_sin_and_the_anonymised_details_
            "is attached." in panel.text()
     assert "Brief anonymised details" not in panel.text()
     assert list(panel.message().iter_attachments())[-1].get_filename() == "SIN.docx"
+
+
+def test_the_tracker_and_the_timeline_show_the_sins_dates(office: Office, referral_form: ReferralForm) -> None:
+    from casework.timeline import case_timeline_markdown
+    from casework.tracker_exports import current_tracker
+
+    reference = actions.submit_referral(office, referral_form, now=at(11, 18), actor="administrator").reference
+    actions.record_serious_incident_notification(office, reference, SIN.model_copy(update={"notification": "Text."}),
+                                                 document=None, now=at(11, 18, 11), actor="cig sin record")
+
+    [row] = [r for r in current_tracker(office, now=at(11, 18, 12)) if r.reference == reference]
+    assert row.serious_incident_notice_on == date(2026, 11, 18)
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        story = case_timeline_markdown(case, store.audit_trail(session, reference=reference),
+                                       store.messages_for(session, case_id=case.id), calendar=office.calendar,
+                                       now=at(11, 18, 12))
+    assert "Serious Incident Notification recorded: completed Tue 17 Nov 2026, sent Wed 18 Nov 2026" in story

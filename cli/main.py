@@ -34,7 +34,7 @@ from casework.forms import (
 from casework.model import REVIEW_LABELS, Recommendation, ReviewType
 from casework.office import Office, open_office
 from casework.store import cases as store
-from casework.timeline import case_timeline_markdown
+from casework.timeline import case_timeline_markdown, people_of
 from casework.views import case_record
 from config.loading import ConfigurationError, describe_errors
 
@@ -197,7 +197,8 @@ def referral_show(reference: str, as_json: JsonOption = False) -> None:
         record["timeline"] = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action} for e in events]
         timeline_text = case_timeline_markdown(case, events, store.messages_for(session, case_id=case.id),
                                                calendar=the_office.calendar, now=now(),
-                                               terms=the_office.rules(case.regime).terms)
+                                               terms=the_office.rules(case.regime).terms,
+                                               people=people_of(the_office.partnership))
     record_access(the_office, "case viewed", reference)
     lines = [
         f"{record['reference']}  {record['status']}  {record['stage'].replace('_', ' ')}  ({record['regime']})",

@@ -274,6 +274,7 @@ def recommend(
     form = validated(RecommendationForm, {"outcome": outcome.value, "rationale": rationale, "further_information_from": agency or []})
     submit_step(reference, "recommendation", form, as_json)
 
+    check_recommendation_time(office(), reference, now=now())  # refused here, before the case's run is woken
 
 @app.command("decide")
 def decide(
@@ -296,9 +297,6 @@ def decide(
     submit_step(reference, "decision", form, as_json)
 
 
-# --- reviews -------------------------------------------------------------------------------
-
-@review_app.command("publish")
 # --- the Serious Incident Notification ----------------------------------------------------
 
 @sin_app.command("record")

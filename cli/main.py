@@ -274,7 +274,6 @@ def recommend(
     form = validated(RecommendationForm, {"outcome": outcome.value, "rationale": rationale, "further_information_from": agency or []})
     submit_step(reference, "recommendation", form, as_json)
 
-    check_recommendation_time(office(), reference, now=now())  # refused here, before the case's run is woken
 
 @app.command("decide")
 def decide(
@@ -329,6 +328,9 @@ def sin_record(
          + (f"; sent to {outcome.queued} recipients{sent}" if outcome.queued else "; not sent again"))
 
 
+# --- reviews -------------------------------------------------------------------------------
+
+@review_app.command("publish")
 def review_publish(
     reference: str,
     on: Annotated[datetime, typer.Option("--on", formats=["%Y-%m-%d"], help="The date the final report was published (YYYY-MM-DD)")],

@@ -23,7 +23,7 @@ from casework.forms import (
     ScreeningForm,
     SeriousIncidentNotificationForm,
 )
-from casework.meetings import check_meeting_held, meeting_for_listing
+from casework.meetings import meeting_for_listing
 from casework.messages import (
     CaseFile,
     Message,

@@ -309,3 +309,24 @@ def intake_refusal(partnership: Partnership, *, problem: str, run_name: str, run
     change (field names and rules only, never what was typed), once per intake run."""
     context = {"partnership": partnership.name, "reference": None, "problem": problem, "run_name": run_name}
     return [Message(None, f"intake-refused-{run_id}", "intake_refusal", partnership.contacts.administrator, 0, context)]
+
+
+def run_recovered(partnership: Partnership, *, reference: str, what_happened: str, stage: str, number: int,
+                  at: datetime) -> list[Message]:
+    """The system restarted a case's run that had died: the administrator is told once per recovery
+    (`number` counts the case's recoveries), with what happened and that nothing needs doing."""
+    context = {"partnership": partnership.name, "reference": reference, "what_happened": what_happened,
+               "stage": stage.replace("_", " "), "number": number, "at": at}
+    return [Message(reference, f"run-recovered-{number}", "run_recovered", partnership.contacts.administrator, 0, context)]
+
+
+def run_left_stopped(partnership: Partnership, *, reference: str, what_happened: str, stage: str, recoveries: int,
+                     within: timedelta, total: int, at: datetime) -> list[Message]:
+    """A case's run keeps dying (`recoveries` restarts within `within`): it is left stopped, and the business
+    manager and the administrator are told once (`total`, the case's recoveries so far, keys the message)."""
+    context = {"partnership": partnership.name, "reference": reference, "what_happened": what_happened,
+               "stage": stage.replace("_", " "), "recoveries": recoveries,
+               "within_minutes": int(within.total_seconds() // 60), "at": at}
+    contacts = partnership.contacts
+    return [Message(reference, f"run-left-stopped-{total}", "run_left_stopped", to, 0, context)
+            for to in (contacts.business_manager, contacts.administrator)]

@@ -1,5 +1,6 @@
 """The deadline sweep, in the database: read the open deadlines near `now` through the
-(met_at, due_at) index, decide what they owe (casework.reminders) and queue it in one transaction.
+(met_at, due_at) index, decide what they owe (casework.reminders) and queue it in one transaction;
+and the audit trail and messages of the case runs the sweep finds dead (casework.recovery).
 
 Safe to run as often as wanted: a reminder already in the outbox (same key) is not rendered or
 queued again. Delivery is separate (casework.delivery.deliver_pending). Nothing here imports Prefect.
@@ -17,10 +18,14 @@ from sqlalchemy.orm import Session
 
 from casework.actions import queue
 from casework.clocks import WorkingCalendar
+from casework.messages import run_left_stopped, run_recovered
 from casework.office import Office
+from casework.recovery import (
+    PastEvent, PastRecovery, RecoveryDecision, RecoveryLimit, RunFault, recoveries_within, recovery_number,
+)
 from casework.reminders import NOTICE_KINDS, OpenDeadline, horizon, reminders_owed
 from casework.store import cases as store
-from casework.store.tables import Deadline, OutboxMessage
+from casework.store.tables import AuditEvent, Deadline, OutboxMessage
 from config.rulesets import ClockUnit, RuleSet
 
 
@@ -86,3 +91,46 @@ def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:
             if queue(session, cases[message.reference or ""], [message], now):
                 queued[message.step.split(".", 1)[0]] += 1
         return SweepOutcome(len(rows), sum(queued.values()), dict(queued))
+
+
+# --- dead case runs: what was done before, and recording what is done now ------------------------
+
+RUN_RESCHEDULED = "flow run rescheduled"  # also written by `cig referral recover`
+RUN_LEFT_STOPPED = "flow run left stopped"
+
+
+def recovery_history(session: Session, *, reference: str) -> list[PastRecovery]:
+    """The case's earlier recoveries and escalations of its run, oldest first, from the audit trail."""
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.case_reference == reference,
+                                 AuditEvent.action.in_([RUN_RESCHEDULED, RUN_LEFT_STOPPED])).order_by(AuditEvent.id)
+    ).all()
+    return [PastRecovery(at=e.at, event=PastEvent.recovered if e.action == RUN_RESCHEDULED else PastEvent.left_stopped,
+                         state_ids=tuple(str(i) for i in (e.detail or {}).get("state_ids", ())))
+            for e in events]
+
+
+def record_run_recovery(office: Office, *, reference: str, fault: RunFault, previous_state: str,
+                        decision: RecoveryDecision, state_ids: Sequence[str], limit: RecoveryLimit,
+                        now: datetime, actor: str = "deadline sweep") -> int:
+    """Audit what the system did with the case's dead run (`decision`: restarted it, or left it stopped) and
+    queue who is told: the administrator of a restart, the business manager and administrator of a run
+    left stopped. Once per dead state: a second call for one of `state_ids` changes nothing. Returns
+    how many messages it queued."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        history = recovery_history(session, reference=reference)
+        if any(state_id in past.state_ids for past in history for state_id in state_ids):
+            return 0
+        number = recovery_number(history)
+        restarted = decision is RecoveryDecision.restart
+        store.audit(session, reference=reference, actor=actor, action=RUN_RESCHEDULED if restarted else RUN_LEFT_STOPPED,
+                    now=now, previous_state=previous_state, fault=fault.value, state_ids=list(state_ids))
+        if restarted:
+            messages = run_recovered(office.partnership, reference=reference, what_happened=fault.words,
+                                     stage=case.stage, number=number + 1, at=now)
+        else:
+            messages = run_left_stopped(office.partnership, reference=reference, what_happened=fault.words,
+                                        stage=case.stage, recoveries=recoveries_within(history, now=now, limit=limit),
+                                        within=limit.within, total=number, at=now)
+        return queue(session, case, messages, now)

@@ -64,6 +64,7 @@ def stack_env(home: Path, api_port: int, smtp_port: int) -> dict[str, str]:
         "PREFECT_LOGGING_LEVEL": env.get("PREFECT_LOGGING_LEVEL", "INFO"),
         "PREFECT_WORKER_QUERY_SECONDS": env.get("PREFECT_WORKER_QUERY_SECONDS", "2"),
         "PREFECT_RUNNER_POLL_FREQUENCY": env.get("PREFECT_RUNNER_POLL_FREQUENCY", "2"),
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": env.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),  # dead runs seen in 90 s
         "PATH": f"{BIN}:{env.get('PATH', '')}",
     })
     return env

@@ -7,8 +7,12 @@ referral run has stayed Suspended at that stage for longer than the stage's stat
 the escalation emails. A further Automation fires when a case's mail is still undelivered after
 every retry (its `send_messages` task run failed): it notifies the administrator through the
 notification block CIG_ALERT_BLOCK names (Teams, Slack, a webhook: not the mail server that is
-failing), and without one it is recorded on the UI's Automations and Event Feed pages. `make up`
-creates them all; re-creating replaces them by name.
+failing), and without one it is recorded on the UI's Automations and Event Feed pages. Two more
+bring the sweep at once to a referral run that died, instead of within 15 minutes: one when the run
+is reported Crashed or Failed, one (Prefect's "detect zombie flows" recipe) when a running run's
+heartbeats stop for three intervals plus one; the sweep, not the Automation, decides and restarts
+it (casework.recovery), so the limit, the audit and the one alert hold however it is woken.
+`make up` creates them all; re-creating replaces them by name.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.events.actions import ActionTypes, DoNothing, RunDeployment, SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
+from casework.recovery import HEARTBEAT_MISSES
 from config.partnership import Partnership
 from config.rulesets import ClockUnit
 
@@ -68,6 +73,32 @@ def referral_automations(partnership: Partnership, sweep_deployment_id: str) -> 
     return automations
 
 
+def dead_run_automations(sweep_deployment_id: str, heartbeat_seconds: int | None) -> list[AutomationCore]:
+    """Run the deadline sweep when a referral run is reported dead, or its heartbeats stop."""
+    referral_runs = {"prefect.resource.id": "prefect.flow-run.*", "prefect.resource.name": "referral-*"}
+    sweep = [RunDeployment(source="selected", deployment_id=sweep_deployment_id, parameters={})]
+    automations = [AutomationCore(
+        name="referral run crashed",
+        description="A referral run was reported Crashed or Failed: run the deadline sweep, which restarts it "
+                    "(or, if it keeps dying, leaves it and tells the business manager).",
+        trigger=EventTrigger(posture=Posture.Reactive, expect={"prefect.flow-run.Crashed", "prefect.flow-run.Failed"},
+                             match=referral_runs, threshold=1, within=timedelta(0)),
+        actions=sweep,
+    )]
+    if heartbeat_seconds:
+        silence = timedelta(seconds=heartbeat_seconds * (HEARTBEAT_MISSES + 1))
+        automations.append(AutomationCore(
+            name="referral run heartbeats stopped",
+            description=f"A running referral run sent no heartbeat (nor any other event) for {silence.seconds} s: "
+                        "its worker may have been killed. Run the deadline sweep, which judges it and restarts it.",
+            trigger=EventTrigger(posture=Posture.Proactive, after={"prefect.flow-run.heartbeat"},
+                                 expect={"prefect.flow-run.*"}, match=referral_runs,
+                                 for_each={"prefect.resource.id"}, threshold=1, within=silence),
+            actions=sweep,
+        ))
+    return automations
+
+
 UNDELIVERED = "case mail undelivered after retries"
 
 
@@ -103,6 +134,8 @@ async def ensure_automations(partnership: Partnership, sweep_deployment: str = "
 
     `alert_block`: "block-type-slug/block-name" of a notification block for the undelivered-mail alert.
     """
+    from flows.people import heartbeat_seconds
+
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(sweep_deployment)
         block_id = None
@@ -115,6 +148,7 @@ async def ensure_automations(partnership: Partnership, sweep_deployment: str = "
                                  "UI (Blocks) or with `prefect block create`, or unset CIG_ALERT_BLOCK") from None
         names = []
         automations = referral_automations(partnership, str(deployment.id)) + [undelivered_mail_automation(block_id)]
+        automations += dead_run_automations(str(deployment.id), heartbeat_seconds())
         for automation in automations:
             for existing in await client.read_automations_by_name(automation.name):
                 await client.delete_automation(existing.id)

@@ -2,17 +2,23 @@
 
 The run is created with an idempotency key, so starting it twice (a retry after a 503, a second
 worker, `cig referral start-pending`) gives the same run. A referral whose run could not be
-started stays recorded and is started later; it is never lost.
+started stays recorded and is started later; it is never lost. A run that died is restarted by the
+deadline sweep (`recover_dead_runs`), or at once by a person (`recover_referral_run`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from uuid import UUID
 
 from prefect.deployments import run_deployment
+from prefect.states import Crashed, Scheduled
 from sqlalchemy import select
 
 from casework.office import Office, open_office
+from casework.recovery import RecoveryDecision, RecoveryLimit, RunFault, recovery_decision, run_fault
+from casework.sweep import RUN_RESCHEDULED, record_run_recovery, recovery_history
 from casework.store import cases as store
 from casework.store.tables import Case
 
@@ -67,14 +73,129 @@ async def delete_finished_intake_runs(office: Office | None = None) -> int:
     return len(runs)
 
 
-async def recover_referral_run(reference: str, office: Office | None = None, *, stalled: bool = False) -> str:
-    """Put a case's run that died back on the work pool: crashed or failed; suspended at a step with
-    no form saved for it (its process ended while a busy server refused the form); or, with `stalled`,
-    still shown running after its worker was killed. It re-runs from the top: the case database says
-    what is done, and the outbox sends what is still owed, once. Returns the state it was in.
+@dataclass(frozen=True)
+class RunRecovery:
+    """What the sweep did with one case's dead run."""
+
+    reference: str
+    fault: RunFault
+    previous_state: str
+    decision: RecoveryDecision
+
+
+async def recover_dead_runs(office: Office | None = None, *, limit: RecoveryLimit = RecoveryLimit(),
+                            actor: str = "deadline sweep") -> list[RunRecovery]:
+    """Find every open case whose run has died (casework.recovery.run_fault: crashed, failed, suspended
+    with no form saved past the grace, or shown running with its heartbeats stopped) and restart it, as
+    `recover_referral_run` would, unless it keeps dying (`limit`): then leave it and escalate. Each is
+    audited and the administrator told once (the business manager too of one left stopped). A run
+    dealt with before (the same dead state) is not touched again. Judged on the real clock.
     """
     from prefect.client.orchestration import get_client
-    from prefect.states import Scheduled
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    from flows import people
+
+    office = office or open_office()
+    with office.sessions() as session:
+        runs_of = {run_id: reference for run_id, reference in session.execute(
+            select(Case.flow_run_id, Case.reference).where(Case.status == "open", Case.flow_run_id.is_not(None)))}
+    may_be_dead = FlowRunFilterState(type=FlowRunFilterStateType(any_=[
+        StateType.CRASHED, StateType.FAILED, StateType.PAUSED, StateType.RUNNING, StateType.PENDING]))
+    recoveries = []
+    ids = list(runs_of)
+    async with get_client() as client:
+        for first in range(0, len(ids), RUNS_PER_READ):
+            chunk = [UUID(i) for i in ids[first:first + RUNS_PER_READ]]
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk), state=may_be_dead), limit=len(chunk))
+            for run in runs:
+                now = datetime.now(timezone.utc)
+                try:
+                    sighting = await people.run_sighting(client, run, "", now)
+                except PrefectHTTPStatusError as busy:  # a loaded server: the next sweep looks again
+                    if busy.response.status_code < 500:
+                        raise
+                    continue
+                fault = run_fault(sighting, now=now, heartbeat_seconds=people.heartbeat_seconds(),
+                                  form_save_seconds=people.FORM_SAVE_SECONDS)
+                if fault is not None:
+                    recovery = await _deal_with_dead_run(client, office, runs_of[str(run.id)], run, fault, limit, actor)
+                    if recovery is not None:
+                        recoveries.append(recovery)
+    return recoveries
+
+
+RUNS_PER_READ = 200
+
+
+async def _deal_with_dead_run(client, office: Office, reference: str, run, fault: RunFault,  # type: ignore[no-untyped-def]
+                              limit: RecoveryLimit, actor: str) -> RunRecovery | None:
+    """Restart the dead run, or leave it and escalate; audit and tell. None if it was dealt with already."""
+    state = run.state
+    now = datetime.now(timezone.utc)
+    with office.sessions() as session:
+        history = recovery_history(session, reference=reference)
+    decision = recovery_decision(history, state_id=str(state.id), now=now, limit=limit)
+    if decision is RecoveryDecision.already_dealt_with:
+        return None
+    fresh = await client.read_flow_run(run.id)  # another sweep may have restarted it meanwhile
+    if fresh.state is None or fresh.state.id != state.id:
+        return None
+    state_ids = [str(state.id)]
+    if fault is RunFault.stalled:  # nothing reported its death: say so on the run first
+        crashed = await client.set_flow_run_state(run.id, Crashed(
+            message=f"No heartbeat since {state.timestamp:%H:%M:%S} UTC or later: its process or worker is gone"),
+            force=True)
+        if crashed.state is not None:
+            state_ids.append(str(crashed.state.id))
+    if decision is RecoveryDecision.restart:
+        await _reschedule(client, office, reference, fresh)
+    record_run_recovery(office, reference=reference, fault=fault, previous_state=state.type.value, decision=decision,
+                        state_ids=state_ids, limit=limit, now=now, actor=actor)
+    return RunRecovery(reference, fault, state.type.value, decision)
+
+
+async def _reschedule(client, office: Office, reference: str, run) -> None:  # type: ignore[no-untyped-def]
+    """Put the run back on the work pool. A run that died at a wait nobody answered (suspended with no form,
+    or crashed while suspended) waits next on a fresh suspend key: Prefect treats a key it has seen as
+    already answered, and there would be no answer to load. One that died after its input arrived keeps
+    the key, and finds the input again."""
+    with office.sessions() as session:
+        seq = store.get_case(session, reference=reference).wait_seq
+    seen = [key for key in (run.empirical_policy.pause_keys or ()) if key.endswith(f"-{seq}")]
+    if seen and not any([await _answered(client, run.id, key) for key in seen]):
+        with office.sessions.begin() as session:
+            store.abandon_wait(store.get_case(session, reference=reference, for_update=True))
+    await client.set_flow_run_state(run.id, Scheduled(), force=True)
+
+
+async def _answered(client, flow_run_id: UUID, pause_key: str) -> bool:  # type: ignore[no-untyped-def]
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+    from prefect.input.run_input import keyset_from_base_key
+
+    try:
+        await client.read_flow_run_input(flow_run_id, keyset_from_base_key(f"suspended-{pause_key}")["response"])
+        return True
+    except ObjectNotFound:
+        return False
+    except PrefectHTTPStatusError as missing:
+        if missing.response.status_code != 404:
+            raise
+        return False
+
+
+async def recover_referral_run(reference: str, office: Office | None = None, *, stalled: bool = False) -> str:
+    """Put a case's run that died back on the work pool at once, as the deadline sweep does within 15
+    minutes: crashed or failed; suspended at a step with no form saved for it (its process ended while a
+    busy server refused the form); or, with `stalled`, still shown running after its worker was killed
+    (the sweep waits for its heartbeats to stop). A person's command: no limit, no alert. It re-runs from
+    the top: the case database says what is done, and the outbox sends what is still owed, once.
+    Returns the state it was in.
+    """
+    from prefect.client.orchestration import get_client
 
     from flows.people import RunWait, run_wait
 
@@ -96,13 +217,11 @@ async def recover_referral_run(reference: str, office: Office | None = None, *, 
         if state not in allowed:
             hint = " (if its worker was killed, add --stalled)" if state in ("RUNNING", "PENDING") else ""
             raise ValueError(f"{reference}: its run is {state.lower()}, nothing to recover{hint}")
-        if wait is RunWait.form_missing:
-            with office.sessions.begin() as session:
-                store.abandon_wait(store.get_case(session, reference=reference, for_update=True))
-        await client.set_flow_run_state(flow_run_id, Scheduled(), force=True)
+        await _reschedule(client, office, reference, run)
     with office.sessions.begin() as session:
-        store.audit(session, reference=reference, actor="cig referral recover", action="flow run rescheduled",
-                    now=datetime.now(timezone.utc), previous_state=state)
+        store.audit(session, reference=reference, actor="cig referral recover", action=RUN_RESCHEDULED,
+                    now=datetime.now(timezone.utc), previous_state=state,
+                    state_ids=[str(run.state.id)] if run.state else [])
     return state
 
 

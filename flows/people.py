@@ -3,6 +3,8 @@
 Used by `cig` and the tests. It refuses, before anything reaches Prefect, an input for a step
 already recorded ("already recorded") or a case at another step; then it waits for the case's run
 to reach the step, resumes it with the form, and waits until the case database shows the result.
+A run found dead (crashed, failed, suspended with no form, or silent while shown running) is named
+at once, with what the system will do about it (casework.recovery; the deadline sweep restarts it).
 """
 
 from __future__ import annotations
@@ -10,19 +12,23 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import aresume_flow_run
+from prefect.settings import get_current_settings
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from casework.forms import AgencyReturnForm, DecisionForm, check_decision_against_recommendation
 from casework.model import Recommendation, ReturnStatus, Stage
 from casework.office import Office
+from casework.recovery import (
+    PastEvent, RunFault, RunSighting, restart_promise, run_fault, stale_after,
+)
 from casework.store import cases as store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import AuditEvent, Case
@@ -45,8 +51,13 @@ class CaseNotWaiting(RuntimeError):
     """The case's run did not reach the step in time (is the worker running?)."""
 
 
-class FormNotSaved(CaseNotWaiting):
-    """The case's run suspended at the step but its form was never saved: `cig referral recover` it."""
+class RunStopped(CaseNotWaiting):
+    """The case's run died (crashed, failed, or its worker was killed): the input was not handed over,
+    and the deadline sweep restarts the run (or, if it keeps dying, leaves it and escalates)."""
+
+
+class FormNotSaved(RunStopped):
+    """The case's run suspended at the step but its form was never saved: the deadline sweep restarts it."""
 
 
 @dataclass(frozen=True)
@@ -94,41 +105,90 @@ class RunWait(Enum):
     saving_form = "suspended at the step, saving its form"
     ready = "waiting at the step, its form saved"
     form_missing = "suspended at the step, its form never saved"
+    stopped = "dead: crashed, failed, or silent while shown running"
 
 
-async def run_wait(client, flow_run_id: UUID, key_prefix: str) -> RunWait:  # type: ignore[no-untyped-def]
-    """Whether the run is suspended at a key starting with `key_prefix` and can take its input.
+def heartbeat_seconds() -> int | None:
+    """Seconds between a running flow run's heartbeats (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, at least 30), or
+    None when heartbeats are off."""
+    value = get_current_settings().flows.heartbeat_frequency
+    return None if value is None else max(value, 30)
+
+
+async def latest_heartbeat(client, flow_run_id: UUID, since: datetime) -> datetime | None:  # type: ignore[no-untyped-def]
+    """When the run's latest `prefect.flow-run.heartbeat` event since `since` occurred (the events API)."""
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
+
+    page = await client.read_events(EventFilter(
+        occurred=EventOccurredFilter(since=since, until=datetime.now(timezone.utc) + timedelta(days=1)),
+        event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
+        resource=EventResourceFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
+    ), limit=1)
+    return max((event.occurred for event in page.events), default=None)
+
+
+async def run_sighting(client, run, key_prefix: str, now: datetime) -> RunSighting:  # type: ignore[no-untyped-def]
+    """What the server shows of `run` for casework.recovery: its state, whether the form of the step it is
+    suspended at (a key starting with `key_prefix`) is saved, and, only for a run shown running or pending
+    longer than its heartbeats allow, its latest heartbeat. A 5xx from a loaded server propagates.
+    """
+    state = run.state
+    form_saved = None
+    if state.is_paused() and (state.state_details.pause_key or "").startswith(key_prefix):
+        keyset = state.state_details.run_input_keyset
+        form_saved = True
+        if keyset:
+            try:
+                await client.read_flow_run_input(run.id, keyset["schema"])
+            except ObjectNotFound:
+                form_saved = False
+            except PrefectHTTPStatusError as missing:  # 404: the schema is not saved (yet)
+                if missing.response.status_code != 404:
+                    raise
+                form_saved = False
+    last_heartbeat = None
+    every = heartbeat_seconds()
+    if state.type.value in ("RUNNING", "PENDING") and every and now - state.timestamp > stale_after(every):
+        last_heartbeat = await latest_heartbeat(client, run.id, since=state.timestamp)
+    return RunSighting(state=state.type.value, state_at=state.timestamp, last_heartbeat=last_heartbeat,
+                       form_saved=form_saved)
+
+
+async def _look(client, flow_run_id: UUID, key_prefix: str,  # type: ignore[no-untyped-def]
+                now: datetime | None = None) -> tuple[RunWait, RunFault | None, str | None]:
+    """The run's RunWait for the step, how it died if it did, and the id of the state it is in."""
+    now = now or datetime.now(timezone.utc)
+    try:
+        run = await client.read_flow_run(flow_run_id)
+        if run.state is None:
+            return RunWait.elsewhere, None, None
+        sighting = await run_sighting(client, run, key_prefix, now)
+    except PrefectHTTPStatusError as busy:  # a loaded server's 5xx: look again, the run is still there
+        if busy.response.status_code < 500:
+            raise
+        return RunWait.elsewhere, None, None
+    fault = run_fault(sighting, now=now, heartbeat_seconds=heartbeat_seconds(), form_save_seconds=FORM_SAVE_SECONDS)
+    state_id = str(run.state.id)
+    if fault is RunFault.form_missing:
+        return RunWait.form_missing, fault, state_id
+    if fault is not None:
+        return RunWait.stopped, fault, state_id
+    if sighting.form_saved is None:
+        return RunWait.elsewhere, None, state_id
+    return (RunWait.ready if sighting.form_saved else RunWait.saving_form), None, state_id
+
+
+async def run_wait(client, flow_run_id: UUID, key_prefix: str, now: datetime | None = None) -> RunWait:  # type: ignore[no-untyped-def]
+    """Whether the run is suspended at a key starting with `key_prefix` and can take its input, or dead.
 
     Prefect records the Suspended state before the form's schema (`suspend_flow_run` proposes the
     state, then saves the schema), and refuses a resume in between ("Run input schema not found"):
     a loaded machine makes that window seconds long. A run whose process ended in that window
-    (the server too busy to save the schema) stays suspended with no form: after
-    `FORM_SAVE_SECONDS`, `form_missing`, and only `cig referral recover` moves it on.
+    (the server too busy to save the schema, or the process killed) stays suspended with no form:
+    after `FORM_SAVE_SECONDS`, `form_missing`. A crashed or failed run, or one shown running whose
+    heartbeats stopped (its worker killed), is `stopped`. The deadline sweep restarts both.
     """
-    try:
-        run = await client.read_flow_run(flow_run_id)
-    except PrefectHTTPStatusError as busy:  # a loaded server's 5xx: look again, the run is still there
-        if busy.response.status_code < 500:
-            raise
-        return RunWait.elsewhere
-    state = run.state
-    if not (state and state.is_paused() and (state.state_details.pause_key or "").startswith(key_prefix)):
-        return RunWait.elsewhere
-    keyset = state.state_details.run_input_keyset
-    if not keyset:
-        return RunWait.ready
-    try:
-        await client.read_flow_run_input(flow_run_id, keyset["schema"])
-        return RunWait.ready
-    except ObjectNotFound:
-        pass
-    except PrefectHTTPStatusError as missing:  # 404: the schema is not saved (yet); 5xx: a loaded server
-        if missing.response.status_code >= 500:
-            return RunWait.elsewhere
-        if missing.response.status_code != 404:
-            raise
-    suspended_for = (datetime.now(timezone.utc) - state.timestamp).total_seconds()
-    return RunWait.form_missing if suspended_for > FORM_SAVE_SECONDS else RunWait.saving_form
+    return (await _look(client, flow_run_id, key_prefix, now))[0]
 
 
 async def waiting_for_input(client, flow_run_id: UUID, key_prefix: str) -> bool:  # type: ignore[no-untyped-def]
@@ -151,6 +211,25 @@ async def _resume(flow_run_id: UUID, step: str, form: BaseModel, partnership: Pa
                 return  # the resume went through before the error came back
 
 
+def dead_run_words(office: Office, reference: str, step: str, fault: RunFault, state_id: str | None) -> str:
+    """What the person is told at once of a dead run: what happened, what the system does about it, and
+    that their input was not handed over (they give it again once the run is back at the step)."""
+    from casework.sweep import recovery_history
+
+    happened = "its run stopped at the step without saving the form for it" if fault is RunFault.form_missing \
+        else fault.words
+    with office.sessions() as session:
+        history = recovery_history(session, reference=reference)
+    if any(p.event is PastEvent.left_stopped and state_id in p.state_ids for p in history):
+        then = ("it kept stopping, so the system has left it stopped and told the business manager; it is "
+                f"restarted with `cig referral recover {reference}` once the cause is found")
+    else:
+        then = (f"{restart_promise()} and tells the administrator (`cig referral recover {reference}` restarts it "
+                "at once)")
+    return (f"{reference}: {happened}; {then}. Your {step} was not handed over: give it again once the case is back "
+            f"at the {step} step (`cig referral show {reference}`)")
+
+
 async def submit_step(office: Office, reference: str, step: str, form: BaseModel, wait_seconds: float | None = None,
                       look_every: float = 0.5) -> StepResult:
     """Give `form` to the case's run at `step` and return the case's stage once it is recorded; until the run
@@ -164,12 +243,13 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
             raise CaseNotWaiting(f"{reference} has no flow run yet: start it with `cig referral start-pending`")
         flow_run_id = UUID(case.flow_run_id)
     async with get_client() as client:
-        while (wait := await run_wait(client, flow_run_id, f"{step}-")) is not RunWait.ready:
-            if wait is RunWait.form_missing:
-                raise FormNotSaved(
-                    f"{reference}: its run stopped at the {step} step without saving the form for it (the Prefect "
-                    f"server was too busy); `cig referral recover {reference}` starts it again, then submit again"
-                )
+        while True:
+            wait, fault, state_id = await _look(client, flow_run_id, f"{step}-")
+            if wait is RunWait.ready:
+                break
+            if fault is not None:
+                raise (FormNotSaved if wait is RunWait.form_missing else RunStopped)(
+                    dead_run_words(office, reference, step, fault, state_id))
             if time.monotonic() > deadline:
                 raise CaseNotWaiting(
                     f"{reference}: the case's run did not reach the {step} step within {wait_seconds:.0f} s "

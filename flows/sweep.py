@@ -1,33 +1,50 @@
 """The `deadline-sweep` flow: every 15 minutes (prefect.yaml), find the deadlines that are due soon
 or overdue and send the reminders, warnings, chases and escalations they owe; resend what a mail
-outage left in the outbox; start the runs of referrals recorded while Prefect was unreachable.
+outage left in the outbox; start the runs of referrals recorded while Prefect was unreachable;
+restart the case runs that died (crashed, failed, suspended with no form saved, or silent while
+shown running), leaving one that keeps dying stopped and escalated (casework.recovery).
 
 The rules of who is told what and when are in casework.reminders; the sweep reads only the indexed
-open deadlines near now. `now` may be given to simulate another moment (`make demo-month`).
+open deadlines near now. `now` may be given to simulate another moment (`make demo-month`); runs
+are always judged on the real clock, as the Prefect server records them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from prefect import flow, get_run_logger
 
 from casework.actions import finish_notified_cases
 from casework.delivery import DeliveryIncomplete
 from casework.office import open_office
-from flows.launch import delete_finished_intake_runs, start_pending_runs
+from casework.recovery import RecoveryDecision, RecoveryLimit
+from flows.launch import delete_finished_intake_runs, recover_dead_runs, start_pending_runs
 from tasks.artifacts import publish_tracker
 from tasks.mail import send_messages
 from tasks.reminders import queue_deadline_reminders
 
 
 @flow(name="deadline-sweep", persist_result=False)
-async def deadline_sweep(now: datetime | None = None) -> int:
-    """Queue what the open deadlines owe at `now` (default: the present) and send it; returns how many were queued."""
+async def deadline_sweep(now: datetime | None = None, recovery_limit: int = 3, recovery_window_minutes: int = 60) -> int:
+    """Queue what the open deadlines owe at `now` (default: the present) and send it; returns how many were queued.
+
+    A case's run found dead is restarted unless it was restarted `recovery_limit` times in the last
+    `recovery_window_minutes`: then it is left stopped and the business manager told.
+    """
     logger = get_run_logger()
     moment = now or datetime.now(timezone.utc)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
+    limit = RecoveryLimit(recoveries=recovery_limit, within=timedelta(minutes=recovery_window_minutes))
+    for recovery in await recover_dead_runs(limit=limit):
+        if recovery.decision is RecoveryDecision.restart:
+            logger.warning("%s: %s (%s); restarted it, and told the administrator", recovery.reference,
+                           recovery.fault.words, recovery.previous_state.lower())
+        else:
+            logger.error("%s: %s (%s), after %d restarts in %d minutes: left it stopped, and told the business "
+                         "manager", recovery.reference, recovery.fault.words, recovery.previous_state.lower(),
+                         recovery_limit, recovery_window_minutes)
     outcome = queue_deadline_reminders(moment)
     logger.info("Looked at %d open deadline(s); queued %d message(s) %s", outcome.looked_at, outcome.queued, outcome.by_kind)
     try:

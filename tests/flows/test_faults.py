@@ -7,17 +7,27 @@
   started again on the same port: the same;
 - the chair's decision arrives twice (a double click, a command run twice): the second is told it
   was already recorded, and there is one decision and one set of notices;
-- the run suspends at the decision but its form is never saved (its process ended while a busy
-  Prefect server refused the schema, seen in the SQLite smoke benchmark): the chair is told to
-  recover the case, `cig referral recover` starts it again, and the decision goes in once.
+- the case's run dies, and the deadline sweep (not a person) restarts it; the chair's `cig decide`
+  meanwhile says at once what happened and that the system restarts it; each notice goes once and
+  the administrator is told once: its flow-run process SIGKILLed while running (sending the
+  decision notices), or while suspending (after Prefect recorded it Suspended, before its form was
+  saved); the run forced Crashed through the API; its form's schema deleted (as a busy
+  SQLite-backed server left one in the smoke benchmark); shown Running with no heartbeat (its worker
+  killed). A run that keeps dying is left stopped and escalated to the business manager, until a
+  person's `cig referral recover` restarts it.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
+from uuid import UUID
 
 import pytest
 import yaml
@@ -34,8 +44,9 @@ from casework.store.cases import AlreadyRecorded
 from casework.store.tables import AuditEvent, OutboxMessage
 from flows import people
 from flows.launch import recover_referral_run, start_referral_run
-from flows.people import FormNotSaved, submit_step, waiting_for_input
-from notifications.mailbox import set_fault, start_mailbox
+from flows.people import FormNotSaved, RunStopped, latest_heartbeat, submit_step, waiting_for_input
+from flows.sweep import deadline_sweep
+from notifications.mailbox import read_mailbox, set_fault, start_mailbox
 from tests.flows.conftest import mail_to, wait_until
 from tests.flows.test_referral_flow import AGENCIES, EXAMPLE, finished, stage
 
@@ -61,8 +72,10 @@ async def case_awaiting_decision(office: Office) -> str:
     actions.list_and_request_information(office, reference, now=now)
     for code in AGENCIES:
         actions.record_return(office, reference, AgencyReturnForm(agency=code, status="nil"), now=now, actor="return form")
+    with office.sessions() as session:  # the group considers the case at its meeting
+        meeting_at = store.get_case(session, reference=reference).meeting_at
     actions.record_recommendation(office, reference, RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"),
-                                  now=now, actor="recommendation form")
+                                  now=max(now, meeting_at or now), actor="recommendation form")
     await start_referral_run(reference, office)
     await wait_until(lambda: len(mail_to(office).get("independent-chair@example.org", [])) == 2, what="the CIGSUM1")
     assert stage(office, reference) == "awaiting_decision"
@@ -151,29 +164,199 @@ async def test_the_same_decision_twice_is_recorded_once(office: Office) -> None:
         assert decisions == 1
 
 
-async def test_a_run_suspended_without_its_form_is_recovered_and_takes_the_decision_once(
-        office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
-    reference = await case_awaiting_decision(office)
+# --- dead runs, restarted by the deadline sweep ---------------------------------------------------
+
+ADMINISTRATOR = "cig-admin@example.org"
+BUSINESS_MANAGER = "business-manager@example.org"
+HOLD_FORM_SAVE = Path(__file__).resolve().parent / "hold_form_save"
+
+
+def run_of(office: Office, reference: str):  # type: ignore[no-untyped-def]
     with office.sessions() as session:
-        run_id = store.get_case(session, reference=reference).flow_run_id
-    async with get_client() as client:  # the state the busy server left: suspended, no schema saved
-        await wait_until(lambda: waiting_for_input(client, run_id, "decision-"), what="the decision form")
-        keyset = (await client.read_flow_run(run_id)).state.state_details.run_input_keyset
-        await client.delete_flow_run_input(run_id, keyset["schema"])
+        return UUID(store.get_case(session, reference=reference).flow_run_id)
 
-    with pytest.raises(ValueError, match="saving the form for its step; try again in a minute"):
-        await recover_referral_run(reference, office)  # just suspended: its process may still be saving it
-    monkeypatch.setattr(people, "FORM_SAVE_SECONDS", 0)  # a minute later
-    with pytest.raises(FormNotSaved, match=f"without saving the form.*cig referral recover {reference}"):
-        await submit_step(office, reference, "decision", scr_decision())  # at once, not after the step's wait
-    assert await recover_referral_run(reference, office) == "PAUSED"
 
+def flow_run_pid() -> int:
+    """The pid of the one flow-run process running now: the test's Runner starts each as its child (a
+    multiprocessing child of this process, as a process worker's are its children)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+                if b"multiprocessing.spawn" in command and b"resource_tracker" not in command:
+                    children.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    assert len(children) == 1, f"flow-run processes running: {children}"
+    return children[0]
+
+
+async def state_of(run_id: UUID) -> str:
+    async with get_client() as client:
+        return (await client.read_flow_run(run_id)).state.type.value
+
+
+def system_mail(office: Office, to: str) -> list[str]:
+    """Subjects of what the case's runs' recoveries sent `to`."""
+    return [m.subject for m in read_mailbox(office.settings.mail_dir)
+            if to in m.to and (":run-recovered-" in m.key or ":run-left-stopped-" in m.key)]
+
+
+def sweep_actions(office: Office, reference: str) -> list[tuple[str, str]]:
+    with office.sessions() as session:
+        return [(e.actor, e.action) for e in store.audit_trail(session, reference=reference)
+                if e.action in ("flow run rescheduled", "flow run left stopped")]
+
+
+async def sweep() -> None:
+    """The deadline sweep, as its deployment runs it every 15 minutes (here in this process)."""
+    await deadline_sweep()
+
+
+async def decide_after_restart(office: Office, reference: str) -> None:
+    """The chair gives the decision again once the restarted run asks for it: it goes in once."""
     await submit_step(office, reference, "decision", scr_decision())
     await assert_notices_arrive_once(office, reference)
     assert len(mail_to(office)["independent-chair@example.org"]) == 2  # the CIGSUM1 was not sent again
     with office.sessions() as session:  # the lost wait left no "form could not be used" on the case
         actions_on_case = session.scalars(select(AuditEvent.action).where(AuditEvent.case_reference == reference)).all()
-    assert "decision input refused" not in actions_on_case and "flow run rescheduled" in actions_on_case
+    assert "decision input refused" not in actions_on_case
+
+
+async def assert_told_at_once(office: Office, reference: str, kind: type[Exception], happened: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(kind, match=f"{happened}.*the system restarts it within 15 minutes.*Your decision was not "
+                                   "handed over: give it again"):
+        await submit_step(office, reference, "decision", scr_decision())
+    assert time.monotonic() - started < 10  # at once, not after the step's whole wait
+
+
+async def test_a_run_killed_while_sending_the_notices_is_restarted_by_the_sweep_and_each_goes_once(office: Office) -> None:
+    reference = await case_awaiting_decision(office)
+    run_id = run_of(office, reference)
+    with mail_server_down(office):
+        await submit_step(office, reference, "decision", scr_decision())
+        await wait_until(lambda: failed_attempts(office, reference) >= 1, what="the run to be retrying the notices")
+        assert await state_of(run_id) == "RUNNING"
+        os.kill(flow_run_pid(), signal.SIGKILL)
+        await wait_until(lambda: _is(run_id, "CRASHED"), what="the Runner to report the run crashed")
+    await sweep()
+    await assert_notices_arrive_once(office, reference)
+    await sweep()  # the run is well again: nothing more is done, nobody is told again
+    assert system_mail(office, ADMINISTRATOR) == [
+        f"[{reference}] Case run restarted by the system: its run crashed"]
+    assert sweep_actions(office, reference) == [("deadline sweep", "flow run rescheduled")]
+
+
+async def _is(run_id: UUID, state: str) -> bool:
+    return await state_of(run_id) == state
+
+
+async def test_a_run_killed_while_saving_its_form_is_restarted_by_the_sweep_and_takes_the_decision_once(
+        office: Office, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    hold = tmp_path / "form-save.pid"
+    monkeypatch.setenv("CIG_TEST_HOLD_FORM_SAVE", str(hold))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(HOLD_FORM_SAVE), os.environ.get("PYTHONPATH")])))
+    reference = await case_awaiting_decision(office)
+    run_id = run_of(office, reference)
+    await wait_until(hold.exists, what="the run to suspend and start saving its form")
+    assert await state_of(run_id) == "PAUSED"  # Prefect has recorded it Suspended; the form is not saved
+    os.kill(int(hold.read_text()), signal.SIGKILL)
+    monkeypatch.setattr(people, "FORM_SAVE_SECONDS", 0)  # a minute later
+    await assert_told_at_once(office, reference, RunStopped, "its run")
+    await sweep()
+    await decide_after_restart(office, reference)
+    assert len(system_mail(office, ADMINISTRATOR)) == 1
+
+
+async def test_a_run_suspended_without_its_form_is_restarted_by_the_sweep_and_takes_the_decision_once(
+        office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = await case_awaiting_decision(office)
+    run_id = run_of(office, reference)
+    async with get_client() as client:  # the state the busy server left: suspended, no schema saved
+        await wait_until(lambda: waiting_for_input(client, run_id, "decision-"), what="the decision form")
+        keyset = (await client.read_flow_run(run_id)).state.state_details.run_input_keyset
+        await client.delete_flow_run_input(run_id, keyset["schema"])
+
+    await sweep()  # just suspended: its process may still be saving the form, and is left alone
+    assert sweep_actions(office, reference) == []
+    monkeypatch.setattr(people, "FORM_SAVE_SECONDS", 0)  # a minute later
+    await assert_told_at_once(office, reference, FormNotSaved, "its run stopped at the step without saving the form")
+    await sweep()
+    await decide_after_restart(office, reference)
+    assert system_mail(office, ADMINISTRATOR) == [
+        f"[{reference}] Case run restarted by the system: its run stopped at a step without saving the form for it"]
+
+
+async def test_a_run_shown_running_without_heartbeats_is_marked_crashed_and_restarted_by_the_sweep(
+        office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.events import emit_event
+    from prefect.states import Running
+
+    reference = await case_awaiting_decision(office)
+    run_id = run_of(office, reference)
+    async with get_client() as client:
+        await wait_until(lambda: waiting_for_input(client, run_id, "decision-"), what="the decision form")
+        suspended_at = (await client.read_flow_run(run_id)).state.timestamp
+        # a last heartbeat after the Suspended state says nothing about a properly waiting run
+        emit_event("prefect.flow-run.heartbeat", resource={"prefect.resource.id": f"prefect.flow-run.{run_id}"})
+        await wait_until(lambda: _heartbeat_after(client, run_id, suspended_at), what="the heartbeat event to be stored")
+    every = people.heartbeat_seconds
+    monkeypatch.setattr(people, "heartbeat_seconds", lambda: 1)  # three missed beats: 3 s, not 9 minutes
+    time.sleep(3.5)
+    await sweep()
+    assert sweep_actions(office, reference) == []
+
+    async with get_client() as client:  # the run was picked up again and its worker killed: nothing reports it
+        await client.set_flow_run_state(run_id, Running(), force=True)
+    time.sleep(3.5)
+    await assert_told_at_once(office, reference, RunStopped, "its run stopped answering")
+    await sweep()
+    async with get_client() as client:
+        history = [s.type.value for s in await client.read_flow_run_states(run_id)]
+    assert history[-3:-1] == ["RUNNING", "CRASHED"], history  # said so on the run, then restarted
+    monkeypatch.setattr(people, "heartbeat_seconds", every)  # the restarted run is watched with real intervals
+    await decide_after_restart(office, reference)
+    assert system_mail(office, ADMINISTRATOR) == [
+        f"[{reference}] Case run restarted by the system: its run stopped answering (no heartbeat: its worker was "
+        "stopped or killed)"]
+
+
+async def _heartbeat_after(client, run_id: UUID, moment: datetime) -> bool:  # type: ignore[no-untyped-def]
+    beat = await latest_heartbeat(client, run_id, since=moment)
+    return beat is not None and beat > moment
+
+
+async def test_a_run_that_keeps_dying_is_left_stopped_and_escalated_until_a_person_restarts_it(office: Office) -> None:
+    """The limit here is one restart an hour (the sweep deployment's `recovery_limit`; by default three)."""
+    from prefect.states import Crashed
+
+    async def crash_while_waiting() -> None:
+        async with get_client() as client:
+            await wait_until(lambda: waiting_for_input(client, run_id, "decision-"), what="the decision form")
+            await client.set_flow_run_state(run_id, Crashed(), force=True)
+
+    reference = await case_awaiting_decision(office)
+    run_id = run_of(office, reference)
+    await crash_while_waiting()
+    await assert_told_at_once(office, reference, RunStopped, "its run crashed")
+    await deadline_sweep(recovery_limit=1)
+    await crash_while_waiting()
+    await deadline_sweep(recovery_limit=1)  # a second death within the hour: left alone, escalated
+    await deadline_sweep(recovery_limit=1)  # and told once
+    assert await state_of(run_id) == "CRASHED"
+    escalation = f"[{reference}] ACTION NEEDED: the case's run keeps stopping and is no longer restarted"
+    assert system_mail(office, BUSINESS_MANAGER) == [escalation]
+    assert system_mail(office, ADMINISTRATOR) == [
+        f"[{reference}] Case run restarted by the system: its run crashed", escalation]
+    with pytest.raises(RunStopped, match="left it stopped and told the business manager.*cig referral recover"):
+        await submit_step(office, reference, "decision", scr_decision())
+
+    assert await recover_referral_run(reference, office) == "CRASHED"  # the person's `cig referral recover`
+    await decide_after_restart(office, reference)
+    assert sweep_actions(office, reference) == [
+        ("deadline sweep", "flow run rescheduled"), ("deadline sweep", "flow run left stopped"),
+        ("cig referral recover", "flow run rescheduled")]
     with pytest.raises(ValueError, match="nothing to recover"):
         await recover_referral_run(reference, office)
-

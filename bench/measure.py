@@ -24,7 +24,7 @@ from prefect.exceptions import PrefectHTTPStatusError
 from prefect.flow_runs import aresume_flow_run
 from pydantic import BaseModel
 
-from casework import actions
+from casework import actions, rescheduling
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office
 from casework.store import cases as store
@@ -123,6 +123,9 @@ async def drive_to_decision(office: Office, reference: str, people: People = Peo
         await people.step(office, reference, "return", AgencyReturnForm(
             agency=agency.code, status="returned" if returned else "nil",
             involvement="Seen by the health visitor." if returned else None))
+    now = datetime.now(timezone.utc)  # the group meets at once for it (`cig meeting add now --list REF`)
+    rescheduling.add_meeting(office, now, now=now, reason="the group meets at once (bench)", actor="bench",
+                             relist_cases=[reference])
     await people.step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"))
 
 

@@ -23,7 +23,7 @@ from casework.forms import (
     ScreeningForm,
     SeriousIncidentNotificationForm,
 )
-from casework.meetings import meeting_for_listing
+from casework.meetings import check_meeting_held, meeting_for_listing
 from casework.messages import (
     CaseFile,
     Message,
@@ -217,10 +217,14 @@ def record_return(office: Office, reference: str, form: AgencyReturnForm, *, now
 def record_recommendation(
     office: Office, reference: str, form: RecommendationForm, *, now: datetime, actor: str
 ) -> Outcome:
-    """Record the group's recommendation; send it (CIGSUM1) to the independent chair, unless more information is needed."""
+    """Record the group's recommendation; send it (CIGSUM1) to the independent chair, unless more information is needed.
+    Refused (MeetingNotYetHeld, naming the meeting) before the meeting the case is listed for has begun."""
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         store.record_recommendation(
+        if case.stage == Stage.awaiting_recommendation and not case.recommendation:
+            check_meeting_held(case.reference, case.meeting_at, now=now, zone=office.partnership.meetings.zone,
+                               meeting_term=office.rules(case.regime).term("meeting"))
             session, case=case, form=form, known_agencies=list(office.partnership.agency_by_code), now=now, actor=actor
         )
         queued = 0

@@ -1,10 +1,17 @@
-"""The group's meeting calendar: a recurrence rule plus recorded exceptions (moved or cancelled)."""
+"""The group's meeting calendar: a recurrence rule plus recorded exceptions (moved or cancelled),
+and extraordinary meetings the administrator adds ("a further date to meet set", seed 000).
+
+An exception is keyed by a date. On a date the rule gives, it moves (a datetime) or cancels (None)
+that meeting; on any other date, a datetime is an extraordinary meeting held then (None: one that
+was added and then cancelled). The group considers a case at its meeting, so its recommendation is
+refused before the meeting the case is listed for (`check_meeting_held`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from dateutil.rrule import rrulestr
 
@@ -18,6 +25,19 @@ class Meeting:
     scheduled_on: date
     starts_at: datetime
     moved: bool = False
+    extraordinary: bool = False  # added by the administrator on a date the rule does not give
+
+
+class MeetingNotYetHeld(ValueError):
+    """A recommendation arrived before the meeting its case is listed for."""
+
+
+def rule_gives(rule: MeetingRule, day: date) -> bool:
+    """Whether the recurrence rule itself gives a meeting on `day` (exceptions aside)."""
+    dtstart = datetime.combine(day.replace(day=1) - timedelta(days=62), rule.start_time)
+    recurrence = rrulestr(rule.rule, dtstart=dtstart)
+    return bool(recurrence.between(datetime.combine(day, datetime.min.time()),
+                                   datetime.combine(day, datetime.max.time()), inc=True))
 
 
 def meetings_between(
@@ -44,6 +64,9 @@ def meetings_between(
             meeting = Meeting(scheduled_on, naive.replace(tzinfo=zone).astimezone(timezone.utc))
         if start <= meeting.starts_at < end:
             meetings.append(meeting)
+    for day, held_at in exceptions.items():
+        if held_at is not None and start <= held_at < end and not rule_gives(rule, day):
+            meetings.append(Meeting(day, held_at.astimezone(timezone.utc), extraordinary=True))
     return sorted(meetings, key=lambda m: m.starts_at)
 
 
@@ -68,3 +91,15 @@ def meeting_for_listing(
     if not meetings:
         raise ValueError("the meeting rule gives no future meeting")
     return meetings[0]
+
+
+def check_meeting_held(
+    reference: str, meeting_at: datetime | None, *, now: datetime, zone: tzinfo, meeting_term: str
+) -> None:
+    """Refuse, naming the meeting, a recommendation for a case whose meeting has not yet begun: the
+    group considers a case at its meeting (PROCESS.md step 6), so it can be recorded from then."""
+    if meeting_at is not None and now < meeting_at:
+        raise MeetingNotYetHeld(
+            f"{reference} is listed for the {meeting_term} on {meeting_at.astimezone(zone):%a %-d %b %Y %H:%M}; "
+            "its recommendation can be recorded from then"
+        )

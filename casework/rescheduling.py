@@ -1,4 +1,4 @@
-"""Changes to the meeting calendar: a meeting moved or cancelled, in one transaction each.
+"""Changes to the meeting calendar: a meeting moved, cancelled or added, in one transaction each.
 
 The change is recorded as a MeetingException on the date the rule gave the meeting. The open
 cases listed for it are re-listed (a moved meeting keeps its cases; a cancelled one's go to the
@@ -8,13 +8,20 @@ are told, each with an iCalendar update (the invitation's UID, a higher SEQUENCE
 programs move or cancel the entry. Each effective change is audited; the count of those audit
 events is the meeting's SEQUENCE. Safe to run twice: the same change again is no new change, so it
 writes the same keyed messages and the outbox keeps the first. Nothing here imports Prefect.
+
+An extraordinary meeting ("a further date to meet set", seed 000) is recorded the same way, on its
+own date (one the rule does not give), and audited. Cases the administrator names are re-listed
+for it when they still await a meeting and are listed for a later one, their outstanding returns
+re-dated by the CIGINF1 rules a moved meeting follows. It can then be moved or cancelled like any
+other meeting. Adding it tells no one by email (no template yet): `prepare-meeting` sends its
+agenda and invitation as for any meeting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -24,7 +31,7 @@ from casework.actions import queue
 from casework.agenda import change_invitation, meeting_members
 from casework.clocks import WorkingCalendar, information_return_due
 from casework.forms import MeetingChangeForm
-from casework.meetings import Meeting, meetings_between, next_meetings
+from casework.meetings import Meeting, check_meeting_held, meetings_between, next_meetings, rule_gives
 from casework.messages import Message
 from casework.model import ReturnStatus, Stage
 from casework.office import Office
@@ -36,6 +43,7 @@ from config.rulesets import RuleSet
 
 
 CHANGE_ACTIONS = ("meeting moved", "meeting cancelled")
+ADDED_ACTION = "meeting added"
 
 
 class NoSuchMeeting(ValueError):
@@ -214,6 +222,80 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
                                  sequence=max(sequence, 1), returns_due=returns_due)
         queued = queue(session, None, notices, now)
         return MeetingChange(meeting.scheduled_on, meeting.starts_at, moved_to, references, target, queued)
+
+
+@dataclass(frozen=True)
+class MeetingAddition:
+    """What adding an extraordinary meeting did: the meeting, and the cases re-listed for it."""
+
+    meeting: Meeting
+    relisted: list[str]
+    added: bool  # False: the same meeting was already in the calendar (nothing new recorded)
+
+
+def add_meeting(
+    office: Office, at: datetime, *, now: datetime, reason: str, actor: str, relist_cases: Sequence[str] = ()
+) -> MeetingAddition:
+    """Add an extraordinary meeting at `at` (from `now` on, on a day with no other meeting still to come), audited,
+    and re-list the named cases for it: each must await a meeting (returns or recommendation) and be
+    listed for a later one. Refuses, writing nothing, anything else. Safe to run twice."""
+    rule = office.partnership.meetings
+    day = at.astimezone(rule.zone).date()
+    try:
+        reason = MeetingChangeForm(on=day, to=at, reason=reason).reason
+    except ValidationError as refused:
+        raise ValueError("; ".join(describe_errors(refused))) from None
+    if at < now:
+        raise ValueError("at: an extraordinary meeting can only be added from now on, not in the past")
+    at = at.astimezone(timezone.utc)
+    with office.sessions.begin() as session:
+        exceptions = exceptions_in(session)
+        same = day in exceptions and exceptions[day] == at and not rule_gives(rule, day)
+        if not same:
+            held_at = exceptions.get(day)  # an extraordinary meeting already held that day may be followed by another
+            if rule_gives(rule, day) or (held_at is not None and held_at > now):
+                raise ValueError(f"at: the calendar already has a meeting on {day:%A %-d %B %Y}, or a change recorded "
+                                 "for that day; move that meeting instead, or choose another day")
+            held = [m for m in meetings_between(rule, at - timedelta(days=1), at + timedelta(days=1), exceptions)
+                    if m.starts_at.astimezone(rule.zone).date() == day and m.starts_at > now]
+            if held:
+                raise ValueError(f"at: a meeting is already held on {day:%A %-d %B %Y} "
+                                 f"({held[0].starts_at.astimezone(rule.zone):%H:%M}); move that meeting instead")
+        meeting = Meeting(day, at, extraordinary=True)
+        cases = []
+        for reference in dict.fromkeys(relist_cases):
+            case = store.get_case(session, reference=reference, for_update=True)
+            if case.meeting_at == at:
+                continue  # listed for it already (the same command run again)
+            if case.status != "open" or not _awaiting_meeting(case):
+                raise ValueError(f"list: {reference} is not waiting for a meeting (it is {case.stage.replace('_', ' ')})")
+            if case.meeting_at is not None and case.meeting_at < at:
+                listed = case.meeting_at.astimezone(rule.zone)
+                raise ValueError(f"list: {reference} is listed for the meeting on {listed:%a %-d %b %Y %H:%M}, before this "
+                                 "one; only a case listed for a later meeting moves to an extraordinary one")
+            cases.append(case)
+        if not same:
+            row = session.scalars(select(MeetingException).where(MeetingException.scheduled_on == day)).first()
+            if row is None:
+                row = MeetingException(scheduled_on=day, reason=reason, recorded_at=now)
+                session.add(row)
+            row.moved_to, row.reason, row.recorded_at = at, reason, now
+            store.audit(session, reference=None, actor=actor, action=ADDED_ACTION, now=now, scheduled_on=day.isoformat(),
+                        starts_at=at.isoformat(), reason=reason, cases=[c.reference for c in cases])
+        for case in cases:
+            relist(session, case=case, meeting=meeting, rules=office.rules(case.regime), calendar=office.calendar,
+                   now=now, actor=actor)
+        return MeetingAddition(meeting, [c.reference for c in cases], added=not same)
+
+
+def check_recommendation_time(office: Office, reference: str, *, now: datetime) -> None:
+    """Refuse (MeetingNotYetHeld), naming the meeting, a recommendation for a case awaiting one before
+    the meeting it is listed for has begun; anything else is left to the step itself to judge."""
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        if case.stage == Stage.awaiting_recommendation and not case.recommendation:
+            check_meeting_held(case.reference, case.meeting_at, now=now, zone=office.partnership.meetings.zone,
+                               meeting_term=office.rules(case.regime).term("meeting"))
 
 
 def move_meeting(office: Office, on: date, to: datetime, *, now: datetime, reason: str, actor: str) -> MeetingChange:

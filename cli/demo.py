@@ -51,6 +51,8 @@ def run_demo(env: dict[str, str]) -> int:
                     "--practitioner", "Health visitor (invented)", "--attendee", "Dr Hale Health")
             else:
                 cig(env, "return", reference, "--agency", code, "--nil")
+        # the group meets at once (an extraordinary meeting): the recommendation is refused before its meeting
+        cig(env, "meeting", "add", "now", "--reason", "a further date to meet set (demo)", "--list", reference)
         cig(env, "recommend", reference, "--outcome", "scr", "--rationale",
             "Serious harm, abuse suspected, and information was not shared between health and social care.")
         cig(env, "decide", reference, "--affirm", "--decision", "scr", "--by", "Indra Independent",

@@ -270,8 +270,11 @@ def recommend(
     agency: Annotated[Optional[list[str]], typer.Option(help="With further_information: an agency to ask (repeatable)")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record the CIG recommendation (CIGSUM1)."""
+    """Record the CIG recommendation (CIGSUM1), once the meeting the case is listed for has begun."""
+    from casework.rescheduling import check_recommendation_time
+
     form = validated(RecommendationForm, {"outcome": outcome.value, "rationale": rationale, "further_information_from": agency or []})
+    check_recommendation_time(office(), reference, now=now())  # refused here, before the case's run is woken
     submit_step(reference, "recommendation", form, as_json)
 
 

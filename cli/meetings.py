@@ -1,4 +1,8 @@
-"""`cig meeting`: the group's coming meetings and their cases; move or cancel one.
+"""`cig meeting`: the group's coming meetings and their cases; move, cancel or add one.
+
+`cig meeting add DATETIME --reason ... [--list REF ...]` adds an extraordinary meeting ("a further
+date to meet set"), audited; the named cases, if they await a meeting listed later, are re-listed
+for it. DATETIME may be `now`: the group meets at once, and the recommendation can be recorded.
 
 A move or cancellation is recorded as an exception to the partnership's recurrence rule, the
 listed cases are re-listed with their returns re-dated, and every member agency, the CIG chair,
@@ -20,7 +24,7 @@ import typer
 from casework import rescheduling
 from casework.office import Office, open_office
 
-app = typer.Typer(no_args_is_help=True, help="The group's meetings: list, move, cancel.")
+app = typer.Typer(no_args_is_help=True, help="The group's meetings: list, move, cancel, add.")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -96,11 +100,13 @@ def meeting_list(
     if as_json:
         typer.echo(json.dumps([
             {"scheduled_on": m.meeting.scheduled_on.isoformat(), "starts_at": m.meeting.starts_at.isoformat(),
-             "moved": m.meeting.moved, "cases": m.references} for m in listed
+             "moved": m.meeting.moved, "extraordinary": m.meeting.extraordinary, "cases": m.references} for m in listed
         ], indent=2))
         return
     for item in listed:
         moved = f"  (moved from {item.meeting.scheduled_on:%a %d %b})" if item.meeting.moved else ""
+        if item.meeting.extraordinary:
+            moved = "  (extraordinary)"
         cases = ", ".join(item.references) or "no cases listed"
         typer.echo(f"{_local(item.meeting.starts_at, office)}{moved}  {cases}")
 
@@ -129,3 +135,30 @@ def meeting_cancel(
     office = open_office()
     change = rescheduling.cancel_meeting(office, _day(on), now=_now(), reason=reason, actor="cig meeting cancel")
     _report(change, office, as_json, _send(office))
+
+
+@app.command("add")
+def meeting_add(
+    at: Annotated[str, typer.Argument(help="When, YYYY-MM-DDTHH:MM local time (a date: the usual time), or 'now'")],
+    reason: Annotated[str, typer.Option(help="Why the group meets (recorded), e.g. 'a further date to meet set'")],
+    list_cases: Annotated[list[str] | None, typer.Option("--list", help="A case to re-list for it (repeatable)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add an extraordinary meeting to the calendar; re-list the named cases for it (audited)."""
+    office = open_office()
+    now = _now()
+    try:
+        when = now if at.strip().lower() == "now" else _moment(at, office)
+    except ValueError as bad:
+        raise ValueError(f"at:{str(bad).split(':', 1)[1]}") from None
+    added = rescheduling.add_meeting(office, when, now=now, reason=reason, actor="cig meeting add",
+                                     relist_cases=list_cases or [])
+    if as_json:
+        typer.echo(json.dumps({"scheduled_on": added.meeting.scheduled_on.isoformat(),
+                               "starts_at": added.meeting.starts_at.isoformat(), "added": added.added,
+                               "relisted": added.relisted}, indent=2))
+        return
+    what = "added" if added.added else "was already in the calendar"
+    typer.echo(f"The extraordinary meeting of {_local(added.meeting.starts_at, office)} {what}.")
+    if added.relisted:
+        typer.echo(f"Re-listed for it: {', '.join(added.relisted)}")

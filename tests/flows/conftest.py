@@ -130,3 +130,16 @@ async def wait_until(predicate, seconds: float = 90, what: str = "condition") ->
             return
         await asyncio.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def meet_now(office: Office, reference: str) -> None:
+    """The group meets at once for the case: an extraordinary meeting now, the case re-listed for it
+    (`cig meeting add now --list REF`), so its recommendation can be recorded; the flows run on the
+    real clock, and the monthly meeting the case was listed for is weeks away."""
+    from datetime import datetime, timezone
+
+    from casework import rescheduling
+
+    now = datetime.now(timezone.utc)
+    rescheduling.add_meeting(office, now, now=now, reason="the group meets at once (test)", actor="test",
+                             relist_cases=[reference])

@@ -39,7 +39,7 @@ from flows.intake import submit_referral
 from flows.launch import delete_finished_intake_runs
 from flows.people import submit_step, waiting_for_input
 from notifications.mailbox import read_mailbox
-from tests.flows.conftest import mail_to, wait_until
+from tests.flows.conftest import mail_to, meet_now, wait_until
 from tests.flows.test_referral_flow import EXAMPLE, finished, no_scr_decision
 
 CHILD = "Zephyrine Quillfeather"
@@ -166,6 +166,7 @@ async def test_no_personal_value_stays_on_the_prefect_server(office: Office) -> 
     await wait_until(lambda: "national-panel@example.org" in mail_to(office), what="the Panel notice")
 
     async with get_client() as client:  # the intake run: renamed after the case, its CIGSCR1 deleted
+    meet_now(office, reference)
         [intake] = await client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[f"intake-{reference}"])))
         assert intake.parameters == {} and intake.state.is_completed()
 

@@ -16,7 +16,7 @@ from casework.store import cases as store
 from casework.store.cases import AlreadyRecorded
 from flows.launch import start_referral_run
 from flows.people import submit_step
-from tests.flows.conftest import mail_to, wait_until
+from tests.flows.conftest import mail_to, meet_now, wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
 AGENCIES = ["POL", "CSC", "HEALTH"]
@@ -70,6 +70,7 @@ async def test_accepted_referral_sends_every_notice_exactly_once(office: Office)
                                ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
     assert result.stage == "awaiting_returns"
     await all_returned(office, reference)
+    meet_now(office, reference)
     await submit_step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"))
     await submit_step(office, reference, "decision", DecisionForm(
         response="affirm", decision="scr", rationale="Agreed.", decided_by="Indra Independent", lead_reviewers=["Rowan Reviewer"]))
@@ -122,9 +123,11 @@ async def test_further_information_lists_the_case_again_and_asks_only_the_named_
     await submit_step(office, reference, "screening",
                       ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
     await all_returned(office, reference)
+    meet_now(office, reference)
     await submit_step(office, reference, "recommendation", RecommendationForm(
         outcome="further_information", rationale="Need the police timeline.", further_information_from=["POL"]))
     await all_returned(office, reference, ["POL"])
+    meet_now(office, reference)
     await submit_step(office, reference, "recommendation", RecommendationForm(outcome="multi_agency_concise_review", rationale="Local learning."))
     with pytest.raises(ValueError, match="affirming"):  # refused before it reaches the run
         await submit_step(office, reference, "decision", DecisionForm(**{**no_scr_decision().model_dump(), "response": "affirm", "decision": "no_review"}))
@@ -155,6 +158,11 @@ async def test_meeting_outcomes_form_records_each_listed_case(office: Office) ->
         {"reference": reference, "outcome": "no_review", "rationale": "Below the threshold."},
         {"reference": "NOPE-2026-0001", "outcome": "no_review", "rationale": "Unknown case."},
     ]})
+    refused = await record_meeting_outcomes(form)  # before the meeting the case is listed for: refused, naming it
+    assert [(r.reference, r.recorded) for r in refused] == [(reference, False), ("NOPE-2026-0001", False)]
+    assert refused[0].detail.startswith(f"{reference} is listed for the CIG meeting on ")
+    assert refused[0].detail.endswith("; its recommendation can be recorded from then")
+    meet_now(office, reference)
     results = await record_meeting_outcomes(form)
     assert [(r.reference, r.recorded) for r in results] == [(reference, True), ("NOPE-2026-0001", False)]
     assert stage(office, reference) == "awaiting_decision"
@@ -197,6 +205,7 @@ async def test_under_wt2023_the_same_flow_runs_a_rapid_review_with_the_panel_not
     await submit_step(office, reference, "screening",
                       ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
     await all_returned(office, reference)
+    meet_now(office, reference)
     await submit_step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="Rapid review: LCSPR"))
     await submit_step(office, reference, "decision", DecisionForm(
         response="affirm", decision="scr", rationale="LCSPR", decided_by="Partners", lead_reviewers=["Rowan Reviewer"]))

@@ -1,13 +1,23 @@
-"""The group's meeting calendar: the second-Tuesday rule of the example partnership, with exceptions."""
+"""The group's meeting calendar: the second-Tuesday rule of the example partnership, with exceptions
+and extraordinary meetings; a recommendation only from the meeting's start."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casework.clocks import LONDON
-from casework.meetings import meeting_for_listing, meetings_between, next_meetings
+from casework.meetings import (
+    MeetingNotYetHeld,
+    check_meeting_held,
+    meeting_for_listing,
+    meetings_between,
+    next_meetings,
+    rule_gives,
+)
 from config.partnership import MeetingRule, load_partnership
 from config.settings import CONFIG_DIR
 
@@ -122,3 +132,48 @@ def test_meetings_between_is_half_open_and_sorted() -> None:
     assert meetings == sorted(meetings, key=lambda m: m.starts_at)
     assert all(start <= m.starts_at < end for m in meetings)
     assert end - start > timedelta(days=60)
+
+
+# --- extraordinary meetings and "consideration happens at a meeting" -------------------------
+
+def test_the_rule_gives_the_second_tuesday_and_no_other_day() -> None:
+    assert rule_gives(RULE, date(2026, 12, 8)) and not rule_gives(RULE, date(2026, 12, 1))
+    assert not rule_gives(RULE, date(2026, 12, 15))
+
+
+def test_an_extraordinary_meeting_joins_the_calendar_between_the_rule_meetings() -> None:
+    extra = local(2026, 12, 1, 14)  # Tuesday 1 December, 14:00: not a date the rule gives
+    meetings = next_meetings(RULE, local(2026, 11, 20), count=3, exceptions={date(2026, 12, 1): extra})
+
+    assert [(m.starts_at, m.extraordinary) for m in meetings] == [
+        (extra, True), (local(2026, 12, 8), False), (local(2027, 1, 12), False)]
+    # the next-meeting choice for listing takes it when it leaves the lead days for returns
+    assert meeting_for_listing(RULE, local(2026, 11, 20), {date(2026, 12, 1): extra}).starts_at == extra
+    # ... and not when it is too close
+    assert meeting_for_listing(RULE, local(2026, 11, 30), {date(2026, 12, 1): extra}).scheduled_on == date(2026, 12, 8)
+
+
+def test_an_extraordinary_meeting_added_then_cancelled_is_gone() -> None:
+    meetings = next_meetings(RULE, local(2026, 11, 20), count=1, exceptions={date(2026, 12, 1): None})
+    assert meetings[0].scheduled_on == date(2026, 12, 8) and not meetings[0].extraordinary
+
+
+def test_a_recommendation_before_the_meeting_is_refused_naming_the_meeting() -> None:
+    with pytest.raises(MeetingNotYetHeld) as refused:
+        check_meeting_held("NSCP-2026-0001", local(2026, 12, 8), now=local(2026, 12, 1), zone=LONDON,
+                           meeting_term="CIG meeting")
+    assert str(refused.value) == ("NSCP-2026-0001 is listed for the CIG meeting on Tue 8 Dec 2026 10:00; "
+                                  "its recommendation can be recorded from then")
+    assert isinstance(refused.value, ValueError)  # every door refuses it as bad input (exit 1, the form asks again)
+
+
+@settings(max_examples=300, deadline=None)
+@given(minutes=st.integers(min_value=-60 * 24 * 40, max_value=60 * 24 * 40))
+def test_a_recommendation_is_accepted_exactly_from_the_meetings_start(minutes: int) -> None:
+    meeting_at = local(2026, 12, 8)
+    now = meeting_at + timedelta(minutes=minutes)
+    if minutes < 0:
+        with pytest.raises(MeetingNotYetHeld):
+            check_meeting_held("NSCP-2026-0001", meeting_at, now=now, zone=LONDON, meeting_term="CIG meeting")
+    else:
+        check_meeting_held("NSCP-2026-0001", meeting_at, now=now, zone=LONDON, meeting_term="CIG meeting")

@@ -136,6 +136,7 @@ def test_server_restart_then_worker_killed_before_the_ofsted_notice(stack: Local
     stack.stop("worker-1", signal.SIGKILL)
     outbox = {(m["kind"], m["status"]) for m in stack.cig("outbox")}
     assert ("ofsted_notice", "pending") in outbox and ("panel_notice", "pending") in outbox
+    stack.cig("meeting", "add", "now", "--reason", "a further date to meet set", "--list", reference)
 
     # a new worker and a running mail server: the case's run is recovered and finishes
     stack.start_mailbox()

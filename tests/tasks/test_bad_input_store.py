@@ -44,7 +44,7 @@ from sqlalchemy import text
 import cli.main
 import cli.meetings
 import config.rulesets
-from casework import actions
+from casework import actions, rescheduling
 from casework.forms import (
     MAX_TEXT,
     AgencyReturnForm,
@@ -123,12 +123,15 @@ def seed(office: Office, form: ReferralForm) -> Cases:
     returns = listed(10)
     actions.record_return(office, returns, agency_return("POL"), now=moment(19, 11), actor=ACTOR)
     further = returned(11)
+    recommendation = returned(12)
+    decision = returned(13)
+    # the group meets (extraordinarily) at noon on the 19th; its recommendations can be recorded from then
+    rescheduling.add_meeting(office, moment(19, 12), now=moment(19, 11), reason="a further date to meet set",
+                             actor=ACTOR, relist_cases=[further, recommendation, decision])
     actions.record_recommendation(office, further, RecommendationForm(
         outcome="further_information", rationale="The police chronology is needed.", further_information_from=["POL"],
     ), now=moment(19, 13), actor=ACTOR)
     actions.list_and_request_information(office, further, now=moment(19, 14))
-    recommendation = returned(12)
-    decision = returned(13)
     actions.record_recommendation(office, decision, RecommendationForm(
         outcome=RECOMMENDED, rationale="Learning is for the health trust alone."), now=moment(19, 15), actor=ACTOR)
     return Cases(screening, returns, further, recommendation, decision)

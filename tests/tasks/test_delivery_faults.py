@@ -130,6 +130,7 @@ def test_a_case_stays_notifying_until_its_notices_are_out_then_the_sweep_finishe
 
     from casework import actions, store as store_package
     from casework.delivery import deliver_pending
+    from casework import rescheduling
     from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
     from casework.office import open_office
     from casework.store import cases as store
@@ -151,6 +152,7 @@ def test_a_case_stays_notifying_until_its_notices_are_out_then_the_sweep_finishe
         actions.list_and_request_information(office, ref, now=now)
         for agency in office.partnership.agency_by_code:
             actions.record_return(office, ref, AgencyReturnForm(agency=agency, status="nil"), now=now, actor="t")
+        rescheduling.add_meeting(office, now, now=now, reason="the group meets at once", actor="t", relist_cases=[ref])
         actions.record_recommendation(office, ref, RecommendationForm(outcome="scr", rationale="r"), now=now, actor="t")
         actions.record_decision(office, ref, DecisionForm(response="affirm", decision="scr", rationale="r", decided_by="I",
                                                           lead_reviewers=["R"]), now=now, actor="t")

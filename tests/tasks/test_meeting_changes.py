@@ -7,7 +7,7 @@ dates. Against a real case database and a real local SMTP server.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from icalendar import Calendar, Event
@@ -19,7 +19,7 @@ from casework.delivery import deliver_pending
 from casework.office import Office
 from casework.preparation import prepare_meeting
 from casework.store import cases as store
-from casework.store.tables import MeetingException
+from casework.store.tables import AuditEvent, MeetingException
 from casework.sweep import queue_reminders
 from notifications.mailbox import ReceivedMail, read_mailbox
 from tests.tasks.test_sweep import at, nil_return, open_case, sweep_office  # noqa: F401 (fixture)
@@ -232,3 +232,114 @@ def test_a_move_after_the_invitation_updates_it_and_a_cancellation_removes_it(sw
         calendar, event = _calendar(mail)
         assert str(calendar["method"]) == "CANCEL" and str(event["status"]) == "CANCELLED"
         assert str(event["uid"]) == UID and int(event["sequence"]) == 4 and event.decoded("dtstart") == thursday
+
+
+# --- extraordinary meetings: the group meets before the next monthly meeting ----------------
+
+def test_a_recommendation_waits_for_the_meeting_unless_an_extraordinary_one_is_added(sweep_office: Office) -> None:
+    from casework import actions
+    from casework.forms import RecommendationForm
+    from casework.meetings import MeetingNotYetHeld
+    from casework.model import Stage
+
+    office = sweep_office
+    reference = open_case(office, at(date(2026, 11, 20)))  # listed for Tue 8 Dec 2026, 10:00
+    nil_return(office, reference, "POL", at(date(2026, 11, 21)))
+    nil_return(office, reference, "CSC", at(date(2026, 11, 21)))
+    recommend = RecommendationForm(outcome="scr", rationale="Criteria met.")
+
+    # returns are not all in, and 8 December is far: a further date to meet is set for Tuesday 1 December, 14:00
+    extra = datetime(2026, 12, 1, 14, tzinfo=timezone.utc)
+    added = rescheduling.add_meeting(office, extra, now=at(date(2026, 11, 23)), reason="a further date to meet set",
+                                     actor="test", relist_cases=[reference])
+    assert added.added and added.relisted == [reference] and added.meeting.extraordinary
+    case, requests, deadlines = _case(office, reference)
+    assert (case.meeting_on, case.meeting_at) == (date(2026, 12, 1), extra)
+    # HEALTH's return (due Fri 27 Nov) stays due then: before the day before the new meeting
+    assert requests["HEALTH"].due_at == datetime(2026, 11, 27, 23, 59, 59, tzinfo=timezone.utc)
+    with office.sessions() as session:
+        (exception,) = session.scalars(select(MeetingException)).all()
+        assert (exception.scheduled_on, exception.moved_to, exception.reason) == (
+            date(2026, 12, 1), extra, "a further date to meet set")
+        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "meeting added")).all()
+        assert event.detail == {"scheduled_on": "2026-12-01", "starts_at": extra.isoformat(),
+                                "reason": "a further date to meet set", "cases": [reference]}
+        assert [e.action for e in store.audit_trail(session, reference=reference)][-1] == "re-listed"
+
+    # the calendar shows it first, with the case listed for it; the rule's 8 December stays
+    coming = rescheduling.coming_meetings(office, now=at(date(2026, 11, 23)), count=2)
+    assert [(m.meeting.starts_at, m.meeting.extraordinary, m.references) for m in coming] == [
+        (extra, True, [reference]), (datetime(2026, 12, 8, 10, tzinfo=timezone.utc), False, [])]
+
+    nil_return(office, reference, "HEALTH", at(date(2026, 11, 30)))
+    with pytest.raises(MeetingNotYetHeld) as refused:
+        actions.record_recommendation(office, reference, recommend, now=datetime(2026, 12, 1, 13, 59, tzinfo=timezone.utc),
+                                      actor="cig chair")
+    assert str(refused.value) == (f"{reference} is listed for the CIG meeting on Tue 1 Dec 2026 14:00; "
+                                  "its recommendation can be recorded from then")
+    assert _case(office, reference)[0].recommendation is None
+    outcome = actions.record_recommendation(office, reference, recommend, now=extra, actor="cig chair")
+    assert outcome.stage == Stage.awaiting_decision
+
+    # the same addition again records nothing more
+    again = rescheduling.add_meeting(office, extra, now=at(date(2026, 11, 24)), reason="a further date to meet set",
+                                     actor="test", relist_cases=[reference])
+    assert not again.added and again.relisted == []
+
+
+def test_the_rule_meeting_refuses_an_early_recommendation_in_its_own_words(sweep_office: Office) -> None:
+    from casework import actions
+    from casework.forms import RecommendationForm
+
+    office = sweep_office
+    reference = open_case(office, at(date(2026, 11, 20)))
+    for code in ("POL", "CSC", "HEALTH"):
+        nil_return(office, reference, code, at(date(2026, 11, 21)))
+    with pytest.raises(ValueError, match=rf"^{reference} is listed for the CIG meeting on Tue 8 Dec 2026 10:00; "
+                                         "its recommendation can be recorded from then$"):
+        actions.record_recommendation(office, reference, RecommendationForm(outcome="no_review", rationale="r"),
+                                      now=at(date(2026, 11, 23)), actor="cig chair")
+
+
+def test_adding_a_meeting_refuses_the_past_a_day_with_a_meeting_and_a_case_listed_earlier(sweep_office: Office) -> None:
+    office = sweep_office
+    reference = open_case(office, at(date(2026, 11, 20)))  # listed for Tue 8 Dec
+    now = at(date(2026, 11, 23))
+
+    def refusal(when: datetime, cases: list[str] = []) -> str:  # noqa: B006
+        with pytest.raises(ValueError) as refused:
+            rescheduling.add_meeting(office, when, now=now, reason="a further date to meet set", actor="test",
+                                     relist_cases=cases)
+        return str(refused.value)
+
+    assert "not in the past" in refusal(datetime(2026, 11, 20, 10, tzinfo=timezone.utc))
+    assert "already has a meeting on Tuesday 8 December 2026" in refusal(datetime(2026, 12, 8, 15, tzinfo=timezone.utc))
+    later = datetime(2026, 12, 15, 10, tzinfo=timezone.utc)
+    assert f"{reference} is listed for the meeting on Tue 8 Dec 2026 10:00, before this one" in refusal(later, [reference])
+    with office.sessions() as session:  # nothing written by any refusal
+        assert session.scalars(select(MeetingException)).all() == []
+        assert _case(office, reference)[0].meeting_at == datetime(2026, 12, 8, 10, tzinfo=timezone.utc)
+
+
+def test_cig_meeting_add_lists_the_extraordinary_meeting_and_can_be_cancelled(sweep_office: Office) -> None:
+    from cli.meetings import app
+
+    office = sweep_office
+    reference = open_case(office, datetime.now(timezone.utc))
+    runner = CliRunner()
+    listed_for = _case(office, reference)[0].meeting_at
+    extra = (listed_for - timedelta(days=1)).astimezone(office.partnership.meetings.zone).replace(hour=16, minute=0)
+    added = runner.invoke(app, ["add", f"{extra:%Y-%m-%dT%H:%M}", "--reason", "a further date to meet set",
+                                "--list", reference])
+    assert added.exit_code == 0, added.output
+    assert f"The extraordinary meeting of {extra:%a %d %b %Y} 16:00 added." in added.output and reference in added.output
+    shown = runner.invoke(app, ["list", "--count", "2"]).output.splitlines()
+    assert shown[0] == f"{extra:%a %d %b %Y} 16:00  (extraordinary)  {reference}"
+    assert "no cases listed" in shown[1]
+
+    cancelled = runner.invoke(app, ["cancel", f"{extra:%Y-%m-%d}", "--json"])
+    assert cancelled.exit_code == 0, cancelled.output
+    assert _case(office, reference)[0].meeting_at == listed_for  # back to the next meeting
+    assert "(extraordinary)" not in runner.invoke(app, ["list", "--count", "2"]).output
+    refused = runner.invoke(app, ["add", "2020-01-01T10:00", "--reason", "x"])
+    assert isinstance(refused.exception, ValueError) and "not in the past" in str(refused.exception)

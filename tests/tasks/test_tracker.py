@@ -18,7 +18,7 @@ import yaml
 from openpyxl import load_workbook
 
 import casework.store
-from casework import actions
+from casework import actions, rescheduling
 from casework.forms import AgencyReturnForm, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office, open_office
 from casework.store import cases as store
@@ -385,6 +385,9 @@ def test_cig_review_publish_meets_the_wt2023_publication_deadline(
     actions.list_and_request_information(office, reference, now=at(11, 19))
     for code in AGENCIES:
         actions.record_return(office, reference, returned(code), now=at(11, 24), actor="administrator")
+    # the rapid review meets before the monthly meeting (8 Dec), to keep its 15 working days
+    rescheduling.add_meeting(office, at(12, 1), now=at(12, 1), reason="rapid review meeting", actor="administrator",
+                             relist_cases=[reference])
     actions.record_recommendation(office, reference, RECOMMEND_SCR, now=at(12, 1), actor="cig chair")
     actions.record_decision(office, reference, DECIDE_SCR, now=at(12, 2), actor="independent chair")
     mark_sent(office, reference, {"serious_incident_notice": at(11, 18, 12), "rapid_review_notice": at(12, 2, 11)})

@@ -221,10 +221,10 @@ def record_recommendation(
     Refused (MeetingNotYetHeld, naming the meeting) before the meeting the case is listed for has begun."""
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
-        store.record_recommendation(
         if case.stage == Stage.awaiting_recommendation and not case.recommendation:
             check_meeting_held(case.reference, case.meeting_at, now=now, zone=office.partnership.meetings.zone,
                                meeting_term=office.rules(case.regime).term("meeting"))
+        store.record_recommendation(
             session, case=case, form=form, known_agencies=list(office.partnership.agency_by_code), now=now, actor=actor
         )
         queued = 0

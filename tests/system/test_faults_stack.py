@@ -126,6 +126,7 @@ def test_server_restart_then_worker_killed_before_the_ofsted_notice(stack: Local
     stack.start_server()
     for code in ("POL", "CSC", "HEALTH"):
         stack.cig("return", reference, "--agency", code, "--nil")
+    stack.cig("meeting", "add", "now", "--reason", "a further date to meet set", "--list", reference)
     stack.cig("recommend", reference, "--outcome", "scr", "--rationale", "5(2)(b)(ii) is met")
 
     # the mail server goes down; the decision is recorded; the worker dies before any notice goes
@@ -136,7 +137,6 @@ def test_server_restart_then_worker_killed_before_the_ofsted_notice(stack: Local
     stack.stop("worker-1", signal.SIGKILL)
     outbox = {(m["kind"], m["status"]) for m in stack.cig("outbox")}
     assert ("ofsted_notice", "pending") in outbox and ("panel_notice", "pending") in outbox
-    stack.cig("meeting", "add", "now", "--reason", "a further date to meet set", "--list", reference)
 
     # a new worker and a running mail server: the case's run is recovered and finishes
     stack.start_mailbox()

@@ -73,11 +73,11 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
     cig(env, "screen", reference, "--accept", "--by", "Casey Chair")
     for code in ("POL", "CSC", "HEALTH", "CCG", "EDU", "PROB", "YJS"):
         cig(env, "return", reference, "--agency", code, "--nil")
-    cig(env, "recommend", reference, "--outcome", "scr", "--rationale", "Information was not shared.")
-    run_id = json.loads(cig(env, "referral", "show", reference, "--json"))["flow_run_id"]
     with pytest.raises(RuntimeError, match="is listed for the CIG meeting on .*; its recommendation can be recorded from then"):
         cig(env, "recommend", reference, "--outcome", "scr", "--rationale", "Information was not shared.")
     cig(env, "meeting", "add", "now", "--reason", "a further date to meet set", "--list", reference)
+    cig(env, "recommend", reference, "--outcome", "scr", "--rationale", "Information was not shared.")
+    run_id = json.loads(cig(env, "referral", "show", reference, "--json"))["flow_run_id"]
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         # the CIGSCR1 Run form: the paper form's item numbers, the agencies as a choice list

@@ -10,6 +10,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -255,11 +256,13 @@ def record_publication(office: Office, reference: str, form: PublicationForm, *,
         return Outcome(case.reference, Stage(case.stage))
 
 
-def refuse_input(office: Office, reference: str, step: str, problem: str, *, now: datetime) -> None:
-    """An input arrived that cannot be used; record why, so the next request for it shows the reason."""
+def refuse_input(office: Office, reference: str, step: str, problem: str, *, now: datetime,
+                 values: dict[str, Any] | None = None) -> None:
+    """An input arrived that cannot be used; record why, so the next request for it shows the reason,
+    and keep what was typed (sealed) to fill the next form in with."""
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
-        store.refuse_input(session, case=case, step=step, problem=problem, now=now)
+        store.refuse_input(session, case=case, step=step, problem=problem, now=now, values=values)
 
 
 def finish_case(office: Office, reference: str, *, now: datetime) -> Outcome:

@@ -173,9 +173,9 @@ def actor_words(actor: str, people: People) -> str:
 
 
 def _who(event: AuditEvent, people: People) -> str:
-    who = actor_words(event.actor, people)
-    decided_by = (event.detail or {}).get("decided_by")  # the name the screening form records
-    return f"{decided_by}, for {who}" if decided_by else who
+    """The role who acted, never a name typed into a form: the timeline is a Prefect artifact, and
+    Prefect keeps no personal value a case holds (`cig audit` shows the names recorded)."""
+    return actor_words(event.actor, people)
 
 
 def _names(codes: Sequence[str], people: People) -> str:

@@ -57,6 +57,11 @@ def presented_input(form: BaseModel, partnership: Partnership) -> dict[str, Any]
     """A form's values as the run page's form gives them (each coded choice by its label, each agency as
     "POL: Northshire Police", an empty field left out): the Prefect server checks a resume against
     the form's schema."""
+    return presented_values(form.model_dump(mode="json", exclude_none=True), partnership)
+
+
+def presented_values(values: dict[str, Any], partnership: Partnership) -> dict[str, Any]:
+    """Form values (codes or labels) as the run page's form gives them (see `presented_input`)."""
     listed = {agency.code: f"{agency.code}: {agency.name}" for agency in partnership.agencies}
 
     def shown(field: str, value: Any) -> Any:
@@ -68,19 +73,22 @@ def presented_input(form: BaseModel, partnership: Partnership) -> dict[str, Any]
             return listed.get(value, value)
         return value
 
-    values = form.model_dump(mode="json", exclude_none=True)  # an empty field is left out, as the form does
-    return {field: shown(field, value) for field, value in values.items()}
+    return {field: shown(field, value) for field, value in values.items() if value is not None}
 
 
-def form_for(form: type[RunInput], partnership: Partnership, description: str, summary: str = "") -> type[RunInput]:
+def form_for(form: type[RunInput], partnership: Partnership, description: str, summary: str = "",
+             typed: dict[str, Any] | None = None) -> type[RunInput]:
     """The step's form as the run page shows it: the case context with it, the partnership's agencies
-    as a choice list the form enforces before submit. The Resume dialog gives the context a box too
-    small to read, so the `summary` (what to do, the recommendation, the deadline, the last refusal)
-    also heads the form's first field, where the person reads first."""
+    as a choice list the form enforces before submit, and filled in with what was `typed` in a refused
+    input. The Resume dialog gives the context a box too small to read, so the `summary` (what to do,
+    the recommendation, the deadline, the last refusal) also heads the form's first field, where the
+    person reads first."""
     choices = agency_choices(partnership)
 
     def presented(schema: dict[str, Any], cls: type[BaseModel]) -> None:
         present_schema(schema, cls, choices)
+        # filling a field in gives it a default: what the form requires, it still requires
+        schema["required"] = [name for name, field in form.model_fields.items() if field.is_required()]
         first = next(iter(schema.get("properties", {}).values()), None)
         if summary and first is not None:
             first["description"] = f"{summary}\n\n{first.get('description', '')}"
@@ -89,7 +97,8 @@ def form_for(form: type[RunInput], partnership: Partnership, description: str, s
         "__module__": form.__module__, "__doc__": form.__doc__,
         "model_config": ConfigDict(json_schema_extra=presented),
     })
-    return listed.with_initial_data(description=description)  # type: ignore[return-value]
+    again = {k: v for k, v in presented_values(typed or {}, partnership).items() if k in form.model_fields}
+    return listed.with_initial_data(description=description, **again)  # type: ignore[return-value]
 
 
 async def offer_agency_choices(deployment_name: str, partnership: Partnership) -> None:

@@ -37,7 +37,7 @@ from tasks.cases import (
 )
 from tasks.artifacts import publish_case_artifacts, timeline_url
 from tasks.mail import send_messages
-from tasks.runs import delete_captured_inputs, tag_flow_run
+from tasks.runs import delete_captured_inputs, read_captured_response, tag_flow_run
 
 F = TypeVar("F")
 
@@ -133,18 +133,19 @@ async def wait_for_person(
         context = (case, office.rules(case.regime), office.calendar, now, problem)
         description = case_context_markdown(*context, step=step, timeline_url=timeline_url(reference))
         summary = case_summary_markdown(*context, step=step, timeline_url=timeline_url(reference))
+        typed = store.refused_input(case, step) if problem else None  # a refused input fills the form in again
         key = f"{step}-{case.wait_seq}"
     await tag_stage(reference)
     try:
         answer = await suspend_flow_run(
-            wait_for_input=form_for(form, office.partnership, description, summary),  # type: ignore[arg-type]
+            wait_for_input=form_for(form, office.partnership, description, summary, typed),  # type: ignore[arg-type]
             key=key,
             timeout=None,
         )
     except ValidationError as invalid:
         problem = "; ".join(describe_errors(invalid))
         logger.warning("Case %s: the %s form could not be used: %s", reference, step, problem)
-        await refuse_input(reference, step, problem)
+        await refuse_input(reference, step, problem, await read_captured_response(_flow_run_id()))
         await delete_captured_inputs(_flow_run_id())
         return
     actor = f"{step} form"
@@ -152,7 +153,7 @@ async def wait_for_person(
         await record(reference, answer, actor)
     except (ValueError, LookupError) as refused:
         logger.warning("Case %s: the %s could not be recorded: %s", reference, step, refused)
-        await refuse_input(reference, step, str(refused))
+        await refuse_input(reference, step, str(refused), answer.model_dump(mode="json", exclude_none=True))
     await delete_captured_inputs(_flow_run_id())
 
 

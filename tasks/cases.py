@@ -64,8 +64,8 @@ async def record_chair_decision(reference: str, form: DecisionForm, actor: str) 
 
 
 @task(name="refuse_input", **DB_TASK)
-async def refuse_input(reference: str, step: str, problem: str) -> None:
-    actions.refuse_input(office(), reference, step, problem, now=now())
+async def refuse_input(reference: str, step: str, problem: str, values: dict | None = None) -> None:
+    actions.refuse_input(office(), reference, step, problem, now=now(), values=values)
 
 
 @task(name="close_case", **DB_TASK)

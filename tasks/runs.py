@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from uuid import UUID
 
 from prefect import task
@@ -19,6 +21,18 @@ async def tag_flow_run(flow_run_id: UUID, tags: list[str]) -> None:
         run = await client.read_flow_run(flow_run_id)
         keep = [t for t in run.tags if not t.split(":", 1)[0] in {t2.split(":", 1)[0] for t2 in tags}]
         await client.update_flow_run(flow_run_id, tags=sorted(set(keep) | set(tags)))
+
+
+@task(name="read_captured_response", cache_policy=NONE, persist_result=False, retries=2, retry_delay_seconds=2)
+async def read_captured_response(flow_run_id: UUID) -> dict[str, Any] | None:
+    """The person's response as the run holds it (the input named `*-response`), before it is deleted:
+    a response the form could not even read is kept to fill the next form in with."""
+    async with get_client() as client:
+        for captured in await client.filter_flow_run_input(flow_run_id, "", INPUTS_PER_READ, set()):
+            if captured.key.endswith("-response"):
+                value = json.loads(captured.value)
+                return value if isinstance(value, dict) else None
+    return None
 
 
 @task(name="delete_captured_inputs", cache_policy=NONE, persist_result=False, retries=2, retry_delay_seconds=2)

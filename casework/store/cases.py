@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -174,10 +175,21 @@ def abandon_wait(case: Case) -> None:
     _consume_wait(case)
 
 
-def refuse_input(session: Session, *, case: Case, step: str, problem: str, now: datetime) -> None:
-    """Record that an input could not be used (so the next wait asks again, with the reason)."""
+def refuse_input(session: Session, *, case: Case, step: str, problem: str, now: datetime,
+                 values: dict[str, Any] | None = None) -> None:
+    """Record that an input could not be used (so the next wait asks again, with the reason), and keep
+    what was typed, sealed, so the next form is filled in with it (`refused_input`)."""
     _consume_wait(case)
+    if values is not None:
+        personal = dict(case.personal or {})
+        personal["refused_inputs"] = {**(personal.get("refused_inputs") or {}), step: values}
+        case.personal = personal
     audit(session, reference=case.reference, actor="system", action=f"{step} input refused", now=now, problem=problem)
+
+
+def refused_input(case: Case, step: str) -> dict[str, Any] | None:
+    """What was typed in the step's last refused input, if it was kept."""
+    return ((case.personal or {}).get("refused_inputs") or {}).get(step)
 
 
 def _move(case: Case, target: Stage, now: datetime) -> None:

@@ -16,6 +16,7 @@ and the National Panel notice of a no-SCR decision carries neither names nor dat
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 from datetime import date, datetime, timezone
@@ -133,6 +134,14 @@ def decision(rationale: str, nature: str) -> DecisionForm:
     })
 
 
+async def next_form_schema(flow_run_id: UUID, key_prefix: str) -> dict:  # type: ignore[type-arg]
+    """The JSON schema of the form the run now waits with (what the Resume dialog draws)."""
+    async with get_client() as client:
+        await wait_until(lambda: waiting_for_input(client, flow_run_id, key_prefix), what="the next form")
+        keyset = (await client.read_flow_run(flow_run_id)).state.state_details.run_input_keyset
+        return json.loads(await client.read_flow_run_input(flow_run_id, keyset["schema"]))
+
+
 async def refused_in_the_run(office: Office, reference: str, flow_run_id: str, form: DecisionForm) -> None:
     """Resume the run the way the UI's Resume button does, with a form the run itself refuses."""
     async with get_client() as client:
@@ -162,6 +171,13 @@ async def test_no_personal_value_stays_on_the_prefect_server(office: Office) -> 
                       RecommendationForm(outcome="multi_agency_concise_review", rationale=RECOMMENDED_WHY))
     # the anonymised details name the mother: the run refuses the input, which held free text too
     await refused_in_the_run(office, reference, flow_run_id, decision(REFUSED_WHY, f"{NATURE}; {MOTHER} present"))
+    # the next form comes back filled in with what was typed, and says what to change
+    schema = await next_form_schema(UUID(flow_run_id), "decision-")
+    assert schema["properties"]["rationale"]["default"] == REFUSED_WHY
+    assert schema["properties"]["response"]["default"] == "Affirm the recommendation"
+    assert schema["required"] == ["response", "decision", "rationale", "decided_by"]
+    assert schema["properties"]["response"]["description"].startswith(
+        "**Not recorded, please change:** anonymised_details.nature_of_incident: word 8 is (part of) the name")
     await submit_step(office, reference, "decision", decision(DECIDED_WHY, NATURE))
     await wait_until(finished(office, reference), what="the case to be decided")
     await wait_until(lambda: "national-panel@example.org" in mail_to(office), what="the Panel notice")

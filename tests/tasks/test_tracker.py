@@ -237,7 +237,7 @@ def test_the_timeline_tells_the_story_in_words_and_what_is_due_next(tracker_offi
     assert "[the latest case tracker](http://127.0.0.1:4200/artifacts/key/case-tracker)" in text
     for expected in (
         "| Wed 18 Nov 2026 10:00 | the case system | Referral notice sent to the business manager |",
-        "| Thu 19 Nov 2026 09:00 | Casey Chair and Bailey Manager, for the CIG chair and business manager (screening form) "
+        "| Thu 19 Nov 2026 09:00 | the CIG chair and business manager (screening form) "
         "| Referral accepted at screening; the independent chair was consulted |",
         "Requests for information (CIGINF1) sent to POL (Northshire Police), due by return |",
         "| Thu 19 Nov 2026 11:00 | the case system | Listed for the meeting on Tue 8 Dec 2026 10:00 |",

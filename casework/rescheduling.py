@@ -168,6 +168,40 @@ def change_notices(
     ]
 
 
+def addition_notices(
+    partnership: Partnership, *, meeting: Meeting, reason: str, references: Sequence[str], stamp: datetime,
+    returns_due: Mapping[str, Sequence[tuple[str, datetime]]],
+) -> list[Message]:
+    """One notice to each member and the independent chair (`change_recipients`): an extraordinary
+    meeting was added, why, the cases listed for it, an agency's new due dates, and the invitation."""
+    recipients = change_recipients(partnership)
+    ics = change_invitation(
+        partnership, scheduled_on=meeting.scheduled_on, starts_at=meeting.starts_at, references=references,
+        attendees=[person for _, person in recipients], stamp=stamp, sequence=0, cancelled=False,
+    )
+    attachment = {"filename": f"meeting-{meeting.starts_at.astimezone(partnership.meetings.zone):%Y-%m-%d}.ics",
+                  "content_type": "text/calendar", "content": ics}
+    context = {"partnership": partnership.name, "reference": "", "at": meeting.starts_at, "reason": reason,
+               "references": list(references), "location": partnership.meetings.location}
+    key = f"meeting-added.{meeting.scheduled_on.isoformat()}.{meeting.starts_at:%Y%m%dT%H%M%z}"
+    return [
+        Message(None, key, "meeting_added", person, 0,
+                context | {"returns": [{"reference": r, "due_at": d} for r, d in returns_due.get(code, ())] if code else []},
+                (attachment,))
+        for code, person in recipients
+    ]
+
+
+def _outstanding_returns(cases: Sequence[Case]) -> dict[str, list[tuple[str, datetime]]]:
+    """Each agency's outstanding returns for `cases`: (reference, due) pairs."""
+    due: dict[str, list[tuple[str, datetime]]] = {}
+    for case in cases:
+        for request in store.round_requests(case):
+            if request.status == ReturnStatus.outstanding:
+                due.setdefault(request.agency, []).append((case.reference, request.due_at))
+    return due
+
+
 def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetime, reason: str, actor: str) -> MeetingChange:
     try:
         reason = MeetingChangeForm(on=on, to=moved_to, reason=reason).reason
@@ -212,11 +246,7 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
                         now=now, scheduled_on=meeting.scheduled_on.isoformat(),
                         moved_to=moved_to.isoformat() if moved_to else None, cases=[c.reference for c in cases])
         references = [c.reference for c in cases]
-        returns_due: dict[str, list[tuple[str, datetime]]] = {}
-        for case in cases:
-            for request in store.round_requests(case):
-                if request.status == ReturnStatus.outstanding:
-                    returns_due.setdefault(request.agency, []).append((case.reference, request.due_at))
+        returns_due = _outstanding_returns(cases)
         notices = change_notices(office.partnership, scheduled_on=meeting.scheduled_on, was_at=meeting.starts_at,
                                  now_at=moved_to, relisted_to=target, references=references, stamp=now,
                                  sequence=max(sequence, 1), returns_due=returns_due)
@@ -231,6 +261,7 @@ class MeetingAddition:
     meeting: Meeting
     relisted: list[str]
     added: bool  # False: the same meeting was already in the calendar (nothing new recorded)
+    queued: int = 0  # notices to the members
 
 
 def add_meeting(
@@ -285,7 +316,13 @@ def add_meeting(
         for case in cases:
             relist(session, case=case, meeting=meeting, rules=office.rules(case.regime), calendar=office.calendar,
                    now=now, actor=actor)
-        return MeetingAddition(meeting, [c.reference for c in cases], added=not same)
+        queued = 0
+        if not same or cases:  # the members are told once, and again only when cases are listed for it
+            listed = [c.reference for c in store.meeting_cases(session, meeting_on=day) if _awaiting_meeting(c)]
+            queued = queue(session, None, addition_notices(
+                office.partnership, meeting=meeting, reason=reason, references=listed, stamp=now,
+                returns_due=_outstanding_returns(cases)), now)
+        return MeetingAddition(meeting, [c.reference for c in cases], added=not same, queued=queued)
 
 
 def check_recommendation_time(office: Office, reference: str, *, now: datetime) -> None:

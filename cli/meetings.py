@@ -153,12 +153,14 @@ def meeting_add(
         raise ValueError(f"at:{str(bad).split(':', 1)[1]}") from None
     added = rescheduling.add_meeting(office, when, now=now, reason=reason, actor="cig meeting add",
                                      relist_cases=list_cases or [])
+    sent = _send(office) if added.queued else ""
     if as_json:
         typer.echo(json.dumps({"scheduled_on": added.meeting.scheduled_on.isoformat(),
                                "starts_at": added.meeting.starts_at.isoformat(), "added": added.added,
                                "relisted": added.relisted}, indent=2))
         return
     what = "added" if added.added else "was already in the calendar"
-    typer.echo(f"The extraordinary meeting of {_local(added.meeting.starts_at, office)} {what}.")
+    typer.echo(f"The extraordinary meeting of {_local(added.meeting.starts_at, office)} {what}"
+               + (f"; {added.queued} members told{sent}." if added.queued else "."))
     if added.relisted:
         typer.echo(f"Re-listed for it: {', '.join(added.relisted)}")

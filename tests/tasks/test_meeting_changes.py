@@ -332,7 +332,19 @@ def test_cig_meeting_add_lists_the_extraordinary_meeting_and_can_be_cancelled(sw
     added = runner.invoke(app, ["add", f"{extra:%Y-%m-%dT%H:%M}", "--reason", "a further date to meet set",
                                 "--list", reference])
     assert added.exit_code == 0, added.output
-    assert f"The extraordinary meeting of {extra:%a %d %b %Y} 16:00 added." in added.output and reference in added.output
+    assert f"The extraordinary meeting of {extra:%a %d %b %Y} 16:00 added; " in added.output and reference in added.output
+    # every member is told once, with the invitation; an agency whose return was re-dated, its new due date
+    told = [m for m in read_mailbox(office.settings.mail_dir) if m.subject.startswith("Extraordinary meeting: ")]
+    members = {to for m in told for to in m.to}
+    assert len(told) == len(members) and {"police@example.org", "independent-chair@example.org"} <= members
+    police = next(m for m in told if "police@example.org" in m.to)
+    assert "Why: a further date to meet set" in police.text() and f"Cases listed: {reference}." in police.text()
+    assert f"Your agency's return (CIGINF1) for {reference} is now due by" in police.text()
+    assert [a.get_content_type() for a in police.message().iter_attachments()] == ["text/calendar"]
+    again = runner.invoke(app, ["add", f"{extra:%Y-%m-%dT%H:%M}", "--reason", "a further date to meet set",
+                                "--list", reference])
+    assert "was already in the calendar." in again.output  # nothing told twice
+    assert len([m for m in read_mailbox(office.settings.mail_dir) if m.subject.startswith("Extraordinary")]) == len(told)
     shown = runner.invoke(app, ["list", "--count", "2"]).output.splitlines()
     assert shown[0] == f"{extra:%a %d %b %Y} 16:00  (extraordinary)  {reference}"
     assert "no cases listed" in shown[1]

@@ -1,6 +1,7 @@
 """Faults caused for real against the real stack (Prefect server, process workers, aiosmtpd):
 the Prefect server restarted while a case is suspended, the mail server down and the worker
-killed with SIGKILL between recording the chair's decision and sending the Ofsted notice, and
+killed with SIGKILL between recording the chair's decision and sending the Ofsted notice (the
+deadline sweep finds the run silent, shown Running with no heartbeat, and restarts it), and
 two workers sharing 50 referrals on PostgreSQL. People are simulated with `cig` commands.
 """
 
@@ -99,9 +100,18 @@ class LocalStack:
         """Outbox key (case, step, recipient, round) -> how many times it arrived."""
         return Counter(mail.key for mail in read_mailbox(self.home / "mail"))
 
+    def sweep(self) -> None:
+        """One deadline sweep, as its deployment runs it every 15 minutes."""
+        done = subprocess.run([sys.executable, "-c", SWEEP], env=self.env, cwd=PROJECT, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+
     def close(self) -> None:
         for name in list(self.processes)[::-1]:
             self.stop(name)
+
+
+SWEEP = "import asyncio; from flows.sweep import deadline_sweep; asyncio.run(deadline_sweep())"
 
 
 @pytest.fixture
@@ -138,16 +148,25 @@ def test_server_restart_then_worker_killed_before_the_ofsted_notice(stack: Local
     outbox = {(m["kind"], m["status"]) for m in stack.cig("outbox")}
     assert ("ofsted_notice", "pending") in outbox and ("panel_notice", "pending") in outbox
 
-    # a new worker and a running mail server: the case's run is recovered and finishes
+    # a new worker and a running mail server: the deadline sweep restarts the dead run (one shown
+    # running once its heartbeats, every 30 s in cli/stack.py, have stopped for three intervals)
     stack.start_mailbox()
     stack.start_worker("worker-2")
-    assert stack.cig("referral", "recover", reference, "--stalled")["previous_state"] in ("RUNNING", "PENDING", "CRASHED")
+    deadline = time.monotonic() + 240
+    while not (restarts := [e for e in stack.cig("audit", reference) if e["action"] == "flow run rescheduled"]):
+        assert time.monotonic() < deadline, "the sweep did not restart the silent run"
+        stack.sweep()
+        time.sleep(5)
+    # silent (its flow-run process killed with the worker) or, if that process outlived it, crashed
+    assert [(e["actor"], e["detail"]["fault"] in ("stalled", "crashed")) for e in restarts] == [("deadline sweep", True)]
     stack.wait_for_stage(reference, "decided")
+    stack.sweep()  # the run is well again: nobody is told twice
     received = stack.mail()
     assert received[("ofsted@example.org", "ofsted-notice")] == 1
     assert received[("national-panel@example.org", "panel-notice")] == 1
     assert received[("named-nurse@example.org", "decision-to-referrer")] == 1
     assert received[("police@example.org", "information-request")] == 1
+    assert received[("cig-admin@example.org", "run-recovered-1")] == 1  # the administrator's one alert
     assert all(count == 1 for count in received.values()), received
 
 

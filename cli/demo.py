@@ -27,10 +27,11 @@ def cig(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def expected_messages(reference: str, agencies: list[str]) -> int:
-    # referral notices; acceptance to the referrer and listing to the BM and administrator; CIGINF1s;
-    # CIGSUM1 to the chair; Ofsted + Panel + referrer; the decision to the CIG chair and BM
-    return 4 + 3 + len(agencies) + 1 + 3 + 2
+def expected_messages(reference: str, agencies: list[str], members: int) -> int:
+    # referral notices; the SIN to Ofsted, the chairs and the business manager; acceptance to the
+    # referrer and listing to the BM and administrator; CIGINF1s; the extraordinary meeting to its
+    # `members`; CIGSUM1 to the chair; Ofsted + Panel + referrer; the decision to the CIG chair and BM
+    return 4 + 4 + 3 + len(agencies) + members + 1 + 3 + 2
 
 
 def run_demo(env: dict[str, str]) -> int:
@@ -42,6 +43,10 @@ def run_demo(env: dict[str, str]) -> int:
     try:
         reference = json.loads(cig(env, "referral", "submit", str(PROJECT / "examples" / "referral.yaml"), "--json"))["reference"]
         print(f"  -> {reference}")
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as notification:
+            notification.write("Infant admitted with unexplained head injuries; police investigation opened (invented).")
+        cig(env, "sin", "record", reference, "--completed-on", time.strftime("%Y-%m-%d"), "--by", "Sam Unit",
+            "--text-file", notification.name)
         cig(env, "screen", reference, "--accept", "--by", "Casey Chair and Bailey Manager")
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as involvement:
             involvement.write("Health visitor saw the family on four occasions; last contact three weeks before the incident.")
@@ -70,7 +75,9 @@ def run_demo(env: dict[str, str]) -> int:
     except RuntimeError as failure:
         print(f"demo: FAILED: {failure}", file=sys.stderr)
         return 1
-    expected = expected_messages(reference, agencies)
+    from casework.rescheduling import change_recipients
+
+    expected = expected_messages(reference, agencies, len(change_recipients(partnership)))
     subjects = [m["subject"] for m in mails]
     missing = [what for what, needle in (("Ofsted notice", "Notice to Ofsted"), ("National Panel notice", "National Panel"),
                                          ("referrer's decision", "Decision on your referral")) if not any(needle in s for s in subjects)]

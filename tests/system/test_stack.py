@@ -11,10 +11,12 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cli.stack import PROJECT, running_stack
 
@@ -48,8 +50,8 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
             undelivered = automations["case mail undelivered after retries"]["trigger"]
             assert undelivered["expect"] == ["prefect.task-run.Failed"]
             assert undelivered["match"]["prefect.resource.name"] == "send_messages-*"
+            assert run_demo(env) == 0  # first: it counts every message the mail server received
             check_the_forms_in_a_browser(env, deployments["submit-referral"]["id"])
-            assert run_demo(env) == 0
             # the server's scheduler has put the next deadline sweeps on the calendar
             body = json.dumps({"flow_runs": {"deployment_id": {"any_": [deployments["deadline-sweep"]["id"]]},
                                              "state": {"type": {"any_": ["SCHEDULED"]}}}}).encode()
@@ -60,12 +62,14 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
         os.environ.clear()
         os.environ.update(saved)
     out = capsys.readouterr().out
-    assert "demo: 20 messages delivered, decision recorded" in out
+    assert "demo: 35 messages delivered, decision recorded" in out
 
 
 def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -> None:
     """What the administrator and the independent chair see, in headless Chromium on the stack's UI."""
+    from casework.office import open_office
     from cli.demo import cig
+    from flows.forms import presented_values
     from tests.system.browser import chromium
 
     ui = env["PREFECT_API_URL"].removesuffix("/api")
@@ -86,8 +90,12 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
         assert page.get_by_text("1. Name of the child").count() == 0
         assert page.get_by_text('Property is type "None"').count() == 0
         agency = page.locator(".schema-form-property", has=page.get_by_text("5. Agency providing the information")).last
-        agency.locator("button").first.click()
-        assert page.get_by_text("POL: Northshire Police").first.is_visible()
+        agency.locator(".p-select-button__control").click()
+        page.keyboard.press("ArrowDown")  # the list opens
+        page.get_by_text("POL: Northshire Police").first.wait_for()
+        page.get_by_placeholder("Search").fill("XYZ")  # an agency not in the partnership file: nothing to choose
+        assert page.get_by_text("POL: Northshire Police").count() == 0
+        page.keyboard.press("Escape")
         # the chair's Resume form: the recommendation above the fields, in view at 1366x768
         page.goto(f"{ui}/runs/flow-run/{run_id}")
         page.get_by_role("button", name="Resume").first.click()
@@ -96,6 +104,26 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
         box = recommendation.bounding_box()
         assert recommendation.is_visible() and box and 0 <= box["y"] and box["y"] + box["height"] <= 768
         assert page.get_by_text("Information was not shared.").first.is_visible()
+        # a CIGSCR1 the form cannot check (a death before the birth): one line on the run, which stays
+        form = yaml.safe_load((PROJECT / "examples" / "referral.yaml").read_text())
+        form["child"]["date_of_death"] = "2020-01-01"
+        form["facts"]["child_died"] = True
+        form = presented_values(form, open_office().partnership)  # the choices as the form gives them
+        body = json.dumps({"parameters": {"form": form}}, default=str).encode()
+        request = urllib.request.Request(f"{env['PREFECT_API_URL']}/deployments/{submit_referral_id}/create_flow_run",
+                                         data=body, method="POST", headers={"Content-Type": "application/json"})
+        intake = json.load(urllib.request.urlopen(request))
+        page.goto(f"{ui}/runs/flow-run/{intake['id']}")
+        message = "CIGSCR1 not recorded: child: date_of_death: the date of death is before the date of birth"
+        page.get_by_text(message).first.wait_for(timeout=90_000)
+        # the server refuses an agency the partnership file does not list, as the form's choice list does
+        form["agency"] = "XYZ"
+        request = urllib.request.Request(f"{env['PREFECT_API_URL']}/deployments/{submit_referral_id}/create_flow_run",
+                                         data=json.dumps({"parameters": {"form": form}}, default=str).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request)
+        assert refused.value.code == 409 and "XYZ" in refused.value.read().decode()
 
 
 def test_cig_refuses_a_malformed_referral_in_words(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from prefect.flow_runs import aresume_flow_run
 from pydantic import BaseModel
 
 from casework import actions, rescheduling
+from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office
 from casework.store import cases as store
@@ -124,8 +125,9 @@ async def drive_to_decision(office: Office, reference: str, people: People = Peo
             agency=agency.code, status="returned" if returned else "nil",
             involvement="Seen by the health visitor." if returned else None))
     now = datetime.now(timezone.utc)  # the group meets at once for it (`cig meeting add now --list REF`)
-    rescheduling.add_meeting(office, now, now=now, reason="the group meets at once (bench)", actor="bench",
-                             relist_cases=[reference])
+    if rescheduling.add_meeting(office, now, now=now, reason="the group meets at once (bench)", actor="bench",
+                                relist_cases=[reference]).queued:
+        await deliver_pending(office)  # the members are told of the meeting, as `cig meeting add` does
     await people.step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"))
 
 

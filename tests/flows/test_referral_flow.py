@@ -180,7 +180,9 @@ async def test_the_ui_intake_run_is_emptied_of_the_cigscr1_and_shows_the_new_ref
         "name": "Tamsin Intakeonly", "date_of_birth": "2026-07-03"}}, context={"today": datetime.now(timezone.utc).date()})
     reference = await submit_referral(form)
     await wait_until(lambda: stage(office, reference) == "awaiting_screening", what="the case")
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterName
+    from prefect.client.schemas.filters import (
+        ArtifactFilter, ArtifactFilterKey, FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterName,
+    )
 
     async with get_client() as client:
         intakes = await client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["submit-referral"])))
@@ -189,7 +191,8 @@ async def test_the_ui_intake_run_is_emptied_of_the_cigscr1_and_shows_the_new_ref
         [case_run] = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[f"referral-{reference}"])))
         assert intake.parameters == {} and case_run.parameters == {"reference": reference}
-        [artifact] = [a for a in await client.read_artifacts() if a.key == f"intake-{reference.lower()}"]
+        [artifact] = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"intake-{reference.lower()}"])))
         assert f"[referral-{reference}](" in artifact.data and f"/runs/flow-run/{case_run.id})" in artifact.data
 
 

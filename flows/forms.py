@@ -101,9 +101,10 @@ def form_for(form: type[RunInput], partnership: Partnership, description: str, s
     return listed.with_initial_data(description=description, **again)  # type: ignore[return-value]
 
 
-async def offer_agency_choices(deployment_name: str, partnership: Partnership) -> None:
-    """Give a deployment's Run form the partnership's agencies as a choice list (called when the
-    deployments are registered: the form's schema comes from code, the agencies from the partnership file)."""
+async def offer_agency_choices(deployment_name: str, partnership: Partnership, heading: str | None = None) -> None:
+    """Give a deployment's Run form the partnership's agencies as a choice list, and its one parameter
+    the paper form's `heading` (called when the deployments are registered: the form's schema comes
+    from code, the agencies from the partnership file)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import DeploymentUpdate
 
@@ -111,6 +112,9 @@ async def offer_agency_choices(deployment_name: str, partnership: Partnership) -
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(deployment_name)
         schema = deployment.parameter_openapi_schema or {}
+        if heading:  # the UI heads the form with the parameter's title, else its name ("form")
+            for field in schema.get("properties", {}).values():
+                field["title"] = heading
         for definition in schema.get("definitions", {}).values():
             for name, field in definition.get("properties", {}).items():
                 if name == "agency":
@@ -124,4 +128,5 @@ if __name__ == "__main__":  # `make up`, once the deployments are registered
 
     from casework.office import open_office
 
-    asyncio.run(offer_agency_choices("submit-referral/submit-referral", open_office().partnership))
+    asyncio.run(offer_agency_choices("submit-referral/submit-referral", open_office().partnership,
+                                     heading="CIGSCR1: request for CIG consideration"))

@@ -82,11 +82,21 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
     cig(env, "meeting", "add", "now", "--reason", "a further date to meet set", "--list", reference)
     cig(env, "recommend", reference, "--outcome", "scr", "--rationale", "Information was not shared.")
     run_id = json.loads(cig(env, "referral", "show", reference, "--json"))["flow_run_id"]
+    # the chair's first decision names the mother in the Panel's anonymised details: the run refuses it
+    details = Path(env["CIG_HOME"]) / "details.yaml"
+    details.write_text(yaml.safe_dump({
+        "nature_of_incident": "Head injury; Jordan Testparent was present", "ages_of_children": "4 months",
+        "relationship_to_alleged_perpetrator": "parent", "agency_involvement": "health visiting",
+        "criminal_investigation": "open"}))
+    with pytest.raises(RuntimeError, match=r"anonymised_details.nature_of_incident: word \d+ is \(part of\) the name"):
+        cig(env, "decide", reference, "--challenge", "--decision", "multi_agency_concise_review", "--by", "Indra Independent",
+            "--rationale", "Typed before the refusal.", "--details", str(details), "--explanation", "Joint working was sound.")
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         # the CIGSCR1 Run form: the paper form's item numbers, the agencies as a choice list
         page.goto(f"{ui}/deployments/deployment/{submit_referral_id}/run")
         page.get_by_text("3. Name of the child or young person").wait_for()
+        assert page.get_by_text("CIGSCR1: request for CIG consideration", exact=True).first.is_visible()
         assert page.get_by_text("1. Name of the child").count() == 0
         assert page.get_by_text('Property is type "None"').count() == 0
         agency = page.locator(".schema-form-property", has=page.get_by_text("5. Agency providing the information")).last
@@ -104,6 +114,11 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
         box = recommendation.bounding_box()
         assert recommendation.is_visible() and box and 0 <= box["y"] and box["y"] + box["height"] <= 768
         assert page.get_by_text("Information was not shared.").first.is_visible()
+        # ... after the refusal, which it names first, and filled in with what the chair typed
+        assert page.get_by_text("Not recorded, please change:").first.is_visible()
+        typed = [box.input_value() for box in page.locator("textarea").all()]
+        assert "Typed before the refusal." in typed and "Joint working was sound." in typed
+        page.screenshot(path=str(Path(env["CIG_HOME"]) / "resume-after-refusal.png"))
         # a CIGSCR1 the form cannot check (a death before the birth): one line on the run, which stays
         form = yaml.safe_load((PROJECT / "examples" / "referral.yaml").read_text())
         form["child"]["date_of_death"] = "2020-01-01"

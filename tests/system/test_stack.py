@@ -119,6 +119,19 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
         typed = [box.input_value() for box in page.locator("textarea").all()]
         assert "Typed before the refusal." in typed and "Joint working was sound." in typed
         page.screenshot(path=str(Path(env["CIG_HOME"]) / "resume-after-refusal.png"))
+        # the V2 UI's Resume dialog (behind the run page's menu) shows the same summary first
+        for width, height in ((1366, 768), (1920, 1080)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(f"{ui}/v2/runs/flow-run/{run_id}")
+            page.get_by_text(f"referral-{reference}").first.wait_for()
+            menu = [b for b in page.get_by_role("button").all()
+                    if (box := b.bounding_box()) and box["y"] < 60 and box["x"] > width - 120]
+            menu[0].click()
+            page.get_by_role("menuitem", name="Resume").click()
+            recommendation = page.get_by_text("recommends Serious Case Review").first
+            recommendation.wait_for()
+            box = recommendation.bounding_box()
+            assert box and 0 <= box["y"] and box["y"] + box["height"] <= height, (width, box)
         # a CIGSCR1 the form cannot check (a death before the birth): one line on the run, which stays
         form = yaml.safe_load((PROJECT / "examples" / "referral.yaml").read_text())
         form["child"]["date_of_death"] = "2020-01-01"

@@ -109,8 +109,13 @@ def present_schema(schema: dict[str, Any], cls: type[BaseModel], agencies: Seque
             if "default" in field:
                 field["default"] = CHOICE_LABELS.get(str(field["default"]), field["default"])
         if name in AGENCY_FIELDS and agencies:
-            target.pop("pattern", None)
-            target.update(type="string", enum=list(agencies))
+            list_agencies(target, agencies)
+
+
+def list_agencies(field: dict[str, Any], agencies: Sequence[str]) -> None:
+    """Make an agency field's schema, in place, a choice of `agencies` ("CODE: Name") the form enforces."""
+    field.pop("pattern", None)
+    field.update(type="string", enum=list(agencies))
 
 
 def _choices(annotation: object) -> list[object]:

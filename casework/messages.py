@@ -238,7 +238,7 @@ def _statutory_notice(name: str, title: str, case: CaseFile, partnership: Partne
         "sin": _sin_context(case) if case.decision != "scr" else None,
     }
     # seed 002, step 9: for no SCR the Panel gets "a copy of the local authority's SIN if available"
-    attachments = (case.sin["document"],) if case.sin and case.sin.get("document") and case.decision != "scr" else ()
+    attachments = _sin_document(case) if case.decision != "scr" else ()
     return Message(case.reference, name.replace("_", "-"), name, to, 0, context, attachments)
 
 
@@ -249,6 +249,11 @@ def _sin_context(case: CaseFile) -> dict[str, Any] | None:
             "text": case.sin.get("text"), "attached": bool(case.sin.get("document"))}
 
 
+def _sin_document(case: CaseFile) -> tuple[dict[str, str], ...]:
+    """The SIN's document as the attachments of a message, if one was recorded."""
+    return (case.sin["document"],) if case.sin and case.sin.get("document") else ()
+
+
 def serious_incident_notification(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
     """Step 1: the SIN, completed by the safeguarding unit manager, "returned to OFSTED / Chair CIEC / LSCB
     Business Manager / Chair LSCB", with its document attached. Under a rule set that notifies the
@@ -257,7 +262,7 @@ def serious_incident_notification(case: CaseFile, partnership: Partnership, rule
         return []
     contacts = partnership.contacts
     context = _common(case, partnership, rules) | {"sin": _sin_context(case), "sender": contacts.safeguarding_unit_manager}
-    attachments = (case.sin["document"],) if case.sin and case.sin.get("document") else ()
+    attachments = _sin_document(case)
     return [
         Message(case.reference, "serious-incident-notification", "serious_incident_notification", to, 0, context, attachments)
         for to in (contacts.ofsted, contacts.cig_chair, contacts.business_manager, contacts.independent_chair)

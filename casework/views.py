@@ -41,8 +41,7 @@ def case_summary_markdown(
     if case.recommendation:
         label = review_labels(rules.terms)[case.recommendation]
         lines.append(f"**{rules.term('group')} recommends {label}:** {case.recommendation_rationale}")
-    open_deadlines = sorted((d for d in case.deadlines if d.met_at is None), key=lambda d: d.due_at)
-    if open_deadlines:
+    if open_deadlines := _open_deadlines(case):
         first = open_deadlines[0]
         lines.append(f"**Due:** {first.label}, {_when(first.due_at, calendar)} "
                      f"({days_left(first.due_at, now, calendar)} days left)")
@@ -53,20 +52,21 @@ def case_summary_markdown(
     return "  \n".join(lines)
 
 
-def case_context_markdown(
-    case: Case, rules: RuleSet, calendar: WorkingCalendar, now: datetime, problem: str | None = None,
-    *, step: str | None = None, timeline_url: str | None = None,
-) -> str:
-    """The case context a person sees with a form: the summary first (`case_summary_markdown`),
+def _open_deadlines(case: Case) -> list:  # type: ignore[type-arg]
+    """The case's deadlines not yet met, soonest first."""
+    return sorted((d for d in case.deadlines if d.met_at is None), key=lambda d: d.due_at)
+
+
+def case_context_markdown(case: Case, rules: RuleSet, calendar: WorkingCalendar, now: datetime, summary: str) -> str:
+    """The case context a person sees with a form: its `summary` first (`case_summary_markdown`),
     then the details (deadlines, returns, the criteria indication)."""
-    lines = [case_summary_markdown(case, rules, calendar, now, problem, step=step, timeline_url=timeline_url)]
-    open_deadlines = sorted((d for d in case.deadlines if d.met_at is None), key=lambda d: d.due_at)
+    lines = [summary]
     lines += ["", "---", "", f"- Stage: {describe_stage(Stage(case.stage))}", f"- Regime: {rules.title}",
               f"- Referring agency: {case.referring_agency}", f"- Notified: {case.notified_on.isoformat()}"]
     if case.meeting_at:
         lines.append(f"- Listed for the {rules.term('meeting')} on {_when(case.meeting_at, calendar)} (round {case.round})")
     lines += ["", "| deadline | due | days left |", "| --- | --- | --- |"]
-    for item in open_deadlines:
+    for item in _open_deadlines(case):
         lines.append(f"| {item.label} | {_when(item.due_at, calendar)} | {days_left(item.due_at, now, calendar)} |")
     requests = [r for r in case.requests if r.round == case.round]
     if requests:

@@ -315,7 +315,7 @@ def sin_record(
     as_json: JsonOption = False,
 ) -> None:
     """Record the case's SIN and send it to Ofsted, the CIG chair, the business manager and the partnership chair."""
-    from cli.meetings import _send
+    from cli.meetings import send_queued
 
     text = text_file.read_text(encoding="utf-8") if text_file else None
     form: SeriousIncidentNotificationForm = validated(SeriousIncidentNotificationForm, {
@@ -325,7 +325,7 @@ def sin_record(
     the_office = office()
     outcome = actions.record_serious_incident_notification(the_office, reference, form, document=attached, now=now(),
                                                            actor="cig sin record")
-    sent = _send(the_office) if outcome.queued else ""
+    sent = send_queued(the_office) if outcome.queued else ""
     emit({"reference": outcome.reference, "completed_on": form.completed_on.isoformat(), "queued": outcome.queued},
          as_json, f"{outcome.reference}: Serious Incident Notification recorded"
          + (f"; sent to {outcome.queued} recipients{sent}" if outcome.queued else "; not sent again"))

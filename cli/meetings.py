@@ -58,7 +58,8 @@ def _local(moment: datetime, office: Office) -> str:
     return moment.astimezone(office.partnership.meetings.zone).strftime("%a %d %b %Y %H:%M")
 
 
-def _send(office: Office) -> str:
+def send_queued(office: Office) -> str:
+    """Send what a command just queued; '' when all went, else a note of what waits for the sweep."""
     from casework.delivery import deliver_pending
 
     try:
@@ -122,7 +123,7 @@ def meeting_move(
     office = open_office()
     change = rescheduling.move_meeting(office, _day(on), _moment(to, office), now=_now(), reason=reason,
                                        actor="cig meeting move")
-    _report(change, office, as_json, _send(office))
+    _report(change, office, as_json, send_queued(office))
 
 
 @app.command("cancel")
@@ -134,7 +135,7 @@ def meeting_cancel(
     """Cancel a meeting; its cases go to the next meeting, their returns re-dated; members and officers are told."""
     office = open_office()
     change = rescheduling.cancel_meeting(office, _day(on), now=_now(), reason=reason, actor="cig meeting cancel")
-    _report(change, office, as_json, _send(office))
+    _report(change, office, as_json, send_queued(office))
 
 
 @app.command("add")
@@ -153,7 +154,7 @@ def meeting_add(
         raise ValueError(f"at:{str(bad).split(':', 1)[1]}") from None
     added = rescheduling.add_meeting(office, when, now=now, reason=reason, actor="cig meeting add",
                                      relist_cases=list_cases or [])
-    sent = _send(office) if added.queued else ""
+    sent = send_queued(office) if added.queued else ""
     if as_json:
         typer.echo(json.dumps({"scheduled_on": added.meeting.scheduled_on.isoformat(),
                                "starts_at": added.meeting.starts_at.isoformat(), "added": added.added,

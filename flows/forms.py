@@ -18,6 +18,7 @@ from casework.forms import (
     DecisionForm,
     RecommendationForm,
     ScreeningForm,
+    list_agencies,
     present_schema,
 )
 from casework.model import CHOICE_LABELS
@@ -118,8 +119,7 @@ async def offer_agency_choices(deployment_name: str, partnership: Partnership, h
         for definition in schema.get("definitions", {}).values():
             for name, field in definition.get("properties", {}).items():
                 if name == "agency":
-                    field.pop("pattern", None)
-                    field.update(type="string", enum=choices)
+                    list_agencies(field, choices)
         await client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema))
 
 

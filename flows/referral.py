@@ -130,9 +130,10 @@ async def wait_for_person(
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
         problem = _last_refusal(session, reference, step)
-        context = (case, office.rules(case.regime), office.calendar, now, problem)
-        description = case_context_markdown(*context, step=step, timeline_url=timeline_url(reference))
-        summary = case_summary_markdown(*context, step=step, timeline_url=timeline_url(reference))
+        rules = office.rules(case.regime)
+        summary = case_summary_markdown(case, rules, office.calendar, now, problem, step=step,
+                                        timeline_url=timeline_url(reference))
+        description = case_context_markdown(case, rules, office.calendar, now, summary)
         typed = store.refused_input(case, step) if problem else None  # a refused input fills the form in again
         key = f"{step}-{case.wait_seq}"
     await tag_stage(reference)

@@ -7,9 +7,10 @@ Used by the Prefect tasks and by the `cig` command alike; nothing here imports P
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from casework.forms import (
     ScreeningForm,
     SeriousIncidentNotificationForm,
 )
+from casework.links import LinkStep, link_url
 from casework.meetings import check_meeting_held, meeting_for_listing
 from casework.messages import (
     CaseFile,
@@ -34,6 +36,8 @@ from casework.messages import (
     decline_notice,
     information_requests,
     intake_refusal,
+    link_resent,
+    return_receipts,
     serious_incident_notification,
     listing_notices,
     recommendation_notice,
@@ -42,7 +46,8 @@ from casework.messages import (
 from casework.model import Recommendation, Stage
 from casework.office import Office
 from casework.store import cases as store
-from casework.store.tables import Case
+from casework.store import links as link_store
+from casework.store.tables import Case, PersonalLink
 from config.partnership import FORM_TYPES, Partnership
 from notifications.render import render
 
@@ -188,11 +193,13 @@ def list_and_request_information(office: Office, reference: str, *, now: datetim
         rules = office.rules(case.regime)
         created = store.issue_requests(session, case=case, agencies=agencies, rules=rules, calendar=office.calendar, now=now)
         requests = [{"agency": r.agency, "due_at": r.due_at, "by_return": r.by_return} for r in created]
+        links = {r.agency: return_link(session, office, case, r.agency, now=now) for r in created}
         listed = case_file(case)
         messages = (
             acceptance_notice(listed, office.partnership, rules)
             + listing_notices(listed, office.partnership, rules)
-            + information_requests(listed, office.partnership, rules, requests, form=ciginf1_form(office.partnership))
+            + information_requests(listed, office.partnership, rules, requests, form=ciginf1_form(office.partnership),
+                                   links=links)
         )
         queued = queue(session, case, messages, now)
         return Outcome(case.reference, Stage(case.stage), queued)
@@ -290,3 +297,77 @@ def finish_notified_cases(office: Office, *, now: datetime) -> list[str]:
     with office.sessions() as session:
         waiting = session.scalars(select(Case.reference).where(Case.stage == Stage.notifying)).all()
     return [r for r in waiting if finish_case(office, r, now=now).stage is Stage.decided]
+
+
+# --- personal links to the secure website ------------------------------------------------------
+
+def return_link(session: Session, office: Office, case: Case, agency: str, *, now: datetime) -> str:
+    """A new personal link for `agency` to its CIGINF1 request of the case's current round, valid until the
+    meeting (or, for a case not yet listed, 30 days); its address, for the email that carries it."""
+    contact = office.partnership.agency(agency).contact
+    expires_at = case.meeting_at or now + timedelta(days=30)
+    token = link_store.issue_link(session, case=case, step=LinkStep.information_return, recipient=contact.email,
+                                  agency=agency, round=case.round, meeting_on=case.meeting_on, expires_at=expires_at,
+                                  now=now)
+    return link_url(office.settings.website_url, token)
+
+
+def with_return_link(session: Session, office: Office, case: Case, message: Message, *, now: datetime) -> Message:
+    """A reminder or chase to an agency about its return, carrying a fresh personal link to the request."""
+    link = return_link(session, office, case, str(message.context["subject"]), now=now)
+    return dataclasses.replace(message, context=message.context | {"link": link})
+
+
+def _outstanding_request(case: Case, agency: str):  # type: ignore[no-untyped-def]
+    request = next((r for r in store.round_requests(case) if r.agency == agency), None)
+    if request is None:
+        asked = ", ".join(r.agency for r in store.round_requests(case)) or "none"
+        raise ValueError(f"agency: {agency} was not asked for information in this round (asked: {asked})")
+    if request.status != "outstanding":
+        raise store.AlreadyRecorded(f"{case.reference}: the return from {agency} was already recorded ({request.status})")
+    return request
+
+
+def resend_return_link(office: Office, reference: str, agency: str, *, now: datetime, actor: str) -> Outcome:
+    """Withdraw the agency's links to its outstanding CIGINF1 request and email it a new one."""
+    _known_agency(office, agency)
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        request = _outstanding_request(case, agency)
+        link_store.revoke_links(session, case=case, step=LinkStep.information_return, agency=agency, now=now, actor=actor)
+        link = return_link(session, office, case, agency, now=now)
+        number = len(link_store.issued_links(session, case=case, step=LinkStep.information_return, agency=agency))
+        store.audit(session, reference=case.reference, actor=actor, action="link resent", now=now, agency=agency,
+                    round=case.round)
+        messages = link_resent(case_file(case), office.partnership, office.rules(case.regime), agency=agency, link=link,
+                               due_at=request.due_at, number=number)
+        return Outcome(case.reference, Stage(case.stage), queue(session, case, messages, now))
+
+
+def revoke_case_links(office: Office, reference: str, *, agency: str | None, now: datetime, actor: str) -> int:
+    """Withdraw the case's live personal links (one agency's, or all); how many."""
+    if agency is not None:
+        _known_agency(office, agency)
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        return link_store.revoke_links(session, case=case, agency=agency, now=now, actor=actor)
+
+
+def acknowledge_return(office: Office, reference: str, *, link_id: int, form: AgencyReturnForm,
+                       documents: Sequence[dict[str, str]], now: datetime, actor: str) -> Outcome:
+    """After an agency's return is recorded through its link: the link (and the agency's other links to
+    the request) stop, its uploaded documents are kept sealed with the return, the submission is
+    audited, and the agency's receipt and the administrator's notice are queued."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        link = session.get(PersonalLink, link_id)
+        if link is None:
+            raise LookupError(f"link {link_id} is gone")
+        link_store.mark_link_used(session, link=link, now=now)
+        link_store.save_return_documents(session, case=case, agency=form.agency, round=link.round,
+                                         documents=documents, now=now)
+        store.audit(session, reference=case.reference, actor=actor, action="return submitted by link", now=now,
+                    link=link.id, agency=form.agency, status=form.status, documents=len(documents), round=link.round)
+        messages = return_receipts(case_file(case), office.partnership, office.rules(case.regime), agency=form.agency,
+                                   status=form.status, documents=[d["filename"] for d in documents], received_at=now)
+        return Outcome(case.reference, Stage(case.stage), queue(session, case, messages, now))

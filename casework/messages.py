@@ -2,12 +2,14 @@
 
 Each message carries a stable key (case reference, step, recipient, round), so writing it to the
 outbox twice keeps one. The context holds only what the recipient's role needs: the child's name
-and date of birth go only to the agencies asked for information (the process needs them to search
-their records); statutory notices carry the reference and anonymised details.
+and date of birth are shown only to the agencies asked for information (the process needs them to
+search their records), behind each agency's personal link to the secure website, never in an email;
+statutory notices carry the reference and anonymised details.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -161,14 +163,6 @@ def listing_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) ->
     ]
 
 
-def _person(person: dict[str, Any]) -> dict[str, Any]:
-    """A significant person as the request shows them: the date of birth a date (stored as ISO text),
-    the address if recorded (referrals recorded before addresses were asked have none)."""
-    born = person.get("date_of_birth")
-    return person | {"date_of_birth": date.fromisoformat(born) if isinstance(born, str) and born else born or None,
-                     "address": person.get("address")}
-
-
 def _day_before_meeting(due_at: datetime, meeting_at: datetime | None) -> bool:
     """Whether a return is due on the day before the meeting (where a due date is clamped to, at the latest)."""
     if meeting_at is None:
@@ -178,20 +172,19 @@ def _day_before_meeting(due_at: datetime, meeting_at: datetime | None) -> bool:
 
 def information_requests(
     case: CaseFile, partnership: Partnership, rules: RuleSet, requests: list[dict[str, Any]],
-    *, form: dict[str, str] | None = None,
+    *, form: dict[str, str] | None = None, links: Mapping[str, str] | None = None,
 ) -> list[Message]:
-    """Step 5: CIGINF1 to each agency asked in this round, with who is involved, when it is due and how
-    to send it back (a reply reaches the administrator); `form`, the partnership's blank CIGINF1 as an
-    outbox attachment, goes with each request when the partnership has one."""
+    """Step 5: CIGINF1 to each agency asked in this round, with when it is due, its personal link to the
+    partnership's secure website (`links`, by agency code), where the agency sees who is involved and
+    returns it, and how else to send it back (a reply reaches the administrator); `form`, the
+    partnership's blank CIGINF1 as an outbox attachment, goes with each request when the partnership
+    has one. No name, address or date of birth travels in the email: they are behind the link."""
     messages = []
     for request in requests:
         agency = partnership.agency(request["agency"])
         context = _common(case, partnership, rules) | {
             "agency": agency.name,
-            "child_name": case.child_name,
-            "child_date_of_birth": case.child_date_of_birth,
-            "child_address": case.child_address,
-            "significant_people": [_person(p) for p in case.significant_people],
+            "link": (links or {}).get(agency.code),
             "due_at": request["due_at"],
             "due_day_before_meeting": _day_before_meeting(request["due_at"], case.meeting_at),
             "form_attached": form is not None,
@@ -292,10 +285,12 @@ def decision_advice(case: CaseFile, partnership: Partnership, rules: RuleSet) ->
 
 def decision_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
     """Step 9: the statutory notices of the decision (Ofsted at once, the Panel within 14 days) and the referrer."""
+    from casework.review.rules import notice_waits_for_reviewer
+
     messages = [
         _statutory_notice(name, notice.title, case, partnership, rules)
         for name, notice in rules.notices.items()
-        if notice.sent_at == "decision"
+        if notice.sent_at == "decision" and not notice_waits_for_reviewer(name, case.decision, case.lead_reviewers)
     ]
     if case.referrer_email:
         context = _common(case, partnership, rules) | {
@@ -335,3 +330,31 @@ def run_left_stopped(partnership: Partnership, *, reference: str, what_happened:
     contacts = partnership.contacts
     return [Message(reference, f"run-left-stopped-{total}", "run_left_stopped", to, 0, context)
             for to in (contacts.business_manager, contacts.administrator)]
+
+
+def return_receipts(case: CaseFile, partnership: Partnership, rules: RuleSet, *, agency: str, status: str,
+                    documents: list[str], received_at: datetime) -> list[Message]:
+    """An agency returned CIGINF1 on the secure website: a receipt to the agency (what was recorded, when),
+    and the administrator is told (who returned, how, how many documents). No personal detail in either:
+    `documents` are counted, not named."""
+    contact = partnership.agency(agency).contact
+    context = _common(case, partnership, rules) | {
+        "agency": partnership.agency(agency).name, "agency_code": agency, "status": status,
+        "documents": len(documents), "received_at": received_at, "meeting_at": case.meeting_at, "round": case.round,
+    }
+    return [
+        Message(case.reference, f"return-receipt-{agency}", "return_receipt", contact, case.round, context),
+        Message(case.reference, f"return-received-{agency}", "return_received", partnership.contacts.administrator,
+                case.round, context),
+    ]
+
+
+def link_resent(case: CaseFile, partnership: Partnership, rules: RuleSet, *, agency: str, link: str, due_at: datetime,
+                number: int) -> list[Message]:
+    """The administrator re-issued an agency's personal link to its CIGINF1 request (`cig link resend`):
+    the agency gets the new link (its `number`th, so each resend is its own message); older links stop."""
+    context = _common(case, partnership, rules) | {
+        "agency": partnership.agency(agency).name, "link": link, "due_at": due_at, "meeting_at": case.meeting_at,
+    }
+    return [Message(case.reference, f"link-resent-{agency}-{number}", "link_resent", partnership.agency(agency).contact,
+                    case.round, context)]

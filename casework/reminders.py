@@ -131,6 +131,7 @@ def _message(
         "meeting_at": item.meeting_at,
         "copy_for": "",
         "days": offset,
+        "link": None,  # an agency's personal link to its return, set when the message is queued (casework.sweep)
     }
     context.update(extra)
     template = "escalation" if purpose in (Purpose.chase, Purpose.escalation) else "reminder"

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casework.actions import queue
+from casework.actions import queue, with_return_link
 from casework.clocks import WorkingCalendar
 from casework.messages import run_left_stopped, run_recovered
 from casework.office import Office
@@ -88,7 +88,10 @@ def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:
         for message in owed:
             if message.key in existing:
                 continue
-            if queue(session, cases[message.reference or ""], [message], now):
+            case = cases[message.reference or ""]
+            if message.context.get("kind") == "information_return" and message.context.get("role") == "agency":
+                message = with_return_link(session, office, case, message, now=now)
+            if queue(session, case, [message], now):
                 queued[message.step.split(".", 1)[0]] += 1
         return SweepOutcome(len(rows), sum(queued.values()), dict(queued))
 

@@ -119,6 +119,7 @@ def production_env(home: Path, *, prefect_database: str = PREFECT_DATABASE, case
         "CIG_SMTP_CA_FILE": str(cert_file),
         "CIG_SMTP_TLS_CERT": str(cert_file),
         "CIG_SMTP_TLS_KEY": str(key_file),
+        "CIG_WEBSITE_URL": "https://127.0.0.1:8443",  # served over TLS with the same certificate (cli.stack)
     }
     env = {name: environ.get(name) or value for name, value in wanted.items()}
     env["CIG_PREFECT_AUTH_STRING"] = env["PREFECT_API_AUTH_STRING"] = env["PREFECT_SERVER_API_AUTH_STRING"]

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     human_step_wait_seconds: float = Field(
         60.0, description="how long a command waits for a case to reach the step it records"
     )
+    website_url: str = Field(
+        "http://127.0.0.1:8080", pattern=r"^https?://[^/\s]+/?$",
+        description="the partnership's secure website as the people it emails reach it (the personal links start "
+        "with it); `make up` serves it on this host and port; production requires https:// (a reverse proxy)",
+    )
+    papers_link_hours: float = Field(
+        72.0, gt=0, description="how long after its meeting a member's link to the meeting papers keeps working"
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
@@ -89,6 +97,9 @@ class Settings(BaseSettings):
             )
         if self.database_url is None or self.database_url.startswith("sqlite"):
             problems.append("set CIG_DATABASE_URL to a PostgreSQL URL (postgresql+psycopg://...)")
+        if not self.website_url.startswith("https://"):
+            problems.append("CIG_WEBSITE_URL must start with https:// (serve the website behind the partnership's "
+                            "reverse proxy or single sign-on)")
         if problems:
             raise ValueError("the production profile refuses to start: " + "; ".join(problems))
         return self

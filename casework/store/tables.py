@@ -176,3 +176,39 @@ class MeetingException(Base):
     moved_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PersonalLink(Base):
+    """A personal link to one step for one person: an opaque random token, kept only as its SHA-256,
+    with the case (none for a meeting's papers), the step, the recipient (and agency), the round and
+    meeting it was made for, and its expiry. It stops working once used, revoked, expired, or when the
+    case moves to another round or meeting (casework.links decides)."""
+
+    __tablename__ = "personal_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(16))  # return, papers, screening, decision
+    recipient: Mapped[str] = mapped_column(String(254))  # the address the link was sent to
+    agency: Mapped[str | None] = mapped_column(String(12))
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    meeting_on: Mapped[date | None]
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReturnDocument(Base):
+    """A completed CIGINF1 document an agency uploaded with its return, sealed (its name too: a file
+    name can carry a child's name); deleted with its case."""
+
+    __tablename__ = "return_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    agency: Mapped[str] = mapped_column(String(12))
+    round: Mapped[int]
+    document: Mapped[dict] = mapped_column(SealedJSON)  # an outbox attachment: filename, content_type, content
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)

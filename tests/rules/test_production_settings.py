@@ -14,6 +14,7 @@ SAFE = {
     "smtp_starttls": True,
     "prefect_auth_string": "admin:a-long-random-password",
     "database_url": "postgresql+psycopg://cig@db/cig",
+    "website_url": "https://cases.partnership.example.org",
 }
 
 
@@ -44,8 +45,9 @@ def test_a_safe_production_configuration_starts() -> None:
     ({"prefect_auth_string": "password"}, "set CIG_PREFECT_AUTH_STRING"),
     ({"database_url": None}, "set CIG_DATABASE_URL to a PostgreSQL URL"),
     ({"database_url": "sqlite:///var/cig.sqlite3"}, "set CIG_DATABASE_URL to a PostgreSQL URL"),
+    ({"website_url": "http://cases.partnership.example.org"}, "CIG_WEBSITE_URL must start with https://"),
 ], ids=["plain-smtp", "no-data-key", "placeholder-data-key", "no-prefect-auth", "placeholder-prefect-auth",
-        "no-database", "sqlite"])
+        "no-database", "sqlite", "website-over-http"])
 def test_production_refuses_each_unsafe_setting_saying_how_to_fix_it(changes: dict[str, object], fix: str) -> None:
     message = refusal(**changes)
     assert "the production profile refuses to start" in message

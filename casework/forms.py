@@ -20,7 +20,9 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -92,6 +94,8 @@ def present_schema(schema: dict[str, Any], cls: type[BaseModel], agencies: Seque
     (no "date | None" switch), a coded choice as a list of its labels, and, given `agencies` (each
     "CODE: Name"), the agency fields as a list the form enforces before submit."""
     for name, field in schema.get("properties", {}).items():
+        if "oneOf" in field:  # a choice between sub-forms: the Prefect UI's type switch reads `anyOf`
+            field["anyOf"] = field.pop("oneOf")
         options = [option for option in field.get("anyOf", []) if option.get("type") != "null"]
         if "anyOf" in field and len(options) == 1:
             del field["anyOf"]
@@ -125,7 +129,7 @@ def _choices(annotation: object) -> list[object]:
     return [member.value for member in annotation]  # type: ignore[attr-defined]
 
 
-CHOICE_FIELDS = frozenset({"outcome", "status", "response", "decision", "referred_by"})
+CHOICE_FIELDS = frozenset({"outcome", "status", "response", "decision"})
 AGENCY_FIELDS = frozenset({"agency", "further_information_from"})
 _CODES = {label: code for code, label in CHOICE_LABELS.items()}
 _AGENCY_CHOICE = re.compile(r"^([A-Z][A-Z0-9]{1,11}): .+$")
@@ -194,6 +198,37 @@ class CaseFacts(Form):
     looked_after: bool = Field(False, description="The child was looked after by the local authority")
 
 
+class ThroughSafeguardingLead(Form):
+    """The usual route: the referrer reviewed the case with their agency's or organisation's safeguarding lead."""
+
+    model_config = ConfigDict(title="Through a safeguarding lead")
+
+    reviewed_with_safeguarding_lead_on: date = Field(
+        title="Reviewed with the safeguarding lead on", description="8. Date the case was reviewed with them"
+    )
+    safeguarding_lead: Line = Field(title="Safeguarding lead", description="8. Their name and position")
+
+    _past = field_validator("reviewed_with_safeguarding_lead_on")(not_in_future)
+
+
+class ByStrategyMeeting(Form):
+    """A referral by the chair of a strategy meeting."""
+
+    model_config = ConfigDict(title="By the chair of a strategy meeting")
+
+    strategy_meeting_on: date = Field(title="Strategy meeting held on", description="The meeting's date")
+    strategy_meeting_chair: Line = Field(title="Chair of the strategy meeting", description="Their name and role")
+
+    _past = field_validator("strategy_meeting_on")(not_in_future)
+
+
+def _route_of(value: object) -> str:
+    """Which route a referral's `route` answers: the strategy meeting's when its fields are given."""
+    fields = value if isinstance(value, dict) else vars(value) if isinstance(value, BaseModel) else {}
+    by_meeting = {"strategy_meeting_on", "strategy_meeting_chair"} & set(fields)
+    return "by_strategy_meeting" if by_meeting else "through_safeguarding_lead"
+
+
 class ReferralForm(Form):
     """CIGSCR1: Request for CIG consideration (the referral)."""
 
@@ -216,48 +251,25 @@ class ReferralForm(Form):
     named_lead: Name = Field(description="7. Named lead / person providing this information")
     referrer_email: Email = Field(description="Where to tell the referrer the outcome (an email address)")
     referrer_phone: Line | None = Field(None, description="The referrer's telephone number")
-    referred_by: Literal["agency", "strategy_meeting"] = Field(
-        "agency", description="Referred through an agency's or organisation's safeguarding lead, or by the chair "
-        "of a strategy meeting"
-    )
-    reviewed_with_safeguarding_lead_on: date | None = Field(
-        None, description="8. Required for a referral through a safeguarding lead: date the case was reviewed with them"
-    )
-    safeguarding_lead: Line | None = Field(
-        None, description="8. Required for a referral through a safeguarding lead: their name and position"
-    )
-    strategy_meeting_on: date | None = Field(
-        None, description="Required for a referral by the chair of a strategy meeting: the meeting's date"
-    )
-    strategy_meeting_chair: Line | None = Field(
-        None, description="Required for a referral by the chair of a strategy meeting: the chair's name and role"
-    )
+    route: Annotated[
+        Annotated[ThroughSafeguardingLead, Tag("through_safeguarding_lead")] | Annotated[ByStrategyMeeting, Tag("by_strategy_meeting")],
+        Discriminator(_route_of),
+    ] = Field(title="Referral route", description="8. Referred through a safeguarding lead (the usual route) or by the chair of a strategy "
+              "meeting: choose one, then fill in its two fields")
     completed_on: date = Field(description="9. Date this form was completed")
     facts: CaseFacts = Field(description="The facts the criteria indication reads")
 
-    _past = field_validator("notified_on", "reviewed_with_safeguarding_lead_on", "completed_on",
-                            "strategy_meeting_on")(not_in_future)
+    _past = field_validator("notified_on", "completed_on")(not_in_future)
+
+    @property
+    def referred_by(self) -> str:
+        """"agency" for a referral through a safeguarding lead, "strategy_meeting" for one by a meeting's chair."""
+        return "agency" if isinstance(self.route, ThroughSafeguardingLead) else "strategy_meeting"
 
     @model_validator(mode="after")
     def _cross_field(self) -> "ReferralForm":
         if (self.agency is None) == (self.organisation is None):
             raise ValueError("agency: give the member agency referring, or the organisation if it is not one (not both)")
-        if self.referred_by == "agency":
-            if self.reviewed_with_safeguarding_lead_on is None:
-                raise ValueError(
-                    "reviewed_with_safeguarding_lead_on: a referral through a safeguarding lead needs the date "
-                    "the case was reviewed with them"
-                )
-            if not self.safeguarding_lead:
-                raise ValueError(
-                    "safeguarding_lead: a referral through a safeguarding lead needs their name and position"
-                )
-        else:
-            if self.strategy_meeting_on is None or not self.strategy_meeting_chair:
-                raise ValueError(
-                    "strategy_meeting_on: a referral by the chair of a strategy meeting needs the meeting's date "
-                    "and its chair"
-                )
         if self.facts.child_died != (self.child.date_of_death is not None):
             raise ValueError(
                 "child.date_of_death: give the date of death when (and only when) facts.child_died is true"
@@ -367,7 +379,9 @@ class DecisionForm(Form):
     rationale: Text = Field(description="The rationale for the decision")
     decided_by: Name = Field(description="The independent chair's name")
     lead_reviewers: list[Name] = Field(
-        default_factory=list, max_length=5, description="When an SCR is initiated: the lead reviewer name(s)"
+        default_factory=list, max_length=5,
+        description="Optional: lead reviewer name(s) already chosen. Usually left empty: for an SCR the lead reviewer "
+        "is appointed later on the review's run (`cig review appoint`), and the National Panel is told then",
     )
     anonymised_details: AnonymisedDetails | None = Field(
         None, description="When no SCR is initiated and no Serious Incident Notification is recorded: brief "
@@ -379,10 +393,7 @@ class DecisionForm(Form):
 
     @model_validator(mode="after")
     def _what_the_panel_needs(self) -> "DecisionForm":
-        if self.decision is ReviewType.scr:
-            if not self.lead_reviewers:
-                raise ValueError("lead_reviewers: name the lead reviewer(s) of the SCR; the National Panel is told them")
-        else:
+        if self.decision is not ReviewType.scr:
             if not self.criteria_explanation:
                 raise ValueError(
                     "criteria_explanation: explain why the case does not meet the SCR criteria"

@@ -119,8 +119,6 @@ CHOICE_LABELS = {  # how each coded choice reads on a form; the forms accept eit
     "not_received": "Not received: the meeting goes ahead without it",
     "affirm": "Affirm the recommendation",
     "challenge": "Challenge the recommendation",
-    "agency": "An agency or organisation, through its safeguarding lead",
-    "strategy_meeting": "The chair of a strategy meeting",
 }
 
 

@@ -23,6 +23,7 @@ from casework.forms import (
     check_anonymised_details,
     check_decision_against_recommendation,
     check_publication_is_anonymous,
+    ThroughSafeguardingLead,
 )
 from casework.meetings import Meeting
 from casework.model import NON_MEMBER, CaseStatus, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome, Stage, check_move
@@ -121,18 +122,17 @@ def record_referral(
 ) -> Case:
     """Record a CIGSCR1 referral, give it a reference and start its statutory clocks."""
     personal = form.model_dump(
-        mode="json", include={"reasons", "case_summary", "child", "significant_people", "named_lead", "safeguarding_lead"}
+        mode="json", include={"reasons", "case_summary", "child", "significant_people", "named_lead"}
     )
-    personal["reviewed_with_safeguarding_lead_on"] = (
-        form.reviewed_with_safeguarding_lead_on.isoformat() if form.reviewed_with_safeguarding_lead_on else None
-    )
+    route = form.route.model_dump(mode="json")
     personal["completed_on"] = form.completed_on.isoformat()
     personal["referred_by"] = form.referred_by
     personal["organisation"] = form.organisation
     personal["referrer_phone"] = form.referrer_phone
-    if form.referred_by == "strategy_meeting":
-        personal["strategy_meeting"] = {"on": form.strategy_meeting_on.isoformat() if form.strategy_meeting_on else None,
-                                        "chair": form.strategy_meeting_chair}
+    if isinstance(form.route, ThroughSafeguardingLead):
+        personal.update(route)
+    else:
+        personal["strategy_meeting"] = {"on": route["strategy_meeting_on"], "chair": route["strategy_meeting_chair"]}
     case = Case(
         reference=_next_reference(session, prefix, now.year),
         regime=rules.name,

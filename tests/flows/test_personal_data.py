@@ -119,7 +119,8 @@ def files_text(directory: Path) -> str:
 
 def referral_about_zephyrine() -> ReferralForm:
     data = yaml.safe_load(EXAMPLE.read_text())
-    data.update(reasons=REASONS, case_summary=SUMMARY, named_lead=NAMED_LEAD, safeguarding_lead=SAFEGUARDING_LEAD)
+    data.update(reasons=REASONS, case_summary=SUMMARY, named_lead=NAMED_LEAD)
+    data["route"]["safeguarding_lead"] = SAFEGUARDING_LEAD
     data["child"] = {"name": CHILD, "date_of_birth": CHILD_BORN, "address": ADDRESS}
     data["significant_people"] = [{"name": MOTHER, "date_of_birth": MOTHER_BORN, "relationship": "mother",
                                    "address": ADDRESS}]

@@ -65,8 +65,7 @@ REQUIRED: dict[type[BaseModel], list[Path_]] = {
                    ("child", "date_of_birth"), ("agency",), ("named_lead",), ("referrer_email",), ("completed_on",),
                    ("facts",), ("facts", "abuse_or_neglect_suspected"), ("facts", "child_died"),
                    ("significant_people", 0, "name"), ("significant_people", 0, "relationship"),
-                   # required by the cross-field rules of an agency referral
-                   ("reviewed_with_safeguarding_lead_on",), ("safeguarding_lead",)],
+                   ("route",), ("route", "reviewed_with_safeguarding_lead_on"), ("route", "safeguarding_lead")],
     ScreeningForm: [("outcome",), ("decided_by",), ("independent_chair_consulted",), ("reason",)],
     AgencyReturnForm: [("agency",), ("status",), ("involvement",)],
     RecommendationForm: [("outcome",), ("rationale",), ("further_information_from",)],
@@ -80,7 +79,7 @@ REQUIRED: dict[type[BaseModel], list[Path_]] = {
 TYPED: dict[type[BaseModel], list[Path_]] = {
     ReferralForm: REQUIRED[ReferralForm] + [("significant_people",), ("significant_people", 0),
                                             ("significant_people", 0, "date_of_birth"), ("facts", "looked_after"),
-                                            ("facts", "seriously_harmed"), ("referred_by",)],
+                                            ("facts", "seriously_harmed")],
     ScreeningForm: REQUIRED[ScreeningForm],
     AgencyReturnForm: REQUIRED[AgencyReturnForm] + [("key_practitioners",), ("key_practitioners", 0),
                                                     ("attendees",), ("attendees", 0)],
@@ -90,12 +89,12 @@ TYPED: dict[type[BaseModel], list[Path_]] = {
 }
 
 PAST_DATES: dict[type[BaseModel], list[Path_]] = {
-    ReferralForm: [("notified_on",), ("completed_on",), ("reviewed_with_safeguarding_lead_on",),
+    ReferralForm: [("notified_on",), ("completed_on",), ("route", "reviewed_with_safeguarding_lead_on"),
                    ("child", "date_of_birth"), ("significant_people", 0, "date_of_birth")],
 }
 
 NAMES = {  # single-line fields (Name, Line) and their limits
-    ReferralForm: {("child", "name"): 120, ("named_lead",): 120, ("safeguarding_lead",): 300,
+    ReferralForm: {("child", "name"): 120, ("named_lead",): 120, ("route", "safeguarding_lead"): 300,
                    ("significant_people", 0, "name"): 120, ("significant_people", 1, "relationship"): 300},
     ScreeningForm: {("decided_by",): 120},
     AgencyReturnForm: {("key_practitioners", 0): 120, ("attendees", 0): 120},
@@ -114,7 +113,7 @@ TEXTS = {  # free text (line breaks allowed, other control characters not)
 }
 
 CHOICES = {  # fields with a fixed set of values (enums, literals, agency-code pattern, email pattern)
-    ReferralForm: [("agency",), ("referred_by",), ("referrer_email",)],
+    ReferralForm: [("agency",), ("referrer_email",)],
     ScreeningForm: [("outcome",)],
     AgencyReturnForm: [("agency",), ("status",)],
     RecommendationForm: [("outcome",), ("further_information_from", 0)],

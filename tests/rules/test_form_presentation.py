@@ -23,8 +23,19 @@ def test_item_numbers_read_as_written_not_as_a_markdown_list() -> None:
 
 
 def test_an_optional_field_is_one_widget_not_a_type_switch() -> None:
-    schema = json.dumps(ui_schema(ReferralForm))
-    assert '"type": "null"' not in schema and "anyOf" not in schema
+    schema = ui_schema(ReferralForm)
+    assert '"type": "null"' not in json.dumps(schema)
+    assert [name for name, field in schema["properties"].items() if "anyOf" in field] == ["route"]
+
+
+def test_the_referral_route_is_a_choice_of_two_sub_forms_each_with_its_own_required_fields() -> None:
+    schema = ui_schema(ReferralForm)
+    routes = [schema["definitions"][option["$ref"].rsplit("/", 1)[1]] for option in schema["properties"]["route"]["anyOf"]]
+    assert [(r["title"], r["required"]) for r in routes] == [
+        ("Through a safeguarding lead", ["reviewed_with_safeguarding_lead_on", "safeguarding_lead"]),
+        ("By the chair of a strategy meeting", ["strategy_meeting_on", "strategy_meeting_chair"]),
+    ]
+    assert "route" in schema["required"]
 
 
 def test_coded_choices_are_listed_by_their_labels_and_either_is_accepted() -> None:

@@ -90,11 +90,12 @@ def test_a_date_of_birth_in_the_future_is_refused() -> None:
     assert "child.date_of_birth: Value error, 2026-11-21 is in the future" in problem
 
 
-@pytest.mark.parametrize("field", ["notified_on", "completed_on", "reviewed_with_safeguarding_lead_on"])
+@pytest.mark.parametrize("field", ["notified_on", "completed_on", "route__reviewed_with_safeguarding_lead_on"])
 def test_form_dates_in_the_future_are_refused(field: str) -> None:
     problem = refusal(ReferralForm, referral(**{field: date(2026, 11, 21)}))
 
-    assert f"{field}: Value error, 2026-11-21 is in the future" in problem
+    where = field.replace("route__", "route.through_safeguarding_lead.")
+    assert f"{where}: Value error, 2026-11-21 is in the future" in problem
 
 
 def test_the_future_is_measured_from_the_context_today() -> None:
@@ -110,12 +111,12 @@ def test_empty_reasons_are_refused(blank: str) -> None:
     assert refusal(ReferralForm, referral(reasons=blank)).startswith("reasons: ")
 
 
-def test_an_agency_referral_needs_the_safeguarding_lead() -> None:
-    assert "safeguarding_lead: a referral through a safeguarding lead needs" in refusal(
-        ReferralForm, referral(safeguarding_lead=None))
-    assert "reviewed_with_safeguarding_lead_on: a referral through a safeguarding lead needs" in refusal(
-        ReferralForm, referral(reviewed_with_safeguarding_lead_on=None)
-    )
+def test_a_referral_through_a_safeguarding_lead_needs_their_name_and_the_date() -> None:
+    assert "route.through_safeguarding_lead.safeguarding_lead: Input should be a valid string" in refusal(
+        ReferralForm, referral(route__safeguarding_lead=None))
+    assert "route.through_safeguarding_lead.reviewed_with_safeguarding_lead_on: Field required" in refusal(
+        ReferralForm, {**referral(), "route": {"safeguarding_lead": "Jo Lead, head of safeguarding"}})
+    assert refusal(ReferralForm, {k: v for k, v in referral().items() if k != "route"}) == "route: Field required"
 
 
 def test_any_professional_can_refer_from_an_organisation_that_is_not_a_member_agency() -> None:
@@ -128,17 +129,17 @@ def test_any_professional_can_refer_from_an_organisation_that_is_not_a_member_ag
 
 
 def test_a_strategy_meeting_referral_records_the_meetings_date_and_chair() -> None:
-    data = referral(referred_by="strategy_meeting", safeguarding_lead=None, reviewed_with_safeguarding_lead_on=None)
-    assert "strategy_meeting_on: a referral by the chair of a strategy meeting needs the meeting's date and its chair" in (
-        refusal(ReferralForm, data))
+    data = {**referral(), "route": {"strategy_meeting_chair": "Sam Strategy, team manager (invented)"}}
+    assert refusal(ReferralForm, data) == "route.by_strategy_meeting.strategy_meeting_on: Field required"
 
 
 def test_a_strategy_meeting_referral_does_not_need_the_safeguarding_lead() -> None:
-    data = referral(referred_by="strategy_meeting", safeguarding_lead=None, reviewed_with_safeguarding_lead_on=None,
-                    strategy_meeting_on="2026-11-17", strategy_meeting_chair="Sam Strategy, team manager (invented)")
+    data = {**referral(), "route": {"strategy_meeting_on": "2026-11-17",
+                                    "strategy_meeting_chair": "Sam Strategy, team manager (invented)"}}
 
     form = ReferralForm.model_validate(data, context=TODAY)
-    assert form.safeguarding_lead is None and form.strategy_meeting_chair == "Sam Strategy, team manager (invented)"
+    assert form.referred_by == "strategy_meeting"
+    assert form.route.strategy_meeting_chair == "Sam Strategy, team manager (invented)"
 
 
 def test_child_died_and_date_of_death_must_agree() -> None:
@@ -156,13 +157,13 @@ def test_the_form_cannot_be_completed_before_notification() -> None:
     [
         ("child__name", "Robin Testchild\nBcc: someone@example.org"),
         ("named_lead", "Dr Hale\r\nX-Header: injected"),
-        ("safeguarding_lead", "Jo Lead\x00"),
+        ("route__safeguarding_lead", "Jo Lead\x00"),
     ],
 )
 def test_a_line_break_or_control_character_in_a_name_is_refused(field: str, value: str) -> None:
     problem = refusal(ReferralForm, referral(**{field: value}))
 
-    assert problem.startswith(field.replace("__", ".") + ": ")
+    assert problem.startswith(field.replace("route__", "route.through_safeguarding_lead.").replace("__", ".") + ": ")
     assert "must be a single line of text" in problem
 
 
@@ -246,8 +247,9 @@ def test_agencies_are_only_named_when_asking_for_further_information() -> None:
 
 # --- CIGSUM1 part 2: the decision ----------------------------------------------------------------
 
-def test_an_scr_decision_without_lead_reviewers_is_refused() -> None:
-    assert "lead_reviewers: name the lead reviewer(s)" in refusal(DecisionForm, decision(lead_reviewers=[]))
+def test_an_scr_decision_needs_no_lead_reviewers_they_are_appointed_on_the_review() -> None:
+    form = DecisionForm.model_validate(decision(lead_reviewers=[]), context=TODAY)
+    assert (form.decision, form.lead_reviewers) == ("scr", [])
 
 
 def test_a_no_scr_decision_may_leave_the_anonymised_details_to_a_recorded_sin() -> None:

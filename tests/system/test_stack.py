@@ -38,7 +38,7 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
             schema = deployments["submit-referral"]["parameter_openapi_schema"]
             form = schema["definitions"]["ReferralForm"]["properties"]
             for field in ("notified_on", "reasons", "case_summary", "child", "significant_people", "agency",
-                          "named_lead", "reviewed_with_safeguarding_lead_on", "safeguarding_lead", "completed_on", "facts"):
+                          "named_lead", "route", "completed_on", "facts"):
                 assert field in form and form[field].get("description"), field
             request = urllib.request.Request(f"{api}/automations/filter", data=b"{}", method="POST",
                                              headers={"Content-Type": "application/json"})
@@ -106,6 +106,14 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
         page.get_by_placeholder("Search").fill("XYZ")  # an agency not in the partnership file: nothing to choose
         assert page.get_by_text("POL: Northshire Police").count() == 0
         page.keyboard.press("Escape")
+        # item 8: a switch between the two routes, each with its own fields, required (no "(Optional)")
+        route = page.locator(".schema-form-property", has=page.get_by_text("8. Referred through a safeguarding lead")).last
+        assert route.get_by_text("Safeguarding lead", exact=True).is_visible()
+        route.get_by_role("button", name="By the chair of a strategy meeting").click()
+        route.get_by_text("Strategy meeting held on", exact=True).wait_for()
+        assert route.get_by_text("Chair of the strategy meeting", exact=True).is_visible()
+        assert route.get_by_text("(Optional)").count() == 0
+        page.screenshot(path=str(Path(env["CIG_HOME"]) / "run-form-route.png"))
         # the chair's Resume form: the recommendation above the fields, in view at 1366x768
         page.goto(f"{ui}/runs/flow-run/{run_id}")
         page.get_by_role("button", name="Resume").first.click()

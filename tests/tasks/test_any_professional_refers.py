@@ -39,9 +39,8 @@ async def test_a_school_refers_and_the_chairs_are_told_the_school_referred(offic
 
 def test_the_chair_of_a_strategy_meeting_refers_and_the_meeting_is_recorded(office: Office, referral_form: ReferralForm) -> None:
     form = ReferralForm.model_validate(
-        referral_form.model_dump() | {"referred_by": "strategy_meeting", "safeguarding_lead": None,
-                                      "reviewed_with_safeguarding_lead_on": None, "strategy_meeting_on": "2026-11-17",
-                                      "strategy_meeting_chair": "Sam Strategy, team manager (invented)"},
+        referral_form.model_dump() | {"route": {"strategy_meeting_on": "2026-11-17",
+                                                "strategy_meeting_chair": "Sam Strategy, team manager (invented)"}},
         context={"today": NOW.date()})
 
     reference = actions.submit_referral(office, form, now=NOW, actor="administrator").reference

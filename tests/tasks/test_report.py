@@ -71,7 +71,8 @@ def report_office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
 
 def referral(notified_on: date) -> ReferralForm:
     data = yaml.safe_load(EXAMPLE_REFERRAL.read_text(encoding="utf-8"))
-    data.update(notified_on=notified_on, reviewed_with_safeguarding_lead_on=notified_on, completed_on=notified_on)
+    data.update(notified_on=notified_on, completed_on=notified_on)
+    data["route"]["reviewed_with_safeguarding_lead_on"] = notified_on
     return ReferralForm.model_validate(data, context={"today": date(2026, 12, 31)})
 
 

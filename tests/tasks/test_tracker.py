@@ -62,7 +62,7 @@ def tracker_office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pyt
 def referral(notified_on: date = date(2026, 11, 16), today: date = date(2026, 11, 20)) -> ReferralForm:
     data = yaml.safe_load(EXAMPLE_REFERRAL.read_text(encoding="utf-8"))
     data["notified_on"] = notified_on
-    data["reviewed_with_safeguarding_lead_on"] = notified_on
+    data["route"]["reviewed_with_safeguarding_lead_on"] = notified_on
     data["completed_on"] = notified_on
     return ReferralForm.model_validate(data, context={"today": today})
 

@@ -284,7 +284,10 @@ def finish_case(office: Office, reference: str, *, now: datetime) -> Outcome:
         for name, notice in rules.notices.items():
             if sent.get(name):
                 store.meet_deadline(case, kind=notice.clock, now=sent[name])
-        owed = [name for name, notice in rules.notices.items() if notice.sent_at == "decision" and not sent.get(name)]
+        from casework.review.rules import notice_waits_for_reviewer
+
+        owed = [name for name, notice in rules.notices.items() if notice.sent_at == "decision" and not sent.get(name)
+                and not notice_waits_for_reviewer(name, case.decision, case.lead_reviewers)]
         if case.stage == Stage.notifying and not owed:
             store.finish_case(session, case=case, now=now)
         return Outcome(case.reference, Stage(case.stage))

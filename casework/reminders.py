@@ -146,7 +146,12 @@ def reminders_owed(
     settings = partnership.reminders
     today = calendar.local_date(now)
     owed: list[Message] = []
+    from casework.review.reminders import REVIEW_KINDS, review_reminders_owed
+
     for item in deadlines:
+        if item.kind in REVIEW_KINDS:  # a review's engagement chases and its report's 12 months
+            owed.extend(review_reminders_owed(item, now=now, partnership=partnership, calendar=calendar))
+            continue
         if item.met_at is not None or not item.case_open:
             continue
         due_day = calendar.local_date(item.due_at)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from casework import actions
 from cli.meetings import app as meetings_app
+from cli.review import app as review_app
 from cli.tracker import register as register_tracker_commands
 from casework.forms import (
     AgencyReturnForm,
@@ -42,7 +43,6 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 referral_app = typer.Typer(no_args_is_help=True, help="Referrals (CIGSCR1): submit, list, show.")
 outbox_app = typer.Typer(help="Messages the system owes people: list, resend.", invoke_without_command=True)
 keys_app = typer.Typer(no_args_is_help=True, help="Keys that seal personal data at rest.")
-review_app = typer.Typer(no_args_is_help=True, help="Reviews a decision initiated: record publication.")
 sin_app = typer.Typer(no_args_is_help=True, help="The Serious Incident Notification (SIN) of a case.")
 app.add_typer(referral_app, name="referral")
 app.add_typer(review_app, name="review")
@@ -333,24 +333,7 @@ def sin_record(
 
 # --- reviews -------------------------------------------------------------------------------
 
-@review_app.command("publish")
-def review_publish(
-    reference: str,
-    on: Annotated[datetime, typer.Option("--on", formats=["%Y-%m-%d"], help="The date the final report was published (YYYY-MM-DD)")],
-    link: Annotated[str, typer.Option(help="Where it is published (an http or https address)")],
-    learning_shared: Annotated[Optional[str], typer.Option(help="How the learning was shared")] = None,
-    themes: Annotated[Optional[list[str]], typer.Option(
-        "--themes", "--theme", help="Abuse or vulnerability themes (repeatable, or several separated by ';' or ',')")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Record the publication of a case's review: it meets the publication deadline and shows on the tracker."""
-    words = [w.strip() for value in themes or [] for w in value.replace(";", ",").split(",") if w.strip()]
-    form: PublicationForm = validated(PublicationForm, {"published_on": on.date(), "link": link,
-                                                        "learning_shared": learning_shared, "themes": words})
-    outcome = actions.record_publication(office(), reference, form, now=now(), actor="cig review publish")
-    emit({"reference": outcome.reference, "stage": outcome.stage.value, "published_on": form.published_on.isoformat(),
-          "link": form.link, "learning_shared": form.learning_shared, "themes": form.themes}, as_json,
-         f"{outcome.reference}: review published on {form.published_on.isoformat()} at {form.link}.")
+# `cig review ...` (publish among them): cli/review.py
 
 
 # --- mail and the outbox --------------------------------------------------------------------

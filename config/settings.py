@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     )
     work_pool: str = "cig"
     referral_deployment: str = "referral/referral"
+    review_deployment: str = "review/review"
     intake_keep_hours: float = Field(
         24.0, gt=0, description="how long a submit-referral run is kept: a refused one with the form as typed (so "
         "'Copy to new run' refills it), a recorded one emptied of the form and named after its new reference",

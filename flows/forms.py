@@ -22,6 +22,7 @@ from casework.forms import (
     present_schema,
 )
 from casework.model import CHOICE_LABELS
+from casework.review.forms import AppointmentForm, RatificationForm, ReviewPublicationForm
 from config.partnership import Partnership
 
 
@@ -41,11 +42,26 @@ class DecisionInput(RunInput, DecisionForm):
     """The independent chair's decision and rationale (CIGSUM1)."""
 
 
+class AppointmentInput(RunInput, AppointmentForm):
+    """Appointment of a lead reviewer of the review."""
+
+
+class RatificationInput(RunInput, RatificationForm):
+    """The review's drafts before the CIG, the executive group or the partnership board."""
+
+
+class ReviewPublicationInput(RunInput, ReviewPublicationForm):
+    """Publication of the review's final report, with the partnership's response."""
+
+
 STEP_INPUTS: dict[str, type[RunInput]] = {
     "screening": ScreeningInput,
     "return": AgencyReturnInput,
     "recommendation": RecommendationInput,
     "decision": DecisionInput,
+    "appointment": AppointmentInput,
+    "ratification": RatificationInput,
+    "publication": ReviewPublicationInput,
 }
 
 

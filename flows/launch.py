@@ -235,3 +235,43 @@ async def start_pending_runs(office: Office | None = None) -> list[str]:
         await start_referral_run(reference, office)
         started.append(reference)
     return started
+
+
+async def start_review_run(reference: str, office: Office | None = None) -> str:
+    """Start (or find) the run of the review a case's decision initiated, `review-<REFERENCE>`; return its id.
+    The run records itself on the review when it commissions it (flows/review.py)."""
+    office = office or open_office()
+    with office.sessions() as session:
+        regime = store.get_case(session, reference=reference).regime
+    run = await run_deployment(
+        name=office.settings.review_deployment,
+        parameters={"reference": reference},
+        flow_run_name=f"review-{reference}",
+        tags=["review", "review-stage:commissioned", f"regime:{regime}"],
+        idempotency_key=f"review-{reference}",
+        timeout=0,
+        as_subflow=False,
+    )
+    return str(run.id)
+
+
+async def start_pending_review_runs(office: Office | None = None) -> list[str]:
+    """Start the review runs of open cases whose decision initiated a review that has no run yet (the
+    Prefect server was unreachable when the referral run finished)."""
+    from casework.review.rules import REVIEW_TYPES
+    from casework.store.tables import Review
+
+    office = office or open_office()
+    with office.sessions() as session:
+        waiting = session.scalars(
+            select(Case.reference).outerjoin(Review, Review.case_id == Case.id).where(
+                Case.status == "open", Case.stage == "decided", Case.decision.in_(sorted(REVIEW_TYPES)),
+                Review.flow_run_id.is_(None))).all()
+    started = []
+    for reference in waiting:
+        try:
+            await start_review_run(reference, office)
+        except Exception:  # no `review` deployment registered yet, or the server busy: the next sweep tries again
+            continue
+        started.append(reference)
+    return started

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -234,14 +235,25 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
                       look_every: float = 0.5) -> StepResult:
     """Give `form` to the case's run at `step` and return the case's stage once it is recorded; until the run
     asks for it, look every `look_every` seconds."""
-    wait_seconds = office.settings.human_step_wait_seconds if wait_seconds is None else wait_seconds
-    deadline = time.monotonic() + wait_seconds
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
         check_step(case, step, form, arrived=False)
         if case.flow_run_id is None:
             raise CaseNotWaiting(f"{reference} has no flow run yet: start it with `cig referral start-pending`")
         flow_run_id = UUID(case.flow_run_id)
+    stage = await hand_over(office, reference, step, form, flow_run_id, lambda case: check_step(case, step, form),
+                            wait_seconds=wait_seconds, look_every=look_every)
+    return StepResult(reference, step, Stage(stage))
+
+
+async def hand_over(office: Office, reference: str, step: str, form: BaseModel, flow_run_id: UUID,
+                    check: Callable[[Case], None], *, wait_seconds: float | None = None,
+                    look_every: float = 0.5) -> str:
+    """Give `form` to the run `flow_run_id` (the case's referral or review run) once it waits at `step`, and
+    return the case's stage once the case database shows it recorded; StepRefused if the run refused it. `check` refuses,
+    before the resume, an input the case cannot take now (raising with words a person understands)."""
+    wait_seconds = office.settings.human_step_wait_seconds if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait_seconds
     async with get_client() as client:
         while True:
             wait, fault, state_id = await _look(client, flow_run_id, f"{step}-")
@@ -258,7 +270,7 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
             await asyncio.sleep(look_every)
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
-        check_step(case, step, form)
+        check(case)
         seq = case.wait_seq  # a refusal recorded from here on is this form's (not an earlier input's)
         last_audit = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
     await _resume(flow_run_id, step, form, office.partnership)
@@ -274,7 +286,7 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
                 ).first()
                 if refusal is not None:
                     raise StepRefused(str(refusal.detail.get("problem")))
-                return StepResult(reference, step, Stage(case.stage))
+                return str(case.stage)
         if time.monotonic() > deadline + wait_seconds:
             raise CaseNotWaiting(f"{reference}: the input was handed over but not yet recorded; check `cig referral show`")
         await asyncio.sleep(0.3)

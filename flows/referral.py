@@ -15,16 +15,14 @@ from typing import TypeVar
 
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
-from prefect.flow_runs import suspend_flow_run
-from pydantic import ValidationError
 
 from casework.delivery import DeliveryIncomplete
 from casework.model import Recommendation, Stage
 from casework.office import open_office
-from casework.store import cases as store
+from casework.review.rules import starts_review
 from casework.views import case_context_markdown, case_summary_markdown
-from config.loading import describe_errors
-from flows.forms import AgencyReturnInput, DecisionInput, RecommendationInput, ScreeningInput, form_for
+from flows import waiting
+from flows.forms import AgencyReturnInput, DecisionInput, RecommendationInput, ScreeningInput
 from tasks.cases import (
     close_case,
     read_case,
@@ -32,12 +30,12 @@ from tasks.cases import (
     record_chair_decision,
     record_recommendation,
     record_screening,
-    refuse_input,
     request_information,
 )
 from tasks.artifacts import publish_case_artifacts, timeline_url
 from tasks.mail import send_messages
-from tasks.runs import delete_captured_inputs, read_captured_response, tag_flow_run
+from tasks.review import start_review
+from tasks.runs import tag_flow_run
 
 F = TypeVar("F")
 
@@ -108,9 +106,12 @@ async def wait_for_chair_decision(reference: str) -> None:
 
 
 async def finish(reference: str) -> str:
-    """Step 10: the case stays on the tracker, decided (open while a review runs) or closed."""
+    """Step 10: the case stays on the tracker, decided (open while a review runs) or closed; a decision to
+    review starts the review's own run, `review-<REFERENCE>` (flows/review.py)."""
     outcome = await close_case(reference)
     await tag_stage(reference)
+    if starts_review(read_case(reference).decision):
+        await start_review(reference)
     return outcome.stage.value
 
 
@@ -119,56 +120,21 @@ async def finish(reference: str) -> str:
 async def wait_for_person(
     reference: str, step: str, form: type[F], record: Callable[..., Awaitable[object]]
 ) -> None:
-    """Suspend until a person's form for `step` arrives, then record it (or the reason it was refused).
+    """Suspend until a person's form for `step` arrives, then record it (or the reason it was refused);
+    the form shows the case's context and summary (flows.waiting does the waiting for every case flow)."""
+    await tag_stage(reference)
+    await waiting.wait_for_person(reference, step, form, record, describe=_case_context(step))
 
-    The suspend key counts the inputs this case has used, so every wait has a fresh key, and a
-    run that re-starts before recording an input finds that same input again under its key.
-    """
-    logger = get_run_logger()
-    office = open_office()
-    now = datetime.now(timezone.utc)
-    with office.sessions() as session:
-        case = store.get_case(session, reference=reference)
-        problem = _last_refusal(session, reference, step)
+
+def _case_context(step: str) -> waiting.Describe:
+    def describe(session, case, problem):  # type: ignore[no-untyped-def]
+        office = open_office()
+        now = datetime.now(timezone.utc)
         rules = office.rules(case.regime)
         summary = case_summary_markdown(case, rules, office.calendar, now, problem, step=step,
-                                        timeline_url=timeline_url(reference))
-        description = case_context_markdown(case, rules, office.calendar, now, summary)
-        typed = store.refused_input(case, step) if problem else None  # a refused input fills the form in again
-        key = f"{step}-{case.wait_seq}"
-    await tag_stage(reference)
-    try:
-        answer = await suspend_flow_run(
-            wait_for_input=form_for(form, office.partnership, description, summary, typed),  # type: ignore[arg-type]
-            key=key,
-            timeout=None,
-        )
-    except ValidationError as invalid:
-        problem = "; ".join(describe_errors(invalid))
-        logger.warning("Case %s: the %s form could not be used: %s", reference, step, problem)
-        await refuse_input(reference, step, problem, await read_captured_response(_flow_run_id()))
-        await delete_captured_inputs(_flow_run_id())
-        return
-    actor = f"{step} form"
-    try:
-        await record(reference, answer, actor)
-    except (ValueError, LookupError) as refused:
-        logger.warning("Case %s: the %s could not be recorded: %s", reference, step, refused)
-        await refuse_input(reference, step, str(refused), answer.model_dump(mode="json", exclude_none=True))
-    await delete_captured_inputs(_flow_run_id())
-
-
-def _last_refusal(session, reference: str, step: str) -> str | None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from casework.store.tables import AuditEvent
-
-    last = session.scalars(
-        select(AuditEvent).where(AuditEvent.case_reference == reference).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    if last is not None and last.action == f"{step} input refused":
-        return str(last.detail.get("problem"))
-    return None
+                                        timeline_url=timeline_url(case.reference))
+        return case_context_markdown(case, rules, office.calendar, now, summary), summary
+    return describe
 
 
 def _flow_run_id():  # type: ignore[no-untyped-def]

@@ -19,7 +19,9 @@ from casework.actions import finish_notified_cases
 from casework.delivery import DeliveryIncomplete
 from casework.office import open_office
 from casework.recovery import RecoveryDecision, RecoveryLimit
-from flows.launch import delete_finished_intake_runs, recover_dead_runs, start_pending_runs
+from flows.launch import (
+    delete_finished_intake_runs, recover_dead_runs, start_pending_review_runs, start_pending_runs,
+)
 from tasks.artifacts import publish_tracker
 from tasks.mail import send_messages
 from tasks.reminders import queue_deadline_reminders
@@ -55,6 +57,8 @@ async def deadline_sweep(now: datetime | None = None, recovery_limit: int = 3, r
         logger.info("%s: its decision notices are out; the case is decided", reference)
     for reference in await start_pending_runs():
         logger.warning("Started the case run of %s, recorded while the Prefect server was unreachable", reference)
+    for reference in await start_pending_review_runs():
+        logger.warning("Started the review run of %s, decided while the Prefect server was unreachable", reference)
     if deleted := await delete_finished_intake_runs():
         logger.info("Deleted %d finished intake run(s) holding a CIGSCR1", deleted)
     try:

@@ -212,3 +212,64 @@ class ReturnDocument(Base):
     round: Mapped[int]
     document: Mapped[dict] = mapped_column(SealedJSON)  # an outbox attachment: filename, content_type, content
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Review(Base):
+    """The review a decision initiated (one per case): its plan, stage, run, lead reviewer(s), terms of
+    reference, ratifications, family involvement and what became of its report after publication."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    review_type: Mapped[str] = mapped_column(String(40))
+    plan: Mapped[str] = mapped_column(String(40))
+    stage: Mapped[str] = mapped_column(String(32), index=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    commissioned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    commissioned_on: Mapped[date]
+    reviewers: Mapped[list] = mapped_column(JSON, default=list)  # [{name, kind, agency, appointed_on, by}]
+    terms: Mapped[dict | None] = mapped_column(JSON)  # {terms_of_reference, scope, agreed_on}
+    ratifications: Mapped[list] = mapped_column(JSON, default=list)  # [{by, result, on, comments}]
+    family: Mapped[dict | None] = mapped_column(JSON)  # {involvement, on, reason}
+    response_link: Mapped[str | None] = mapped_column(String(500))
+    availability: Mapped[str | None] = mapped_column(String(20))  # stays_published, on_request
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case] = relationship()
+    milestones: Mapped[list["ReviewMilestone"]] = relationship(
+        order_by="ReviewMilestone.position", cascade="all, delete-orphan")
+    people: Mapped[list["ReviewPerson"]] = relationship(order_by="ReviewPerson.id", cascade="all, delete-orphan")
+
+
+class ReviewMilestone(Base):
+    """A milestone of a review's plan: its target (first and as re-planned), and when and by whom it was done."""
+
+    __tablename__ = "review_milestones"
+    __table_args__ = (UniqueConstraint("review_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    code: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200))
+    planned_on: Mapped[date]
+    target_on: Mapped[date]
+    done_on: Mapped[date | None]
+    done_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[str | None] = mapped_column(String(500))
+    replans: Mapped[list] = mapped_column(JSON, default=list)  # [{from, to, reason, at}]
+
+
+class ReviewPerson(Base):
+    """A member of the review group or the case group; who they are is sealed (the partnership file does not list them)."""
+
+    __tablename__ = "review_people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    group: Mapped[str] = mapped_column("review_group", String(12))  # review, case
+    agency: Mapped[str] = mapped_column(String(12))
+    person: Mapped[dict] = mapped_column(SealedJSON)  # {name, role, email}
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)

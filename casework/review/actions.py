@@ -1,0 +1,178 @@
+"""Each step of a review in one short transaction: the change, its audit event and the messages it
+causes (written to the outbox together, under stable keys). Safe to run twice.
+
+Used by the review flow's tasks and by `cig review` alike; nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from casework.actions import case_file, queue
+from casework.office import Office
+from casework.review import store as review_store
+from casework.review.forms import (
+    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
+    RatificationForm, ReviewPublicationForm, TermsForm,
+)
+from casework.review.messages import (
+    ReviewFile, appointment_notices, commissioning_notices, publication_notices, ratification_notice,
+)
+from casework.review.rules import ReviewStage, starts_review
+from casework.store import cases as store
+from config.review_plans import load_review_plans, plan_for
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What a review step did: the review's stage after it, whether the case is closed, messages queued."""
+
+    reference: str
+    stage: ReviewStage
+    closed: bool = False
+    queued: int = 0
+
+
+def _outcome(reference: str, review, case, queued: int = 0) -> ReviewOutcome:  # type: ignore[no-untyped-def]
+    return ReviewOutcome(reference, ReviewStage(review.stage), case.status == "closed", queued)
+
+
+def commission_review(office: Office, reference: str, *, now: datetime, actor: str = "system") -> ReviewOutcome:
+    """Commission the review the case's decision initiated: lay out its plan, ask each agency to confirm its
+    engagement, tell the business manager and the members. A second call changes and sends nothing."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        if not starts_review(case.decision):
+            raise store.NotAtThisStep(f"{reference}: its decision ({case.decision or 'none yet'}) initiates no review")
+        plans = load_review_plans()
+        plan = plan_for(case.decision or "", plans)
+        review, new = review_store.commission_review(
+            session, case=case, plan=plan, agencies=[a.code for a in office.partnership.agencies],
+            calendar=office.calendar, now=now, actor=actor)
+        queued = 0
+        if new:
+            rules = office.rules(case.regime)
+            engagement = [d.due_at for d in case.deadlines if d.kind == "review_engagement"]
+            file = ReviewFile(review_type=review.review_type, plan_title=plan.title,
+                              commissioned_on=review.commissioned_on,
+                              milestones=[(m.label, m.target_on) for m in review.milestones],
+                              engagement_due_at=min(engagement) if engagement else None)
+            queued = queue(session, case, commissioning_notices(case_file(case), file, office.partnership, rules), now)
+        return _outcome(reference, review, case, queued)
+
+
+def attach_review_run(office: Office, reference: str, flow_run_id: str, *, now: datetime) -> None:
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review_store.attach_review_run(session, case=case, review=review_store.get_review(session, case=case),
+                                       flow_run_id=flow_run_id, now=now)
+
+
+def appoint_reviewer(office: Office, reference: str, form: AppointmentForm, *, now: datetime, actor: str) -> ReviewOutcome:
+    """Record a lead reviewer; tell the business manager and the independent chair, and for an SCR the National
+    Panel (the notice that waited for the appointment, within 14 days of the decision)."""
+    if form.agency is not None:
+        office.partnership.agency(form.agency)
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        panel_owed = review_store.record_appointment(session, case=case, review=review, form=form, now=now, actor=actor)
+        rules = office.rules(case.regime)
+        messages = appointment_notices(case_file(case), [r["name"] for r in review.reviewers], office.partnership,
+                                       rules, panel_owed=panel_owed)
+        return _outcome(reference, review, case, queue(session, case, messages, now))
+
+
+def confirm_engagement(office: Office, reference: str, form: EngagementForm, *, now: datetime, actor: str) -> ReviewOutcome:
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        review_store.record_engagement(session, case=case, review=review, form=form, now=now, actor=actor)
+        return _outcome(reference, review, case)
+
+
+def add_member(office: Office, reference: str, form: GroupMemberForm, *, now: datetime, actor: str) -> ReviewOutcome:
+    office.partnership.agency(form.agency)
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        review_store.add_group_member(session, case=case, review=review, form=form, now=now, actor=actor)
+        return _outcome(reference, review, case)
+
+
+def record_milestone(office: Office, reference: str, form: MilestoneForm, *, now: datetime, actor: str) -> ReviewOutcome:
+    """A milestone done or re-planned; once the review is published and this was the last, the case closes."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        review_store.record_milestone(session, case=case, review=review, form=form, now=now, actor=actor)
+        if ReviewStage(review.stage) is ReviewStage.published:
+            review_store.close_if_done(session, case=case, review=review, now=now)
+        return _outcome(reference, review, case)
+
+
+def record_terms(office: Office, reference: str, form: TermsForm, *, now: datetime, actor: str) -> ReviewOutcome:
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        review_store.record_terms(session, case=case, review=review, form=form, now=now, actor=actor)
+        return _outcome(reference, review, case)
+
+
+def record_family(office: Office, reference: str, form: FamilyInvolvementForm, *, now: datetime, actor: str) -> ReviewOutcome:
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        review_store.record_family(session, case=case, review=review, form=form, now=now, actor=actor)
+        return _outcome(reference, review, case)
+
+
+def record_ratification(office: Office, reference: str, form: RatificationForm, *, now: datetime,
+                        actor: str) -> ReviewOutcome:
+    """The drafts before the CIG, the executive group or the board; the business manager is told each outcome."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        after = review_store.record_ratification(session, case=case, review=review, form=form, now=now, actor=actor)
+        messages = ratification_notice(case_file(case), office.partnership, office.rules(case.regime), by=form.by,
+                                       result=form.result.value, on=form.on, comments=form.comments,
+                                       number=len(review.ratifications), next_body=after)
+        return _outcome(reference, review, case, queue(session, case, messages, now))
+
+
+def publish_review(office: Office, reference: str, form: ReviewPublicationForm, *, now: datetime,
+                   actor: str) -> ReviewOutcome:
+    """Publication with the partnership's response: the members and business manager are told; the case closes
+    if nothing of the review is outstanding."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        until = review_store.record_review_publication(session, case=case, review=review, form=form,
+                                                       calendar=office.calendar, now=now, actor=actor)
+        messages = publication_notices(case_file(case), office.partnership, office.rules(case.regime),
+                                       published_on=form.published_on, link=form.link,
+                                       response_link=form.response_link, available_until=until)
+        queued = queue(session, case, messages, now)
+        review_store.close_if_done(session, case=case, review=review, now=now)
+        return _outcome(reference, review, case, queued)
+
+
+def record_availability(office: Office, reference: str, form: AvailabilityForm, *, now: datetime,
+                        actor: str) -> ReviewOutcome:
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        review_store.record_availability(session, case=case, review=review, form=form, now=now, actor=actor)
+        return _outcome(reference, review, case)
+
+
+def close_review(office: Office, reference: str, *, now: datetime) -> ReviewOutcome:
+    """Close the review and its case if it is published and nothing is outstanding."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        review_store.close_if_done(session, case=case, review=review, now=now)
+        return _outcome(reference, review, case)
+
+

@@ -1,0 +1,138 @@
+"""The forms of a review's steps: the person's decisions the review's run waits for (appointment,
+ratification, publication) and the facts recorded with `cig review ...` (engagement, people,
+milestones, terms of reference, family involvement). Every field has a description; cross-field
+rules are validators that name the field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import Field, field_validator, model_validator
+
+from casework.forms import AgencyCode, Email, Form, Line, Link, Name, PublicationForm, Text, not_in_future
+from casework.review.rules import Availability, FamilyInvolvement, RatificationResult, Ratifier, ReviewerKind
+
+
+class AppointmentForm(Form):
+    """Appointment of a lead reviewer (seed 001 §5.6); for an SCR the National Panel is told."""
+
+    reviewer: Name = Field(description="The lead reviewer's name")
+    kind: ReviewerKind = Field(description="**independent** of the case (for an SCR: of every agency), or **internal**")
+    independent_of_agencies: bool = Field(
+        False, description="For a Serious Case Review: I confirm the lead reviewer is fully independent of all the "
+        "partnership's agencies")
+    agency: AgencyCode | None = Field(None, description="For an internal lead reviewer: the agency they come from")
+    appointed_on: date = Field(description="The date of the appointment (e.g. the review group planning meeting)")
+    appointed_by: Name = Field(description="Who appointed them (e.g. the review group, the partnership chair)")
+
+    _past = field_validator("appointed_on")(not_in_future)
+
+
+class RatificationForm(Form):
+    """The drafts before the CIG, the executive group or the partnership board: ratified, or returned."""
+
+    by: Ratifier = Field(description="Who considered them: **cig** (draft report and findings), **executive_group** "
+                         "(action plans), **board** (final report and action plans)")
+    result: RatificationResult = Field(description="**ratified**, or **returned** with comments (revised and back again)")
+    on: date = Field(description="The date of the meeting")
+    comments: Text | None = Field(None, description="When returned: what must change")
+
+    _past = field_validator("on")(not_in_future)
+
+    @model_validator(mode="after")
+    def _returned_says_why(self) -> "RatificationForm":
+        if self.result is RatificationResult.returned and not self.comments:
+            raise ValueError("comments: say what must change when the drafts are returned")
+        return self
+
+
+class ReviewPublicationForm(PublicationForm):
+    """Publication of the final report with the partnership's response alongside (seed 002)."""
+
+    response_link: Link = Field(description="Where the partnership's response to the findings is published")
+
+
+class EngagementForm(Form):
+    """An agency confirms its engagement with the review (seed 002: "Engagement with review process assured")."""
+
+    agency: AgencyCode = Field(description="The agency")
+    confirmed_by: Name = Field(description="Who confirmed it for the agency")
+    confirmed_on: date = Field(description="The date it was confirmed")
+
+    _past = field_validator("confirmed_on")(not_in_future)
+
+
+class Group(StrEnum):
+    review = "review"  # the review panel: senior managers of the agencies involved (seed 001 §5.6)
+    case = "case"  # the practitioners and managers involved in the case (seed 001 §5.7)
+
+
+class GroupMemberForm(Form):
+    """A member of the review group or the case group (sealed: the partnership file does not list them)."""
+
+    group: Group = Field(description="**review** group (senior managers) or **case** group (practitioners)")
+    name: Name = Field(description="Their name")
+    agency: AgencyCode = Field(description="Their agency")
+    role: Line = Field(description="Their role, e.g. 'Head of Service', 'Health visitor'")
+    email: Email = Field(description="Their email address")
+
+
+class MilestoneForm(Form):
+    """A milestone of the review's plan: done (date, who, note, document), or re-planned with a reason."""
+
+    stage: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="The milestone's code in the plan")
+    done_on: date | None = Field(None, description="When it was done")
+    by: Name | None = Field(None, description="Who did it / records it")
+    note: Text | None = Field(None, description="A note")
+    document: Link | None = Field(None, description="A document, as a link")
+    replan_to: date | None = Field(None, description="A new target date, instead of marking it done")
+    reason: Text | None = Field(None, description="Why it is re-planned")
+
+    _past = field_validator("done_on")(not_in_future)
+
+    @model_validator(mode="after")
+    def _done_or_replanned(self) -> "MilestoneForm":
+        if (self.done_on is None) == (self.replan_to is None):
+            raise ValueError("done_on: give either the date it was done or a new target date (replan_to)")
+        if self.done_on is not None and not self.by:
+            raise ValueError("by: say who did it")
+        if self.replan_to is not None and not self.reason:
+            raise ValueError("reason: say why the milestone is re-planned")
+        return self
+
+
+class TermsForm(Form):
+    """Terms of reference and scope, agreed at the review group planning meeting."""
+
+    terms_of_reference: Text = Field(description="The terms of reference")
+    scope: Text = Field(description="The scope: period, agencies, questions")
+    agreed_on: date = Field(description="The date of the planning meeting")
+
+    _past = field_validator("agreed_on")(not_in_future)
+
+
+class FamilyInvolvementForm(Form):
+    """The family's and child's involvement (seed 001 footnote 9): complete, or not possible and why."""
+
+    involvement: FamilyInvolvement = Field(description="**complete**, or **not_possible**")
+    on: date = Field(description="When it was completed, or found not possible")
+    reason: Text | None = Field(None, description="When not possible: why")
+
+    _past = field_validator("on")(not_in_future)
+
+    @model_validator(mode="after")
+    def _not_possible_says_why(self) -> "FamilyInvolvementForm":
+        if self.involvement is FamilyInvolvement.not_possible and not self.reason:
+            raise ValueError("reason: say why the family's involvement was not possible")
+        return self
+
+
+class AvailabilityForm(Form):
+    """Twelve months after publication: the report stays published, or becomes available on request."""
+
+    availability: Availability = Field(description="**stays_published** or **on_request**")
+    decided_on: date = Field(description="When it was decided")
+
+    _past = field_validator("decided_on")(not_in_future)

@@ -1,0 +1,87 @@
+"""Who is told what during a review: pure functions from the case file and the review to messages.
+
+Each message carries a stable key (case reference, step, recipient), so queuing it on every re-run
+of the review's flow keeps one. Members are told the review type and the decision's rationale,
+never the child's identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from casework.messages import CaseFile, Message, _common, _statutory_notice
+from casework.review.rules import RATIFIER_WORDS, Ratifier
+from config.partnership import Contact, Partnership
+from config.rulesets import RuleSet
+
+
+@dataclass(frozen=True)
+class ReviewFile:
+    """What the review's messages may draw on, read from the store."""
+
+    review_type: str
+    plan_title: str
+    commissioned_on: date
+    milestones: list[tuple[str, date]]  # (label, target date), in plan order
+    engagement_due_at: datetime | None = None
+    reviewers: list[str] | None = None
+
+
+def members(partnership: Partnership) -> list[Contact]:
+    """The partnership's members as seed 002 tells them: each member agency's contact, and the chairs."""
+    contacts = partnership.contacts
+    return [agency.contact for agency in partnership.agencies] + [contacts.independent_chair, contacts.cig_chair]
+
+
+def commissioning_notices(case: CaseFile, review: ReviewFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """Seed 002: the business manager is told the review is commissioned, with its plan; and "rationale and
+    commencement advised to LSCB Members", who alert their managers and staff and confirm engagement."""
+    context = _common(case, partnership, rules) | {
+        "review_type": review.review_type, "plan_title": review.plan_title, "commissioned_on": review.commissioned_on,
+        "milestones": review.milestones, "decision_rationale": case.decision_rationale, "decided_at": case.decided_at,
+        "engagement_due_at": review.engagement_due_at, "business_manager": partnership.contacts.business_manager.name,
+    }
+    messages = [Message(case.reference, "review-commissioned", "review_commissioned",
+                        partnership.contacts.business_manager, 0, context)]
+    messages += [Message(case.reference, "review-commencement", "review_commencement", to, 0, context)
+                 for to in members(partnership)]
+    return messages
+
+
+def appointment_notices(case: CaseFile, reviewers: list[str], partnership: Partnership, rules: RuleSet,
+                        *, panel_owed: bool) -> list[Message]:
+    """A lead reviewer is appointed: the business manager and the independent chair are told; for an SCR
+    whose National Panel notice waited for the appointment, the notice goes now, naming the reviewer(s)."""
+    appointed = replace(case, lead_reviewers=list(reviewers))
+    context = _common(case, partnership, rules) | {"reviewers": reviewers, "review_type": case.decision,
+                                                   "panel_told": panel_owed}
+    contacts = partnership.contacts
+    messages = [Message(case.reference, f"review-appointment-{len(reviewers)}", "review_appointment", to, 0, context)
+                for to in (contacts.business_manager, contacts.independent_chair)]
+    if panel_owed and "panel_notice" in rules.notices:
+        messages.append(_statutory_notice("panel_notice", rules.notices["panel_notice"].title, appointed, partnership, rules))
+    return messages
+
+
+def ratification_notice(case: CaseFile, partnership: Partnership, rules: RuleSet, *, by: Ratifier, result: str,
+                        on: date, comments: str | None, number: int, next_body: Ratifier | None) -> list[Message]:
+    """The business manager is told each outcome before the CIG, the executive group or the board, and what comes next."""
+    context = _common(case, partnership, rules) | {
+        "by": RATIFIER_WORDS[by], "result": result, "on": on, "comments": comments,
+        "next_body": RATIFIER_WORDS[next_body] if next_body else None,
+    }
+    return [Message(case.reference, f"review-ratification-{number}", "review_ratification",
+                    partnership.contacts.business_manager, 0, context)]
+
+
+def publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, published_on: date, link: str,
+                        response_link: str, available_until: date) -> list[Message]:
+    """The report is published: the members and the business manager are told where, with the response."""
+    context: dict[str, Any] = _common(case, partnership, rules) | {
+        "review_type": case.decision, "published_on": published_on, "link": link, "response_link": response_link,
+        "available_until": available_until,
+    }
+    return [Message(case.reference, "review-published", "review_published", to, 0, context)
+            for to in [partnership.contacts.business_manager, *members(partnership)]]

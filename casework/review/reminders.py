@@ -1,0 +1,57 @@
+"""What a review's open deadlines owe at a given moment (pure; called by casework.reminders).
+
+- an agency's engagement with the review (seed 002: "Engagement with review process assured"): once
+  overdue, a chase to the agency's contact, copied to the business manager;
+- the published report's 12 months on the website (seed 002): a reminder to the business manager at
+  each notice offset before they end, and once they have, a reminder to record what becomes of it
+  (owed on a closed case too: the report outlives the case's work).
+
+Keys have the shape of every reminder's ("purpose.kind.subject.offset"), so the outbox keeps one each.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from casework.clocks import WorkingCalendar
+from casework.messages import Message
+from config.partnership import Contact, Partnership
+
+if TYPE_CHECKING:
+    from casework.reminders import OpenDeadline
+
+REVIEW_KINDS = ("review_engagement", "report_availability")
+
+
+def _message(item: "OpenDeadline", purpose: str, offset: str, to: Contact, partnership: Partnership,
+             copy_for: str = "") -> Message:
+    agency = partnership.agency_by_code.get(item.subject)
+    context = {"partnership": partnership.name, "reference": item.reference, "purpose": purpose, "kind": item.kind,
+               "label": item.label, "due_at": item.due_at, "agency": agency.name if agency else "",
+               "copy_for": copy_for}
+    return Message(item.reference, f"{purpose}.{item.kind}.{item.subject or 'case'}.{offset}", "review_reminder", to,
+                   item.round, context)
+
+
+def review_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: Partnership,
+                          calendar: WorkingCalendar) -> list[Message]:
+    """The messages one open review deadline owes at `now` (none once met)."""
+    if item.met_at is not None:
+        return []
+    breached = now > item.due_at
+    manager = partnership.contacts.business_manager
+    if item.kind == "review_engagement":
+        agency = partnership.agency_by_code.get(item.subject)
+        if not breached or agency is None or not item.case_open:
+            return []
+        return [_message(item, "chase", "overdue", agency.contact, partnership),
+                _message(item, "chase", "overdue", manager, partnership, copy_for=agency.contact.name)]
+    if item.kind == "report_availability":
+        if breached:
+            return [_message(item, "escalation", "breached", manager, partnership)]
+        today, due_day = calendar.local_date(now), calendar.local_date(item.due_at)
+        offsets = sorted((n for n in partnership.reminders.notice_offsets_days if n > 0), reverse=True)
+        owed = [n for n in offsets if due_day - timedelta(days=n) <= today]
+        return [_message(item, "warning", f"{owed[-1]}d", manager, partnership)] if owed else []
+    return []

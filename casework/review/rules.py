@@ -1,0 +1,220 @@
+"""The rules of a review, apart from Prefect and the database: pure functions over plain data that
+take `today` (or `now`) as an argument and never read the clock.
+
+- the plan laid out as milestones with target dates, and which is next and how late;
+- the stages a review moves through, and which moves are allowed;
+- who may be lead reviewer (seed 001 §5.6: fully independent of every agency for a statutory SCR);
+- the order of ratification (seed 002: the CIG, then the executive group, then the board);
+- what publication needs (seed 001 footnote 9: for an SCR, family involvement first) and how long the
+  report stays available (seed 002: at least 12 months, then on request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from dateutil.relativedelta import relativedelta
+
+from config.review_plans import ReviewPlan
+
+REVIEW_TYPES = frozenset({"scr", "critical_case_review", "multi_agency_concise_review", "individual_agency_review"})
+AVAILABLE_MONTHS = 12  # seed 002: "readily accessible on the LSCB's website for a minimum of 12 months"
+
+
+def starts_review(decision: str | None) -> bool:
+    """Whether the independent chair's decision initiates a review that runs as its own flow."""
+    return decision in REVIEW_TYPES
+
+
+class ReviewStage(StrEnum):
+    """Where a review stands; each is what it waits for next."""
+
+    awaiting_reviewer = "awaiting_reviewer"  # commissioned; no lead reviewer appointed yet
+    under_way = "under_way"  # the plan's milestones; the draft report goes to the CIG when ready
+    ratifying = "ratifying"  # drafts and action plans through the CIG, the executive group, the board
+    awaiting_publication = "awaiting_publication"
+    published = "published"
+    closed = "closed"
+
+
+MOVES: dict[ReviewStage, frozenset[ReviewStage]] = {
+    ReviewStage.awaiting_reviewer: frozenset({ReviewStage.under_way}),
+    ReviewStage.under_way: frozenset({ReviewStage.ratifying}),
+    ReviewStage.ratifying: frozenset({ReviewStage.awaiting_publication}),
+    ReviewStage.awaiting_publication: frozenset({ReviewStage.published}),
+    ReviewStage.published: frozenset({ReviewStage.closed}),
+    ReviewStage.closed: frozenset(),
+}
+
+
+def check_review_move(current: ReviewStage, target: ReviewStage) -> ReviewStage:
+    """`target` if a review may move there from `current`, else ValueError naming both."""
+    if target is current or target in MOVES[current]:
+        return target
+    raise ValueError(f"a review cannot move from {current.value.replace('_', ' ')} to {target.value.replace('_', ' ')}")
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlannedMilestone:
+    """A milestone of a review's plan with its first target date."""
+
+    position: int
+    code: str
+    label: str
+    target_on: date
+
+
+def lay_out(plan: ReviewPlan, commissioned_on: date) -> list[PlannedMilestone]:
+    """The plan's milestones with target dates: each its offset in calendar days after commissioning."""
+    return [PlannedMilestone(i, m.code, m.label, commissioned_on + timedelta(days=m.offset_days))
+            for i, m in enumerate(plan.milestones)]
+
+
+@dataclass(frozen=True)
+class MilestoneState:
+    """A milestone as recorded: its target (as last re-planned) and whether it is done."""
+
+    code: str
+    label: str
+    target_on: date
+    done_on: date | None = None
+
+
+def next_milestone(milestones: Sequence[MilestoneState]) -> MilestoneState | None:
+    """The earliest-targeted milestone not yet done (None when every one is done)."""
+    open_ = [m for m in milestones if m.done_on is None]
+    return min(open_, key=lambda m: m.target_on) if open_ else None
+
+
+def days_overdue(milestone: MilestoneState | None, today: date) -> int:
+    """How many days past its target a milestone not done is (0 when on time, done or none)."""
+    if milestone is None or milestone.done_on is not None:
+        return 0
+    return max(0, (today - milestone.target_on).days)
+
+
+def missed(milestones: Iterable[MilestoneState], today: date) -> list[MilestoneState]:
+    """The milestones past their target and not done."""
+    return [m for m in milestones if m.done_on is None and m.target_on < today]
+
+
+def check_milestone_done(code: str, done_on: date, commissioned_on: date, known: Iterable[str]) -> None:
+    """Refuse (ValueError naming the field) a milestone the plan does not have, or done before commissioning."""
+    codes = list(known)
+    if code not in codes:
+        raise ValueError(f"stage: '{code}' is not a milestone of this review's plan (its milestones: {', '.join(codes)})")
+    if done_on < commissioned_on:
+        raise ValueError(f"done_on: {done_on.isoformat()} is before the review was commissioned "
+                         f"({commissioned_on.isoformat()})")
+
+
+# --- the lead reviewer -----------------------------------------------------------------------
+
+class ReviewerKind(StrEnum):
+    independent = "independent"  # independent of the case (and, for an SCR, of every agency)
+    internal = "internal"  # from one of the partnership's agencies, not involved in the case
+
+
+def check_reviewer(review_type: str, kind: ReviewerKind, independent_of_agencies: bool, agency: str | None) -> None:
+    """Seed 001 §5.6: for a statutory SCR the lead reviewer is fully independent of all the partnership's
+    agencies; internal lead reviewers may be appointed for other reviews (naming their agency).
+    ValueError naming the field otherwise."""
+    if review_type == "scr":
+        if kind is not ReviewerKind.independent:
+            raise ValueError("kind: the lead reviewer of a Serious Case Review must be independent, not internal")
+        if not independent_of_agencies:
+            raise ValueError("independent_of_agencies: confirm the lead reviewer is independent of all the "
+                             "partnership's agencies (seed 001 §5.6)")
+        if agency:
+            raise ValueError("agency: an independent lead reviewer of an SCR belongs to none of the partnership's agencies")
+    elif kind is ReviewerKind.internal and not agency:
+        raise ValueError("agency: name the agency an internal lead reviewer comes from")
+
+
+# --- drafts and ratification -------------------------------------------------------------------
+
+class Ratifier(StrEnum):
+    """Who ratifies, in the order of seed 002's flowchart."""
+
+    cig = "cig"  # "Draft Report and Findings to LSCB Critical Incident Group"
+    executive_group = "executive_group"  # "actions plans reviewed / revised / ratified by LSCB Executive Group"
+    board = "board"  # "Final Report and Action Plans to LSCB for ratification"
+
+
+RATIFIER_WORDS = {Ratifier.cig: "the Critical Incident Group (draft report and findings)",
+                  Ratifier.executive_group: "the executive group (multi- and single-agency action plans)",
+                  Ratifier.board: "the partnership board (final report and action plans)"}
+
+
+class RatificationResult(StrEnum):
+    ratified = "ratified"
+    returned = "returned"  # returned with comments: revised, and back to the same body
+
+
+@dataclass(frozen=True)
+class Ratification:
+    by: Ratifier
+    result: RatificationResult
+    on: date
+
+
+def next_ratifier(history: Sequence[Ratification]) -> Ratifier | None:
+    """Who considers the drafts next: the first body in order that has not ratified them since they were
+    last returned (a return sends them back to the body that returned them); None once the board has."""
+    ratified: set[Ratifier] = set()
+    for item in history:
+        if item.result is RatificationResult.ratified:
+            ratified.add(item.by)
+    for body in Ratifier:
+        if body not in ratified:
+            return body
+    return None
+
+
+def check_ratification(history: Sequence[Ratification], by: Ratifier) -> None:
+    """Refuse (ValueError naming `by`) a ratification out of the seed's order."""
+    expected = next_ratifier(history)
+    if expected is None:
+        raise ValueError("by: the board has already ratified the final report")
+    if by is not expected:
+        raise ValueError(f"by: the drafts go to {RATIFIER_WORDS[expected]} next, not to {by.value.replace('_', ' ')}")
+
+
+# --- publication ----------------------------------------------------------------------------------
+
+class FamilyInvolvement(StrEnum):
+    complete = "complete"
+    not_possible = "not_possible"
+
+
+def check_publication(review_type: str, family: FamilyInvolvement | None, board_ratified: bool) -> None:
+    """Publication needs the board's ratification, and for an SCR the family's involvement complete or
+    recorded as not possible (seed 001 footnote 9). ValueError naming what is missing."""
+    if not board_ratified:
+        raise ValueError("published_on: the partnership board has not ratified the final report yet")
+    if review_type == "scr" and family is None:
+        raise ValueError("family_involvement: for an SCR the family's involvement must be complete before the final "
+                         "report is published: record it (`cig review family REF --complete-on ...`) or record why it "
+                         "was not possible")
+
+
+def available_until(published_on: date) -> date:
+    """The last day the report must stay readily accessible on the website (12 months from publication)."""
+    return published_on + relativedelta(months=AVAILABLE_MONTHS)
+
+
+class Availability(StrEnum):
+    stays_published = "stays_published"
+    on_request = "on_request"
+
+
+def notice_waits_for_reviewer(notice: str, decision: str | None, lead_reviewers: Sequence[str] | None) -> bool:
+    """Seed 001 §6: the partnership chair informs the National Panel of the lead reviewer's appointment. An
+    SCR decided with no lead reviewer named sends its Panel notice when one is appointed (still within the
+    14 days from the decision: the sweep warns before, and escalates after)."""
+    return notice == "panel_notice" and decision == "scr" and not lead_reviewers

@@ -1,0 +1,268 @@
+"""A review in the database. Every function takes the session as a keyword argument and never
+commits: the caller owns the transaction. Every change writes an audit event (never a person's
+details: the review and case groups are sealed).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.clocks import WorkingCalendar
+from casework.model import CaseStatus
+from casework.review.forms import (
+    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
+    RatificationForm, ReviewPublicationForm, TermsForm,
+)
+from casework.review.rules import (
+    MilestoneState, Ratification, RatificationResult, Ratifier, ReviewStage, available_until, check_milestone_done,
+    check_publication, check_ratification, check_review_move, check_reviewer, lay_out, next_ratifier,
+    FamilyInvolvement,
+)
+from casework.store.cases import AlreadyRecorded, NotAtThisStep, _set_deadline, audit, meet_deadline
+from casework.store.tables import Case, Review, ReviewMilestone, ReviewPerson
+from config.review_plans import ReviewPlan
+
+
+class NoReview(LookupError, ValueError):
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"{reference} has no review: its decision initiated none, or it is not commissioned yet")
+
+
+def find_review(session: Session, *, case: Case) -> Review | None:
+    return session.scalars(select(Review).where(Review.case_id == case.id)).first()
+
+
+def get_review(session: Session, *, case: Case) -> Review:
+    review = find_review(session, case=case)
+    if review is None:
+        raise NoReview(case.reference)
+    return review
+
+
+def _move(review: Review, target: ReviewStage, now: datetime) -> None:
+    review.stage = check_review_move(ReviewStage(review.stage), target).value
+    review.updated_at = now
+
+
+def _consume_wait(case: Case) -> None:
+    """An input for this case has been used: the review run's next wait needs a fresh suspend key."""
+    case.wait_seq = (case.wait_seq or 0) + 1
+
+
+def commission_review(session: Session, *, case: Case, plan: ReviewPlan, agencies: list[str],
+                      calendar: WorkingCalendar, now: datetime, actor: str) -> tuple[Review, bool]:
+    """Commission the case's review: its plan laid out as milestones from today, and a deadline for each
+    agency to confirm its engagement. A second call finds the first. Returns the review and whether it is new.
+    Lead reviewers named at the decision (the form still allows it) count as appointed."""
+    existing = find_review(session, case=case)
+    if existing is not None:
+        return existing, False
+    today = calendar.local_date(now)
+    named = list(case.lead_reviewers or [])
+    review = Review(
+        case_id=case.id, review_type=case.decision or "", plan=plan.name, commissioned_at=now, commissioned_on=today,
+        stage=(ReviewStage.under_way if named else ReviewStage.awaiting_reviewer).value,
+        reviewers=[{"name": n, "kind": None, "agency": None, "appointed_on": today.isoformat(), "by": case.decided_by}
+                   for n in named],
+        ratifications=[], updated_at=now,
+    )
+    for planned in lay_out(plan, today):
+        review.milestones.append(ReviewMilestone(position=planned.position, code=planned.code, label=planned.label,
+                                                 planned_on=planned.target_on, target_on=planned.target_on, replans=[]))
+    session.add(review)
+    due = calendar.end_of_day(today + timedelta(days=plan.engagement_days))
+    for code in agencies:
+        _set_deadline(session, case, kind="review_engagement", subject=code, due_at=due,
+                      label=f"{code} confirms its engagement with the review")
+    session.flush()
+    audit(session, reference=case.reference, actor=actor, action="review commissioned", now=now,
+          review_type=review.review_type, plan=plan.name, milestones=len(plan.milestones))
+    return review, True
+
+
+def attach_review_run(session: Session, *, case: Case, review: Review, flow_run_id: str, now: datetime) -> None:
+    if review.flow_run_id != flow_run_id:
+        review.flow_run_id = flow_run_id
+        audit(session, reference=case.reference, actor="system", action="review run started", now=now,
+              flow_run_id=flow_run_id)
+
+
+def record_appointment(session: Session, *, case: Case, review: Review, form: AppointmentForm, now: datetime,
+                       actor: str) -> bool:
+    """Record a lead reviewer's appointment (the SCR independence check first). Returns whether the National
+    Panel notice waited for it (an SCR's first appointment, when the decision named nobody)."""
+    check_reviewer(review.review_type, form.kind, form.independent_of_agencies, form.agency)
+    if any(r["name"].casefold() == form.reviewer.casefold() for r in review.reviewers):
+        raise AlreadyRecorded(f"{case.reference}: {form.reviewer} is already a lead reviewer of its review")
+    if case.decided_at is not None and form.appointed_on < case.decided_at.date():
+        raise ValueError(f"appointed_on: {form.appointed_on.isoformat()} is before the decision")
+    first = not review.reviewers
+    review.reviewers = [*review.reviewers, {"name": form.reviewer, "kind": form.kind.value, "agency": form.agency,
+                                            "appointed_on": form.appointed_on.isoformat(), "by": form.appointed_by}]
+    case.lead_reviewers = [r["name"] for r in review.reviewers]
+    case.updated_at = now
+    if ReviewStage(review.stage) is ReviewStage.awaiting_reviewer:
+        _move(review, ReviewStage.under_way, now)
+    _consume_wait(case)
+    audit(session, reference=case.reference, actor=actor, action="lead reviewer appointed", now=now,
+          kind=form.kind.value, independent_of_agencies=form.independent_of_agencies)
+    return first and review.review_type == "scr"
+
+
+def record_engagement(session: Session, *, case: Case, review: Review, form: EngagementForm, now: datetime,
+                      actor: str) -> None:
+    """Record that an agency confirmed its engagement with the review; the sweep stops chasing it."""
+    row = next((d for d in case.deadlines if d.kind == "review_engagement" and d.subject == form.agency), None)
+    if row is None:
+        raise ValueError(f"agency: {form.agency} was not asked to engage with this review")
+    if row.met_at is not None:
+        raise AlreadyRecorded(f"{case.reference}: {form.agency} already confirmed its engagement")
+    meet_deadline(case, kind="review_engagement", subject=form.agency, now=now)
+    audit(session, reference=case.reference, actor=actor, action="agency engagement confirmed", now=now,
+          agency=form.agency, confirmed_on=form.confirmed_on.isoformat())
+
+
+def add_group_member(session: Session, *, case: Case, review: Review, form: GroupMemberForm, now: datetime,
+                     actor: str) -> ReviewPerson:
+    """Add a member to the review group or the case group (who they are, sealed). The same person (name and
+    email) in the same group twice is refused."""
+    for person in review.people:
+        if person.group == form.group.value and person.person.get("email", "").casefold() == form.email.casefold() \
+                and person.person.get("name", "").casefold() == form.name.casefold():
+            raise AlreadyRecorded(f"{case.reference}: that person is already in the {form.group.value} group")
+    member = ReviewPerson(group=form.group.value, agency=form.agency, added_at=now,
+                          person={"name": form.name, "role": form.role, "email": form.email})
+    review.people.append(member)
+    audit(session, reference=case.reference, actor=actor, action=f"{form.group.value} group member added", now=now,
+          agency=form.agency)
+    return member
+
+
+def milestone_states(review: Review) -> list[MilestoneState]:
+    return [MilestoneState(m.code, m.label, m.target_on, m.done_on) for m in review.milestones]
+
+
+def record_milestone(session: Session, *, case: Case, review: Review, form: MilestoneForm, now: datetime,
+                     actor: str) -> ReviewMilestone:
+    """A milestone done (date, who, note, document) or re-planned with a reason (its earlier targets kept)."""
+    milestone = next((m for m in review.milestones if m.code == form.stage), None)
+    check_milestone_done(form.stage, form.done_on or review.commissioned_on, review.commissioned_on,
+                         [m.code for m in review.milestones])
+    if milestone is None:  # (check_milestone_done refused an unknown code already)
+        raise ValueError(f"stage: '{form.stage}' is not a milestone of this review's plan")
+    if milestone.done_on is not None:
+        raise AlreadyRecorded(f"{case.reference}: {milestone.label} was already recorded done "
+                              f"({milestone.done_on.isoformat()})")
+    if form.done_on is not None:
+        milestone.done_on, milestone.done_by = form.done_on, form.by
+        milestone.note, milestone.document = form.note, form.document
+        action = "review milestone done"
+    else:
+        if form.replan_to is None or form.replan_to < review.commissioned_on:
+            raise ValueError(f"replan_to: {form.replan_to.isoformat()} is before the review was commissioned")
+        milestone.replans = [*milestone.replans, {"from": milestone.target_on.isoformat(),
+                                                  "to": form.replan_to.isoformat(), "reason": form.reason,
+                                                  "at": now.isoformat()}]
+        milestone.target_on = form.replan_to
+        action = "review milestone re-planned"
+    review.updated_at = now
+    audit(session, reference=case.reference, actor=actor, action=action, now=now, stage=form.stage)
+    return milestone
+
+
+def record_terms(session: Session, *, case: Case, review: Review, form: TermsForm, now: datetime, actor: str) -> None:
+    """Terms of reference and scope, as agreed at the planning meeting (a later agreement replaces them, audited)."""
+    review.terms = {"terms_of_reference": form.terms_of_reference, "scope": form.scope,
+                    "agreed_on": form.agreed_on.isoformat()}
+    review.updated_at = now
+    audit(session, reference=case.reference, actor=actor, action="terms of reference recorded", now=now,
+          agreed_on=form.agreed_on.isoformat())
+
+
+def record_family(session: Session, *, case: Case, review: Review, form: FamilyInvolvementForm, now: datetime,
+                  actor: str) -> None:
+    """The family's involvement: complete, or not possible with the reason."""
+    if review.family is not None:
+        raise AlreadyRecorded(f"{case.reference}: the family's involvement was already recorded ({review.family['involvement']})")
+    review.family = {"involvement": form.involvement.value, "on": form.on.isoformat(), "reason": form.reason}
+    review.updated_at = now
+    audit(session, reference=case.reference, actor=actor, action="family involvement recorded", now=now,
+          involvement=form.involvement.value)
+
+
+def ratification_history(review: Review) -> list[Ratification]:
+    return [Ratification(Ratifier(r["by"]), RatificationResult(r["result"]), date.fromisoformat(r["on"]))
+            for r in review.ratifications]
+
+
+def record_ratification(session: Session, *, case: Case, review: Review, form: RatificationForm, now: datetime,
+                        actor: str) -> Ratifier | None:
+    """The drafts before the CIG, the executive group or the board, in that order; returns who is next
+    (None once the board has ratified: publication is next)."""
+    if ReviewStage(review.stage) not in (ReviewStage.under_way, ReviewStage.ratifying):
+        raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}, not at ratification")
+    check_ratification(ratification_history(review), form.by)
+    review.ratifications = [*review.ratifications, {"by": form.by.value, "result": form.result.value,
+                                                    "on": form.on.isoformat(), "comments": form.comments}]
+    if ReviewStage(review.stage) is ReviewStage.under_way:
+        _move(review, ReviewStage.ratifying, now)
+    after = next_ratifier(ratification_history(review))
+    if after is None:
+        _move(review, ReviewStage.awaiting_publication, now)
+    _consume_wait(case)
+    audit(session, reference=case.reference, actor=actor, action=f"review drafts {form.result.value}", now=now,
+          by=form.by.value)
+    return after
+
+
+def record_review_publication(session: Session, *, case: Case, review: Review, form: ReviewPublicationForm,
+                              calendar: WorkingCalendar, now: datetime, actor: str) -> date:
+    """Publication, refused without the board's ratification and, for an SCR, the family's involvement;
+    starts the 12 months on the website. Returns the last day it must stay there."""
+    from casework.store.cases import record_publication
+
+    family = FamilyInvolvement(review.family["involvement"]) if review.family else None
+    check_publication(review.review_type, family, next_ratifier(ratification_history(review)) is None)
+    record_publication(session, case=case, form=form, calendar=calendar, now=now, actor=actor)
+    review.response_link = form.response_link
+    until = available_until(form.published_on)
+    _set_deadline(session, case, kind="report_availability", due_at=calendar.end_of_day(until),
+                  label="final report on the website for 12 months")
+    _move(review, ReviewStage.published, now)
+    _consume_wait(case)
+    return until
+
+
+def record_availability(session: Session, *, case: Case, review: Review, form: AvailabilityForm, now: datetime,
+                        actor: str) -> None:
+    """After 12 months: the report stays published or becomes available on request."""
+    if case.published_on is None:
+        raise NotAtThisStep(f"{case.reference}: its review's report is not published yet")
+    review.availability = form.availability.value
+    meet_deadline(case, kind="report_availability", now=now)
+    audit(session, reference=case.reference, actor=actor, action="report availability recorded", now=now,
+          availability=form.availability.value)
+
+
+def outstanding(review: Review) -> list[str]:
+    """What of the review is not done yet: publication, and each milestone not done."""
+    left = [] if review.stage in (ReviewStage.published, ReviewStage.closed) else ["publication"]
+    return left + [m.label for m in review.milestones if m.done_on is None]
+
+
+def close_if_done(session: Session, *, case: Case, review: Review, now: datetime) -> bool:
+    """Close the review and its case once it is published and nothing is outstanding (retention and `purge`
+    then apply to the case). Returns whether the case is closed."""
+    if review.stage == ReviewStage.closed:
+        return True
+    if outstanding(review):
+        return False
+    _move(review, ReviewStage.closed, now)
+    case.status = CaseStatus.closed
+    case.closed_at = now
+    case.updated_at = now
+    audit(session, reference=case.reference, actor="system", action="review closed", now=now)
+    return True

@@ -1,0 +1,119 @@
+"""The review flow: one long-running Prefect flow run per initiated review, `review-<REFERENCE>`,
+from commissioning to publication and the case's closure.
+
+It reads as seed 002's flowchart ("LSCB Review - Learning and Improvement - Process Flowchart"), as
+flows/referral.py reads as the CIEC chart. The run suspends only where it waits for a person's
+decision (the appointment, each ratification, publication); the facts of the review (engagement,
+the review and case groups, milestones, terms of reference, family involvement) are recorded with
+`cig review ...` in the case database and read here when the run next resumes. Each resume re-runs
+this function from the top: each stage looks at the database first, and every message goes
+through the outbox under a stable key, so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+
+from prefect import flow, get_run_logger
+
+from casework.delivery import DeliveryIncomplete
+from casework.office import open_office
+from casework.review import store as review_store
+from casework.review.rules import ReviewStage
+from casework.review.views import review_markdown, review_view
+from flows import waiting
+from flows.forms import AppointmentInput, RatificationInput, ReviewPublicationInput
+from tasks.artifacts import publish_case_artifacts
+from tasks.cases import read_case
+from tasks.mail import send_messages
+from tasks.review import close_review, commission_review, record_appointment, record_publication, record_ratification
+from tasks.runs import tag_flow_run
+
+
+@flow(name="review", flow_run_name="review-{reference}", persist_result=False, log_prints=True)
+async def review(reference: str) -> str:
+    """Carry one initiated review from commissioning to publication, and close its case."""
+    await commission(reference)
+    await appoint_lead_reviewer(reference)
+    await ratify_drafts(reference)
+    await publish(reference)
+    return await finish(reference)
+
+
+# --- the stages, in the flowchart's order ---------------------------------------------------
+
+async def commission(reference: str) -> None:
+    """"Rationale and commencement advised to LSCB Members": the plan laid out, the business manager and
+    the members told, each agency asked to confirm its engagement (the sweep chases the silent)."""
+    await commission_review(reference, str(waiting.flow_run_id()))
+    await tag_review_stage(reference)
+    await send_review_messages(reference)
+
+
+async def appoint_lead_reviewer(reference: str) -> None:
+    """"Reviewer Identified": wait for the lead reviewer's appointment; for an SCR the National Panel is told."""
+    while _stage(reference) is ReviewStage.awaiting_reviewer:
+        await wait_for_person(reference, "appointment", AppointmentInput, record_appointment)
+    await send_review_messages(reference)
+
+
+async def ratify_drafts(reference: str) -> None:
+    """Draft report and findings to the CIG; action plans ratified by the executive group; final report and
+    action plans ratified by the board. A return sends the drafts back to the same body."""
+    while _stage(reference) in (ReviewStage.under_way, ReviewStage.ratifying):
+        await wait_for_person(reference, "ratification", RatificationInput, record_ratification)
+        await send_review_messages(reference)
+
+
+async def publish(reference: str) -> None:
+    """Published on the partnership's website with its response alongside (for an SCR, only once the family's
+    involvement is recorded); kept there at least 12 months."""
+    while _stage(reference) is ReviewStage.awaiting_publication:
+        await wait_for_person(reference, "publication", ReviewPublicationInput, record_publication)
+    await send_review_messages(reference)
+
+
+async def finish(reference: str) -> str:
+    """The case closes once its review is published and nothing of it is outstanding (else the last
+    milestone recorded closes it); retention and `purge` then apply."""
+    outcome = await close_review(reference)
+    await tag_review_stage(reference)
+    return outcome.stage.value
+
+
+# --- the pieces every stage uses ------------------------------------------------------------
+
+def _stage(reference: str) -> ReviewStage:
+    office = open_office()
+    with office.sessions() as session:
+        case = read_case(reference)
+        return ReviewStage(review_store.get_review(session, case=case).stage)
+
+
+async def wait_for_person(reference: str, step: str, form: type, record: Callable[..., Awaitable[object]]) -> None:
+    """Suspend until the person's form for `step` arrives, showing the review's plan and what to do."""
+    await tag_review_stage(reference)
+
+    def describe(session, case, problem):  # type: ignore[no-untyped-def]
+        today = open_office().calendar.local_date(datetime.now(timezone.utc))
+        return review_markdown(review_view(case, review_store.get_review(session, case=case), today), step, problem)
+
+    await waiting.wait_for_person(reference, step, form, record, describe=describe)
+
+
+async def tag_review_stage(reference: str) -> None:
+    """Tag the run `review-stage:<stage>` (and its review type and regime) for the UI's filters."""
+    case = read_case(reference)
+    tags = ["review", f"review-stage:{_stage(reference).value}", f"regime:{case.regime}", f"outcome:{case.decision}"]
+    await tag_flow_run(waiting.flow_run_id(), tags)
+    await publish_case_artifacts(reference)
+
+
+async def send_review_messages(reference: str) -> None:
+    """Send what the review owes people; what cannot go now stays in the outbox for the sweep."""
+    try:
+        await send_messages(reference)
+    except DeliveryIncomplete as incomplete:
+        get_run_logger().error("Review %s: messages are waiting in the outbox (`cig outbox retry`): %s",
+                               reference, incomplete)

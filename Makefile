@@ -14,9 +14,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+## The website's GOV.UK Design System assets (govuk-frontend) and, for the browser tests, axe-core:
+## from the npm registry, as pinned in website/package-lock.json, vendored under website/static/assets.
+WEBSITE_ASSETS := website/static/assets/.installed
+$(WEBSITE_ASSETS): website/package.json website/package-lock.json
+	npm ci --prefix website --no-audit --no-fund --silent
+	rm -rf website/static/assets && mkdir -p website/static/assets
+	cp -R website/node_modules/govuk-frontend/dist/govuk/assets/. website/static/assets/
+	cp website/node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css \
+	   website/node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js website/static/assets/
+	touch $@
 
-## Start the Prefect server, a worker and the local mail server; register the deployments.
+install: $(STAMP) $(WEBSITE_ASSETS)
+
+## Start the Prefect server, a worker, the local mail server and the secure website; register the deployments.
 ## PROFILE=production: Prefect and the cases on PostgreSQL, API auth, data key, STARTTLS, two workers.
 up: install
 	$(BIN)/python -m cli.stack up --profile $(PROFILE)

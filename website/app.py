@@ -1,0 +1,262 @@
+"""The website's application: `create_app(office)` builds it; `python -m website.app` serves it (uvicorn)
+on the host and port of CIG_WEBSITE_URL, or those given.
+
+One address per personal link, `/link/{token}`: GET shows the link's page, POST acts on its step. The
+link decides everything (casework.links): which case, which step, whose. A refused link gets a page
+that says why and nothing about the case. Every view and submission is audited in the case's audit
+trail (the link's id, never its token); the server's own log names the route, never the token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from casework import actions
+from casework.delivery import deliver_pending
+from casework.links import LinkRefusal, LinkStep, StepFacts, link_refusal, looks_like_token, token_digest
+from casework.model import ReturnStatus, Stage
+from casework.office import Office, open_office
+from casework.store import cases as store
+from casework.store import data_keys
+from casework.store import links as link_store
+from casework.store.cases import AlreadyRecorded, NotAtThisStep
+from casework.store.tables import Case, PersonalLink
+from config.settings import Profile
+from website.pages import page
+from website.returns import FIELD_WORDS, MAX_FILES, MAX_UPLOAD_BYTES, SIZE_WORDS, ReturnInput, read_return
+from website.security import (
+    BodyLimit, BodyTooLarge, LookupThrottle, SecurityHeaders, form_token, form_token_valid, same_origin,
+)
+from website.steps import CannotRecordNow, hand_over_return
+
+STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("website")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class OpenedLink:
+    """A link that opens its page: the stored link and, for a step of a case, the case's reference."""
+
+    id: int
+    digest: str
+    step: LinkStep
+    agency: str | None
+    round: int
+    reference: str | None
+
+    @property
+    def actor(self) -> str:
+        """Who acted, as the audit trail names a person who came by link (never a name)."""
+        who = f"agency {self.agency}" if self.agency else self.step.value
+        return f"{who} (link {self.id})"
+
+
+def step_facts(case: Case, link: PersonalLink) -> StepFacts:
+    """The case as the link's step sees it (casework.links)."""
+    if link.step == LinkStep.information_return:
+        request = next((r for r in case.requests if r.round == case.round and r.agency == link.agency), None)
+        done = request is not None and request.status != ReturnStatus.outstanding
+        is_open = request is not None and case.stage == Stage.awaiting_returns and not done
+    elif link.step == LinkStep.screening:
+        done, is_open = case.screening is not None, case.stage == Stage.awaiting_screening
+    else:
+        done, is_open = case.decision is not None, case.stage == Stage.awaiting_decision
+    return StepFacts(round=case.round, meeting_on=case.meeting_on, open=is_open, done=done)
+
+
+class RouteLog:
+    """The website's own access log: method, route, status and time; a link's route as `/link/{token}`,
+    never its token (uvicorn's access log is off: it would write the token)."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        status = 500
+
+        async def noting_status(message) -> None:  # type: ignore[no-untyped-def]
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            path = scope["path"]
+            route = ("/link/{token}" if path.startswith("/link/") else path if path == "/" or
+                     path.startswith(("/assets/", "/static/")) else "(another address)")
+            log.info("%s %s %s %.0f ms", scope["method"], route, status, 1000 * (time.monotonic() - started))
+
+
+def create_app(office: Office | None = None) -> FastAPI:
+    """The website on `office` (opened from the settings when not given)."""
+    the_office = office or open_office()
+    settings = the_office.settings
+    secret = hashlib.sha256(b"cig website form token\0" + data_keys(settings)[0].encode()).digest()
+    throttle = LookupThrottle()
+    partnership = the_office.partnership.name
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="Secure website")
+    app.mount("/assets", StaticFiles(directory=STATIC / "assets", check_dir=False), name="assets")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def common() -> dict[str, object]:
+        return {"partnership": partnership, "administrator": the_office.partnership.contacts.administrator}
+
+    def refused(reason: LinkRefusal, status: int = 410) -> HTMLResponse:
+        return page("link_refused.html", status=status, reason=reason, **common())
+
+    def audit(link: OpenedLink, action: str, **detail: object) -> None:
+        with the_office.sessions.begin() as session:
+            store.audit(session, reference=link.reference, actor=link.actor, action=action, now=now(),
+                        link=link.id, **detail)
+
+    def open_link(request: Request, token: str) -> OpenedLink | HTMLResponse:
+        """The link a token opens, or the page saying why it does not (a failed look-up is throttled)."""
+        client = request.client.host if request.client else "-"
+        moment = now()
+        if throttle.blocked(client, moment):
+            return page("link_refused.html", status=429, reason=None, throttled=True, **common())
+        with the_office.sessions() as session:
+            link = link_store.find_link(session, token=token) if looks_like_token(token) else None
+            if link is None:
+                throttle.failed(client, moment)
+                return refused(LinkRefusal.unknown, 404)
+            case = session.get(Case, link.case_id) if link.case_id is not None else None
+            if case is not None:
+                case = store.get_case(session, reference=case.reference)
+            facts = step_facts(case, link) if case is not None else None
+            reason = link_refusal(link_store.link_facts(link), facts, now=moment)
+            opened = OpenedLink(link.id, link.token_hash, LinkStep(link.step), link.agency, link.round,
+                                case.reference if case else None)
+        if reason is not None:
+            audit(opened, "link refused", reason=reason.name)
+            return refused(reason)
+        return opened
+
+    def return_page(link: OpenedLink, given: ReturnInput | None = None, status: int = 200) -> HTMLResponse:
+        with the_office.sessions() as session:
+            case = store.get_case(session, reference=link.reference or "")
+            request = next(r for r in case.requests if r.round == case.round and r.agency == link.agency)
+            personal = case.personal or {}
+            rules = the_office.rules(case.regime)
+            context = {
+                "reference": case.reference, "agency": the_office.partnership.agency(link.agency or "").name,
+                "due_at": request.due_at, "by_return": request.by_return, "meeting_at": case.meeting_at,
+                "meeting": rules.term("meeting"), "further_information": case.round > 1,
+                "child": personal.get("child") or {}, "people": personal.get("significant_people") or [],
+            }
+        values = given.values if given else {"status": "", "involvement": "", "key_practitioners": "", "attendees": ""}
+        return page("return.html", status=status, values=values, errors=given.errors if given else {},
+                    error_list=given.error_list if given else [], words=FIELD_WORDS, size_words=SIZE_WORDS,
+                    max_files=MAX_FILES, form_token=form_token(secret, link.digest), **context, **common())
+
+    @app.get("/", response_class=HTMLResponse)
+    async def start() -> HTMLResponse:
+        return page("start.html", **common())
+
+    @app.get("/link/{token}", response_class=HTMLResponse)
+    async def show_link(request: Request, token: str) -> Response:
+        opened = open_link(request, token)
+        if isinstance(opened, Response):
+            return opened
+        if opened.step is LinkStep.information_return:
+            audit(opened, "return page viewed")
+            return return_page(opened)
+        return refused(LinkRefusal.closed)
+
+    @app.post("/link/{token}", response_class=HTMLResponse)
+    async def act_on_link(request: Request, token: str) -> Response:
+        opened = open_link(request, token)
+        if isinstance(opened, Response):
+            return opened
+        try:
+            async with request.form(max_files=MAX_FILES + 1, max_fields=20) as data:
+                if not same_origin(request, settings.website_url) or \
+                        not form_token_valid(secret, opened.digest, str(data.get("form_token") or "")):
+                    audit(opened, "form post refused", problem="not from this website's page")
+                    return page("forbidden.html", status=403, **common())
+                if opened.step is not LinkStep.information_return:
+                    return refused(LinkRefusal.closed)
+                given = await read_return(data, agency=opened.agency or "",
+                                          today=the_office.calendar.local_date(now()))
+        except BodyTooLarge:
+            audit(opened, "return refused", problem="too large")
+            given = ReturnInput(values={"status": "", "involvement": "", "key_practitioners": "", "attendees": ""},
+                                errors={"documents": f"The selected files must be smaller than "
+                                                     f"{MAX_UPLOAD_BYTES // 1048576} MB in all"})
+            return return_page(opened, given, status=413)
+        if given.form is None:
+            audit(opened, "return refused", problem=", ".join(sorted(given.errors)))
+            return return_page(opened, given, status=400)
+        moment = now()
+        try:
+            await hand_over_return(the_office, opened.reference or "", given.form, now=moment, actor=opened.actor)
+        except AlreadyRecorded:
+            return refused(LinkRefusal.used)
+        except (NotAtThisStep, ValueError, LookupError):
+            return refused(LinkRefusal.closed)
+        except CannotRecordNow as busy:
+            log.warning("a return by link %s could not be handed over: %s", opened.id, type(busy).__name__)
+            return page("try_later.html", status=503, **common())
+        actions.acknowledge_return(the_office, opened.reference or "", link_id=opened.id, form=given.form,
+                                   documents=given.documents, now=moment, actor=opened.actor)
+        try:
+            await deliver_pending(the_office, reference=opened.reference)
+        except Exception as failed:  # the receipt stays in the outbox; the sweep sends it
+            log.warning("receipt for link %s left in the outbox: %s", opened.id, type(failed).__name__)
+        return page("return_done.html", reference=opened.reference, status_given=given.form.status,
+                    documents=len(given.documents), **common())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
+        return page("not_found.html", status=exc.status_code, **common())
+
+    wrapped = BodyLimit(app, limit=MAX_UPLOAD_BYTES)
+    outer = RouteLog(SecurityHeaders(wrapped, hsts=settings.profile is Profile.production))
+    app.state.office = the_office
+    return outer  # type: ignore[return-value]
+
+
+def main() -> None:
+    """Serve the website with uvicorn, its access log off (a URL holds a personal link's token)."""
+    import uvicorn
+
+    from config.settings import get_settings
+
+    settings = get_settings()
+    url = urlsplit(settings.website_url)
+    parser = argparse.ArgumentParser(description="Serve the partnership's secure website.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=url.port or (443 if url.scheme == "https" else 80))
+    parser.add_argument("--ssl-certfile")
+    parser.add_argument("--ssl-keyfile")
+    arguments = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s website %(message)s")
+    uvicorn.run(create_app(), host=arguments.host, port=arguments.port, access_log=False, log_level="warning",
+                ssl_certfile=arguments.ssl_certfile, ssl_keyfile=arguments.ssl_keyfile, proxy_headers=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Optional
 from uuid import UUID
 
@@ -41,7 +41,10 @@ RUN_STEPS = {"appointment": ReviewStage.awaiting_reviewer, "ratification": (Revi
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    """The moment, through `cig`'s one clock (cli.main.now), which tests may set."""
+    from cli import main
+
+    return main.now()
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from casework import actions
 from cli.meetings import app as meetings_app
+from cli.links import app as links_app
 from cli.review import app as review_app
 from cli.tracker import register as register_tracker_commands
 from casework.forms import (
@@ -50,6 +51,7 @@ app.add_typer(sin_app, name="sin")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(keys_app, name="keys")
 app.add_typer(meetings_app, name="meeting")
+app.add_typer(links_app, name="link")
 register_tracker_commands(app)  # cig tracker, cig timeline, cig report
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -29,7 +29,7 @@ CONTENT_SECURITY_POLICY = (
 
 class SecurityHeaders:
     """Adds the headers every page needs: a strict Content-Security-Policy (no inline script or style),
-    no framing, no Referer (a personal link must not leak to another site), no caching of anything
+    no framing, no Referer to another site (a personal link must not leak; same-origin keeps the Origin header that the form check reads), no caching of anything
     but the static assets, and HSTS in production."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
@@ -49,7 +49,7 @@ class SecurityHeaders:
                     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
                     (b"x-frame-options", b"DENY"),
                     (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
+                    (b"referrer-policy", b"same-origin"),
                     (b"cross-origin-opener-policy", b"same-origin"),
                     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
                 ]

@@ -80,7 +80,7 @@ async def test_the_link_in_the_ciginf1_email_opens_the_request_with_who_it_is_ab
         assert identity not in title(page)
     assert response.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert ("agency POL (link 1)", "return page viewed") in events(office, case) or \
         any(actor.startswith("agency POL") and action == "return page viewed" for actor, action in events(office, case))
 

@@ -13,7 +13,6 @@ import asyncio
 import json
 from datetime import datetime
 from typing import Annotated, Any, Optional
-from uuid import UUID
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -28,17 +27,12 @@ from casework.review.forms import (
 from casework.review.rules import ReviewStage
 from casework.review.views import review_text, review_view
 from casework.store import cases as store
-from casework.store.tables import Case
 from config.loading import describe_errors
 
 app = typer.Typer(no_args_is_help=True, help="Reviews a decision initiated: from commissioning to publication.")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
-
-RUN_STEPS = {"appointment": ReviewStage.awaiting_reviewer, "ratification": (ReviewStage.under_way, ReviewStage.ratifying),
-             "publication": ReviewStage.awaiting_publication}
-
 
 def _now() -> datetime:
     """The moment, through `cig`'s one clock (cli.main.now), which tests may set."""
@@ -68,21 +62,9 @@ def _stage(office: Office, reference: str) -> tuple[ReviewStage, str | None]:
 
 def _hand_to_run(office: Office, reference: str, step: str, form: BaseModel) -> ReviewStage:
     """Give the form to the review run waiting at `step`; the review's stage once it is recorded."""
-    from flows.people import CaseNotWaiting, hand_over
+    from flows.people import submit_review_step
 
-    stage, run_id = _stage(office, reference)
-    expected = RUN_STEPS[step]
-    if stage not in (expected if isinstance(expected, tuple) else (expected,)):
-        raise store.NotAtThisStep(f"{reference}: its review is {stage.value.replace('_', ' ')}, not at the {step} step")
-    if run_id is None:
-        raise CaseNotWaiting(f"{reference}: its review run has not started yet (the deadline sweep starts it)")
-
-    def check(case: Case) -> None:
-        if _stage(office, case.reference)[0] is not stage:
-            raise store.NotAtThisStep(f"{reference}: its review moved on; look again with `cig review show {reference}`")
-
-    asyncio.run(hand_over(office, reference, step, form, UUID(run_id), check))
-    return _stage(office, reference)[0]
+    return ReviewStage(asyncio.run(submit_review_step(office, reference, step, form)))
 
 
 def _done(outcome: actions.ReviewOutcome, as_json: bool, what: str, **extra: Any) -> None:

@@ -1,0 +1,125 @@
+"""One SCR on a Prefect server, from the chair's decision (no reviewer named) through its own review run,
+`review-<REFERENCE>`, to publication and the case's closure: who received which email, exactly once,
+though the review run re-ran from the top after each of its resumes. Every name here is invented."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+
+from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.office import Office
+from casework.review import actions as review
+from casework.review import store as review_store
+from casework.review.forms import (
+    AppointmentForm, FamilyInvolvementForm, MilestoneForm, RatificationForm, ReviewPublicationForm,
+)
+from casework.store import cases as store
+from casework.store.cases import NotAtThisStep
+from flows.launch import start_referral_run
+from flows.people import StepRefused, submit_review_step, submit_step
+from notifications.mailbox import read_mailbox
+from tests.flows.conftest import meet_now, wait_until
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
+MANAGER, INDEPENDENT, PANEL = "business-manager@example.org", "independent-chair@example.org", "national-panel@example.org"
+MEMBERS = ["police@example.org", "social-care@example.org", "health@example.org", INDEPENDENT, "cig-chair@example.org"]
+
+
+def today():  # type: ignore[no-untyped-def]
+    return datetime.now(timezone.utc).date()
+
+
+def run_of(office: Office, reference: str) -> tuple[str | None, str | None]:
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        found = review_store.find_review(session, case=case)
+        return (found.stage, found.flow_run_id) if found else (None, None)
+
+
+@pytest.mark.parametrize("office", ["sqlite"], indirect=True)
+async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closure(office: Office) -> None:
+    form = ReferralForm.model_validate(yaml.safe_load(EXAMPLE.read_text()), context={"today": today()})
+    from casework import actions
+
+    reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
+    await start_referral_run(reference, office)
+    await submit_step(office, reference, "screening",
+                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
+    for code in ("POL", "CSC", "HEALTH"):
+        await submit_step(office, reference, "return", AgencyReturnForm(agency=code, status="nil"))
+    meet_now(office, reference)
+    await submit_step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"))
+    await submit_step(office, reference, "decision", DecisionForm(
+        response="affirm", decision="scr", rationale="Serious harm; information was not shared.",
+        decided_by="Indra Independent"))
+
+    # the referral run finishes and starts the review run, which commissions the review and waits for a reviewer
+    await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer", seconds=120,
+                     what="the review to be commissioned")
+    async with get_client() as client:
+        run = await client.read_flow_run(run_of(office, reference)[1])
+    assert run.name == f"review-{reference}"
+    await wait_until(lambda: any(MANAGER in m.to and "commissioned" in m.subject for m in read_mailbox(office.settings.mail_dir)),
+                     what="the business manager to be told")
+    with pytest.raises(NotAtThisStep):  # the drafts cannot go anywhere before a reviewer is appointed
+        await submit_review_step(office, reference, "ratification",
+                                 RatificationForm(by="cig", result="ratified", on=today()))
+
+    # a reviewer not confirmed independent of every agency, for an SCR: refused by the run, naming the field
+    with pytest.raises(StepRefused, match="independent_of_agencies: "):
+        await submit_review_step(office, reference, "appointment", AppointmentForm(
+            reviewer="Morgan Maybe", kind="independent", appointed_on=today(), appointed_by="Review group"))
+    stage = await submit_review_step(office, reference, "appointment", AppointmentForm(
+        reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True, appointed_on=today(),
+        appointed_by="Review group planning meeting"))
+    assert stage == "under_way"
+
+    # facts of the review, recorded at once (no resume): milestones done, the family's involvement
+    with office.sessions() as session:
+        codes = [m.code for m in review_store.get_review(session, case=store.get_case(session, reference=reference)).milestones]
+    for code in codes:
+        review.record_milestone(office, reference, MilestoneForm(stage=code, done_on=today(), by="Bailey Manager"),
+                                now=datetime.now(timezone.utc), actor="test")
+    review.record_family(office, reference, FamilyInvolvementForm(involvement="complete", on=today()),
+                         now=datetime.now(timezone.utc), actor="test")
+
+    assert await submit_review_step(office, reference, "ratification", RatificationForm(
+        by="cig", result="returned", on=today(), comments="Say more about the health visitor's caseload.")) == "ratifying"
+    for by in ("cig", "executive_group", "board"):
+        stage = await submit_review_step(office, reference, "ratification", RatificationForm(by=by, result="ratified", on=today()))
+    assert stage == "awaiting_publication"
+    stage = await submit_review_step(office, reference, "publication", ReviewPublicationForm(
+        published_on=today(), link="https://northshire-scp.example.org/scr/7",
+        response_link="https://northshire-scp.example.org/scr/7-response"))
+    assert stage in ("published", "closed")
+    await wait_until(lambda: run_of(office, reference)[0] == "closed", what="the review to close")
+    async with get_client() as client:
+        await wait_until(lambda: _completed(client, run.id), what="the review run to complete")
+        tags = (await client.read_flow_run(run.id)).tags
+    assert "review-stage:closed" in tags
+    with office.sessions() as session:
+        assert store.get_case(session, reference=reference).status == "closed"
+
+    await wait_until(lambda: any(PANEL in m.to for m in read_mailbox(office.settings.mail_dir)), what="the Panel notice")
+    review_mail = Counter((to, m.subject.split("] ", 1)[1]) for m in read_mailbox(office.settings.mail_dir) for to in m.to
+                          if "review" in m.subject.lower() or "Panel" in m.subject or "Lead reviewer" in m.subject
+                          or "published" in m.subject)
+    # the review run re-ran from the top after each of its 6 resumes (one refused): one of each message
+    assert set(review_mail.values()) == {1}, review_mail
+    assert review_mail[(MANAGER, "Serious Case Review commissioned: its plan")] == 1
+    assert all(review_mail[(to, "A Serious Case Review has begun: please confirm your engagement")] == 1 for to in MEMBERS)
+    assert [s for to, s in review_mail if to == PANEL] == [
+        "Notice to the National Panel of Independent Experts on Serious Case Reviews: Serious Case Review"]
+    assert sum(1 for to, s in review_mail if to == MANAGER and "Review drafts" in s) == 4
+    assert sorted(to for to, s in review_mail if s == "Serious Case Review published") == sorted([MANAGER, *MEMBERS])
+
+
+async def _completed(client, run_id) -> bool:  # type: ignore[no-untyped-def]
+    run = await client.read_flow_run(run_id)
+    return run.state is not None and run.state.is_completed()

@@ -1,4 +1,4 @@
-"""Run the whole system on this machine: Prefect server, local SMTP server, process worker.
+"""Run the whole system on this machine: Prefect server, local SMTP server, the secure website, process worker.
 
 `python -m cli.stack up` starts everything on embedded defaults (SQLite under var/, aiosmtpd),
 registers the deployments of prefect.yaml, creates the Automations and the Runs page's saved views
@@ -107,6 +107,33 @@ def wait_for_http(url: str, seconds: float, what: str) -> None:
     raise RuntimeError(f"{what} did not answer at {url} within {seconds:.0f} s")
 
 
+def wait_for_port(port: int, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} did not answer on port {port} within {seconds:.0f} s")
+
+
+def website_command(env: dict[str, str]) -> list[str]:
+    """The command serving the secure website (website.app), and CIG_WEBSITE_URL set in `env` to where it
+    answers: a URL given in the environment is kept (a reverse proxy's), else this machine on a free port
+    from 8080 (https on 8443 in production, with the local certificate)."""
+    from urllib.parse import urlsplit
+
+    given = os.environ.get("CIG_WEBSITE_URL")
+    url = urlsplit(given or env.get("CIG_WEBSITE_URL") or "http://127.0.0.1:8080")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    if not given:
+        port = free_port(port)
+        env["CIG_WEBSITE_URL"] = f"{url.scheme}://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "website.app", "--port", str(port)]
+    if url.scheme == "https" and "CIG_SMTP_TLS_CERT" in env:
+        command += ["--ssl-certfile", env["CIG_SMTP_TLS_CERT"], "--ssl-keyfile", env["CIG_SMTP_TLS_KEY"]]
+    return command
+
+
 class Terminated(SystemExit):
     """The process was sent SIGTERM (exit status 143), raised where it was running, as Ctrl-C raises KeyboardInterrupt."""
 
@@ -161,6 +188,7 @@ def _started_stack(home: Path, api_port: int, smtp_port: int, workers: int | Non
         from cli.production import production_env
 
         env.update(production_env(home, environ=env))
+    website = website_command(env)
     workers = workers if workers is not None else (2 if profile == "production" else 1)
     logs = log_dir or home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -193,6 +221,8 @@ def _started_stack(home: Path, api_port: int, smtp_port: int, workers: int | Non
         choices = run(sys.executable, "-m", "flows.forms")  # the Run form's agencies, from the partnership file
         if choices.returncode != 0:
             raise RuntimeError(f"listing the agencies on the referral form failed:\n{choices.stderr}")
+        start("website", *website)  # before the workers: it opens (and migrates) the case database first
+        wait_for_port(int(website[website.index("--port") + 1]), 60, "the secure website")
         for n in range(workers):
             start(f"worker-{n + 1}", *worker_command(f"cig-worker-{n + 1}"))
         yield env
@@ -224,11 +254,13 @@ def up(profile: str = "development") -> int:
             shell_env.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())
                                          if k.startswith(("CIG_", "PREFECT_API_")) and "DATABASE_CONNECTION" not in k))
             print(f"  in another shell:  set -a; . {shell_env}; set +a; .venv/bin/cig referral list")
+        print(f"Secure website: {env['CIG_WEBSITE_URL']}  (agencies answer CIGINF1 from the personal link in their email)")
         print(f"  start a referral: {ui}/deployments  ->  submit-referral  ->  Run  ->  Custom run")
         print(f"  local mail: {env['CIG_HOME']}/mail (or `cig mail`), SMTP on 127.0.0.1:{env['CIG_SMTP_PORT']}")
         if profile != "production":
             print(f"  in another shell:  export PREFECT_API_URL={env['PREFECT_API_URL']} CIG_HOME={env['CIG_HOME']} "
-                  f"CIG_SMTP_PORT={env['CIG_SMTP_PORT']}; .venv/bin/cig referral list")
+                  f"CIG_SMTP_PORT={env['CIG_SMTP_PORT']} CIG_WEBSITE_URL={env['CIG_WEBSITE_URL']}; "
+                  ".venv/bin/cig referral list")
         print("Ctrl-C stops everything.", flush=True)
         with contextlib.suppress(KeyboardInterrupt, Terminated):
             while True:

@@ -170,6 +170,7 @@ def agenda_messages(agenda: Agenda, partnership: Partnership, stamp: datetime, s
         "meeting_at": agenda.meeting.starts_at,
         "location": agenda.location,
         "cases": [{"reference": c.reference, "round": c.round, "agency": c.referring_agency} for c in agenda.cases],
+        "link": None,  # a member's personal link to the papers, set when the message is queued (casework.preparation)
     }
     messages = [Message(None, step, "meeting_agenda", person, 0, context, (attachment,)) for person in members]
     missing = agenda.missing()

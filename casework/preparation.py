@@ -13,20 +13,27 @@ here imports Prefect.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from casework.actions import queue
 from casework.agenda import Agenda, ListedCase, agenda_markdown, agenda_messages, preparation_day
-from casework.meetings import next_meetings
+from casework.links import LinkStep, link_url
+from casework.meetings import Meeting, next_meetings
+from casework.messages import Message
 from casework.office import Office
 from casework.papers import CasePapers, ReturnPaper, case_paper_markdown, paper_filename, papers_index_markdown
 from casework.rescheduling import change_sequence, exceptions_in
 from casework.store import cases as store
-from casework.store.tables import Case
+from casework.store import links as link_store
+from casework.store.tables import Case, OutboxMessage
 from config.partnership import Partnership
 
 
@@ -73,6 +80,24 @@ def _agency_name(partnership: Partnership, code: str) -> str:
         return partnership.agency(code).name
     except ValueError:  # an agency since removed from the partnership file
         return code
+
+
+def with_papers_links(session: Session, office: Office, messages: list[Message], meeting: Meeting, *,
+                      now: datetime) -> list[Message]:
+    """The agenda messages, each member's (not yet queued) carrying a new personal link to the meeting's
+    papers on the secure website, valid until `papers_link_hours` after the meeting starts."""
+    queued = set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_([m.key for m in messages]))))
+    expires_at = meeting.starts_at + timedelta(hours=office.settings.papers_link_hours)
+    linked = []
+    for message in messages:
+        if message.template == "meeting_agenda" and message.key not in queued:
+            token = link_store.issue_link(session, case=None, step=LinkStep.papers, recipient=message.to.email,
+                                          agency=None, round=0, meeting_on=meeting.scheduled_on, expires_at=expires_at,
+                                          now=now)
+            message = dataclasses.replace(
+                message, context=message.context | {"link": link_url(office.settings.website_url, token)})
+        linked.append(message)
+    return linked
 
 
 def meeting_papers_folder(papers_dir: Path, scheduled_on: date) -> Path:
@@ -147,7 +172,8 @@ def prepare_meeting(office: Office, *, now: datetime) -> Preparation | None:
         files = write_papers(papers, markdown, papers_of, rule.timezone)
         artifact = markdown + "\n" + papers_index_markdown(papers_of, files, papers / "agenda.md")
         sequence = change_sequence(session, meeting.scheduled_on)
-        queued = queue(session, None, agenda_messages(agenda, office.partnership, now, sequence), now)
+        messages = agenda_messages(agenda, office.partnership, now, sequence)
+        queued = queue(session, None, with_papers_links(session, office, messages, meeting, now=now), now)
         if queued:
             store.audit(session, reference=None, actor="system", action="meeting prepared", now=now,
                         meeting=meeting.starts_at.isoformat(), cases=[c.reference for c in listed])

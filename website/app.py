@@ -10,11 +10,12 @@ trail (the link's id, never its token); the server's own log names the route, ne
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +29,8 @@ from casework.delivery import deliver_pending
 from casework.links import LinkRefusal, LinkStep, StepFacts, link_refusal, looks_like_token, token_digest
 from casework.model import ReturnStatus, Stage
 from casework.office import Office, open_office
+from casework.papers import paper_filename
+from casework.preparation import meeting_papers_folder
 from casework.store import cases as store
 from casework.store import data_keys
 from casework.store import links as link_store
@@ -35,6 +38,7 @@ from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import Case, PersonalLink
 from config.settings import Profile
 from website.pages import page
+from website.rendering import markdown_html
 from website.returns import FIELD_WORDS, MAX_FILES, MAX_UPLOAD_BYTES, SIZE_WORDS, ReturnInput, read_return
 from website.security import (
     BodyLimit, BodyTooLarge, LookupThrottle, SecurityHeaders, form_token, form_token_valid, same_origin,
@@ -59,11 +63,12 @@ class OpenedLink:
     agency: str | None
     round: int
     reference: str | None
+    meeting_on: date | None = None
 
     @property
     def actor(self) -> str:
         """Who acted, as the audit trail names a person who came by link (never a name)."""
-        who = f"agency {self.agency}" if self.agency else self.step.value
+        who = f"agency {self.agency}" if self.agency else ("a member" if self.step is LinkStep.papers else self.step.value)
         return f"{who} (link {self.id})"
 
 
@@ -149,7 +154,7 @@ def create_app(office: Office | None = None) -> FastAPI:
             facts = step_facts(case, link) if case is not None else None
             reason = link_refusal(link_store.link_facts(link), facts, now=moment)
             opened = OpenedLink(link.id, link.token_hash, LinkStep(link.step), link.agency, link.round,
-                                case.reference if case else None)
+                                case.reference if case else None, link.meeting_on)
         if reason is not None:
             audit(opened, "link refused", reason=reason.name)
             return refused(reason)
@@ -172,6 +177,25 @@ def create_app(office: Office | None = None) -> FastAPI:
                     error_list=given.error_list if given else [], words=FIELD_WORDS, size_words=SIZE_WORDS,
                     max_files=MAX_FILES, form_token=form_token(secret, link.digest), **context, **common())
 
+    def meeting_papers(link: OpenedLink) -> dict[str, Path]:
+        """The meeting's papers on disk (the pack casework.preparation writes), by file name: the agenda first."""
+        folder = meeting_papers_folder(settings.papers_dir, link.meeting_on) if link.meeting_on else None
+        if folder is None or not (folder / "agenda.md").exists():
+            return {}
+        return {"agenda.md": folder / "agenda.md"} | {path.name: path for path in sorted(folder.glob(paper_filename("*")))}
+
+    def papers_page(link: OpenedLink, token: str) -> HTMLResponse:
+        files = meeting_papers(link)
+        audit(link, "meeting papers viewed", meeting_on=link.meeting_on.isoformat() if link.meeting_on else None,
+              papers=len(files))
+        if not files:
+            return page("papers_not_ready.html", status=404, **common())
+        papers = [{"name": name, "html": markdown_html(path.read_text(encoding="utf-8"), shift_headings=1)}
+                  for name, path in files.items()]
+        rule = the_office.partnership.meetings
+        return page("papers.html", meeting_on=link.meeting_on, meeting=the_office.rules().term("meeting"),
+                    papers=papers, location=rule.location, here=f"/link/{token}", **common())
+
     @app.get("/", response_class=HTMLResponse)
     async def start() -> HTMLResponse:
         return page("start.html", **common())
@@ -184,7 +208,23 @@ def create_app(office: Office | None = None) -> FastAPI:
         if opened.step is LinkStep.information_return:
             audit(opened, "return page viewed")
             return return_page(opened)
+        if opened.step is LinkStep.papers:
+            return papers_page(opened, token)
         return refused(LinkRefusal.closed)
+
+    @app.get("/link/{token}/papers/{name}")
+    async def download_paper(request: Request, token: str, name: str) -> Response:
+        opened = open_link(request, token)
+        if isinstance(opened, Response):
+            return opened
+        files = meeting_papers(opened) if opened.step is LinkStep.papers else {}
+        if name not in files:
+            return page("not_found.html", status=404, **common())
+        reference = name.removeprefix("case-").removesuffix(".md") if name.startswith("case-") else None
+        audit(dataclasses.replace(opened, reference=reference), "meeting paper downloaded",
+              meeting_on=opened.meeting_on.isoformat() if opened.meeting_on else None, paper=name)
+        return Response(files[name].read_bytes(), media_type="text/markdown; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{name}"'})
 
     @app.post("/link/{token}", response_class=HTMLResponse)
     async def act_on_link(request: Request, token: str) -> Response:

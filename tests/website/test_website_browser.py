@@ -105,3 +105,19 @@ def test_the_return_page_works_without_javascript(office: Office, listed: str, s
     with office.sessions() as session:
         case = store.get_case(session, reference=listed)
         assert next(r for r in case.requests if r.agency == "EDU").status == "nil"
+
+
+def test_a_member_reads_the_meeting_papers_in_the_browser(office: Office, listed: str, served: str, tmp_path: Path) -> None:
+    from casework.delivery import deliver_pending
+    from tests.website.test_website_papers import prepared
+
+    prepared(office, listed)
+    asyncio.run(deliver_pending(office))
+    [agenda] = mails_to(office, "business-manager@example.org", "Agenda (CIGM1)")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1024, "height": 900})
+        page.goto(link_in(agenda))
+        page.get_by_role("heading", name="Papers for the CIG meeting on").wait_for()
+        assert "Robin Testchild" in page.inner_text("main")
+        page.screenshot(path=str(tmp_path / "5-papers.png"), full_page=True)
+        assert violations(page) == []

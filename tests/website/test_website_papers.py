@@ -1,0 +1,82 @@
+"""Members read the meeting papers from their own link in the agenda email: the agenda, each listed
+case's paper and the returns received, read from the papers pack on disk (its source), each view and
+download audited; the link stops a configured time after the meeting."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import update
+
+from casework.links import token_digest
+from casework.office import Office
+from casework.preparation import Preparation, prepare_meeting
+from casework.store import cases as store
+from casework.store.tables import AuditEvent, PersonalLink
+from tests.website.conftest import IDENTITIES, link_in, mails_to, now
+from tests.website.test_website_return import post_return
+
+
+def prepared(office: Office, reference: str) -> Preparation:
+    """The case's meeting prepared on its preparation day (a few working days before it)."""
+    with office.sessions() as session:
+        meeting_at: datetime = store.get_case(session, reference=reference).meeting_at  # type: ignore[assignment]
+    for days in range(14, -1, -1):
+        preparation = prepare_meeting(office, now=meeting_at - timedelta(days=days))
+        if preparation is not None:
+            return preparation
+    raise AssertionError("the meeting was never prepared")
+
+
+async def test_a_member_reads_the_papers_from_the_link_in_the_agenda(
+        office: Office, case: str, police_link: str, client: httpx.AsyncClient) -> None:
+    await post_return(client, police_link, {"status": "nil"})  # a return received, in the papers
+    preparation = prepared(office, case)
+    from casework.delivery import deliver_pending
+
+    await deliver_pending(office)
+    [agenda] = mails_to(office, "cig-chair@example.org", "Agenda (CIGM1)")
+    link = link_in(agenda)
+    assert "secure website" in agenda.text()
+    for identity in IDENTITIES:
+        assert identity not in agenda.text()
+
+    response = await client.get(link)
+
+    assert response.status_code == 200
+    page = response.text
+    assert f"Case {case}: papers for the meeting" in page and "Robin Testchild" in page
+    assert "Northshire Police (POL)" in page and "Nil return" in page
+    assert "CIGM1 agenda" in page and "Part A: Practitioner review" in page
+    for identity in IDENTITIES:
+        assert identity not in page.split("</title>")[0]
+    download = await client.get(f"{link}/papers/case-{case}.md")
+    assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
+    assert download.text == (preparation.papers / f"case-{case}.md").read_text()
+    assert (await client.get(f"{link}/papers/..%2Fcig.sqlite3")).status_code == 404
+    with office.sessions() as session:
+        actions = [e.action for e in session.query(AuditEvent).all()]
+    assert "meeting papers viewed" in actions and "meeting paper downloaded" in actions
+
+    [police_agenda] = mails_to(office, "police@example.org", "Agenda (CIGM1)")
+    assert link_in(police_agenda) != link  # each member has their own link
+
+
+async def test_the_papers_link_stops_after_the_meeting(office: Office, case: str, client: httpx.AsyncClient) -> None:
+    prepared(office, case)
+    from casework.delivery import deliver_pending
+
+    await deliver_pending(office)
+    link = link_in(mails_to(office, "cig-chair@example.org", "Agenda (CIGM1)")[0])
+    with office.sessions() as session:
+        expires_at = session.query(PersonalLink).filter_by(token_hash=token_digest(link.rsplit("/", 1)[1])).one().expires_at
+        meeting_at = store.get_case(session, reference=case).meeting_at
+    assert expires_at == meeting_at + timedelta(hours=office.settings.papers_link_hours)
+
+    with office.sessions.begin() as session:
+        session.execute(update(PersonalLink).values(expires_at=now() - timedelta(seconds=1)))
+    response = await client.get(link)
+
+    assert response.status_code == 410 and "This link has expired" in response.text
+    assert case not in response.text

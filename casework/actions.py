@@ -137,7 +137,11 @@ def submit_referral(office: Office, form: ReferralForm, *, now: datetime, actor:
             session, form=form, prefix=office.partnership.reference_prefix, rules=rules,
             calendar=office.calendar, now=now, actor=actor,
         )
-        queued = queue(session, case, referral_notices(case_file(case), office.partnership, rules), now)
+        contacts = office.partnership.contacts
+        messages = with_step_links(session, office, case, referral_notices(case_file(case), office.partnership, rules),
+                                   step=LinkStep.screening, template="referral_notice",
+                                   recipients={contacts.cig_chair.email, contacts.business_manager.email}, now=now)
+        queued = queue(session, case, messages, now)
         return Outcome(case.reference, Stage(case.stage), queued)
 
 
@@ -237,7 +241,11 @@ def record_recommendation(
         )
         queued = 0
         if form.outcome is not Recommendation.further_information:
-            queued = queue(session, case, recommendation_notice(case_file(case), office.partnership, office.rules(case.regime)), now)
+            messages = with_step_links(
+                session, office, case, recommendation_notice(case_file(case), office.partnership, office.rules(case.regime)),
+                step=LinkStep.decision, template="recommendation",
+                recipients={office.partnership.contacts.independent_chair.email}, now=now)
+            queued = queue(session, case, messages, now)
         return Outcome(case.reference, Stage(case.stage), queued)
 
 
@@ -313,6 +321,27 @@ def return_link(session: Session, office: Office, case: Case, agency: str, *, no
                                   agency=agency, round=case.round, meeting_on=case.meeting_on, expires_at=expires_at,
                                   now=now)
     return link_url(office.settings.website_url, token)
+
+
+def with_step_links(session: Session, office: Office, case: Case, messages: list[Message], *, step: LinkStep,
+                    template: str, recipients: set[str], now: datetime) -> list[Message]:
+    """The messages, each of `template` to one of `recipients` (and not yet queued) carrying a new personal
+    link to the case's `step` on the secure website, valid until the step's deadline (else 30 days)."""
+    from sqlalchemy import select
+
+    from casework.store.tables import OutboxMessage
+
+    queued = set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_([m.key for m in messages]))))
+    due = next((d.due_at for d in case.deadlines if d.kind == "decision" and not d.subject), None)
+    expires_at = max(due or now, now + timedelta(days=30))
+    linked = []
+    for message in messages:
+        if message.template == template and message.to.email in recipients and message.key not in queued:
+            token = link_store.issue_link(session, case=case, step=step, recipient=message.to.email, agency=None,
+                                          round=case.round, meeting_on=case.meeting_on, expires_at=expires_at, now=now)
+            message = dataclasses.replace(message, context=message.context | {"link": link_url(office.settings.website_url, token)})
+        linked.append(message)
+    return linked
 
 
 def with_return_link(session: Session, office: Office, case: Case, message: Message, *, now: datetime) -> Message:

@@ -112,6 +112,7 @@ def referral_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -
         "agency": referrer_name(case, partnership),
         "notified_on": case.notified_on,
         "indication": indication,
+        "link": None,  # the screening link of the CIG chair and the business manager (casework.actions)
     }
     messages = [
         Message(case.reference, "referral-notice", "referral_notice", to, 0, context)
@@ -206,6 +207,7 @@ def recommendation_notice(case: CaseFile, partnership: Partnership, rules: RuleS
         "recommendation": case.recommendation,
         "rationale": case.recommendation_rationale,
         "indication": indicate_criteria(CaseFacts.model_validate(case.facts)),
+        "link": None,  # the independent chair's decision link (casework.actions)
     }
     return [Message(case.reference, "recommendation", "recommendation", partnership.contacts.independent_chair, case.round, context)]
 

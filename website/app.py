@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -27,7 +28,9 @@ from starlette.staticfiles import StaticFiles
 from casework import actions
 from casework.delivery import deliver_pending
 from casework.links import LinkRefusal, LinkStep, StepFacts, link_refusal, looks_like_token, token_digest
-from casework.model import ReturnStatus, Stage
+from casework.forms import DecisionForm, ScreeningForm
+from casework.model import ReturnStatus, Stage, review_labels
+from casework.views import case_context_markdown, case_summary_markdown
 from casework.office import Office, open_office
 from casework.papers import paper_filename
 from casework.preparation import meeting_papers_folder
@@ -38,12 +41,13 @@ from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import Case, PersonalLink
 from config.settings import Profile
 from website.pages import page
+from website.fields import PageField, all_fields, field_errors, page_fields, posted_input, refusal_problem, validation_problems
 from website.rendering import markdown_html
 from website.returns import FIELD_WORDS, MAX_FILES, MAX_UPLOAD_BYTES, SIZE_WORDS, ReturnInput, read_return
 from website.security import (
     BodyLimit, BodyTooLarge, LookupThrottle, SecurityHeaders, form_token, form_token_valid, same_origin,
 )
-from website.steps import CannotRecordNow, hand_over_return
+from website.steps import CannotRecordNow, hand_over
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("website")
@@ -70,6 +74,29 @@ class OpenedLink:
         """Who acted, as the audit trail names a person who came by link (never a name)."""
         who = f"agency {self.agency}" if self.agency else ("a member" if self.step is LinkStep.papers else self.step.value)
         return f"{who} (link {self.id})"
+
+
+@dataclass(frozen=True)
+class ChairStep:
+    """A chair's step on the website: its form (the model the Prefect UI and `cig` use) and its words."""
+
+    model: type[ScreeningForm] | type[DecisionForm]
+    heading: str
+    button: str
+    done: str
+    next: str
+
+
+CHAIR_STEPS = {
+    LinkStep.screening: ChairStep(
+        ScreeningForm, "Screen the referral", "Record the screening", "Screening recorded",
+        "An accepted case is listed for the next meeting and the agencies are asked for information; a declined "
+        "case's referrer is told the reason."),
+    LinkStep.decision: ChairStep(
+        DecisionForm, "Record your decision", "Record the decision", "Decision recorded",
+        "The notices of the decision go at once: Ofsted, the National Panel, the referrer, and the CIG chair "
+        "and the business manager."),
+}
 
 
 def step_facts(case: Case, link: PersonalLink) -> StepFacts:
@@ -196,6 +223,68 @@ def create_app(office: Office | None = None) -> FastAPI:
         return page("papers.html", meeting_on=link.meeting_on, meeting=the_office.rules().term("meeting"),
                     papers=papers, location=rule.location, here=f"/link/{token}", **common())
 
+    def chair_fields(link: OpenedLink, regime: str) -> tuple[PageField, ...]:
+        model = CHAIR_STEPS[link.step].model
+        return page_fields(model, labels=review_labels(the_office.rules(regime).terms))
+
+    def chair_page(link: OpenedLink, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                   status: int = 200) -> HTMLResponse:
+        """The step's page: what the Prefect UI's Resume form shows (the case summary and context, as
+        markdown rendered) and the same model's fields."""
+        moment = now()
+        with the_office.sessions() as session:
+            case = store.get_case(session, reference=link.reference or "")
+            rules = the_office.rules(case.regime)
+            summary = case_summary_markdown(case, rules, the_office.calendar, moment, step=link.step.value)
+            context = case_context_markdown(case, rules, the_office.calendar, moment, "")
+            fields = chair_fields(link, case.regime)
+        step = CHAIR_STEPS[link.step]
+        errors = errors or {}
+        order = [item.id for item in all_fields(fields)]
+        return page("chair_step.html", status=status, reference=link.reference, heading=step.heading,
+                    form_title=(step.model.__doc__ or "").strip(), button=step.button,
+                    summary=markdown_html(summary), context=markdown_html(context, shift_headings=2),
+                    fields=fields, values=values or {}, errors=errors,
+                    error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
+                    form_token=form_token(secret, link.digest), **common())
+
+    async def chair_post(link: OpenedLink, posted: dict[str, str]) -> HTMLResponse:
+        """Check the posted step with its model, hand it over as `cig` does, and confirm; or show the problems."""
+        step = CHAIR_STEPS[link.step]
+        with the_office.sessions() as session:
+            regime = store.get_case(session, reference=link.reference or "").regime
+        fields = chair_fields(link, regime)
+        moment = now()
+        try:
+            form = step.model.model_validate(posted_input(fields, posted),
+                                             context={"today": the_office.calendar.local_date(moment)})
+        except ValidationError as invalid:
+            audit(link, f"{link.step.value} refused", problem="form")
+            return chair_page(link, posted, field_errors(fields, validation_problems(invalid)), status=400)
+        try:
+            await hand_over(the_office, link.reference or "", link.step.value, form, now=moment, actor=link.actor)
+        except AlreadyRecorded:
+            return refused(LinkRefusal.used)
+        except NotAtThisStep:
+            return refused(LinkRefusal.closed)
+        except ValueError as problem:  # a rule of the case (the decision against the recommendation, a name)
+            audit(link, f"{link.step.value} refused", problem="case rule")
+            return chair_page(link, posted, field_errors(fields, [refusal_problem(problem)]), status=400)
+        except CannotRecordNow as busy:
+            log.warning("a %s by link %s could not be handed over: %s", link.step.value, link.id, type(busy).__name__)
+            return page("try_later.html", status=503, **common())
+        with the_office.sessions.begin() as session:
+            stored = session.get(PersonalLink, link.id)
+            if stored is not None:
+                link_store.mark_link_used(session, link=stored, now=moment)
+            store.audit(session, reference=link.reference, actor=link.actor, action=f"{link.step.value} submitted by link",
+                        now=moment, link=link.id)
+        try:
+            await deliver_pending(the_office, reference=link.reference)  # the decision's Ofsted notice at once
+        except Exception as failed:  # what cannot go now stays in the outbox; the sweep sends it
+            log.warning("messages of link %s left in the outbox: %s", link.id, type(failed).__name__)
+        return page("chair_done.html", heading=step.done, reference=link.reference, next=step.next, **common())
+
     @app.get("/", response_class=HTMLResponse)
     async def start() -> HTMLResponse:
         return page("start.html", **common())
@@ -210,7 +299,8 @@ def create_app(office: Office | None = None) -> FastAPI:
             return return_page(opened)
         if opened.step is LinkStep.papers:
             return papers_page(opened, token)
-        return refused(LinkRefusal.closed)
+        audit(opened, f"{opened.step.value} page viewed")
+        return chair_page(opened)
 
     @app.get("/link/{token}/papers/{name}")
     async def download_paper(request: Request, token: str, name: str) -> Response:
@@ -237,22 +327,27 @@ def create_app(office: Office | None = None) -> FastAPI:
                         not form_token_valid(secret, opened.digest, str(data.get("form_token") or "")):
                     audit(opened, "form post refused", problem="not from this website's page")
                     return page("forbidden.html", status=403, **common())
-                if opened.step is not LinkStep.information_return:
+                if opened.step in CHAIR_STEPS:
+                    posted = {key: str(value) for key, value in data.items() if isinstance(value, str)}
+                elif opened.step is LinkStep.information_return:
+                    given = await read_return(data, agency=opened.agency or "",
+                                              today=the_office.calendar.local_date(now()))
+                else:
                     return refused(LinkRefusal.closed)
-                given = await read_return(data, agency=opened.agency or "",
-                                          today=the_office.calendar.local_date(now()))
         except BodyTooLarge:
             audit(opened, "return refused", problem="too large")
             given = ReturnInput(values={"status": "", "involvement": "", "key_practitioners": "", "attendees": ""},
                                 errors={"documents": f"The selected files must be smaller than "
                                                      f"{MAX_UPLOAD_BYTES // 1048576} MB in all"})
             return return_page(opened, given, status=413)
+        if opened.step in CHAIR_STEPS:
+            return await chair_post(opened, posted)
         if given.form is None:
             audit(opened, "return refused", problem=", ".join(sorted(given.errors)))
             return return_page(opened, given, status=400)
         moment = now()
         try:
-            await hand_over_return(the_office, opened.reference or "", given.form, now=moment, actor=opened.actor)
+            await hand_over(the_office, opened.reference or "", "return", given.form, now=moment, actor=opened.actor)
         except AlreadyRecorded:
             return refused(LinkRefusal.used)
         except (NotAtThisStep, ValueError, LookupError):

@@ -121,3 +121,29 @@ def test_a_member_reads_the_meeting_papers_in_the_browser(office: Office, listed
         assert "Robin Testchild" in page.inner_text("main")
         page.screenshot(path=str(tmp_path / "5-papers.png"), full_page=True)
         assert violations(page) == []
+
+
+def test_the_cig_chair_screens_a_referral_in_the_browser(office: Office, served: str, tmp_path: Path) -> None:
+    from tests.website.test_website_chairs import CHAIR, referred, stage
+
+    reference = asyncio.run(referred(office))
+    [notice] = mails_to(office, CHAIR, "New referral")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1024, "height": 900})
+        page.goto(link_in(notice))
+        page.get_by_role("heading", name="Screen the referral").wait_for()
+        page.get_by_text("The case: deadlines, returns and the criteria indication").click()
+        page.screenshot(path=str(tmp_path / "6-screening.png"), full_page=True)
+        assert violations(page) == []
+        page.get_by_label("Decline: the case does not go to the group").check()
+        page.get_by_role("button", name="Record the screening").click()
+        page.get_by_role("heading", name="There is a problem").wait_for()
+        page.screenshot(path=str(tmp_path / "7-screening-problems.png"), full_page=True)
+        assert violations(page) == []
+        page.get_by_label("Accept: the case goes to the group").check()
+        page.get_by_label("Who decided (CIG chair and business manager)").fill("Casey Chair and Bailey Manager")
+        page.get_by_label("Yes").check()
+        page.get_by_role("button", name="Record the screening").click()
+        page.get_by_role("heading", name="Screening recorded").wait_for()
+        assert violations(page) == []
+    assert stage(office, reference) == "awaiting_returns"

@@ -92,7 +92,7 @@ async def test_cig_link_revoke_withdraws_a_cases_links(office: Office, case: str
     assert (await client.get(link_in(health_request))).status_code == 200  # another agency's link still works
 
     everything = await cig_says(["link", "revoke", case])
-    assert f"{case}: 6 live links withdrawn." in everything.output  # the other six agencies'
+    assert f"{case}: 8 live links withdrawn." in everything.output  # the other six agencies', the two screening links
 
 
 async def test_cig_link_resend_emails_a_new_link_and_the_old_one_stops(office: Office, case: str, police_link: str,

@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 ## from the npm registry, as pinned in website/package-lock.json, vendored under website/static/assets.
 WEBSITE_ASSETS := website/static/assets/.installed
 $(WEBSITE_ASSETS): website/package.json website/package-lock.json
+	@command -v npm >/dev/null || apt-get install -y -q npm >/dev/null || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q npm >/dev/null)
 	npm ci --prefix website --no-audit --no-fund --silent
 	rm -rf website/static/assets && mkdir -p website/static/assets
 	cp -R website/node_modules/govuk-frontend/dist/govuk/assets/. website/static/assets/

@@ -1,4 +1,5 @@
-"""`make demo`: one referral through every step, the people simulated by `cig` commands.
+"""`make demo`: one referral through every step, the people simulated by `cig` commands, and one agency
+answering its CIGINF1 on the secure website over HTTP, as a browser would.
 
 Prints the case timeline and the messages sent; exits non-zero if any step or message is missing.
 """
@@ -31,7 +32,46 @@ def expected_messages(reference: str, agencies: list[str], members: int) -> int:
     # referral notices; the SIN to Ofsted, the chairs and the business manager; acceptance to the
     # referrer and listing to the BM and administrator; CIGINF1s; the extraordinary meeting to its
     # `members`; CIGSUM1 to the chair; Ofsted + Panel + referrer; the decision to the CIG chair and BM
-    return 4 + 4 + 3 + len(agencies) + members + 1 + 3 + 2
+    # and the receipt to the agency that answered on the website, and the administrator's notice of it
+    return 4 + 4 + 3 + len(agencies) + members + 1 + 3 + 2 + 2
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"  # an invented CIGINF1
+
+
+def answer_on_the_website(env: dict[str, str], address: str, involvement: str) -> None:
+    """One agency returns its CIGINF1 on the secure website as a browser would: the personal link from the
+    email the mail server received, the page, the form posted with its document (over HTTP)."""
+    import re
+
+    import httpx
+
+    from notifications.mailbox import read_mailbox
+
+    deadline = time.monotonic() + 120
+    while not (requests := [m for m in read_mailbox(Path(env["CIG_HOME"]) / "mail")
+                            if address in m.to and "(CIGINF1)" in m.subject]):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no CIGINF1 reached {address} within 120 s")
+        time.sleep(1)
+    found = re.search(r"https?://\S+/link/[A-Za-z0-9_-]{43}", requests[0].text())
+    if found is None:
+        raise RuntimeError(f"the CIGINF1 to {address} carries no personal link")
+    link = found.group(0)
+    print(f"$ (a browser) open the link in the CIGINF1 to {address}, fill in the return, upload CIGINF1.pdf, send",
+          flush=True)
+    with httpx.Client(timeout=180) as http:
+        page = http.get(link)
+        token = re.search(r'name="form_token" value="([0-9a-f]{64})"', page.text)
+        if page.status_code != 200 or token is None:
+            raise RuntimeError(f"the return page did not open ({page.status_code})")
+        done = http.post(link, headers={"Origin": env.get("CIG_WEBSITE_URL", "")}, data={
+            "status": "returned", "involvement": involvement, "key_practitioners": "Health visitor (invented)",
+            "attendees": "Dr Hale Health", "form_token": token.group(1)},
+            files=[("documents", ("CIGINF1-health.pdf", PDF, "application/pdf"))])
+    if done.status_code != 200 or "Return recorded" not in done.text:
+        raise RuntimeError(f"the website did not record the return ({done.status_code})")
+    print("  Return recorded (the confirmation page); a receipt is emailed")
 
 
 def run_demo(env: dict[str, str]) -> int:
@@ -51,9 +91,9 @@ def run_demo(env: dict[str, str]) -> int:
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as involvement:
             involvement.write("Health visitor saw the family on four occasions; last contact three weeks before the incident.")
         for code in agencies:
-            if code == "HEALTH":
-                cig(env, "return", reference, "--agency", code, "--file", involvement.name,
-                    "--practitioner", "Health visitor (invented)", "--attendee", "Dr Hale Health")
+            if code == "HEALTH":  # answers on the secure website, from the link in its CIGINF1 email
+                answer_on_the_website(env, partnership.agency(code).contact.email,
+                                      Path(involvement.name).read_text(encoding="utf-8"))
             else:
                 cig(env, "return", reference, "--agency", code, "--nil")
         # the group meets at once (an extraordinary meeting): the recommendation is refused before its meeting

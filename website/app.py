@@ -388,7 +388,8 @@ def main() -> None:
     parser.add_argument("--ssl-certfile")
     parser.add_argument("--ssl-keyfile")
     arguments = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s website %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    log.setLevel(logging.INFO)
     uvicorn.run(create_app(), host=arguments.host, port=arguments.port, access_log=False, log_level="warning",
                 ssl_certfile=arguments.ssl_certfile, ssl_keyfile=arguments.ssl_keyfile, proxy_headers=True)
 

@@ -62,7 +62,7 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
         os.environ.clear()
         os.environ.update(saved)
     out = capsys.readouterr().out
-    assert "demo: 35 messages delivered, decision recorded" in out
+    assert "demo: 37 messages delivered, decision recorded" in out
 
 
 def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -> None:

@@ -114,3 +114,23 @@ async def test_cig_link_resend_emails_a_new_link_and_the_old_one_stops(office: O
 
     again = await cig_says(["link", "resend", case, "--agency", "NOPE"])
     assert again.exit_code != 0
+
+
+async def test_a_reminder_or_chase_to_an_agency_carries_a_fresh_link_to_its_request(
+        office: Office, case: str, police_link: str, client: httpx.AsyncClient) -> None:
+    from casework.delivery import deliver_pending
+    from casework.sweep import queue_reminders
+
+    with office.sessions() as session:
+        due_at = next(r.due_at for r in store.get_case(session, reference=case).requests if r.agency == "POL")
+    queue_reminders(office, now=due_at + timedelta(hours=1))  # overdue: a chase to each agency, copied to the administrator
+    await deliver_pending(office)
+
+    [chase] = mails_to(office, POLICE, "OVERDUE")
+    chase_link = link_in(chase)
+    assert chase_link != police_link
+    for identity in IDENTITIES:
+        assert identity not in chase.text()
+    assert "Robin Testchild" in (await client.get(chase_link)).text
+    [copy] = mails_to(office, "cig-admin@example.org", "OVERDUE (copy)")[:1]
+    assert "/link/" not in copy.text()  # the administrator's copy carries no agency's link

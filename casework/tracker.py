@@ -78,6 +78,10 @@ class TrackerRow:
     published_on: date | None
     publication_link: str | None
     learning_shared: str | None
+    review_stage: str | None = None  # the review's own flow (casework.review), once commissioned
+    next_milestone: str | None = None
+    next_milestone_on: date | None = None
+    milestone_days_overdue: int | None = None
 
     @property
     def overdue(self) -> bool:
@@ -129,6 +133,10 @@ COLUMNS: tuple[Column, ...] = (  # what a manager scans first, first
     Column("ofsted_notice_on", "Ofsted notice"),
     Column("panel_notice_on", "Panel notice"),
     Column("lead_reviewer", "Lead reviewer"),
+    Column("review_stage", "Review stage"),
+    Column("next_milestone", "Next review milestone"),
+    Column("next_milestone_on", "Milestone due"),
+    Column("milestone_days_overdue", "Milestone days overdue"),
     Column("themes", "Abuse or vulnerability themes"),
     Column("published_on", "Date published"),
     Column("publication_link", "Publication link"),
@@ -283,7 +291,20 @@ def tracker_row(
         published_on=case.published_on,
         publication_link=case.publication_link,
         learning_shared=case.learning_shared,
+        **_review_columns(case, calendar.local_date(now)),
     )
+
+
+def _review_columns(case: Case, today: date) -> dict[str, object]:
+    """The review's stage, next milestone, its date and how late it is (nothing before a review is commissioned)."""
+    review = getattr(case, "review", None)
+    if review is None:
+        return {}
+    from casework.review.views import review_view
+
+    view = review_view(case, review, today)
+    return {"review_stage": view.stage.replace("_", " "), "next_milestone": view.next_milestone,
+            "next_milestone_on": view.next_milestone_on, "milestone_days_overdue": view.days_overdue or None}
 
 
 def tracker_rows(

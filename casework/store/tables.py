@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, backref, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from casework.store.sealed import SealedJSON
@@ -236,7 +236,8 @@ class Review(Base):
     availability: Mapped[str | None] = mapped_column(String(20))  # stays_published, on_request
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    case: Mapped[Case] = relationship()
+    # `case.review` too: the tracker reads a case's review with it (deleted with its case, as by `purge`)
+    case: Mapped[Case] = relationship(backref=backref("review", uselist=False, cascade="all, delete-orphan"))
     milestones: Mapped[list["ReviewMilestone"]] = relationship(
         order_by="ReviewMilestone.position", cascade="all, delete-orphan")
     people: Mapped[list["ReviewPerson"]] = relationship(order_by="ReviewPerson.id", cascade="all, delete-orphan")

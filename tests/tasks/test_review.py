@@ -29,6 +29,7 @@ from casework.review.rules import ReviewStage
 from casework.review.views import review_view
 from casework.store import cases as store
 from casework.sweep import queue_reminders
+from casework.tracker_exports import current_tracker
 from tests.tasks.conftest import Mailbox
 
 CHAIR, MANAGER, INDEPENDENT = "cig-chair@example.org", "business-manager@example.org", "independent-chair@example.org"
@@ -191,6 +192,9 @@ async def test_an_scr_from_its_plan_to_publication_and_closure(
     view = reviewed(office, reference)
     assert (view.next_milestone, view.next_milestone_on) == ("Review group planning meeting (half a day)", date(2027, 1, 22))
     assert [m.replanned for m in view.milestones if m.code == "spe_chronologies"] == [1]
+    [row] = current_tracker(office, now=at(1, 25, year=2027))  # what managers open first
+    assert (row.review_stage, row.lead_reviewer, row.next_milestone, row.next_milestone_on, row.milestone_days_overdue) \
+        == ("under way", "Rowan Reviewer", "Review group planning meeting (half a day)", date(2027, 1, 22), 3)
     review.record_terms(office, reference, form(TermsForm, terms_of_reference="How agencies shared information.",
                                                 scope="July to November 2026; all agencies.", agreed_on="2027-01-22"),
                         now=at(1, 22, year=2027), actor="t")

@@ -10,6 +10,7 @@ trail (the link's id, never its token); the server's own log names the route, ne
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
 import hashlib
 import logging
@@ -17,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
@@ -38,7 +39,7 @@ from casework.store import cases as store
 from casework.store import data_keys
 from casework.store import links as link_store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
-from casework.store.tables import Case, PersonalLink
+from casework.store.tables import Case, PersonalLink, ReturnDocument
 from config.settings import Profile
 from website.pages import page
 from website.fields import PageField, all_fields, field_errors, page_fields, posted_input, refusal_problem, validation_problems
@@ -220,8 +221,18 @@ def create_app(office: Office | None = None) -> FastAPI:
         papers = [{"name": name, "html": markdown_html(path.read_text(encoding="utf-8"), shift_headings=1)}
                   for name, path in files.items()]
         rule = the_office.partnership.meetings
+        documents = [{"id": d.id, "reference": reference, "agency": the_office.partnership.agency(d.agency).name,
+                      "filename": d.document["filename"]} for reference, d in returned_documents(link)]
         return page("papers.html", meeting_on=link.meeting_on, meeting=the_office.rules().term("meeting"),
-                    papers=papers, location=rule.location, here=f"/link/{token}", **common())
+                    papers=papers, documents=documents, location=rule.location, here=f"/link/{token}", **common())
+
+    def returned_documents(link: OpenedLink) -> list[tuple[str, ReturnDocument]]:
+        """The CIGINF1 documents uploaded for the cases listed for the link's meeting, this round, by case."""
+        if link.meeting_on is None:
+            return []
+        with the_office.sessions() as session:
+            return [(case.reference, document) for case in store.meeting_cases(session, meeting_on=link.meeting_on)
+                    for document in link_store.return_documents(session, case=case, round=case.round)]
 
     def chair_fields(link: OpenedLink, regime: str) -> tuple[PageField, ...]:
         model = CHAIR_STEPS[link.step].model
@@ -315,6 +326,23 @@ def create_app(office: Office | None = None) -> FastAPI:
               meeting_on=opened.meeting_on.isoformat() if opened.meeting_on else None, paper=name)
         return Response(files[name].read_bytes(), media_type="text/markdown; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
+
+    @app.get("/link/{token}/documents/{number}")
+    async def download_document(request: Request, token: str, number: int) -> Response:
+        opened = open_link(request, token)
+        if isinstance(opened, Response):
+            return opened
+        found = [(reference, d) for reference, d in returned_documents(opened) if d.id == number] \
+            if opened.step is LinkStep.papers else []
+        if not found:
+            return page("not_found.html", status=404, **common())
+        [(reference, document)] = found
+        audit(dataclasses.replace(opened, reference=reference), "return document downloaded", document=document.id,
+              agency=document.agency)
+        content = base64.b64decode(document.document["content"])
+        filename = quote(document.document["filename"])
+        return Response(content, media_type=document.document["content_type"],
+                        headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"})
 
     @app.post("/link/{token}", response_class=HTMLResponse)
     async def act_on_link(request: Request, token: str) -> Response:

@@ -4,6 +4,8 @@ download audited; the link stops a configured time after the meeting."""
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime, timedelta
 
 import httpx
@@ -15,7 +17,7 @@ from casework.preparation import Preparation, prepare_meeting
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, PersonalLink
 from tests.website.conftest import IDENTITIES, link_in, mails_to, now
-from tests.website.test_website_return import post_return
+from tests.website.test_website_return import PDF, RETURN, post_return
 
 
 def prepared(office: Office, reference: str) -> Preparation:
@@ -31,7 +33,7 @@ def prepared(office: Office, reference: str) -> Preparation:
 
 async def test_a_member_reads_the_papers_from_the_link_in_the_agenda(
         office: Office, case: str, police_link: str, client: httpx.AsyncClient) -> None:
-    await post_return(client, police_link, {"status": "nil"})  # a return received, in the papers
+    await post_return(client, police_link, {**RETURN}, [("CIGINF1 police.pdf", PDF)])  # a return received, in the papers
     preparation = prepared(office, case)
     from casework.delivery import deliver_pending
 
@@ -47,7 +49,12 @@ async def test_a_member_reads_the_papers_from_the_link_in_the_agenda(
     assert response.status_code == 200
     page = response.text
     assert f"Case {case}: papers for the meeting" in page and "Robin Testchild" in page
-    assert "Northshire Police (POL)" in page and "Nil return" in page
+    assert "Northshire Police (POL)" in page and "Two home visits in August" in page
+    document = re.search(r'href="(/link/[^"]+/documents/\d+)"', page)
+    assert document and "CIGINF1 police.pdf" in page
+    uploaded = await client.get(document.group(1))
+    assert uploaded.status_code == 200 and uploaded.content == PDF
+    assert uploaded.headers["content-type"] == "application/pdf"
     assert "CIGM1 agenda" in page and "Part A: Practitioner review" in page
     for identity in IDENTITIES:
         assert identity not in page.split("</title>")[0]
@@ -58,6 +65,7 @@ async def test_a_member_reads_the_papers_from_the_link_in_the_agenda(
     with office.sessions() as session:
         actions = [e.action for e in session.query(AuditEvent).all()]
     assert "meeting papers viewed" in actions and "meeting paper downloaded" in actions
+    assert "return document downloaded" in actions
 
     [police_agenda] = mails_to(office, "police@example.org", "Agenda (CIGM1)")
     assert link_in(police_agenda) != link  # each member has their own link

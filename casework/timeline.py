@@ -61,6 +61,12 @@ MESSAGE_NOUNS = {
     "reminder": "Reminder",
     "escalation": "Escalation",
     "meeting_change": "Change of meeting",
+    "review_commissioned": "The review's plan",
+    "review_commencement": "Rationale and commencement of the review",
+    "review_appointment": "The lead reviewer's appointment",
+    "review_ratification": "The outcome of the review's drafts",
+    "review_published": "The published review",
+    "review_reminder": "Review reminder",
 }
 
 # who acts on each Prefect form (the audit records the form's name as the actor)
@@ -70,10 +76,14 @@ FORM_ACTORS = {
     "return form": "the administrator, for the agency (CIGINF1 return form)",
     "recommendation form": "the CIG chair, for the group (recommendation form, CIGSUM1)",
     "decision form": "the independent chair (decision form)",
+    "appointment form": "the partnership (lead reviewer appointment form)",
+    "ratification form": "the business manager, for the meeting (ratification form)",
+    "publication form": "the business manager (publication form)",
 }
 ACTOR_WORDS = {"system": "the case system", "administrator": "the administrator", "demo": "the demo (simulated people)"}
 STEP_FORMS = {"screening": "screening form", "return": "CIGINF1 return form", "recommendation": "recommendation form",
-              "decision": "decision form"}
+              "decision": "decision form", "appointment": "appointment form", "ratification": "ratification form",
+              "publication": "publication form"}
 
 CIG_COMMANDS = ("referral", "meeting", "review", "keys", "outbox", "screen", "return", "recommend", "decide")
 
@@ -239,6 +249,19 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
     if action == "review published":
         on = detail.get("published_on")
         return f"Review published on {day_words(datetime.fromisoformat(on).date())}" if on else "Review published"
+    if action == "review commissioned":
+        return f"Review commissioned: {labels.get(str(detail.get('review_type')), detail.get('review_type'))}, " \
+               f"plan {detail.get('plan')} ({detail.get('milestones')} milestones)"
+    if action == "agency engagement confirmed":
+        return f"{people.agency(str(detail.get('agency', '')))} confirmed its engagement with the review"
+    if action in ("review milestone done", "review milestone re-planned"):
+        return f"Review milestone {str(detail.get('stage', '')).replace('_', ' ')} " \
+               + ("done" if action.endswith("done") else "re-planned")
+    if action.startswith("review drafts "):
+        by = {"cig": "the CIG", "executive_group": "the executive group", "board": "the partnership board"}
+        return f"Review drafts {action.removeprefix('review drafts ')} by {by.get(str(detail.get('by')), detail.get('by'))}"
+    if action == "review closed":
+        return "Review complete: the case is closed"
     if action == "message sent":
         kind = str(detail.get("kind", ""))
         noun = MESSAGE_NOUNS.get(kind, kind.replace("_", " ").capitalize() or "Message")

@@ -30,6 +30,7 @@ from casework.review.views import review_view
 from casework.store import cases as store
 from casework.sweep import queue_reminders
 from casework.tracker_exports import current_tracker
+from casework.timeline import case_timeline_markdown, people_of
 from tests.tasks.conftest import Mailbox
 
 CHAIR, MANAGER, INDEPENDENT = "cig-chair@example.org", "business-manager@example.org", "independent-chair@example.org"
@@ -235,6 +236,15 @@ async def test_an_scr_from_its_plan_to_publication_and_closure(
     assert (last.stage, last.closed) == (ReviewStage.closed, True)
     with office.sessions() as session:
         assert store.get_case(session, reference=reference).status == "closed"
+    with office.sessions() as session:  # the case's timeline continues through its review
+        case = store.get_case(session, reference=reference)
+        story = case_timeline_markdown(case, store.audit_trail(session, reference=reference),
+                                       store.messages_for(session, case_id=case.id), calendar=office.calendar,
+                                       now=at(6, 3, year=2027), people=people_of(office.partnership))
+    for words in ("Review commissioned: Serious Case Review, plan scr_staged", "Review milestone spe chronologies re-planned",
+                  "Review drafts returned by the CIG", "Review drafts ratified by the partnership board",
+                  "Review published on", "Review complete: the case is closed"):
+        assert words in story, words
     assert purge_expired_cases(office, now=at(6, 3, year=2037)) == [reference]  # retention reaches it
 
 

@@ -99,9 +99,14 @@ async def recover_dead_runs(office: Office | None = None, *, limit: RecoveryLimi
     from flows import people
 
     office = office or open_office()
+    from casework.store.tables import Review
+
     with office.sessions() as session:
         runs_of = {run_id: reference for run_id, reference in session.execute(
             select(Case.flow_run_id, Case.reference).where(Case.status == "open", Case.flow_run_id.is_not(None)))}
+        runs_of |= {run_id: reference for run_id, reference in session.execute(  # and each review's own run
+            select(Review.flow_run_id, Case.reference).join(Case, Review.case_id == Case.id).where(
+                Case.status == "open", Review.stage != "closed", Review.flow_run_id.is_not(None)))}
     may_be_dead = FlowRunFilterState(type=FlowRunFilterStateType(any_=[
         StateType.CRASHED, StateType.FAILED, StateType.PAUSED, StateType.RUNNING, StateType.PENDING]))
     recoveries = []

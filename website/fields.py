@@ -51,7 +51,8 @@ def _choices(annotation: Any, labels: Mapping[str, str]) -> tuple[tuple[str, str
         values = [str(member.value) for member in annotation]
     else:
         return None
-    return tuple((value, labels.get(value) or CHOICE_LABELS.get(value, value)) for value in values)
+    words = {value: labels.get(value) or CHOICE_LABELS.get(value, value) for value in values}
+    return tuple((value, words[value][:1].upper() + words[value][1:]) for value in values)
 
 
 def page_fields(model: type[BaseModel], *, labels: Mapping[str, str] | None = None, prefix: str = "",

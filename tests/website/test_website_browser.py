@@ -147,3 +147,25 @@ def test_the_cig_chair_screens_a_referral_in_the_browser(office: Office, served:
         page.get_by_role("heading", name="Screening recorded").wait_for()
         assert violations(page) == []
     assert stage(office, reference) == "awaiting_returns"
+
+
+def test_the_independent_chair_decides_in_the_browser(office: Office, listed: str, served: str, tmp_path: Path) -> None:
+    from tests.website.test_website_chairs import recommended, stage
+
+    link = asyncio.run(recommended(office, listed))
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1024, "height": 900})
+        page.goto(link)
+        page.get_by_role("heading", name="Record your decision").wait_for()
+        assert "Information was not shared." in page.inner_text("main")
+        page.screenshot(path=str(tmp_path / "8-decision.png"), full_page=True)
+        assert violations(page) == []
+        page.get_by_label("Affirm the recommendation").check()
+        page.get_by_label("Serious Case Review", exact=True).check()
+        page.get_by_label("The rationale for the decision").fill("Regulation 5(2)(b)(ii) is met.")
+        page.get_by_label("The independent chair's name").fill("Indra Independent")
+        page.get_by_role("button", name="Record the decision").click()
+        page.get_by_role("heading", name="Decision recorded").wait_for()
+        assert violations(page) == []
+    assert stage(office, listed) in ("notifying", "decided")
+    assert mails_to(office, "ofsted@example.org", listed)

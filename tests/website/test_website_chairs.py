@@ -69,8 +69,9 @@ async def test_the_cig_chair_screens_the_referral_from_the_link_in_the_referral_
         assert "screening: accept" in [e.action for e in store.audit_trail(session, reference=reference)]
 
 
-async def test_the_independent_chair_decides_from_the_link_in_the_recommendation(
-        office: Office, case: str, client: httpx.AsyncClient) -> None:
+async def recommended(office: Office, case: str) -> str:
+    """Every return in, the group's recommendation (an SCR) recorded at its meeting and sent: the independent
+    chair's link from the recommendation email."""
     for code in ("POL", "CSC", "HEALTH", "CCG", "EDU", "PROB", "YJS"):
         actions.record_return(office, case, AgencyReturnForm(agency=code, status="nil"), now=now(), actor="test")
     with office.sessions() as session:
@@ -79,7 +80,12 @@ async def test_the_independent_chair_decides_from_the_link_in_the_recommendation
                                   now=meeting_at + timedelta(hours=1), actor="test")  # type: ignore[operator]
     await deliver_pending(office)
     [recommendation] = mails_to(office, INDEPENDENT, "recommendation")
-    link = link_in(recommendation)
+    return link_in(recommendation)
+
+
+async def test_the_independent_chair_decides_from_the_link_in_the_recommendation(
+        office: Office, case: str, client: httpx.AsyncClient) -> None:
+    link = await recommended(office, case)
 
     page = (await client.get(link)).text
     assert "Record your decision" in page and "Information was not shared." in page

@@ -89,6 +89,9 @@ class MonthlyReport:
     stage_times: tuple[StageTime, ...]
     returns_by_agency: tuple[AgencyReturns, ...]
     open_breaches: tuple[OpenBreach, ...]
+    reviews_in_progress: tuple[str, ...] = ()  # references of reviews commissioned and not yet published
+    milestones_missed: tuple[OpenBreach, ...] = ()  # review milestones past their target and not done
+    publications_due: tuple[OpenBreach, ...] = ()  # reviews ratified, or with a publication deadline, not published
 
     @property
     def title(self) -> str:
@@ -210,7 +213,9 @@ def monthly_report(cases: Sequence[Case], *, month: date, now: datetime, calenda
                 overdue = (calendar.local_date(as_of) - calendar.local_date(item.due_at)).days
                 breaches.append(OpenBreach(case.reference, item.label, calendar.local_date(item.due_at), overdue))
 
+    reviews = _reviews(cases, as_of, calendar)
     return MonthlyReport(
+        **reviews,
         month=first,
         as_of=as_of,
         referred=sum(1 for c in cases if window.holds(c.referred_at)),
@@ -224,6 +229,30 @@ def monthly_report(cases: Sequence[Case], *, month: date, now: datetime, calenda
         returns_by_agency=tuple(AgencyReturns(a, Share(*t)) for a, t in sorted(by_agency.items())),
         open_breaches=tuple(sorted(breaches, key=lambda b: (-b.days_overdue, b.reference))),
     )
+
+
+def _reviews(cases: Sequence[Case], as_of: datetime, calendar: WorkingCalendar) -> dict[str, tuple]:  # type: ignore[type-arg]
+    """The reviews in progress at `as_of`, their missed milestones, and the publications due."""
+    today = calendar.local_date(as_of)
+    in_progress: list[str] = []
+    missed: list[OpenBreach] = []
+    due: list[OpenBreach] = []
+    for case in cases:
+        review = getattr(case, "review", None)
+        if review is None or review.commissioned_at > as_of or case.published_on is not None:
+            continue
+        in_progress.append(case.reference)
+        for m in review.milestones:
+            if m.done_on is None and m.target_on < today:
+                missed.append(OpenBreach(case.reference, m.label, m.target_on, (today - m.target_on).days))
+        deadline = next((d for d in case.deadlines if d.kind == "publication" and d.met_at is None), None)
+        if review.stage == "awaiting_publication" or deadline is not None:
+            on = calendar.local_date(deadline.due_at) if deadline else today
+            due.append(OpenBreach(case.reference, deadline.label if deadline else "ratified, to be published", on,
+                                  max(0, (today - on).days)))
+    return {"reviews_in_progress": tuple(sorted(in_progress)),
+            "milestones_missed": tuple(sorted(missed, key=lambda b: (-b.days_overdue, b.reference))),
+            "publications_due": tuple(sorted(due, key=lambda b: (b.due_on, b.reference)))}
 
 
 def _start_of(day: date, calendar: WorkingCalendar) -> datetime:
@@ -270,6 +299,13 @@ def report_markdown(report: MonthlyReport, chart: str | None = None) -> str:
         lines += [f"| {b.reference} | {b.label} | {b.due_on.isoformat()} | {b.days_overdue} |" for b in report.open_breaches]
     else:
         lines.append("None: every deadline due by the end of the month was met.")
+    if report.reviews_in_progress:
+        lines += ["", "## Reviews", "", f"Reviews in progress: {len(report.reviews_in_progress)} "
+                  f"({', '.join(report.reviews_in_progress)}).", ""]
+        lines += ["| case | milestone missed | target | days overdue |", "| --- | --- | --- | --- |"]
+        lines += [f"| {b.reference} | {b.label} | {b.due_on.isoformat()} | {b.days_overdue} |" for b in report.milestones_missed]
+        lines += ["", "| case | publication due | by |", "| --- | --- | --- |"]
+        lines += [f"| {b.reference} | {b.label} | {b.due_on.isoformat()} |" for b in report.publications_due]
     return "\n".join(lines) + "\n"
 
 

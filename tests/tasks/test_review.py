@@ -19,6 +19,7 @@ from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, R
 from casework.model import Stage
 from casework.office import Office
 from casework.purge import purge_expired_cases
+from casework.report import monthly_report, report_markdown
 from casework.review import actions as review
 from casework.review import store as review_store
 from casework.review.forms import (
@@ -196,6 +197,13 @@ async def test_an_scr_from_its_plan_to_publication_and_closure(
     [row] = current_tracker(office, now=at(1, 25, year=2027))  # what managers open first
     assert (row.review_stage, row.lead_reviewer, row.next_milestone, row.next_milestone_on, row.milestone_days_overdue) \
         == ("under way", "Rowan Reviewer", "Review group planning meeting (half a day)", date(2027, 1, 22), 3)
+    with office.sessions() as session:  # the monthly report: the review in progress, its missed milestones
+        report = monthly_report(store.list_cases(session), month=date(2027, 1, 1), now=at(2, 1, year=2027),
+                                calendar=office.calendar)
+    assert report.reviews_in_progress == (reference,)
+    assert [(b.label, b.days_overdue) for b in report.milestones_missed][:2] == [
+        ("Review group planning meeting (half a day)", 10), ("SPE chronologies from every agency involved", 3)]
+    assert "## Reviews" in report_markdown(report)
     review.record_terms(office, reference, form(TermsForm, terms_of_reference="How agencies shared information.",
                                                 scope="July to November 2026; all agencies.", agreed_on="2027-01-22"),
                         now=at(1, 22, year=2027), actor="t")

@@ -137,6 +137,11 @@ class Contacts(BaseModel):
     ofsted: Contact
     national_panel: Contact
     managers: list[Contact] = Field(default_factory=list)
+    # after the decision (seed 002): who receives the review's drafts and action plans, and its learning
+    training_officer: Contact | None = None
+    executive_group: Contact | None = None
+    board: Contact | None = None
+    professional_development_committee: Contact | None = None
 
 
 class Partnership(BaseModel):

@@ -72,8 +72,13 @@ def ratification_notice(case: CaseFile, partnership: Partnership, rules: RuleSet
         "by": RATIFIER_WORDS[by], "result": result, "on": on, "comments": comments,
         "next_body": RATIFIER_WORDS[next_body] if next_body else None,
     }
-    return [Message(case.reference, f"review-ratification-{number}", "review_ratification",
-                    partnership.contacts.business_manager, 0, context)]
+    contacts = partnership.contacts
+    to = [contacts.business_manager]
+    if result == "ratified" and next_body is not None:  # the body the drafts go to next is told they are coming
+        body = {Ratifier.executive_group: contacts.executive_group, Ratifier.board: contacts.board}.get(next_body)
+        to += [body] if body is not None else []
+    return [Message(case.reference, f"review-ratification-{number}", "review_ratification", person, 0, context)
+            for person in to]
 
 
 def publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, published_on: date, link: str,

@@ -219,6 +219,11 @@ async def test_an_scr_from_its_plan_to_publication_and_closure(
     assert ratify("cig").stage is ReviewStage.ratifying
     assert ratify("executive_group").stage is ReviewStage.ratifying
     assert ratify("board").stage is ReviewStage.awaiting_publication
+    await deliver_pending(office, now=at(5, 4, year=2027))
+    told = [(to, m.subject) for m in mailbox.received() for to in m.to if "Review drafts" in m.subject]
+    assert Counter(to for to, _ in told) == {MANAGER: 4, "executive-group@example.org": 1, "board@example.org": 1}
+    [returned] = [m for m in mailbox.received() if "returned" in m.subject]
+    assert "Say more about the health visitor's caseload." in returned.text()
 
     published = form(ReviewPublicationForm, published_on="2027-06-01", link="https://northshire-scp.example.org/scr/7",
                      response_link="https://northshire-scp.example.org/scr/7-response")

@@ -96,6 +96,12 @@ ROLE_WORDS = {
     "ofsted": "Ofsted",
     "national_panel": "the National Panel",
 }
+OPTIONAL_ROLE_WORDS = {
+    "training_officer": "the training officer",
+    "executive_group": "the executive group",
+    "board": "the partnership board",
+    "professional_development_committee": "the professional development committee",
+}
 REFERRER_MESSAGES = ("referrer_decision", "screening_decline", "screening_accept")
 
 
@@ -125,6 +131,9 @@ def people_of(partnership: Partnership) -> People:
     contacts = partnership.contacts
     for role, words in ROLE_WORDS.items():
         found.setdefault(getattr(contacts, role).email.lower(), []).append(words)
+    for role, words in OPTIONAL_ROLE_WORDS.items():  # the review's roles, where the partnership file names them
+        if (contact := getattr(contacts, role)) is not None:
+            found.setdefault(contact.email.lower(), []).append(words)
     for agency in partnership.agencies:
         found.setdefault(agency.contact.email.lower(), []).append(f"{agency.code} ({agency.name})")
     for manager in contacts.managers:

@@ -62,8 +62,9 @@ def _stage(office: Office, reference: str) -> tuple[ReviewStage, str | None]:
 
 def _hand_to_run(office: Office, reference: str, step: str, form: BaseModel) -> ReviewStage:
     """Give the form to the review run waiting at `step`; the review's stage once it is recorded."""
-    from flows.people import submit_review_step
+    from flows.people import review_at_step, submit_review_step
 
+    review_at_step(office, reference, step)  # refused at once when the review is at another step
     return ReviewStage(asyncio.run(submit_review_step(office, reference, step, form)))
 
 

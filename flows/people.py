@@ -296,27 +296,34 @@ REVIEW_STEPS = {"appointment": ("awaiting_reviewer",), "ratification": ("under_w
                 "publication": ("awaiting_publication",)}
 
 
+def review_at_step(office: Office, reference: str, step: str) -> tuple[str, str]:
+    """The review's stage and run id, once its run can take `step`; NotAtThisStep when the review is at
+    another step, CaseNotWaiting when its run has not started."""
+    from casework.review import store as review_store
+
+    with office.sessions() as session:
+        review = review_store.get_review(session, case=store.get_case(session, reference=reference))
+        stage, run_id = review.stage, review.flow_run_id
+    if stage not in REVIEW_STEPS[step]:
+        raise NotAtThisStep(f"{reference}: its review is {stage.replace('_', ' ')}, not at the {step} step")
+    if run_id is None:
+        raise CaseNotWaiting(f"{reference}: its review run has not started yet (the deadline sweep starts it)")
+    return stage, run_id
+
+
 async def submit_review_step(office: Office, reference: str, step: str, form: BaseModel,
                              wait_seconds: float | None = None) -> str:
     """Give `form` to the case's review run (`review-<REFERENCE>`) at `step` (appointment, ratification,
     publication) and return the review's stage once it is recorded. Refused at once (NotAtThisStep) when
     the review is at another step."""
-    from casework.review import store as review_store
-
-    def review_stage() -> tuple[str, str | None]:
-        with office.sessions() as session:
-            review = review_store.get_review(session, case=store.get_case(session, reference=reference))
-            return review.stage, review.flow_run_id
-
-    stage, run_id = review_stage()
-    if stage not in REVIEW_STEPS[step]:
-        raise NotAtThisStep(f"{reference}: its review is {stage.replace('_', ' ')}, not at the {step} step")
-    if run_id is None:
-        raise CaseNotWaiting(f"{reference}: its review run has not started yet (the deadline sweep starts it)")
+    stage, run_id = review_at_step(office, reference, step)
 
     def check(case: Case) -> None:
-        if review_stage()[0] != stage:
+        if review_at_step(office, reference, step)[0] != stage:
             raise NotAtThisStep(f"{reference}: its review moved on; look again with `cig review show {reference}`")
 
     await hand_over(office, reference, step, form, UUID(run_id), check, wait_seconds=wait_seconds)
-    return review_stage()[0]
+    from casework.review import store as review_store
+
+    with office.sessions() as session:
+        return review_store.get_review(session, case=store.get_case(session, reference=reference)).stage

@@ -135,6 +135,7 @@ def change_notices(
     partnership: Partnership, *, scheduled_on: date, was_at: datetime, now_at: datetime | None,
     relisted_to: Meeting | None, references: Sequence[str], stamp: datetime, sequence: int,
     returns_due: Mapping[str, Sequence[tuple[str, datetime]]] | None = None,
+    links: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Message]:
     """One notice to each recipient (`change_recipients`): the meeting moved or cancelled, where the
     cases go, an agency's new due dates, and the updated calendar entry as an .ics attachment.
@@ -162,15 +163,23 @@ def change_notices(
     returns_due = returns_due or {}
     return [
         Message(None, f"meeting-{what}.{scheduled_on.isoformat()}.{sequence}", "meeting_change", person, 0,
-                context | {"returns": [{"reference": r, "due_at": d} for r, d in returns_due.get(code, ())] if code else []},
-                (attachment,))
+                context | {"returns": _returns(code, returns_due, links)}, (attachment,))
         for code, person in recipients
     ]
 
 
+def _returns(code: str | None, returns_due: Mapping[str, Sequence[tuple[str, datetime]]],
+             links: Mapping[tuple[str, str], str] | None) -> list[dict[str, object]]:
+    """An agency's re-dated returns as a notice lists them, each with its new personal link (`links`, by
+    agency and case: the old one stops when the case moves to another meeting); none for a non-agency."""
+    if not code:
+        return []
+    return [{"reference": r, "due_at": d, "link": (links or {}).get((code, r))} for r, d in returns_due.get(code, ())]
+
+
 def addition_notices(
     partnership: Partnership, *, meeting: Meeting, reason: str, references: Sequence[str], stamp: datetime,
-    returns_due: Mapping[str, Sequence[tuple[str, datetime]]],
+    returns_due: Mapping[str, Sequence[tuple[str, datetime]]], links: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Message]:
     """One notice to each member and the independent chair (`change_recipients`): an extraordinary
     meeting was added, why, the cases listed for it, an agency's new due dates, and the invitation."""
@@ -185,11 +194,19 @@ def addition_notices(
                "references": list(references), "location": partnership.meetings.location}
     key = f"meeting-added.{meeting.scheduled_on.isoformat()}.{meeting.starts_at:%Y%m%dT%H%M%z}"
     return [
-        Message(None, key, "meeting_added", person, 0,
-                context | {"returns": [{"reference": r, "due_at": d} for r, d in returns_due.get(code, ())] if code else []},
+        Message(None, key, "meeting_added", person, 0, context | {"returns": _returns(code, returns_due, links)},
                 (attachment,))
         for code, person in recipients
     ]
+
+
+def _return_links(session: Session, office: Office, cases: Sequence[Case], now: datetime) -> dict[tuple[str, str], str]:
+    """A new personal link for each outstanding return of `cases`, by (agency, reference), valid for the
+    meeting each case is now listed for."""
+    from casework.actions import return_link
+
+    return {(request.agency, case.reference): return_link(session, office, case, request.agency, now=now)
+            for case in cases for request in store.round_requests(case) if request.status == ReturnStatus.outstanding}
 
 
 def _outstanding_returns(cases: Sequence[Case]) -> dict[str, list[tuple[str, datetime]]]:
@@ -249,7 +266,8 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
         returns_due = _outstanding_returns(cases)
         notices = change_notices(office.partnership, scheduled_on=meeting.scheduled_on, was_at=meeting.starts_at,
                                  now_at=moved_to, relisted_to=target, references=references, stamp=now,
-                                 sequence=max(sequence, 1), returns_due=returns_due)
+                                 sequence=max(sequence, 1), returns_due=returns_due,
+                                 links=_return_links(session, office, cases, now) if not repeated else None)
         queued = queue(session, None, notices, now)
         return MeetingChange(meeting.scheduled_on, meeting.starts_at, moved_to, references, target, queued)
 
@@ -321,7 +339,7 @@ def add_meeting(
             listed = [c.reference for c in store.meeting_cases(session, meeting_on=day) if _awaiting_meeting(c)]
             queued = queue(session, None, addition_notices(
                 office.partnership, meeting=meeting, reason=reason, references=listed, stamp=now,
-                returns_due=_outstanding_returns(cases)), now)
+                returns_due=_outstanding_returns(cases), links=_return_links(session, office, cases, now)), now)
         return MeetingAddition(meeting, [c.reference for c in cases], added=not same, queued=queued)
 
 

@@ -134,3 +134,22 @@ async def test_a_reminder_or_chase_to_an_agency_carries_a_fresh_link_to_its_requ
     assert "Robin Testchild" in (await client.get(chase_link)).text
     [copy] = mails_to(office, "cig-admin@example.org", "OVERDUE (copy)")[:1]
     assert "/link/" not in copy.text()  # the administrator's copy carries no agency's link
+
+
+async def test_a_case_moved_to_another_meeting_tells_each_agency_its_new_link(
+        office: Office, case: str, police_link: str, client: httpx.AsyncClient) -> None:
+    from casework.delivery import deliver_pending
+    from casework.rescheduling import add_meeting
+
+    with office.sessions() as session:
+        meeting_at = store.get_case(session, reference=case).meeting_at
+    extraordinary = (meeting_at - timedelta(days=2)).replace(hour=14)  # type: ignore[union-attr]
+    add_meeting(office, extraordinary, now=now(), reason="an extraordinary meeting (test)", actor="test",
+                relist_cases=[case])
+    await deliver_pending(office)
+
+    [notice] = mails_to(office, POLICE, "Extraordinary meeting")
+    new_link = link_in(notice)
+    assert (await client.get(police_link)).status_code == 410  # listed for another meeting: out of date
+    opened = await client.get(new_link)
+    assert opened.status_code == 200 and "Robin Testchild" in opened.text

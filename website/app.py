@@ -142,8 +142,9 @@ class RouteLog:
             log.info("%s %s %s %.0f ms", scope["method"], route, status, 1000 * (time.monotonic() - started))
 
 
-def create_app(office: Office | None = None) -> FastAPI:
-    """The website on `office` (opened from the settings when not given)."""
+def create_app(office: Office | None = None) -> RouteLog:
+    """The website on `office` (opened from the settings when not given): the FastAPI application inside its
+    security layers (route log, security headers, body limit), as one ASGI application for uvicorn."""
     the_office = office or open_office()
     settings = the_office.settings
     secret = hashlib.sha256(b"cig website form token\0" + data_keys(settings)[0].encode()).digest()
@@ -398,8 +399,7 @@ def create_app(office: Office | None = None) -> FastAPI:
 
     wrapped = BodyLimit(app, limit=MAX_UPLOAD_BYTES)
     outer = RouteLog(SecurityHeaders(wrapped, hsts=settings.profile is Profile.production))
-    app.state.office = the_office
-    return outer  # type: ignore[return-value]
+    return outer
 
 
 def main() -> None:

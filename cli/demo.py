@@ -1,5 +1,6 @@
 """`make demo`: one referral through every step, the people simulated by `cig` commands, and one agency
-answering its CIGINF1 on the secure website over HTTP, as a browser would.
+answering its CIGINF1 on the secure website over HTTP, as a browser would; then its review, in its own
+run, through to publication and the case's closure.
 
 Prints the case timeline and the messages sent; exits non-zero if any step or message is missing.
 """
@@ -74,7 +75,59 @@ def answer_on_the_website(env: dict[str, str], address: str, involvement: str) -
     print("  Return recorded (the confirmation page); a receipt is emailed")
 
 
+def review_messages(partnership) -> int:  # type: ignore[no-untyped-def]
+    """What the review sends (the lead reviewer named at the decision, so no appointment notice): its plan to
+    the business manager and its commencement to the members; each ratification's outcome to the business
+    manager and the body the drafts go to next; the publication to the business manager and the members."""
+    members = len(partnership.agencies) + 2
+    contacts = partnership.contacts
+    return (1 + members) + (3 + (contacts.executive_group is not None) + (contacts.board is not None)) + (1 + members)
+
+
+def review_show(env: dict[str, str], reference: str) -> dict | None:  # type: ignore[type-arg]
+    done = subprocess.run([CIG, "review", "show", reference, "--json"], env=env, cwd=PROJECT, capture_output=True, text=True)
+    return json.loads(done.stdout) if done.returncode == 0 else None
+
+
+def continue_into_the_review(env: dict[str, str], reference: str, agencies: list[str]) -> None:
+    """The decision started the review's own run, review-<REFERENCE>: the agencies confirm their engagement,
+    the groups, terms and milestones are recorded, the drafts are ratified, the report published, and the
+    case closes. Prints the case's timeline through the review."""
+    today = time.strftime("%Y-%m-%d")
+    deadline = time.monotonic() + 120
+    while (shown := review_show(env, reference)) is None or shown["stage"] != "under_way":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the review of {reference} was not commissioned within 120 s")
+        time.sleep(1)
+    for code in agencies:
+        cig(env, "review", "engage", reference, "--agency", code, "--by", f"{code} member (invented)")
+    cig(env, "review", "member", reference, "--group", "review", "--name", "Harper Headofservice (invented)",
+        "--agency", "CSC", "--role", "Head of Service", "--email", "h.headofservice@example.org")
+    cig(env, "review", "member", reference, "--group", "case", "--name", "Quinn Healthvisitor (invented)",
+        "--agency", "HEALTH", "--role", "Health visitor", "--email", "q.healthvisitor@example.org")
+    cig(env, "review", "terms", reference, "--terms", "How health and social care shared information (invented).",
+        "--scope", "The four months before the incident; every agency involved.")
+    for milestone in shown["milestones"]:
+        cig(env, "review", "milestone", reference, "--stage", milestone["code"], "--done-on", today, "--by", "Bailey Manager")
+    cig(env, "review", "family", reference, "--complete-on", today)
+    for body in ("cig", "executive_group", "board"):
+        cig(env, "review", "ratify", reference, "--by", body)
+    cig(env, "review", "publish", reference, "--on", today, "--link", "https://northshire-scp.example.org/reviews/scr-1",
+        "--response-link", "https://northshire-scp.example.org/reviews/scr-1-response", "--theme", "neglect")
+    deadline = time.monotonic() + 120
+    while (shown := review_show(env, reference)) is None or shown["case_status"] != "closed":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{reference} did not close after its review was published")
+        time.sleep(1)
+    print()
+    cig(env, "review", "show", reference)
+    print()
+    cig(env, "timeline", reference)
+    print()
+
+
 def run_demo(env: dict[str, str]) -> int:
+    from casework.rescheduling import change_recipients
     from config.partnership import load_partnership
     from config.settings import Settings
 
@@ -110,14 +163,16 @@ def run_demo(env: dict[str, str]) -> int:
         print()
         cig(env, "referral", "show", reference)
         print()
-        mails = json.loads(cig(env, "mail", "--json"))
+        continue_into_the_review(env, reference, agencies)
+        expected = expected_messages(reference, agencies, len(change_recipients(partnership))) \
+            + review_messages(partnership)
+        deadline = time.monotonic() + 120
+        while len(mails := json.loads(cig(env, "mail", "--json"))) < expected and time.monotonic() < deadline:
+            time.sleep(1)
         cig(env, "mail")
     except RuntimeError as failure:
         print(f"demo: FAILED: {failure}", file=sys.stderr)
         return 1
-    from casework.rescheduling import change_recipients
-
-    expected = expected_messages(reference, agencies, len(change_recipients(partnership)))
     subjects = [m["subject"] for m in mails]
     missing = [what for what, needle in (("Ofsted notice", "Notice to Ofsted"), ("National Panel notice", "National Panel"),
                                          ("referrer's decision", "Decision on your referral")) if not any(needle in s for s in subjects)]
@@ -125,5 +180,5 @@ def run_demo(env: dict[str, str]) -> int:
         print(f"demo: FAILED: {len(mails)} messages delivered, expected {expected}; missing: {', '.join(missing) or 'none'}",
               file=sys.stderr)
         return 1
-    print(f"demo: {len(mails)} messages delivered, decision recorded")
+    print(f"demo: {len(mails)} messages delivered, decision recorded, the review published and the case closed")
     return 0

@@ -54,6 +54,12 @@ SAVED_VIEWS: tuple[SavedView, ...] = (
     SavedView("All open cases", ("case",), UNFINISHED_STATES),
     SavedView("Serious Case Reviews", ("outcome:scr",)),
     SavedView("Rapid reviews", ("regime:wt2023",)),
+    # the review after the decision: its own run, review-<REFERENCE>, tagged by its stage
+    SavedView("Reviews awaiting a lead reviewer", ("review-stage:awaiting_reviewer",)),
+    SavedView("Reviews under way", ("review-stage:under_way",)),
+    SavedView("Reviews in ratification", ("review-stage:ratifying",)),
+    SavedView("Reviews awaiting publication", ("review-stage:awaiting_publication",)),
+    SavedView("All open reviews", ("review",), UNFINISHED_STATES),
 )
 
 

@@ -27,7 +27,9 @@ from flows.forms import AppointmentInput, RatificationInput, ReviewPublicationIn
 from tasks.artifacts import publish_case_artifacts
 from tasks.cases import read_case
 from tasks.mail import send_messages
-from tasks.review import close_review, commission_review, record_appointment, record_publication, record_ratification
+from tasks.review import (
+    close_review, commission_review, record_appointment, record_publication, record_ratification, record_review_run,
+)
 from tasks.runs import tag_flow_run
 
 
@@ -46,7 +48,8 @@ async def review(reference: str) -> str:
 async def commission(reference: str) -> None:
     """"Rationale and commencement advised to LSCB Members": the plan laid out, the business manager and
     the members told, each agency asked to confirm its engagement (the sweep chases the silent)."""
-    await commission_review(reference, str(waiting.flow_run_id()))
+    await commission_review(reference)
+    await record_review_run(reference, str(waiting.flow_run_id()))
     await tag_review_stage(reference)
     await send_review_messages(reference)
 

@@ -25,10 +25,15 @@ async def start_review(reference: str) -> str | None:
 
 
 @task(name="commission_review", **DB_TASK)
-async def commission_review(reference: str, flow_run_id: str) -> actions.ReviewOutcome:
-    outcome = actions.commission_review(office(), reference, now=now(), actor="review run")
+async def commission_review(reference: str) -> actions.ReviewOutcome:
+    """Lay out the review's plan and queue the business manager's and the members' notices (once)."""
+    return actions.commission_review(office(), reference, now=now(), actor="review run")
+
+
+@task(name="record_review_run", **DB_TASK)
+async def record_review_run(reference: str, flow_run_id: str) -> None:
+    """Remember the review's run on the review (the sweep restarts it if it dies; `cig review` resumes it)."""
     actions.attach_review_run(office(), reference, flow_run_id, now=now())
-    return outcome
 
 
 @task(name="record_appointment", **DB_TASK)

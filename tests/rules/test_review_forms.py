@@ -62,3 +62,18 @@ def test_a_spoiled_review_form_is_refused_naming_the_field(form: type[BaseModel]
     # what stays valid: an optional field dropped or emptied, or a value the field accepts
     assert kind != "extra"
     assert field not in {n for n, f in form.model_fields.items() if f.is_required()} or kind == "wrong"
+
+
+def test_the_review_run_s_forms_keep_their_required_fields_and_list_the_agencies() -> None:
+    from config.partnership import load_partnership
+    from config.settings import CONFIG_DIR
+    from flows.forms import AppointmentInput, RatificationInput, ReviewPublicationInput, form_for
+
+    partnership = load_partnership(CONFIG_DIR / "partnership.example.yaml")
+    schemas = {f.__name__: form_for(f, partnership, "the review", "**what to do**").model_json_schema()
+               for f in (AppointmentInput, RatificationInput, ReviewPublicationInput)}
+    assert schemas["AppointmentInput"]["required"] == ["reviewer", "kind", "appointed_on", "appointed_by"]
+    assert "POL: Northshire Police" in schemas["AppointmentInput"]["properties"]["agency"]["enum"]
+    assert schemas["AppointmentInput"]["properties"]["reviewer"]["description"].startswith("**what to do**")
+    assert schemas["RatificationInput"]["$defs"]["Ratifier"]["enum"] == ["cig", "executive_group", "board"]
+    assert schemas["ReviewPublicationInput"]["required"] == ["published_on", "link", "response_link"]

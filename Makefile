@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= development
 SIZE ?= default
+TEST_WORKERS ?= 2
 
-.PHONY: install browser up demo demo-month test test-fast bench clean
+.PHONY: install browser up demo demo-month test test-scale test-fast bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +48,14 @@ browser:
 	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 
-## The whole suite; PostgreSQL too when CIG_TEST_POSTGRES_URL is set (.ci/run sets it).
+## The suite but the scale tests, on two pytest-xdist workers (the system tests on one of them, one
+## after another); PostgreSQL too when CIG_TEST_POSTGRES_URL is set (.ci/run sets it).
 test: install browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup -m "not scale" $(PYTEST_ARGS)
+
+## The whole-stack scale tests: fifty referrals on two workers (PostgreSQL), the bench smoke. .ci/run runs them after `make test`.
+test-scale: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m scale $(PYTEST_ARGS)
 
 ## Benchmarks on SQLite and PostgreSQL; results to docs/performance.md (SIZE=smoke: CI's quick run).
 bench: install

@@ -1,5 +1,7 @@
-"""Shared test setup: each test session gets its own PREFECT_HOME and CIG_HOME under a temporary
-directory, so nothing touches the developer's var/ or ~/.prefect.
+"""Shared test setup: each test session (each pytest-xdist worker) gets its own PREFECT_HOME and
+CIG_HOME under a temporary directory, so nothing touches the developer's var/ or ~/.prefect, and,
+when CIG_TEST_POSTGRES_URL is set, its own PostgreSQL database made from it, dropped at the end: the
+task and flow tests drop and re-create the case tables, which two workers must not do to each other.
 """
 
 from __future__ import annotations
@@ -15,6 +17,33 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
 os.environ["CIG_HOME"] = str(_SESSION_DIR / "cig")
+
+
+def _database_of_this_worker() -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("CIG_TEST_POSTGRES_URL")
+    if not (worker and url):
+        return
+    import atexit
+
+    import psycopg
+
+    server, _, base = url.rpartition("/")
+    name = f"{base}_{worker}"
+    admin = f"{server}/postgres".replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    os.environ["CIG_TEST_POSTGRES_URL"] = f"{server}/{name}"
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    atexit.register(drop)
+
+
+_database_of_this_worker()
 
 
 def free_port() -> int:

@@ -1,7 +1,8 @@
-"""Layer 3: whole referral flows under one session-scoped Prefect test server.
+"""Layer 3: whole referral and review flows under one session-scoped Prefect test server.
 
-The `referral` flow is served from this process (a Runner in a background thread), so each
-flow run executes in a subprocess exactly as under a worker, and suspends release it. The case
+The `referral` and `review` flows are served from this process (a Runner in a background thread), so each
+flow run executes in a process of its own, as under a worker, and suspends release it (forked from a
+preloaded forkserver, or spawned for the fault tests: `flow_runs_forked`). The case
 database, the data key and the local SMTP server are per test; `people` hands in each person's
 form through the same function `cig` uses.
 """
@@ -30,24 +31,66 @@ from tests.conftest import free_port
 DATABASES = ["sqlite"] + (["postgres"] if os.environ.get("CIG_TEST_POSTGRES_URL") else [])
 
 
+# The server services no flow test exercises, off (as Prefect's own test suite runs them): the deadline
+# sweep, not Prefect, acts on late or expired runs here, and no deployment has a schedule.
+QUIET_SERVICES = {
+    f"PREFECT_SERVER_SERVICES_{service}_ENABLED": "false"
+    for service in ("SCHEDULER", "LATE_RUNS", "PAUSE_EXPIRATIONS", "CANCELLATION_CLEANUP", "FOREMAN")
+}
+
+# What each flow run imports before it starts: a run forked from a server process that holds these
+# starts in a fraction of the CPU of one spawned to import them again.
+PRELOADED = ["prefect", "prefect.flow_engine", "prefect.runner", "flows.referral", "flows.review", "casework.actions",
+             "casework.store", "alembic.command", "docx"]
+
+
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
+    """One Prefect test server for the session, serving the `referral` and `review` flows from a Runner
+    in this process; at the end, any flow-run process still running (a test ended while its run was
+    finishing) is stopped with the server, not left retrying a server that has gone."""
+    import multiprocessing
+
+    os.environ.update(QUIET_SERVICES)
     with prefect_test_harness(server_startup_timeout=120):
         from prefect.runner import Runner
 
         from flows.referral import referral
+        from flows.review import review
 
         runner = Runner(name="cig-test-runner", query_seconds=1, limit=20)
 
         async def serve() -> None:
             await runner.aadd_flow(referral, name="referral")
+            await runner.aadd_flow(review, name="review")
             await runner.start()
 
         thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
         thread.start()
         asyncio.run(_wait_for_deployment("referral/referral"))
+        asyncio.run(_wait_for_deployment("review/review"))
         yield
-        runner.stop() if hasattr(runner, "stop") else None
+        for process in multiprocessing.active_children():
+            process.kill()
+
+
+@pytest.fixture(autouse=True)
+def flow_runs_forked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each flow run is still a process of its own that a suspend releases, as under a worker, but
+    forked from a forkserver that has imported Prefect and the flows, not spawned to import them
+    again (about 3 s of CPU saved per step). Tests marked `spawned_runs` (the fault tests: they kill
+    a spawned run by its command line, or load code into it through PYTHONPATH) keep spawn."""
+    if request.node.get_closest_marker("spawned_runs"):
+        return
+    import multiprocessing
+    import types
+
+    import prefect.flow_engine
+
+    forkserver = multiprocessing.get_context("forkserver")
+    forkserver.set_forkserver_preload(PRELOADED)
+    monkeypatch.setattr(prefect.flow_engine, "multiprocessing",
+                        types.SimpleNamespace(get_context=lambda method: forkserver, context=multiprocessing.context))
 
 
 async def _wait_for_deployment(name: str) -> None:

@@ -21,6 +21,14 @@ import pytest
 from cli.stack import PROJECT, Terminated, stopping_on_signals
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`) the system tests run one after another on one worker: each
+    starts its own stack on fixed ports, and two stacks at once on two cores only thrash."""
+    for item in items:
+        if "tests/system/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.xdist_group("stacks"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def sigterm_stops_the_stacks() -> Iterator[None]:
     with stopping_on_signals():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.scale]
 
 
 def test_the_smallest_bench_runs_every_measurement_without_error(

@@ -207,6 +207,7 @@ DRIVER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.scale
 @pytest.mark.skipif(not os.environ.get("CIG_TEST_POSTGRES_URL"), reason="needs CIG_TEST_POSTGRES_URL (PostgreSQL)")
 def test_two_workers_share_fifty_referrals_on_postgresql_and_process_each_once(tmp_path: Path) -> None:
     import psycopg

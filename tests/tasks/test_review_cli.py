@@ -1,5 +1,5 @@
 """`cig review` as a user types it, on a real database (the steps the review run waits for are covered
-in tests/review; here the facts recorded at once, `show` and `list`, and refusals naming the field)."""
+in tests/flows/test_review_flow.py; here the facts recorded at once, `show` and `list`, and refusals naming the field)."""
 
 from __future__ import annotations
 

@@ -29,10 +29,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from casework.clocks import WorkingCalendar
 from casework.messages import Message
 from config.partnership import Contact, Partnership
+
+if TYPE_CHECKING:
+    from casework.learning.rules import ActionDue
 
 NOTICE_KINDS = ("ofsted_notice", "panel_notice", "serious_incident_notice", "rapid_review_notice")
 
@@ -61,6 +65,7 @@ class OpenDeadline:
     started_on: date | None = None  # the day the clock started (no reminder that same day)
     meeting_at: datetime | None = None
     counted_in_hours: bool = False  # the clock runs out hours after its event: no day-counted warning
+    action: "ActionDue | None" = None  # a learning action's deadline: the action and its named lead
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ def horizon(partnership: Partnership) -> timedelta:
     working = max(reminders.return_offsets_working_days, default=0)
     calendar_days = max([*reminders.decision_offsets_days, *reminders.notice_offsets_days], default=0)
     # n working days can span n weeks' worth of weekends and the Christmas and Easter closures
-    return timedelta(days=max(calendar_days, 2 * working + 7) + 1)
+    return timedelta(days=max(calendar_days, 2 * working + 7, *reminders.action_offsets_days) + 1)
 
 
 def _latest_offset_due(
@@ -146,9 +151,15 @@ def reminders_owed(
     settings = partnership.reminders
     today = calendar.local_date(now)
     owed: list[Message] = []
+    from casework.learning.rules import ACTION_KIND, action_reminders_owed
     from casework.review.reminders import REVIEW_KINDS, review_reminders_owed
 
     for item in deadlines:
+        if item.kind == ACTION_KIND:  # a learning action: its lead, the agency's CIG member, the business manager
+            if item.action is not None and item.met_at is None:
+                owed.extend(action_reminders_owed(item.reference, item.action, now=now, partnership=partnership,
+                                                  calendar=calendar))
+            continue
         if item.kind in REVIEW_KINDS:  # a review's engagement chases and its report's 12 months
             owed.extend(review_reminders_owed(item, now=now, partnership=partnership, calendar=calendar))
             continue

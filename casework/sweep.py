@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from casework.actions import queue, with_return_link
 from casework.clocks import WorkingCalendar
+from casework.learning.store import actions_due
 from casework.messages import run_left_stopped, run_recovered
 from casework.office import Office
 from casework.recovery import (
@@ -78,6 +80,8 @@ def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:
         rows = store.open_deadlines_due_before(session, before=now + horizon(office.partnership))
         rows = meet_sent_notices(session, office, rows)
         deadlines = [_open_deadline(row, office.calendar, office.rules(row.case.regime)) for row in rows]
+        learning = actions_due(session, deadlines=rows)  # a learning action and its lead, sealed in the action
+        deadlines = [replace(d, action=learning[row.id]) if row.id in learning else d for d, row in zip(deadlines, rows)]
         owed = reminders_owed(deadlines, now=now, partnership=office.partnership, calendar=office.calendar)
         if not owed:
             return SweepOutcome(len(rows), 0)

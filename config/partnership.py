@@ -124,6 +124,11 @@ class Reminders(BaseModel):
     return_offsets_working_days: list[Offset] = Field([2, 1])
     decision_offsets_days: list[Offset] = Field([7, 2])
     notice_offsets_days: list[Offset] = Field([2])
+    # learning and improvement actions: reminders to the named lead this many days before the target date,
+    # a chase (the agency's CIG member copied) once overdue, the business manager after this many days overdue
+    action_offsets_days: list[Offset] = Field([14, 3])
+    action_escalation_days: int = Field(14, ge=0, le=365)
+    impact_review_months: int = Field(6, ge=1, le=24, description="the committee's review of the plans after ratification")
 
 
 class Contacts(BaseModel):

@@ -274,3 +274,61 @@ class ReviewPerson(Base):
     agency: Mapped[str] = mapped_column(String(12))
     person: Mapped[dict] = mapped_column(SealedJSON)  # {name, role, email}
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LearningAction(Base):
+    """One action of a review's multi-agency or single-agency learning and improvement plan: the finding it
+    answers, the action, the agency, the named lead (sealed: a practitioner's name and email), the target
+    date, the evidence of impact that will show it worked, and its status. Its reminders run from the
+    case's `learning_action` deadline (subject "A<number>"), so the sweep reads only what is due."""
+
+    __tablename__ = "learning_actions"
+    __table_args__ = (UniqueConstraint("review_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    plan: Mapped[str] = mapped_column(String(16))  # multi_agency, single_agency
+    agency: Mapped[str] = mapped_column(String(12))
+    finding: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    lead: Mapped[dict] = mapped_column(SealedJSON)  # {name, email}
+    target_on: Mapped[date]
+    evidence_of_impact: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, done, dropped
+    status_note: Mapped[str | None] = mapped_column(Text)  # the evidence it is done, or why it was dropped
+    done_on: Mapped[date | None]
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # a new target date starts its reminders afresh
+    outcome: Mapped[str | None] = mapped_column(String(20))  # the committee's 6-month review
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ActionUpdate(Base):
+    """A recorded change to an action: what changed (field names and statuses, never the lead's details), why, who, when."""
+
+    __tablename__ = "action_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("learning_actions.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(120))
+    changes: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class LearningRecord(Base):
+    """What a review's learning produced, by kind: its learning summary (key "summary"), each dissemination
+    the training officer records, a 6-month review of impact; an audit that is not a case review is an index
+    entry with no review. Anonymised text only (checked against the case's names and dates of birth)."""
+
+    __tablename__ = "learning_records"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # summary, dissemination, impact_review, index_entry
+    key: Mapped[str] = mapped_column(String(120))
+    data: Mapped[dict] = mapped_column(JSON)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

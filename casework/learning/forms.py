@@ -1,0 +1,112 @@
+"""The forms of learning and improvement: an action of a plan, its recorded update, the committee's outcome,
+the learning summary's human fields, and a dissemination. Every field has a description; cross-field rules
+are validators that name the field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import Field, field_validator, model_validator
+
+from casework.forms import AgencyCode, Email, Form, Line, Name, Text, not_in_future
+from casework.learning.rules import ImpactOutcome, Plan
+
+
+class ActionForm(Form):
+    """One action of a review's multi-agency or single-agency learning and improvement plan."""
+
+    plan: Plan = Field(description="**multi_agency** (the training officer's plan) or **single_agency** (an agency's own)")
+    finding: Text = Field(description="The finding or recommendation the action answers")
+    action: Text = Field(description="The learning and improvement action")
+    agency: AgencyCode = Field(description="The agency responsible (its CIG member is accountable for it)")
+    lead_name: Name = Field(description="The named lead with responsibility for the action")
+    lead_email: Email = Field(description="The named lead's email address (reminders go there)")
+    target_on: date = Field(description="The target date (timescale)")
+    evidence_of_impact: Text = Field(description="The evidence of impact or practice improvement that will show it worked")
+
+
+class SetStatus(StrEnum):
+    open = "open"
+    done = "done"
+    dropped = "dropped"
+
+
+class ActionUpdateForm(Form):
+    """A recorded update to an action: its status (done with evidence, dropped with a reason), a new target
+    date, a new lead, or new wording; after ratification every update needs a reason."""
+
+    number: int = Field(ge=1, description="The action's number in the review's plans")
+    status: SetStatus | None = Field(None, description="**done** (with evidence), **dropped** (with a reason), or **open** again")
+    evidence: Text | None = Field(None, description="The evidence that the action is done")
+    done_on: date | None = Field(None, description="When it was done (default: today)")
+    target_on: date | None = Field(None, description="A new target date")
+    lead_name: Name | None = Field(None, description="A new named lead")
+    lead_email: Email | None = Field(None, description="The new named lead's email address")
+    action: Text | None = Field(None, description="New wording of the action")
+    evidence_of_impact: Text | None = Field(None, description="New evidence of impact expected")
+    reason: Text | None = Field(None, description="Why it changes (required once the plans are ratified, and to drop an action)")
+
+    _past = field_validator("done_on")(not_in_future)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ActionUpdateForm":
+        if self.status is SetStatus.done and not self.evidence:
+            raise ValueError("evidence: say what shows the action is done")
+        if self.status is SetStatus.dropped and not self.reason:
+            raise ValueError("reason: say why the action is dropped")
+        if (self.lead_name is None) != (self.lead_email is None):
+            raise ValueError("lead_email: a new lead needs both a name and an email address")
+        if all(v is None for v in (self.status, self.target_on, self.lead_name, self.action, self.evidence_of_impact)):
+            raise ValueError("status: the update changes nothing")
+        return self
+
+
+class OutcomeForm(Form):
+    """The professional development committee's outcome for one action at the 6-month review."""
+
+    number: int = Field(ge=1, description="The action's number")
+    outcome: ImpactOutcome = Field(description="**impact_evidenced**, **more_needed**, or **replanned**")
+    note: Text | None = Field(None, description="What the committee said")
+    on: date = Field(description="The date of the committee's meeting")
+
+    _past = field_validator("on")(not_in_future)
+
+
+class LearningSummaryForm(Form):
+    """What only people can write in the learning summary (seed 001 Appendix B); the rest comes from the case."""
+
+    case_selection: Text = Field(description="How the case was selected for review")
+    completed_on: date = Field(description="The date the review was completed")
+    learning_about_case: Text = Field(description="What was learnt about the case (key themes, early learning)")
+    learning_about_method: Text = Field(description="What was learnt about the review / methodology")
+    single_agency_recommendations: Text = Field(description="Key single-agency recommendations")
+    multi_agency_recommendations: Text = Field(description="Key multi-agency recommendations")
+    who_is_doing_what: Text = Field(description="How the changes will be made and who is doing what")
+    impact_audit: Text = Field(description="How impact will be audited")
+    other_comments: Text | None = Field(None, description="Other comments")
+
+
+class DisseminationKind(StrEnum):
+    learning_brief = "learning_brief"
+    learning_session = "learning_session"  # the multi-agency learning session by the review's author
+    training = "training"
+    newsletter = "newsletter"
+    regional_forum = "regional_forum"
+    summary_report = "summary_report"  # the summary learning and improvement report to the partnership
+    practice_audit = "practice_audit"  # the practice learning focus group audit that tested knowledge
+    staff_questionnaire = "staff_questionnaire"
+
+
+class DisseminationForm(Form):
+    """How the learning went out (or was tested afterwards), recorded by the training officer."""
+
+    kind: DisseminationKind = Field(description="What it was: learning_brief, learning_session, training, newsletter, "
+                                    "regional_forum, summary_report, practice_audit, staff_questionnaire")
+    on: date = Field(description="When")
+    audience: Line = Field(description="Who it reached (e.g. 'all agencies' frontline staff', '42 practitioners')")
+    note: Text | None = Field(None, description="What it covered, or what the audit or questionnaire found")
+    by: Name = Field(description="Who records it (the training officer)")
+
+    _past = field_validator("on")(not_in_future)

@@ -1,0 +1,198 @@
+"""The rules of learning and improvement, apart from Prefect and the database: pure functions over plain
+data that take `today` (or `now`) and never read the clock.
+
+- an action's status as people see it (open, overdue, done with evidence, dropped with a reason);
+- when the plans are locked (ratified by the executive group: seed 002 "actions plans reviewed / revised /
+  ratified by LSCB Executive Group"), after which an action changes only through a recorded update;
+- when the professional development committee's 6-month review falls due;
+- what an action's deadline owes its lead, the agency's CIG member and the business manager at `now`
+  (the same keys and once-only guarantee as every reminder of casework.reminders);
+- the 6-month review pack: every action, overdue first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from dateutil.relativedelta import relativedelta
+
+from casework.clocks import WorkingCalendar
+from casework.messages import Message
+from casework.review.rules import Ratification, Ratifier, next_ratifier
+from config.partnership import Contact, Partnership
+
+ACTION_KIND = "learning_action"  # the kind of an action's deadline row (subject "A<number>")
+
+
+class Plan(StrEnum):
+    multi_agency = "multi_agency"
+    single_agency = "single_agency"
+
+
+class ActionStatus(StrEnum):
+    """What is stored; `overdue` is never stored, it is an open action past its target date."""
+
+    open = "open"
+    overdue = "overdue"
+    done = "done"  # with the evidence that it is done
+    dropped = "dropped"  # with the reason
+
+
+class ImpactOutcome(StrEnum):
+    """The professional development committee's view of one action at the 6-month review."""
+
+    impact_evidenced = "impact_evidenced"
+    more_needed = "more_needed"
+    replanned = "replanned"
+
+
+def action_status(stored: str, target_on: date, today: date) -> ActionStatus:
+    """The status people see: an open action whose target date has passed is overdue."""
+    status = ActionStatus(stored)
+    if status is ActionStatus.open and today > target_on:
+        return ActionStatus.overdue
+    return status
+
+
+def plans_ratified_on(history: Sequence[Ratification]) -> date | None:
+    """The day the executive group ratified the action plans (since they were last returned), or None while
+    they are still drafts. From then on an action changes only through a recorded update."""
+    if next_ratifier(history) in (Ratifier.cig, Ratifier.executive_group):
+        return None
+    days = [r.on for r in history if r.by is Ratifier.executive_group and r.result.value == "ratified"]
+    return max(days) if days else None
+
+
+def impact_review_due(ratified_on: date, months: int) -> date:
+    """The day the committee's review of the plans' activity and impact falls due."""
+    return ratified_on + relativedelta(months=months)
+
+
+def action_subject(number: int) -> str:
+    """The subject of an action's deadline row and of its reminders' keys ("A3")."""
+    return f"A{number}"
+
+
+# --- what an action's deadline owes -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActionDue:
+    """An action as its reminders need it (read from the store with its deadline row)."""
+
+    number: int
+    agency: str
+    action: str
+    lead: Contact
+    target_on: date
+    status: str
+    revision: int
+    created_on: date
+
+
+def _message(reference: str, due: ActionDue, purpose: str, offset: str, to: Contact, partnership: Partnership,
+             copy_for: str = "", days_overdue: int = 0) -> Message:
+    agency = partnership.agency_by_code.get(due.agency)
+    context = {"partnership": partnership.name, "reference": reference, "purpose": purpose, "number": due.number,
+               "action": due.action, "agency": agency.name if agency else due.agency, "lead": due.lead.name,
+               "target_on": due.target_on, "copy_for": copy_for, "days_overdue": days_overdue}
+    return Message(reference, f"{purpose}.{ACTION_KIND}.{action_subject(due.number)}.{offset}", "action_reminder", to,
+                   due.revision, context)
+
+
+def action_reminders_owed(reference: str, due: ActionDue, *, now: datetime, partnership: Partnership,
+                          calendar: WorkingCalendar) -> list[Message]:
+    """What one action owes at `now`: a reminder to its lead on each offset's day before the target date (the
+    nearest offset passed, one only), a chase once overdue to the lead and the agency's CIG member (who is
+    accountable for the agency's actions), and an escalation to the business manager once it is
+    `action_escalation_days` overdue. Nothing for an action done or dropped. Keys carry the action's
+    revision, so a target date re-planned through a recorded update is reminded afresh."""
+    if due.status != ActionStatus.open.value:
+        return []
+    settings = partnership.reminders
+    today = calendar.local_date(now)
+    if today > due.target_on:
+        overdue = (today - due.target_on).days
+        owed = [_message(reference, due, "chase", "overdue", due.lead, partnership, days_overdue=overdue)]
+        agency = partnership.agency_by_code.get(due.agency)
+        if agency is not None:
+            owed.append(_message(reference, due, "chase", "overdue", agency.contact, partnership,
+                                 copy_for=due.lead.name, days_overdue=overdue))
+        if overdue >= settings.action_escalation_days:
+            owed.append(_message(reference, due, "escalation", f"{settings.action_escalation_days}d",
+                                 partnership.contacts.business_manager, partnership, days_overdue=overdue))
+        return owed
+    days_left = (due.target_on - today).days
+    passed = [n for n in set(settings.action_offsets_days)
+              if n > 0 and days_left <= n and due.target_on - timedelta(days=n) > due.created_on]
+    if not passed:
+        return []
+    offset = min(passed)
+    return [_message(reference, due, "reminder", f"{offset}d", due.lead, partnership)]
+
+
+def action_horizon(partnership: Partnership) -> timedelta:
+    """How far ahead of a target date the sweep must look to see every reminder's day."""
+    return timedelta(days=max(partnership.reminders.action_offsets_days, default=0) + 1)
+
+
+# --- the 6-month review pack --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PackAction:
+    """One action as the pack shows it."""
+
+    reference: str
+    number: int
+    plan: str
+    agency: str
+    finding: str
+    action: str
+    lead: str
+    target_on: date
+    evidence_of_impact: str
+    status: ActionStatus
+    status_note: str | None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class ImpactPack:
+    """The pack the professional development committee reads: every action, overdue first."""
+
+    title: str
+    prepared_on: date
+    actions: tuple[PackAction, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s.value: sum(1 for a in self.actions if a.status is s) for s in ActionStatus}
+
+
+_ORDER = {ActionStatus.overdue: 0, ActionStatus.open: 1, ActionStatus.done: 2, ActionStatus.dropped: 3}
+
+
+def impact_pack(title: str, actions: Sequence[PackAction], today: date) -> ImpactPack:
+    """The pack: overdue first (longest overdue first), then open by target date, then done, then dropped."""
+    ordered = sorted(actions, key=lambda a: (_ORDER[a.status], a.target_on, a.reference, a.number))
+    return ImpactPack(title, today, tuple(ordered))
+
+
+def _cell(text: str | None) -> str:
+    return " ".join((text or "").split()).replace("|", "/")
+
+
+def pack_markdown(pack: ImpactPack) -> str:
+    """The pack as markdown: the counts, then one row per action."""
+    counts = pack.counts
+    lines = [f"# {pack.title}", "", f"Prepared {pack.prepared_on.isoformat()}: "
+             + ", ".join(f"{n} {s}" for s, n in counts.items()), "",
+             "| Review | No. | Plan | Agency | Finding | Action | Lead | Target | Evidence of impact | Status | Evidence or reason |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for a in pack.actions:
+        lines.append(f"| {a.reference} | {a.number} | {a.plan.replace('_', '-')} | {a.agency} | {_cell(a.finding)} | "
+                     f"{_cell(a.action)} | {_cell(a.lead)} | {a.target_on.isoformat()} | {_cell(a.evidence_of_impact)} | "
+                     f"{a.status.value} | {_cell(a.status_note)} |")
+    return "\n".join(lines) + "\n"

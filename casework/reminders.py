@@ -12,7 +12,9 @@ outbox on every sweep keeps exactly one.
   number of days before it, and an escalation to the business manager and the independent chair
   once it is breached;
 - the statutory notices (Ofsted, National Panel, serious incident, rapid review): a warning to the
-  business manager before, and the same escalation when breached.
+  business manager before (for the National Panel notice, which waits for an SCR's lead reviewer,
+  the independent chair too), and the same escalation when breached;
+- a review's engagement, milestones and report (casework.review.reminders).
 
 Only the latest offset whose day has come is owed (a sweep that missed a day does not send two
 reminders at once), none on the day the clock started, and none for a deadline already met.
@@ -66,6 +68,7 @@ class OpenDeadline:
     meeting_at: datetime | None = None
     counted_in_hours: bool = False  # the clock runs out hours after its event: no day-counted warning
     action: "ActionDue | None" = None  # a learning action's deadline: the action and its named lead
+    lead_reviewers: tuple[Contact, ...] = ()  # a review's appointed lead reviewers who gave an email address
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,9 @@ def horizon(partnership: Partnership) -> timedelta:
     """How far ahead the sweep must look so that every offset's day is seen (working days: generously)."""
     reminders = partnership.reminders
     working = max(reminders.return_offsets_working_days, default=0)
-    calendar_days = max([*reminders.decision_offsets_days, *reminders.notice_offsets_days], default=0)
+    from casework.review.reminders import MILESTONE_WARNING_DAYS
+
+    calendar_days = max([*reminders.decision_offsets_days, *reminders.notice_offsets_days, MILESTONE_WARNING_DAYS])
     # n working days can span n weeks' worth of weekends and the Christmas and Easter closures
     return timedelta(days=max(calendar_days, 2 * working + 7, *reminders.action_offsets_days) + 1)
 
@@ -187,6 +192,9 @@ def reminders_owed(
         if item.kind == "decision":
             before = ((contacts.cig_chair, "CIG chair"), (contacts.independent_chair, "independent chair"))
             offsets = settings.decision_offsets_days
+        elif item.kind == "panel_notice":  # an SCR's waits for its lead reviewer: the independent chair acts too
+            before = ((contacts.business_manager, "business manager"), (contacts.independent_chair, "independent chair"))
+            offsets = settings.notice_offsets_days
         elif item.kind in NOTICE_KINDS:
             before, offsets = ((contacts.business_manager, "business manager"),), settings.notice_offsets_days
         else:

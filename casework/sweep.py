@@ -26,8 +26,10 @@ from casework.recovery import (
     PastEvent, PastRecovery, RecoveryDecision, RecoveryLimit, RunFault, recoveries_within, recovery_number,
 )
 from casework.reminders import NOTICE_KINDS, OpenDeadline, horizon, reminders_owed
+from casework.review.reminders import REVIEW_MILESTONE
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, Deadline, OutboxMessage
+from config.partnership import Contact
 from config.rulesets import ClockUnit, RuleSet
 
 
@@ -44,6 +46,9 @@ def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet) -> 
     case = row.case
     clock = rules.clocks.get(row.kind)
     started_on = None
+    lead_reviewers: tuple[Contact, ...] = ()
+    if row.kind == REVIEW_MILESTONE and case.review is not None:  # the lead reviewers are reminded too
+        lead_reviewers = tuple(Contact(name=r["name"], email=r["email"]) for r in case.review.reviewers if r.get("email"))
     if row.kind == "information_return":
         request = next((r for r in case.requests if r.agency == row.subject and r.round == row.round), None)
         started_on = calendar.local_date(request.issued_at) if request else None
@@ -51,6 +56,7 @@ def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet) -> 
         reference=case.reference, kind=row.kind, subject=row.subject, round=row.round, label=row.label,
         due_at=row.due_at, met_at=row.met_at, case_open=case.status == "open", started_on=started_on,
         meeting_at=case.meeting_at, counted_in_hours=clock is not None and clock.unit is ClockUnit.hours,
+        lead_reviewers=lead_reviewers,
     )
 
 

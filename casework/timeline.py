@@ -66,6 +66,7 @@ MESSAGE_NOUNS = {
     "review_appointment": "The lead reviewer's appointment",
     "review_ratification": "The outcome of the review's drafts",
     "review_published": "The published review",
+    "review_not_published": "The decision not to publish the review",
     "review_reminder": "Review reminder",
 }
 
@@ -269,6 +270,10 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
     if action.startswith("review drafts "):
         by = {"cig": "the CIG", "executive_group": "the executive group", "board": "the partnership board"}
         return f"Review drafts {action.removeprefix('review drafts ')} by {by.get(str(detail.get('by')), detail.get('by'))}"
+    if action == "review not published":
+        on = detail.get("decided_on")
+        return "Review not published" + (f" (decided {day_words(datetime.fromisoformat(on).date())})" if on else "") \
+            + (f": {detail['reason']}" if detail.get("reason") else "")
     if action == "review closed":
         return "Review complete: the case is closed"
     if action == "message sent":

@@ -22,7 +22,7 @@ from casework.review import actions
 from casework.review import store as review_store
 from casework.review.forms import (
     AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
-    RatificationForm, ReviewPublicationForm, TermsForm,
+    NonPublicationForm, RatificationForm, ReviewPublicationForm, TermsForm,
 )
 from casework.review.rules import ReviewStage
 from casework.review.views import review_text, review_view
@@ -119,12 +119,13 @@ def appoint(
         "--independent-of-agencies", help="Confirm (for an SCR) they are independent of all the partnership's agencies")] = False,
     agency: Annotated[Optional[str], typer.Option(help="For an internal reviewer: their agency code")] = None,
     on: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Appointed on (default today)")] = None,
+    email: Annotated[Optional[str], typer.Option(help="Their email address (the sweep reminds them of milestones)")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Appoint a lead reviewer; for an SCR the National Panel is told (within 14 days of the decision)."""
     form = _form(AppointmentForm, {"reviewer": reviewer, "kind": "independent" if independent else "internal",
                                    "independent_of_agencies": independent_of_agencies, "agency": agency,
-                                   "appointed_on": (on or _now()).date(), "appointed_by": by})
+                                   "appointed_on": (on or _now()).date(), "appointed_by": by, "email": email})
     office = open_office()
     if _stage(office, reference)[0] is ReviewStage.awaiting_reviewer:
         stage = _hand_to_run(office, reference, "appointment", form)
@@ -259,6 +260,27 @@ def publish(
            "case_closed": closed}, as_json,
           f"{reference}: review published on {form.published_on.isoformat()} at {form.link}. "
           f"The review is {stage.value}" + ("; the case is closed." if closed else "."))
+
+
+@app.command("not-published")
+def not_published(
+    reference: str,
+    reason: Annotated[str, typer.Option(help="Why the final report is not published (no names, no dates of birth)")],
+    by: Annotated[str, typer.Option(help="Who decided (e.g. the partnership board)")],
+    on: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Decided on (default today)")] = None,
+    improvements_link: Annotated[Optional[str], typer.Option(
+        "--improvements-link", help="Where the improvements to be made are published instead, if they are")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the partnership's decision not to publish the ratified final report, with its reason; the case
+    closes when nothing else of the review is outstanding (the review's run finishes when it next resumes)."""
+    form = _form(NonPublicationForm, {"decided_on": (on or _now()).date(), "decided_by": by, "reason": reason,
+                                      "improvements_link": improvements_link})
+    office = open_office()
+    outcome = actions.record_non_publication(office, reference, form, now=_now(), actor="cig review not-published")
+    _send(office)
+    _done(outcome, as_json, "the final report is not published", decided_on=form.decided_on.isoformat(),
+          improvements_link=form.improvements_link)
 
 
 @app.command("availability")

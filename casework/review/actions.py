@@ -14,10 +14,11 @@ from casework.office import Office
 from casework.review import store as review_store
 from casework.review.forms import (
     AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
-    RatificationForm, ReviewPublicationForm, TermsForm,
+    NonPublicationForm, RatificationForm, ReviewPublicationForm, TermsForm,
 )
 from casework.review.messages import (
-    ReviewFile, appointment_notices, commissioning_notices, publication_notices, ratification_notice,
+    ReviewFile, appointment_notices, commissioning_notices, non_publication_notices, publication_notices,
+    ratification_notice,
 )
 from casework.review.rules import ReviewStage, starts_review
 from casework.store import cases as store
@@ -106,8 +107,9 @@ def record_milestone(office: Office, reference: str, form: MilestoneForm, *, now
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         review = review_store.get_review(session, case=case)
-        review_store.record_milestone(session, case=case, review=review, form=form, now=now, actor=actor)
-        if ReviewStage(review.stage) is ReviewStage.published:
+        review_store.record_milestone(session, case=case, review=review, form=form, now=now, actor=actor,
+                                      calendar=office.calendar)
+        if ReviewStage(review.stage) in (ReviewStage.published, ReviewStage.not_published):
             review_store.close_if_done(session, case=case, review=review, now=now)
         return _outcome(reference, review, case)
 
@@ -153,6 +155,24 @@ def publish_review(office: Office, reference: str, form: ReviewPublicationForm, 
         messages = publication_notices(case_file(case), office.partnership, office.rules(case.regime),
                                        published_on=form.published_on, link=form.link,
                                        response_link=form.response_link, available_until=until)
+        queued = queue(session, case, messages, now)
+        review_store.close_if_done(session, case=case, review=review, now=now)
+        return _outcome(reference, review, case, queued)
+
+
+def record_non_publication(office: Office, reference: str, form: NonPublicationForm, *, now: datetime,
+                           actor: str) -> ReviewOutcome:
+    """The partnership decided not to publish the ratified final report: the business manager and the members
+    are told why; the case closes if nothing of the review is outstanding (the review's run, waiting for
+    publication, finds the outcome recorded when it next resumes, and finishes)."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        review_store.record_non_publication(session, case=case, review=review, form=form, calendar=office.calendar,
+                                            now=now, actor=actor)
+        messages = non_publication_notices(case_file(case), office.partnership, office.rules(case.regime),
+                                           decided_on=form.decided_on, reason=form.reason,
+                                           improvements_link=form.improvements_link)
         queued = queue(session, case, messages, now)
         review_store.close_if_done(session, case=case, review=review, now=now)
         return _outcome(reference, review, case, queued)

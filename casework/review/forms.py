@@ -1,5 +1,5 @@
 """The forms of a review's steps: the person's decisions the review's run waits for (appointment,
-ratification, publication) and the facts recorded with `cig review ...` (engagement, people,
+ratification, publication), the decision not to publish, and the facts recorded with `cig review ...` (engagement, people,
 milestones, terms of reference, family involvement). Every field has a description; cross-field
 rules are validators that name the field.
 """
@@ -26,6 +26,8 @@ class AppointmentForm(Form):
     agency: AgencyCode | None = Field(None, description="For an internal lead reviewer: the agency they come from")
     appointed_on: date = Field(description="The date of the appointment (e.g. the review group planning meeting)")
     appointed_by: Name = Field(description="Who appointed them (e.g. the review group, the partnership chair)")
+    email: Email | None = Field(None, description="The lead reviewer's email address: the deadline sweep reminds them "
+                                "of the review's milestones")
 
     _past = field_validator("appointed_on")(not_in_future)
 
@@ -52,6 +54,19 @@ class ReviewPublicationForm(PublicationForm):
     """Publication of the final report with the partnership's response alongside (seed 002)."""
 
     response_link: Link = Field(description="Where the partnership's response to the findings is published")
+
+
+class NonPublicationForm(Form):
+    """The partnership decides not to publish the final report (e.g. to protect a surviving child); the case
+    can then close without a publication."""
+
+    decided_on: date = Field(description="When the partnership decided not to publish")
+    decided_by: Name = Field(description="Who decided (e.g. the partnership board, the partnership chair)")
+    reason: Text = Field(description="Why the report is not published (no names, no dates of birth)")
+    improvements_link: Link | None = Field(
+        None, description="Where the improvements to be made after the review are published instead, if they are")
+
+    _past = field_validator("decided_on")(not_in_future)
 
 
 class EngagementForm(Form):

@@ -81,6 +81,17 @@ def ratification_notice(case: CaseFile, partnership: Partnership, rules: RuleSet
             for person in to]
 
 
+def non_publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, decided_on: date,
+                            reason: str, improvements_link: str | None) -> list[Message]:
+    """The partnership decided not to publish the final report: the business manager and the members are told
+    why, and where the improvements are published instead."""
+    context: dict[str, Any] = _common(case, partnership, rules) | {
+        "review_type": case.decision, "decided_on": decided_on, "reason": reason, "improvements_link": improvements_link,
+    }
+    return [Message(case.reference, "review-not-published", "review_not_published", to, 0, context)
+            for to in [partnership.contacts.business_manager, *members(partnership)]]
+
+
 def publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, published_on: date, link: str,
                         response_link: str, available_until: date) -> list[Message]:
     """The report is published: the members and the business manager are told where, with the response."""

@@ -2,6 +2,9 @@
 
 - an agency's engagement with the review (seed 002: "Engagement with review process assured"): once
   overdue, a chase to the agency's contact, copied to the business manager;
+- each milestone of the review's plan (its target date, as last re-planned): a reminder to the business
+  manager and the lead reviewer(s) appointed with an email address a week before it, and once it is
+  missed, a reminder that it is overdue; once each per target (a re-planned milestone is a new round);
 - the published report's 12 months on the website (seed 002): a reminder to the business manager at
   each notice offset before they end, and once they have, a reminder to record what becomes of it
   (owed on a closed case too: the report outlives the case's work).
@@ -21,7 +24,9 @@ from config.partnership import Contact, Partnership
 if TYPE_CHECKING:
     from casework.reminders import OpenDeadline
 
-REVIEW_KINDS = ("review_engagement", "report_availability")
+REVIEW_MILESTONE = "review_milestone"
+REVIEW_KINDS = ("review_engagement", REVIEW_MILESTONE, "report_availability")
+MILESTONE_WARNING_DAYS = 7  # a milestone is reminded of a week before its target date
 
 
 def _message(item: "OpenDeadline", purpose: str, offset: str, to: Contact, partnership: Partnership,
@@ -29,7 +34,7 @@ def _message(item: "OpenDeadline", purpose: str, offset: str, to: Contact, partn
     agency = partnership.agency_by_code.get(item.subject)
     context = {"partnership": partnership.name, "reference": item.reference, "purpose": purpose, "kind": item.kind,
                "label": item.label, "due_at": item.due_at, "agency": agency.name if agency else "",
-               "copy_for": copy_for}
+               "copy_for": copy_for, "subject": item.subject}
     return Message(item.reference, f"{purpose}.{item.kind}.{item.subject or 'case'}.{offset}", "review_reminder", to,
                    item.round, context)
 
@@ -47,6 +52,16 @@ def review_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: P
             return []
         return [_message(item, "chase", "overdue", agency.contact, partnership),
                 _message(item, "chase", "overdue", manager, partnership, copy_for=agency.contact.name)]
+    if item.kind == REVIEW_MILESTONE:
+        if not item.case_open:
+            return []
+        to = [manager, *(r for r in item.lead_reviewers if r.email.casefold() != manager.email.casefold())]
+        if breached:
+            return [_message(item, "chase", "missed", person, partnership) for person in to]
+        today, due_day = calendar.local_date(now), calendar.local_date(item.due_at)
+        if due_day - timedelta(days=MILESTONE_WARNING_DAYS) <= today:
+            return [_message(item, "warning", f"{MILESTONE_WARNING_DAYS}d", person, partnership) for person in to]
+        return []
     if item.kind == "report_availability":
         if breached:
             return [_message(item, "escalation", "breached", manager, partnership)]

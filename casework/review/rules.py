@@ -37,6 +37,7 @@ class ReviewStage(StrEnum):
     ratifying = "ratifying"  # drafts and action plans through the CIG, the executive group, the board
     awaiting_publication = "awaiting_publication"
     published = "published"
+    not_published = "not_published"  # the partnership decided not to publish the report (its reason recorded)
     closed = "closed"
 
 
@@ -44,8 +45,9 @@ MOVES: dict[ReviewStage, frozenset[ReviewStage]] = {
     ReviewStage.awaiting_reviewer: frozenset({ReviewStage.under_way}),
     ReviewStage.under_way: frozenset({ReviewStage.ratifying}),
     ReviewStage.ratifying: frozenset({ReviewStage.awaiting_publication}),
-    ReviewStage.awaiting_publication: frozenset({ReviewStage.published}),
+    ReviewStage.awaiting_publication: frozenset({ReviewStage.published, ReviewStage.not_published}),
     ReviewStage.published: frozenset({ReviewStage.closed}),
+    ReviewStage.not_published: frozenset({ReviewStage.closed}),
     ReviewStage.closed: frozenset(),
 }
 
@@ -201,6 +203,15 @@ def check_publication(review_type: str, family: FamilyInvolvement | None, board_
         raise ValueError("family_involvement: for an SCR the family's involvement must be complete before the final "
                          "report is published: record it (`cig review family REF --complete-on ...`) or record why it "
                          "was not possible")
+
+
+def check_non_publication(stage: ReviewStage, board_ratified: bool) -> None:
+    """A decision not to publish is taken on the final report, once the board has ratified it, and only
+    while it awaits publication. ValueError naming the field otherwise."""
+    if not board_ratified:
+        raise ValueError("decided_on: the partnership board has not ratified the final report yet")
+    if stage is not ReviewStage.awaiting_publication:
+        raise ValueError(f"decided_on: the review is {stage.value.replace('_', ' ')}, not awaiting publication")
 
 
 def available_until(published_on: date) -> date:

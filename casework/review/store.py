@@ -14,11 +14,12 @@ from casework.clocks import WorkingCalendar
 from casework.model import CaseStatus
 from casework.review.forms import (
     AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
-    RatificationForm, ReviewPublicationForm, TermsForm,
+    NonPublicationForm, RatificationForm, ReviewPublicationForm, TermsForm,
 )
+from casework.review.reminders import REVIEW_MILESTONE
 from casework.review.rules import (
     MilestoneState, Ratification, RatificationResult, Ratifier, ReviewStage, available_until, check_milestone_done,
-    check_publication, check_ratification, check_review_move, check_reviewer, lay_out, next_ratifier,
+    check_non_publication, check_publication, check_ratification, check_review_move, check_reviewer, lay_out, next_ratifier,
     FamilyInvolvement,
 )
 from casework.store.cases import AlreadyRecorded, NotAtThisStep, _set_deadline, audit, meet_deadline
@@ -73,6 +74,9 @@ def commission_review(session: Session, *, case: Case, plan: ReviewPlan, agencie
         review.milestones.append(ReviewMilestone(position=planned.position, code=planned.code, label=planned.label,
                                                  planned_on=planned.target_on, target_on=planned.target_on, replans=[]))
     session.add(review)
+    for planned in lay_out(plan, today):  # the sweep reminds before each target date, and when it is missed
+        _set_milestone_deadline(session, case, code=planned.code, label=planned.label, target_on=planned.target_on,
+                                calendar=calendar)
     due = calendar.end_of_day(today + timedelta(days=plan.engagement_days))
     for code in agencies:
         _set_deadline(session, case, kind="review_engagement", subject=code, due_at=due,
@@ -81,6 +85,14 @@ def commission_review(session: Session, *, case: Case, plan: ReviewPlan, agencie
     audit(session, reference=case.reference, actor=actor, action="review commissioned", now=now,
           review_type=review.review_type, plan=plan.name, milestones=len(plan.milestones))
     return review, True
+
+
+def _set_milestone_deadline(session: Session, case: Case, *, code: str, label: str, target_on: date,
+                            calendar: WorkingCalendar, round: int = 0) -> None:
+    """A milestone's target as a deadline the sweep reads (one round per re-planning, so a re-planned
+    milestone is reminded of afresh)."""
+    _set_deadline(session, case, kind=REVIEW_MILESTONE, subject=code, round=round,
+                  due_at=calendar.end_of_day(target_on), label=f"Review milestone: {label}"[:200])
 
 
 def attach_review_run(session: Session, *, case: Case, review: Review, flow_run_id: str, now: datetime) -> None:
@@ -101,7 +113,8 @@ def record_appointment(session: Session, *, case: Case, review: Review, form: Ap
         raise ValueError(f"appointed_on: {form.appointed_on.isoformat()} is before the decision")
     first = not review.reviewers
     review.reviewers = [*review.reviewers, {"name": form.reviewer, "kind": form.kind.value, "agency": form.agency,
-                                            "appointed_on": form.appointed_on.isoformat(), "by": form.appointed_by}]
+                                            "appointed_on": form.appointed_on.isoformat(), "by": form.appointed_by,
+                                            "email": form.email}]
     case.lead_reviewers = [r["name"] for r in review.reviewers]
     case.updated_at = now
     if ReviewStage(review.stage) is ReviewStage.awaiting_reviewer:
@@ -146,7 +159,7 @@ def milestone_states(review: Review) -> list[MilestoneState]:
 
 
 def record_milestone(session: Session, *, case: Case, review: Review, form: MilestoneForm, now: datetime,
-                     actor: str) -> ReviewMilestone:
+                     actor: str, calendar: WorkingCalendar | None = None) -> ReviewMilestone:
     """A milestone done (date, who, note, document) or re-planned with a reason (its earlier targets kept)."""
     milestone = next((m for m in review.milestones if m.code == form.stage), None)
     check_milestone_done(form.stage, form.done_on or review.commissioned_on, review.commissioned_on,
@@ -159,6 +172,7 @@ def record_milestone(session: Session, *, case: Case, review: Review, form: Mile
     if form.done_on is not None:
         milestone.done_on, milestone.done_by = form.done_on, form.by
         milestone.note, milestone.document = form.note, form.document
+        meet_deadline(case, kind=REVIEW_MILESTONE, subject=milestone.code, now=now)
         action = "review milestone done"
     else:
         if form.replan_to is None or form.replan_to < review.commissioned_on:
@@ -167,6 +181,10 @@ def record_milestone(session: Session, *, case: Case, review: Review, form: Mile
                                                   "to": form.replan_to.isoformat(), "reason": form.reason,
                                                   "at": now.isoformat()}]
         milestone.target_on = form.replan_to
+        if calendar is not None:  # the earlier target's reminders stop; the new one's start
+            meet_deadline(case, kind=REVIEW_MILESTONE, subject=milestone.code, now=now)
+            _set_milestone_deadline(session, case, code=milestone.code, label=milestone.label,
+                                    target_on=form.replan_to, calendar=calendar, round=len(milestone.replans))
         action = "review milestone re-planned"
     review.updated_at = now
     audit(session, reference=case.reference, actor=actor, action=action, now=now, stage=form.stage)
@@ -224,6 +242,8 @@ def record_review_publication(session: Session, *, case: Case, review: Review, f
     starts the 12 months on the website. Returns the last day it must stay there."""
     from casework.store.cases import record_publication
 
+    if ReviewStage(review.stage) is not ReviewStage.awaiting_publication and case.published_on is None:
+        raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}, not awaiting publication")
     family = FamilyInvolvement(review.family["involvement"]) if review.family else None
     check_publication(review.review_type, family, next_ratifier(ratification_history(review)) is None)
     record_publication(session, case=case, form=form, calendar=calendar, now=now, actor=actor)
@@ -234,6 +254,28 @@ def record_review_publication(session: Session, *, case: Case, review: Review, f
     _move(review, ReviewStage.published, now)
     _consume_wait(case)
     return until
+
+
+def record_non_publication(session: Session, *, case: Case, review: Review, form: NonPublicationForm,
+                           calendar: WorkingCalendar, now: datetime, actor: str) -> None:
+    """The partnership decided not to publish the ratified final report: its reason (naming no one from the
+    case) and where the improvements are published instead, if they are. The review needs no publication
+    after it (the case closes once nothing else is outstanding); the reason is kept in the audit trail."""
+    from casework.forms import check_no_identities
+    from casework.store.cases import sealed_identities
+
+    check_non_publication(ReviewStage(review.stage), next_ratifier(ratification_history(review)) is None)
+    if case.decided_at is not None and form.decided_on < calendar.local_date(case.decided_at):
+        raise ValueError(f"decided_on: {form.decided_on.isoformat()} is before the decision to review")
+    check_no_identities({"reason": form.reason, "improvements_link": form.improvements_link}, *sealed_identities(case))
+    review.availability = "not_published"
+    review.response_link = form.improvements_link
+    meet_deadline(case, kind="publication", now=min(now, calendar.end_of_day(form.decided_on)))
+    _move(review, ReviewStage.not_published, now)
+    case.updated_at = now
+    _consume_wait(case)
+    audit(session, reference=case.reference, actor=actor, action="review not published", now=now,
+          decided_on=form.decided_on.isoformat(), reason=form.reason, improvements_link=form.improvements_link)
 
 
 def record_availability(session: Session, *, case: Case, review: Review, form: AvailabilityForm, now: datetime,
@@ -248,13 +290,15 @@ def record_availability(session: Session, *, case: Case, review: Review, form: A
 
 
 def outstanding(review: Review) -> list[str]:
-    """What of the review is not done yet: publication, and each milestone not done."""
-    left = [] if review.stage in (ReviewStage.published, ReviewStage.closed) else ["publication"]
+    """What of the review is not done yet: publication (or its non-published outcome), and each milestone not done."""
+    finished = (ReviewStage.published, ReviewStage.not_published, ReviewStage.closed)
+    left = [] if review.stage in finished else ["publication"]
     return left + [m.label for m in review.milestones if m.done_on is None]
 
 
 def close_if_done(session: Session, *, case: Case, review: Review, now: datetime) -> bool:
-    """Close the review and its case once it is published and nothing is outstanding (retention and `purge`
+    """Close the review and its case once it is published (or its non-published outcome is recorded) and
+    nothing is outstanding (retention and `purge`
     then apply to the case). Returns whether the case is closed."""
     if review.stage == ReviewStage.closed:
         return True

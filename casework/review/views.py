@@ -56,6 +56,7 @@ class ReviewView:
     response_link: str | None
     case_status: str
     milestones: list[MilestoneView] = field(default_factory=list)
+    availability: str | None = None  # after publication: stays_published or on_request; or not_published
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +82,7 @@ def review_view(case: Case, review: Review, today: date) -> ReviewView:
         case_status=case.status,
         milestones=[MilestoneView(m.code, m.label, m.target_on, m.done_on, m.done_by, len(m.replans or []))
                     for m in review.milestones],
+        availability=review.availability,
     )
 
 
@@ -115,6 +117,9 @@ def review_text(view: ReviewView) -> str:
     ]
     if view.stage in (ReviewStage.under_way, ReviewStage.ratifying) and view.next_ratifier:
         lines.append(f"  drafts next go to: {RATIFIER_WORDS[Ratifier(view.next_ratifier)]}")
+    if view.availability == "not_published":
+        lines.append("  the final report is not published (see the timeline for why)"
+                     + (f"; improvements published at {view.response_link}" if view.response_link else ""))
     if view.published_on:
         lines.append(f"  published {view.published_on.isoformat()} at {view.publication_link}; response {view.response_link}")
     lines.append("  milestones:")

@@ -1,0 +1,128 @@
+"""The deadline sweep over a review, with a controlled clock: the review is built through
+casework.review.actions at chosen moments, then the sweep runs every six simulated hours and delivers to a
+real SMTP server. The tests assert which reminders reached whom on which simulated day, once each.
+
+Every name and address here is invented.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from casework.delivery import deliver_pending
+from casework.forms import ReferralForm
+from casework.office import Office
+from casework.review import actions as review
+from casework.review.forms import AppointmentForm, MilestoneForm
+from casework.sweep import queue_reminders
+from tests.tasks.conftest import Mailbox
+from tests.tasks.test_review import INDEPENDENT, MANAGER, PANEL, at, decided, form
+
+REVIEWER = "rowan.reviewer@example.org"
+
+
+class Diary:
+    """Runs the sweep at simulated moments and notes which emails arrived on which day, and to whom."""
+
+    def __init__(self, office: Office, mailbox: Mailbox) -> None:
+        self.office, self.mailbox = office, mailbox
+        self.seen = len(mailbox.received())
+        self.days: dict[date, list[tuple[str, str]]] = {}
+
+    async def run(self, start: datetime, end: datetime, every: timedelta = timedelta(hours=6), on_day=None) -> None:  # type: ignore[no-untyped-def]
+        now = start
+        while now < end:
+            if on_day:
+                on_day(now)
+            queue_reminders(self.office, now=now)
+            report = await deliver_pending(self.office, now=now)
+            assert not report.temporary_failures and not report.permanent_failures
+            mails = self.mailbox.received()
+            for mail in mails[self.seen:]:
+                for to in mail.to:
+                    self.days.setdefault(now.date(), []).append((to, mail.key.split(":")[1]))
+            self.seen = len(mails)
+            now += every
+
+    def about(self, words: str) -> dict[date, list[tuple[str, str]]]:
+        """The days on which messages whose step contains `words` arrived, and to whom (sorted)."""
+        found = {day: sorted(item for item in items if words in item[1]) for day, items in self.days.items()}
+        return {day: items for day, items in sorted(found.items()) if items}
+
+
+async def test_a_national_panel_notice_waits_for_the_reviewer_warned_then_escalated_on_the_right_days(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    """The SCR is decided on Thursday 10 December 2026 with no lead reviewer: its Panel notice is due within 14
+    days (by Thursday 24 December). The business manager and the independent chair are warned 2 days before,
+    on the 22nd; both are told it is breached on the 25th; the notice goes when the reviewer is appointed."""
+    reference = await decided(office, referral_form)
+    review.commission_review(office, reference, now=at(12, 11))
+    await deliver_pending(office, now=at(12, 11))
+    diary = Diary(office, mailbox)
+
+    await diary.run(at(12, 11, 0), at(12, 28, 0))
+    assert diary.about("panel_notice") == {
+        date(2026, 12, 22): [(MANAGER, "warning.panel_notice.case.2d"), (INDEPENDENT, "warning.panel_notice.case.2d")],
+        date(2026, 12, 25): [(MANAGER, "escalation.panel_notice.case.breached"),
+                             (INDEPENDENT, "escalation.panel_notice.case.breached")],
+    }
+    [warning] = [m for m in mailbox.received() if INDEPENDENT in m.to and "Warning: National Panel" in m.subject]
+    assert "Thursday 24 December 2026" in warning.subject
+
+    def appoint(now: datetime) -> None:
+        if now == at(12, 28, 12):
+            review.appoint_reviewer(office, reference, form(
+                AppointmentForm, reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True,
+                appointed_on="2026-12-28", appointed_by="Review group planning meeting"), now=now, actor="t")
+
+    await diary.run(at(12, 28, 0), at(1, 4, 0, year=2027), on_day=appoint)
+    assert diary.about("panel-notice") == {date(2026, 12, 28): [(PANEL, "panel-notice")]}  # the notice itself
+    assert max(diary.about("panel_notice")) == date(2026, 12, 25)  # and no more warnings or escalations
+
+
+async def test_each_milestone_is_reminded_to_the_business_manager_and_the_lead_reviewer_before_and_when_missed(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    """Commissioned Friday 11 December 2026: the initial meeting is due on the 25th, the SPE chronologies on
+    15 January, the planning meeting on 22 January. Each is reminded a week before and once missed, to the
+    business manager and (once appointed, with an address) the lead reviewer; a milestone done is not
+    reminded of; a re-planned one is reminded of again before its new date."""
+    reference = await decided(office, referral_form)
+    review.commission_review(office, reference, now=at(12, 11))
+    await deliver_pending(office, now=at(12, 11))
+    diary = Diary(office, mailbox)
+
+    def on_day(now: datetime) -> None:
+        if now == at(12, 14, 12):
+            review.appoint_reviewer(office, reference, form(
+                AppointmentForm, reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True,
+                appointed_on="2026-12-14", appointed_by="Review group", email=REVIEWER), now=now, actor="t")
+        if now == at(1, 5, 12, year=2027):
+            review.record_milestone(office, reference, form(MilestoneForm, stage="spe_chronologies",
+                                                            done_on="2027-01-05", by="Bailey Manager"), now=now, actor="t")
+        if now == at(1, 18, 12, year=2027):  # after its first reminder, before its target
+            review.record_milestone(office, reference, form(
+                MilestoneForm, stage="planning_meeting", replan_to="2027-02-05",
+                reason="The chronologies of two agencies came late."), now=now, actor="t")
+
+    await diary.run(at(12, 11, 12), at(2, 8, 0, year=2027), on_day=on_day)
+    both = lambda step: [(MANAGER, step), (REVIEWER, step)]  # noqa: E731
+    assert diary.about(".initial_meeting.") == {
+        date(2026, 12, 18): both("warning.review_milestone.initial_meeting.7d"),
+        date(2026, 12, 26): both("chase.review_milestone.initial_meeting.missed"),
+    }
+    assert diary.about(".spe_chronologies.") == {}  # done on 5 January, before its reminder on the 8th
+    assert diary.about(".planning_meeting.") == {
+        date(2027, 1, 15): both("warning.review_milestone.planning_meeting.7d"),
+        date(2027, 1, 29): both("warning.review_milestone.planning_meeting.7d"),  # its new date, 5 February
+        date(2027, 2, 6): both("chase.review_milestone.planning_meeting.missed"),
+    }
+    missed = [m for m in mailbox.received() if REVIEWER in m.to and "initial meeting" in m.subject.lower()
+              and "Overdue" in m.subject]
+    assert [m.subject for m in missed] == [f"[{reference}] Overdue: Review milestone: Review group initial meeting"]
+    assert "Friday 25 December 2026" in missed[0].text()
+    assert f"cig review milestone {reference} --stage initial_meeting" in missed[0].text()
+
+    # sweeping again changes nothing: each reminder once
+    before = len(mailbox.received())
+    await diary.run(at(2, 7, 1, year=2027), at(2, 7, 23, year=2027), every=timedelta(hours=1))
+    assert len(mailbox.received()) == before

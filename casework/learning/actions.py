@@ -6,19 +6,31 @@ Used by `cig action` and `cig learning` (and any flow task); nothing here import
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.actions import queue
+from casework.forms import check_no_identities
 from casework.learning import store as learning_store
-from casework.learning.forms import ActionForm, ActionUpdateForm, OutcomeForm
-from casework.learning.rules import ActionStatus, action_status, impact_review_due, plans_ratified_on
+from casework.learning.documents import LearningSummary, summary_docx, summary_markdown
+from casework.learning.forms import ActionForm, ActionUpdateForm, DisseminationForm, LearningSummaryForm, OutcomeForm
+from casework.learning.messages import impact_pack_messages
+from casework.learning.rules import (
+    ActionStatus, ImpactPack, PackAction, action_status, impact_pack, impact_review_due, pack_markdown,
+    plans_ratified_on,
+)
+from casework.model import REVIEW_LABELS
 from casework.office import Office
 from casework.review import store as review_store
 from casework.store import cases as store
 from casework.store.tables import Case, LearningAction, Review
+from config.review_plans import load_review_plans
 
 
 @dataclass(frozen=True)
@@ -136,3 +148,119 @@ def plan_text(plan: PlanView) -> str:
         if a.outcome:
             lines.append(f"     6-month review: {a.outcome.replace('_', ' ')}")
     return "\n".join(lines)
+
+
+# --- the 6-month review: the pack, emailed with its invitation -----------------------------------
+
+def impact_pack_for(office: Office, reference: str | None, *, today: date) -> tuple[ImpactPack, str]:
+    """The pack for one review, or (no reference) across every review (seed 000's twice-yearly impact
+    meetings): every action with its status and evidence, overdue first; and its markdown."""
+    with office.sessions() as session:
+        if reference is not None:
+            case = store.get_case(session, reference=reference)
+            pairs = [(case, review_store.get_review(session, case=case))]
+            title = f"6-month review of the learning and improvement plans: {reference}"
+        else:
+            pairs = [(r.case, r) for r in session.scalars(select(Review).order_by(Review.id))]
+            title = "Review of learning and improvement activity and impact: all reviews"
+        rows = [PackAction(reference=c.reference, number=a.number, plan=a.plan, agency=a.agency, finding=a.finding,
+                           action=a.action, lead=a.lead["name"], target_on=a.target_on,
+                           evidence_of_impact=a.evidence_of_impact, status=action_status(a.status, a.target_on, today),
+                           status_note=a.status_note, outcome=a.outcome)
+                for c, r in pairs for a in learning_store.list_actions(session, review=r)]
+    pack = impact_pack(title, rows, today)
+    return pack, pack_markdown(pack)
+
+
+def send_impact_pack(office: Office, reference: str | None, *, meeting_at: datetime, now: datetime,
+                     actor: str) -> int:
+    """Email the pack with an invitation to the committee's meeting (copied to the business manager and the
+    training officer), once per review and meeting time; how many messages were queued."""
+    pack, markdown = impact_pack_for(office, reference, today=office.calendar.local_date(now))
+    messages = impact_pack_messages(pack, markdown, reference=reference, meeting_at=meeting_at,
+                                    partnership=office.partnership, stamp=now)
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference) if reference else None
+        review = review_store.get_review(session, case=case) if case else None
+        queued = queue(session, case, messages, now)
+        if queued:
+            learning_store.save_record(session, review=review, kind="impact_review",
+                                       key=f"{reference or 'all'}:{meeting_at:%Y%m%dT%H%M}",
+                                       data={"meeting_at": meeting_at.isoformat(), "counts": pack.counts}, now=now)
+            store.audit(session, reference=reference, actor=actor, action="impact review pack sent", now=now,
+                        meeting_at=meeting_at.isoformat(), actions=len(pack.actions))
+        return queued
+
+
+# --- the learning summary --------------------------------------------------------------------------
+
+def _summary(case: Case, review: Review, form: LearningSummaryForm, partnership_name: str) -> LearningSummary:
+    plans = load_review_plans()
+    methodology = plans[review.plan].title if review.plan in plans else review.plan
+    chairs = ", ".join(r["name"] for r in review.reviewers) or "not recorded"
+    return LearningSummary(
+        area=partnership_name, date_completed=form.completed_on,
+        review_type=REVIEW_LABELS.get(review.review_type, review.review_type), methodology=methodology,
+        chairing_authoring=f"lead reviewer(s) {chairs}", case_selection=form.case_selection,
+        incident_month_year=case.notified_on.strftime("%B %Y"), reference=case.reference,
+        learning_about_case=form.learning_about_case, learning_about_method=form.learning_about_method,
+        single_agency_recommendations=form.single_agency_recommendations,
+        multi_agency_recommendations=form.multi_agency_recommendations, who_is_doing_what=form.who_is_doing_what,
+        impact_audit=form.impact_audit, other_comments=form.other_comments or "")
+
+
+def record_summary(office: Office, reference: str, form: LearningSummaryForm, *, now: datetime,
+                   actor: str) -> LearningSummary:
+    """Write the review's learning summary (seed 001 Appendix B) and attach it to the review's record, as
+    markdown and Word. Refused, naming the field, if any text names someone from the case or gives a date
+    of birth. A second call replaces the first."""
+    with office.sessions.begin() as session:
+        case, review = _open(session, reference)
+        check_no_identities({k: v for k, v in form.model_dump().items() if isinstance(v, str)},
+                            *store.sealed_identities(case))
+        summary = _summary(case, review, form, office.partnership.name)
+        learning_store.save_record(session, review=review, kind="summary", key=reference, now=now, data={
+            "form": form.model_dump(mode="json"), "markdown": summary_markdown(summary),
+            "docx": base64.b64encode(summary_docx(summary)).decode("ascii")})
+        store.audit(session, reference=reference, actor=actor, action="learning summary recorded", now=now)
+        return summary
+
+
+def summary_files(office: Office, reference: str) -> tuple[str, bytes]:
+    """The review's learning summary as attached to its record: markdown and the Word document."""
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        review = review_store.get_review(session, case=case)
+        found = learning_store.records(session, kind="summary", review=review)
+        if not found:
+            raise LookupError(f"{reference} has no learning summary yet (`cig learning summary {reference} FILE`)")
+        data = found[-1].data
+        return data["markdown"], base64.b64decode(data["docx"])
+
+
+# --- dissemination ---------------------------------------------------------------------------------
+
+def record_dissemination(office: Office, reference: str, form: DisseminationForm, *, now: datetime,
+                         actor: str) -> bool:
+    """Record how the learning went out, or the audit or questionnaire that tested it (anonymised: checked
+    like the summary). The same kind, date and audience twice is kept once; True if new."""
+    with office.sessions.begin() as session:
+        case, review = _open(session, reference)
+        check_no_identities({"audience": form.audience, "note": form.note}, *store.sealed_identities(case))
+        audience = hashlib.sha256(form.audience.casefold().encode()).hexdigest()[:16]
+        key = f"{reference}:{form.kind.value}:{form.on.isoformat()}:{audience}"
+        new = not any(r.key == key for r in learning_store.records(session, kind="dissemination", review=review))
+        learning_store.save_record(session, review=review, kind="dissemination", key=key,
+                                   data=form.model_dump(mode="json"), now=now)
+        if new:
+            store.audit(session, reference=reference, actor=actor, action="learning disseminated", now=now,
+                        kind=form.kind.value, on=form.on.isoformat())
+        return new
+
+
+def disseminations(office: Office, reference: str) -> list[DisseminationForm]:
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        review = review_store.get_review(session, case=case)
+        return [DisseminationForm.model_validate(r.data, context={"today": date.max})  # as recorded, whenever read
+                for r in learning_store.records(session, kind="dissemination", review=review)]

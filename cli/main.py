@@ -22,6 +22,7 @@ from casework import actions
 from cli.meetings import app as meetings_app
 from cli.links import app as links_app
 from cli.review import app as review_app
+from cli.actions import app as action_app, learning_app
 from cli.tracker import register as register_tracker_commands
 from casework.forms import (
     AgencyReturnForm,
@@ -47,6 +48,8 @@ keys_app = typer.Typer(no_args_is_help=True, help="Keys that seal personal data 
 sin_app = typer.Typer(no_args_is_help=True, help="The Serious Incident Notification (SIN) of a case.")
 app.add_typer(referral_app, name="referral")
 app.add_typer(review_app, name="review")
+app.add_typer(action_app, name="action")
+app.add_typer(learning_app, name="learning")
 app.add_typer(sin_app, name="sin")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(keys_app, name="keys")

@@ -7,7 +7,7 @@ Pure: bytes in, forms out (or a PlanImportRefused naming what is wrong). Needs o
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 from openpyxl import Workbook, load_workbook
@@ -34,8 +34,9 @@ def _header(cell: object) -> str:
     return " ".join(str(cell or "").replace("_", " ").lower().split())
 
 
-def read_plan(content: bytes, *, today: date) -> list[ActionForm]:
-    """The actions of the spreadsheet's first sheet, or PlanImportRefused naming every bad row and column."""
+def read_plan(content: bytes, *, today: date, agencies: Collection[str] | None = None) -> list[ActionForm]:
+    """The actions of the spreadsheet's first sheet, or PlanImportRefused naming every bad row and column
+    (an agency not among `agencies`, the partnership's codes, too)."""
     try:
         sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
@@ -63,7 +64,12 @@ def read_plan(content: bytes, *, today: date) -> list[ActionForm]:
             if value not in (None, ""):
                 data[field] = value if isinstance(value, date) else str(value)
         try:
-            forms.append(ActionForm.model_validate(data, context={"today": today}))
+            form = ActionForm.model_validate(data, context={"today": today})
+            if agencies is not None and form.agency not in agencies:
+                column = get_column_letter(where["agency"] + 1)
+                problems.append(f"row {number}, column {column} ({rows[0][where['agency']]}): unknown agency code "
+                                f"'{form.agency}': the partnership's agencies are {', '.join(sorted(agencies))}")
+            forms.append(form)
         except ValidationError as refused:
             for problem in refused.errors():
                 field = str(problem["loc"][0]) if problem["loc"] else ""

@@ -1,0 +1,227 @@
+"""`cig action` and `cig learning`: a review's learning and improvement plans and what follows them.
+
+- `cig action add|update|list|import|template REF`: the multi-agency and single-agency actions, each with
+  its finding, agency, named lead, target date and evidence of impact; after the executive group ratifies
+  the plans, an action changes only through a recorded update with a reason.
+- `cig learning pack|outcome|summary|disseminate|index`: the professional development committee's 6-month
+  review (the pack emailed with an invitation, the outcome per action), the learning summary (Word and
+  markdown), dissemination, and the learning and improvement index.
+
+Everything is recorded at once in the case database (nothing waits in a Prefect run); every command takes
+`--json`. Refusals name the field (or the spreadsheet's row and column) and change nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from casework.learning import actions as learning
+from casework.learning.forms import (
+    ActionForm, ActionUpdateForm, DisseminationForm, LearningSummaryForm, OutcomeForm,
+)
+from casework.learning.spreadsheet import plan_template, read_plan
+from casework.office import open_office
+from config.loading import describe_errors
+
+app = typer.Typer(no_args_is_help=True, help="A review's learning and improvement actions, with named leads.")
+learning_app = typer.Typer(no_args_is_help=True, help="The 6-month review, the learning summary, dissemination, the index.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+DayOption = Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
+
+
+def _now() -> datetime:
+    """The moment, through `cig`'s one clock (cli.main.now), which tests may set."""
+    from cli import main
+
+    return main.now()
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str) if as_json else text)
+
+
+def _form(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """The form, or ValueError naming each refused field (`cig` prints it, exit status 1)."""
+    try:
+        return model.model_validate({k: v for k, v in data.items() if v is not None}, context={"today": _now().date()})
+    except ValidationError as refused:
+        raise ValueError("the form was refused:\n  " + "\n  ".join(describe_errors(refused))) from None
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _plain(view: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(view)
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()}
+
+
+# --- cig action ----------------------------------------------------------------------------------
+
+@app.command("add")
+def add(
+    reference: str,
+    plan: Annotated[str, typer.Option(help="multi_agency or single_agency")],
+    finding: Annotated[str, typer.Option(help="The finding or recommendation it answers")],
+    action: Annotated[str, typer.Option(help="The action")],
+    agency: Annotated[str, typer.Option(help="The agency code (its CIG member is accountable)")],
+    lead_name: Annotated[str, typer.Option(help="The named lead")],
+    lead_email: Annotated[str, typer.Option(help="The named lead's email (reminders go there)")],
+    target: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Target date, YYYY-MM-DD")],
+    evidence_of_impact: Annotated[str, typer.Option(help="The evidence of impact that will show it worked")],
+    reason: Annotated[Optional[str], typer.Option(help="Why it is added (required once the plans are ratified)")] = None,
+    by: Annotated[str, typer.Option(help="Who records it")] = "cig",
+    as_json: JsonOption = False,
+) -> None:
+    """Add an action to the review's multi-agency or single-agency plan."""
+    form = _form(ActionForm, {"plan": plan, "finding": finding, "action": action, "agency": agency,
+                              "lead_name": lead_name, "lead_email": lead_email, "target_on": target.date(),
+                              "evidence_of_impact": evidence_of_impact})
+    [number] = learning.add_actions(open_office(), reference, [form], now=_now(), actor=by, reason=reason)
+    _emit({"reference": reference, "number": number}, as_json, f"{reference}: action {number} added.")
+
+
+@app.command("update")
+def update(
+    reference: str,
+    number: int,
+    status: Annotated[Optional[str], typer.Option(help="done (with --evidence), dropped (with --reason), or open")] = None,
+    evidence: Annotated[Optional[str], typer.Option(help="The evidence that it is done")] = None,
+    done_on: DayOption = None,
+    target: DayOption = None,
+    lead_name: Annotated[Optional[str], typer.Option(help="A new named lead")] = None,
+    lead_email: Annotated[Optional[str], typer.Option(help="The new lead's email")] = None,
+    action: Annotated[Optional[str], typer.Option(help="New wording of the action")] = None,
+    evidence_of_impact: Annotated[Optional[str], typer.Option(help="New evidence of impact expected")] = None,
+    reason: Annotated[Optional[str], typer.Option(help="Why (required once the plans are ratified)")] = None,
+    by: Annotated[str, typer.Option(help="Who records it")] = "cig",
+    as_json: JsonOption = False,
+) -> None:
+    """Record an update to an action: done with evidence, dropped with a reason, a new target date or lead."""
+    form = _form(ActionUpdateForm, {"number": number, "status": status, "evidence": evidence, "done_on": _day(done_on),
+                                    "target_on": _day(target), "lead_name": lead_name, "lead_email": lead_email,
+                                    "action": action, "evidence_of_impact": evidence_of_impact, "reason": reason})
+    view = learning.update_action(open_office(), reference, form, now=_now(), actor=by)
+    _emit(_plain(view), as_json, f"{reference}: action {view.number} is {view.status.value}, due "
+          f"{view.target_on.isoformat()} ({view.updates} recorded update{'s' if view.updates != 1 else ''}).")
+
+
+@app.command("list")
+def list_actions(reference: str, as_json: JsonOption = False) -> None:
+    """The review's actions, their leads, target dates, status and evidence; when the 6-month review is due."""
+    office = open_office()
+    plan = learning.plan_view(office, reference, today=office.calendar.local_date(_now()))
+    data = {"reference": plan.reference, "ratified_on": plan.ratified_on, "impact_review_due": plan.impact_review_due,
+            "actions": [_plain(a) for a in plan.actions]}
+    _emit(data, as_json, learning.plan_text(plan))
+
+
+@app.command("import")
+def import_plan(
+    reference: str,
+    spreadsheet: Annotated[Path, typer.Argument(help="An .xlsx with a header row (see `cig action template`)")],
+    reason: Annotated[Optional[str], typer.Option(help="Why (required once the plans are ratified)")] = None,
+    by: Annotated[str, typer.Option(help="Who imports it")] = "cig",
+    as_json: JsonOption = False,
+) -> None:
+    """Import a plan's actions from a spreadsheet: every row validated; refused whole, naming row and column."""
+    office = open_office()
+    forms = read_plan(spreadsheet.read_bytes(), today=_now().date(), agencies=set(office.partnership.agency_by_code))
+    numbers = learning.add_actions(office, reference, forms, now=_now(), actor=by, reason=reason)
+    _emit({"reference": reference, "numbers": numbers}, as_json,
+          f"{reference}: {len(numbers)} action{'s' if len(numbers) != 1 else ''} imported ({', '.join(map(str, numbers))}).")
+
+
+@app.command("template")
+def template(out: Annotated[Path, typer.Argument(help="Where to write the blank plan (.xlsx)")]) -> None:
+    """Write a blank plan spreadsheet with the header row `cig action import` reads."""
+    out.write_bytes(plan_template())
+    typer.echo(str(out))
+
+
+# --- cig learning ----------------------------------------------------------------------------------
+
+@learning_app.command("pack")
+def pack(
+    reference: Annotated[Optional[str], typer.Argument(help="The review (none: every review's actions)")] = None,
+    meeting: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%dT%H:%M"],
+                                                        help="Email it with an invitation to this meeting (YYYY-MM-DDTHH:MM, local time)")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Also write the pack's markdown here")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The 6-month review pack: every action with status and evidence, overdue first; emailed with --meeting."""
+    office = open_office()
+    the_pack, markdown = learning.impact_pack_for(office, reference, today=office.calendar.local_date(_now()))
+    if out:
+        out.write_text(markdown, encoding="utf-8")
+    queued = 0
+    if meeting is not None:
+        meeting_at = meeting.replace(tzinfo=office.partnership.meetings.zone)
+        queued = learning.send_impact_pack(office, reference, meeting_at=meeting_at, now=_now(), actor="cig")
+    _emit({"title": the_pack.title, "counts": the_pack.counts, "queued": queued}, as_json,
+          markdown + (f"\n{queued} message(s) queued for the committee (send with `cig outbox send`).\n" if meeting else ""))
+
+
+@learning_app.command("outcome")
+def outcome(
+    reference: str,
+    number: int,
+    result: Annotated[str, typer.Option("--outcome", help="impact_evidenced, more_needed or replanned")],
+    on: DayOption = None,
+    note: Annotated[Optional[str], typer.Option(help="What the committee said")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the professional development committee's outcome for one action at the 6-month review."""
+    form = _form(OutcomeForm, {"number": number, "outcome": result, "note": note, "on": _day(on) or _now().date()})
+    [view] = learning.record_outcomes(open_office(), reference, [form], now=_now(), actor="professional development committee")
+    _emit(_plain(view), as_json, f"{reference}: action {view.number}: {result.replace('_', ' ')}.")
+
+
+@learning_app.command("summary")
+def summary(
+    reference: str,
+    answers: Annotated[Optional[Path], typer.Argument(help="A YAML file of the summary's fields people write")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write <out>.docx and <out>.md (default: learning-summary-REF)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the learning summary (seed 001 Appendix B) from ANSWERS, or print the recorded one; always write the files."""
+    import yaml
+
+    office = open_office()
+    if answers is not None:
+        form = _form(LearningSummaryForm, yaml.safe_load(answers.read_text(encoding="utf-8")) or {})
+        learning.record_summary(office, reference, form, now=_now(), actor="cig")
+    markdown, docx = learning.summary_files(office, reference)
+    stem = out or Path(f"learning-summary-{reference}")
+    stem.with_suffix(".docx").write_bytes(docx)
+    stem.with_suffix(".md").write_text(markdown, encoding="utf-8")
+    _emit({"reference": reference, "docx": str(stem.with_suffix(".docx")), "markdown": str(stem.with_suffix(".md"))},
+          as_json, markdown)
+
+
+@learning_app.command("disseminate")
+def disseminate(
+    reference: str,
+    kind: Annotated[str, typer.Option(help="learning_brief, learning_session, training, newsletter, regional_forum, "
+                                           "summary_report, practice_audit, staff_questionnaire")],
+    audience: Annotated[str, typer.Option(help="Who it reached")],
+    by: Annotated[str, typer.Option(help="Who records it (the training officer)")],
+    on: DayOption = None,
+    note: Annotated[Optional[str], typer.Option(help="What it covered, or what the audit found")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record how the learning went out, or the audit or questionnaire that tested it."""
+    form = _form(DisseminationForm, {"kind": kind, "audience": audience, "by": by, "note": note,
+                                     "on": _day(on) or _now().date()})
+    new = learning.record_dissemination(open_office(), reference, form, now=_now(), actor=by)
+    _emit({"reference": reference, "recorded": new}, as_json,
+          f"{reference}: {kind.replace('_', ' ')} recorded." if new else f"{reference}: already recorded.")

@@ -1,0 +1,102 @@
+"""`cig action` and `cig learning` as a user types them, on a real database: an action added and listed,
+a spreadsheet refused whole naming row and column, an update after ratification refused without a reason,
+the learning summary written as Word and markdown. Invented names and example.org addresses only."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from docx import Document
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from casework.forms import ReferralForm
+from casework.office import Office
+from casework.review import actions as review
+from casework.review.forms import AppointmentForm, RatificationForm
+from cli import main as cig
+from tests.tasks.conftest import Mailbox
+from tests.tasks.test_review import at, decided, form
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setattr(cig, "now", lambda: at(4, 20, year=2027))
+    return CliRunner()
+
+
+def cig_json(runner: CliRunner, *arguments: str):  # type: ignore[no-untyped-def]
+    result = runner.invoke(cig.app, [*arguments, "--json"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return json.loads(result.output)
+
+
+def refused(runner: CliRunner, *arguments: str) -> str:
+    result = runner.invoke(cig.app, list(arguments))
+    assert result.exit_code != 0
+    return str(result.exception)
+
+
+async def test_cig_action_adds_lists_imports_and_updates_actions(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm, runner: CliRunner, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = await decided(office, referral_form)
+    review.commission_review(office, reference, now=at(12, 11))
+    review.appoint_reviewer(office, reference, form(AppointmentForm, reviewer="Rowan Reviewer", kind="independent",
+                                                    independent_of_agencies=True, appointed_on="2026-12-20",
+                                                    appointed_by="Review group"), now=at(12, 20), actor="t")
+    added = cig_json(runner, "action", "add", reference, "--plan", "multi_agency", "--finding", "Late information.",
+                     "--action", "Daily triage with health visiting.", "--agency", "HEALTH", "--lead-name", "Ash Lead",
+                     "--lead-email", "ash.lead@example.org", "--target", "2027-07-31",
+                     "--evidence-of-impact", "Triage minutes.")
+    assert added == {"reference": reference, "number": 1}
+    assert "lead_email" in refused(runner, "action", "add", reference, "--plan", "single_agency", "--finding", "F",
+                                   "--action", "A", "--agency", "CSC", "--lead-name", "Sky Practitioner",
+                                   "--lead-email", "not-an-address", "--target", "2027-07-31",
+                                   "--evidence-of-impact", "E")
+
+    book = Workbook()
+    book.active.append(["Plan", "Finding", "Action", "Agency", "Lead name", "Lead email", "Target date",
+                        "Evidence of impact"])
+    book.active.append(["single_agency", "Fathers unseen.", "Audit 20 assessments.", "CSC", "Sky Practitioner",
+                        "sky.practitioner@example.org", datetime(2027, 6, 30), "15 of 20 see the father."])
+    book.active.append(["single_agency", "Flags.", "Brief call handlers.", "NOPE", "Jo Constable",
+                        "jo.constable@example.org", datetime(2027, 9, 30), "Flags raised."])
+    bad = tmp_path / "plan.xlsx"
+    book.save(bad)
+    assert "row 3, column D (Agency)" in refused(runner, "action", "import", reference, str(bad))
+    assert [a["number"] for a in cig_json(runner, "action", "list", reference)["actions"]] == [1]  # nothing imported
+    book.active.delete_rows(3)
+    book.save(bad)
+    assert cig_json(runner, "action", "import", reference, str(bad))["numbers"] == [2]
+
+    for by in ("cig", "executive_group"):
+        review.record_ratification(office, reference, form(RatificationForm, by=by, result="ratified", on="2027-05-04"),
+                                   now=at(5, 4, year=2027), actor="t")
+    monkeypatch.setattr(cig, "now", lambda: at(7, 5, year=2027))
+    assert "reason: the plans are ratified" in refused(runner, "action", "update", reference, "2", "--target", "2027-08-31")
+    updated = cig_json(runner, "action", "update", reference, "2", "--target", "2027-08-31", "--reason",
+                       "The audit team was redeployed.")
+    assert (updated["status"], updated["target_on"], updated["updates"]) == ("open", "2027-08-31", 1)
+    listed = cig_json(runner, "action", "list", reference)
+    assert (listed["ratified_on"], listed["impact_review_due"]) == ("2027-05-04", "2027-11-04")
+    assert [(a["number"], a["agency"], a["lead_name"], a["status"]) for a in listed["actions"]] == [
+        (1, "HEALTH", "Ash Lead", "open"), (2, "CSC", "Sky Practitioner", "open")]
+    shown = runner.invoke(cig.app, ["action", "list", reference]).output
+    assert "2. [open] CSC single-agency, lead Sky Practitioner <sky.practitioner@example.org>, by 2027-08-31" in shown
+
+    answers = tmp_path / "summary.yaml"
+    answers.write_text(
+        "case_selection: Referred by the health trust.\ncompleted_on: 2027-05-04\n"
+        "learning_about_case: Information did not reach the health visitor.\n"
+        "learning_about_method: Practitioners' events worked.\nsingle_agency_recommendations: Audit assessments.\n"
+        "multi_agency_recommendations: Daily triage.\nwho_is_doing_what: The training officer leads.\n"
+        "impact_audit: A multi-agency audit in 2028.\n", encoding="utf-8")
+    written = cig_json(runner, "learning", "summary", reference, str(answers), "--out", str(tmp_path / "summary"))
+    document = Document(written["docx"])
+    assert document.tables[0].rows[4].cells[1].text == reference
+    assert Path(written["markdown"]).read_text(encoding="utf-8").startswith(f"# Learning Summary: {reference}")

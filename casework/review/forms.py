@@ -31,6 +31,12 @@ class AppointmentForm(Form):
 
     _past = field_validator("appointed_on")(not_in_future)
 
+    @model_validator(mode="after")
+    def _internal_names_agency(self) -> "AppointmentForm":
+        if self.kind is ReviewerKind.internal and not self.agency:
+            raise ValueError("agency: name the agency an internal lead reviewer comes from")
+        return self
+
 
 class RatificationForm(Form):
     """The drafts before the CIG, the executive group or the partnership board: ratified, or returned."""

@@ -1,4 +1,5 @@
-"""Bad input, generated: every malformed form is refused with a message that names the field.
+"""Bad input, generated: every malformed form is refused with a message that names the field (the
+referral's forms, and the review's after the decision).
 
 A valid base of each form (the CIGSCR1 of examples/referral.yaml for the referral) is mutated one
 way at a time: a required field dropped, a value of the wrong type, a date in the future, a date of
@@ -31,6 +32,10 @@ from casework.forms import (
     ReferralForm,
     ScreeningForm,
 )
+from casework.review.forms import (
+    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
+    NonPublicationForm, RatificationForm, ReviewPublicationForm, TermsForm,
+)
 from config.loading import describe_errors
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
@@ -57,6 +62,28 @@ BASES: dict[type[BaseModel], dict[str, Any]] = {
                    "decided_by": "Indra Independent", "anonymised_details": dict(ANONYMISED),
                    "criteria_explanation": "No concern about joint working.", "lead_reviewers": []},
     AnonymisedDetails: dict(ANONYMISED),
+    # the review's doors (casework.review.forms), as `cig review ...` and the review run's page give them
+    AppointmentForm: {"reviewer": "Morgan Internal", "kind": "internal", "independent_of_agencies": False,
+                      "agency": "CSC", "appointed_on": date(2026, 11, 19), "appointed_by": "Review group",
+                      "email": "morgan.internal@example.org"},
+    RatificationForm: {"by": "cig", "result": "returned", "on": date(2026, 11, 19),
+                       "comments": "Say more about the school's referral."},
+    ReviewPublicationForm: {"published_on": date(2026, 11, 19), "link": "https://northshire-scp.example.org/scr/7",
+                            "response_link": "https://northshire-scp.example.org/scr/7-response",
+                            "learning_shared": "Practitioner briefings.", "themes": ["neglect"]},
+    NonPublicationForm: {"decided_on": date(2026, 11, 19), "decided_by": "Partnership board",
+                         "reason": "Publication would identify the surviving siblings.",
+                         "improvements_link": "https://northshire-scp.example.org/scr/8-improvements"},
+    EngagementForm: {"agency": "POL", "confirmed_by": "DI Pat Police", "confirmed_on": date(2026, 11, 19)},
+    GroupMemberForm: {"group": "case", "name": "Quinn Healthvisitor", "agency": "HEALTH", "role": "Health visitor",
+                      "email": "q.healthvisitor@example.org"},
+    MilestoneForm: {"stage": "planning_meeting", "done_on": date(2026, 11, 19), "by": "Bailey Manager",
+                    "note": "Half a day; criteria confirmed.", "document": "https://northshire-scp.example.org/docs/1"},
+    TermsForm: {"terms_of_reference": "How information was shared.", "scope": "July to November 2026; all agencies.",
+                "agreed_on": date(2026, 11, 19)},
+    FamilyInvolvementForm: {"involvement": "not_possible", "on": date(2026, 11, 19),
+                            "reason": "Criminal proceedings are ongoing."},
+    AvailabilityForm: {"availability": "on_request", "decided_on": date(2026, 11, 19)},
 }
 
 # Fields by kind, per form. Every path here must be refused when spoiled in the named way.
@@ -74,6 +101,16 @@ REQUIRED: dict[type[BaseModel], list[Path_]] = {
                    ("criteria_explanation",), ("anonymised_details", "nature_of_incident"),
                    ("anonymised_details", "criminal_investigation")],
     AnonymisedDetails: [(k,) for k in ANONYMISED],
+    AppointmentForm: [("reviewer",), ("kind",), ("appointed_on",), ("appointed_by",), ("agency",)],  # internal: its agency
+    RatificationForm: [("by",), ("result",), ("on",), ("comments",)],  # returned: what must change
+    ReviewPublicationForm: [("published_on",), ("link",), ("response_link",)],
+    NonPublicationForm: [("decided_on",), ("decided_by",), ("reason",)],
+    EngagementForm: [("agency",), ("confirmed_by",), ("confirmed_on",)],
+    GroupMemberForm: [("group",), ("name",), ("agency",), ("role",), ("email",)],
+    MilestoneForm: [("stage",), ("done_on",), ("by",)],  # done: when and by whom
+    TermsForm: [("terms_of_reference",), ("scope",), ("agreed_on",)],
+    FamilyInvolvementForm: [("involvement",), ("on",), ("reason",)],  # not possible: why
+    AvailabilityForm: [("availability",), ("decided_on",)],
 }
 
 TYPED: dict[type[BaseModel], list[Path_]] = {
@@ -86,11 +123,30 @@ TYPED: dict[type[BaseModel], list[Path_]] = {
     RecommendationForm: REQUIRED[RecommendationForm] + [("further_information_from", 0)],
     DecisionForm: REQUIRED[DecisionForm] + [("lead_reviewers",)],
     AnonymisedDetails: REQUIRED[AnonymisedDetails],
+    AppointmentForm: REQUIRED[AppointmentForm] + [("independent_of_agencies",), ("email",)],
+    RatificationForm: REQUIRED[RatificationForm],
+    ReviewPublicationForm: REQUIRED[ReviewPublicationForm] + [("learning_shared",), ("themes",), ("themes", 0)],
+    NonPublicationForm: REQUIRED[NonPublicationForm] + [("improvements_link",)],
+    EngagementForm: REQUIRED[EngagementForm],
+    GroupMemberForm: REQUIRED[GroupMemberForm],
+    MilestoneForm: REQUIRED[MilestoneForm] + [("note",), ("document",)],
+    TermsForm: REQUIRED[TermsForm],
+    FamilyInvolvementForm: REQUIRED[FamilyInvolvementForm],
+    AvailabilityForm: REQUIRED[AvailabilityForm],
 }
 
 PAST_DATES: dict[type[BaseModel], list[Path_]] = {
     ReferralForm: [("notified_on",), ("completed_on",), ("route", "reviewed_with_safeguarding_lead_on"),
                    ("child", "date_of_birth"), ("significant_people", 0, "date_of_birth")],
+    AppointmentForm: [("appointed_on",)],
+    RatificationForm: [("on",)],
+    ReviewPublicationForm: [("published_on",)],
+    NonPublicationForm: [("decided_on",)],
+    EngagementForm: [("confirmed_on",)],
+    MilestoneForm: [("done_on",)],
+    TermsForm: [("agreed_on",)],
+    FamilyInvolvementForm: [("on",)],
+    AvailabilityForm: [("decided_on",)],
 }
 
 NAMES = {  # single-line fields (Name, Line) and their limits
@@ -101,6 +157,12 @@ NAMES = {  # single-line fields (Name, Line) and their limits
     DecisionForm: {("decided_by",): 120, ("anonymised_details", "ages_of_children"): 300},
     AnonymisedDetails: {("ages_of_children",): 300, ("relationship_to_alleged_perpetrator",): 300,
                         ("criminal_investigation",): 300},
+    AppointmentForm: {("reviewer",): 120, ("appointed_by",): 120},
+    NonPublicationForm: {("decided_by",): 120},
+    EngagementForm: {("confirmed_by",): 120},
+    GroupMemberForm: {("name",): 120, ("role",): 300},
+    MilestoneForm: {("by",): 120},
+    ReviewPublicationForm: {("themes", 0): 80},
 }
 
 TEXTS = {  # free text (line breaks allowed, other control characters not)
@@ -110,6 +172,12 @@ TEXTS = {  # free text (line breaks allowed, other control characters not)
     RecommendationForm: [("rationale",)],
     DecisionForm: [("rationale",), ("criteria_explanation",), ("anonymised_details", "agency_involvement")],
     AnonymisedDetails: [("nature_of_incident",), ("agency_involvement",)],
+    RatificationForm: [("comments",)],
+    ReviewPublicationForm: [("learning_shared",)],
+    NonPublicationForm: [("reason",)],
+    MilestoneForm: [("note",)],
+    TermsForm: [("terms_of_reference",), ("scope",)],
+    FamilyInvolvementForm: [("reason",)],
 }
 
 CHOICES = {  # fields with a fixed set of values (enums, literals, agency-code pattern, email pattern)
@@ -118,6 +186,15 @@ CHOICES = {  # fields with a fixed set of values (enums, literals, agency-code p
     AgencyReturnForm: [("agency",), ("status",)],
     RecommendationForm: [("outcome",), ("further_information_from", 0)],
     DecisionForm: [("response",), ("decision",)],
+    AppointmentForm: [("kind",), ("agency",), ("email",)],
+    RatificationForm: [("by",), ("result",)],
+    ReviewPublicationForm: [("link",), ("response_link",)],
+    NonPublicationForm: [("improvements_link",)],
+    EngagementForm: [("agency",)],
+    GroupMemberForm: [("group",), ("agency",), ("email",)],
+    MilestoneForm: [("document",)],
+    FamilyInvolvementForm: [("involvement",)],
+    AvailabilityForm: [("availability",)],
 }
 
 CONTROL_CHARS = [chr(c) for c in range(0x20)] + ["\x7f"]

@@ -23,8 +23,9 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from casework.learning import actions as learning
+from casework.learning.documents import index_markdown, index_xlsx
 from casework.learning.forms import (
-    ActionForm, ActionUpdateForm, DisseminationForm, LearningSummaryForm, OutcomeForm,
+    ActionForm, ActionUpdateForm, DisseminationForm, IndexEntryForm, LearningSummaryForm, OutcomeForm,
 )
 from casework.learning.spreadsheet import plan_template, read_plan
 from casework.office import open_office
@@ -225,3 +226,49 @@ def disseminate(
     new = learning.record_dissemination(open_office(), reference, form, now=_now(), actor=by)
     _emit({"reference": reference, "recorded": new}, as_json,
           f"{reference}: {kind.replace('_', ' ')} recorded." if new else f"{reference}: already recorded.")
+
+
+@learning_app.command("index")
+def index(
+    format: Annotated[str, typer.Option("--format", help="xlsx or md")] = "md",
+    out: Annotated[Optional[Path], typer.Option(help="Where to write it (default learning-index.<format>)")] = None,
+    artifact: Annotated[bool, typer.Option("--artifact", help="Also publish it as a Prefect artifact")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The learning and improvement index: one entry per review or audit, as .xlsx or markdown."""
+    office = open_office()
+    entries = learning.learning_index(office, today=office.calendar.local_date(_now()))
+    title = f"{office.partnership.name}: learning and improvement index"
+    if format not in ("xlsx", "md"):
+        raise ValueError("format: xlsx or md")
+    path = out or Path(f"learning-index.{format}")
+    if format == "xlsx":
+        path.write_bytes(index_xlsx(entries, title=title))
+    else:
+        path.write_text(index_markdown(entries, title=title), encoding="utf-8")
+    if artifact:
+        import asyncio
+
+        from tasks.learning import publish_learning_index
+
+        asyncio.run(publish_learning_index.fn())
+    _emit({"file": str(path), "entries": len(entries)}, as_json, f"{path}: {len(entries)} entries")
+
+
+@learning_app.command("audit")
+def audit_entry(
+    name: Annotated[str, typer.Option(help="The audit's name")],
+    review_type: Annotated[str, typer.Option("--type", help="e.g. 'multi-agency audit', 'section 11 audit'")],
+    overview: Annotated[str, typer.Option(help="Case overview / methodology")],
+    findings: Annotated[str, typer.Option(help="Summary of findings / learning")],
+    improvement_activity: Annotated[str, typer.Option(help="Improvement activity")],
+    evidence_of_improvement: Annotated[str, typer.Option(help="Evidence of improvement")],
+    reported_on: DayOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Enter an audit that is not a case review (multi-agency, section 11) in the learning index."""
+    form = _form(IndexEntryForm, {"name": name, "review_type": review_type, "overview": overview, "findings": findings,
+                                  "improvement_activity": improvement_activity,
+                                  "evidence_of_improvement": evidence_of_improvement, "reported_on": _day(reported_on)})
+    new = learning.add_index_entry(open_office(), form, now=_now(), actor="cig")
+    _emit({"name": name, "added": new}, as_json, f"{name}: {'entered in' if new else 'updated in'} the learning index.")

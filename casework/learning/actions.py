@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from casework.actions import queue
 from casework.forms import check_no_identities
 from casework.learning import store as learning_store
-from casework.learning.documents import LearningSummary, summary_docx, summary_markdown
-from casework.learning.forms import ActionForm, ActionUpdateForm, DisseminationForm, LearningSummaryForm, OutcomeForm
+from casework.learning.documents import IndexEntry, LearningSummary, summary_docx, summary_markdown
+from casework.learning.forms import (
+    ActionForm, ActionUpdateForm, DisseminationForm, IndexEntryForm, LearningSummaryForm, OutcomeForm,
+)
 from casework.learning.messages import impact_pack_messages
 from casework.learning.rules import (
     ActionStatus, ImpactPack, PackAction, action_status, impact_pack, impact_review_due, pack_markdown,
@@ -264,3 +266,58 @@ def disseminations(office: Office, reference: str) -> list[DisseminationForm]:
         review = review_store.get_review(session, case=case)
         return [DisseminationForm.model_validate(r.data, context={"today": date.max})  # as recorded, whenever read
                 for r in learning_store.records(session, kind="dissemination", review=review)]
+
+
+# --- the learning and improvement index --------------------------------------------------------------
+
+def add_index_entry(office: Office, form: IndexEntryForm, *, now: datetime, actor: str) -> bool:
+    """Enter an audit that is not a case review in the index (kept once per name); True if new."""
+    key = f"audit:{hashlib.sha256(form.name.casefold().encode()).hexdigest()[:24]}"
+    with office.sessions.begin() as session:
+        new = not any(r.key == key for r in learning_store.records(session, kind="index_entry"))
+        learning_store.save_record(session, review=None, kind="index_entry", key=key,
+                                   data=form.model_dump(mode="json"), now=now)
+        if new:
+            store.audit(session, reference=None, actor=actor, action="learning index entry added", now=now)
+        return new
+
+
+def _review_entry(session: Session, case: Case, review: Review, today: date) -> IndexEntry:
+    plans = load_review_plans()
+    methodology = plans[review.plan].title if review.plan in plans else review.plan
+    summary = next(iter(learning_store.records(session, kind="summary", review=review)), None)
+    form = summary.data["form"] if summary else {}
+    actions = [action_status(a.status, a.target_on, today) for a in learning_store.list_actions(session, review=review)]
+    done_notes = [f"action {a.number}: {a.status_note}" for a in learning_store.list_actions(session, review=review)
+                  if a.status == "done" and a.status_note]
+    spread = [DisseminationForm.model_validate(r.data, context={"today": date.max})
+              for r in learning_store.records(session, kind="dissemination", review=review)]
+    board = [r.on for r in review_store.ratification_history(review) if r.by.value == "board" and r.result.value == "ratified"]
+    activity = (f"{len(actions)} actions: " + ", ".join(f"{sum(1 for s in actions if s is status)} {status.value}"
+                                                          for status in ActionStatus)) if actions else "no actions yet"
+    if spread:
+        activity += ". " + "; ".join(f"{d.kind.value.replace('_', ' ')} {d.on.isoformat()} ({d.audience})"
+                                     for d in spread if d.kind.value not in ("practice_audit", "staff_questionnaire"))
+    tested = [f"{d.kind.value.replace('_', ' ')} {d.on.isoformat()}: {d.note or d.audience}" for d in spread
+              if d.kind.value in ("practice_audit", "staff_questionnaire")]
+    return IndexEntry(
+        review_type=REVIEW_LABELS.get(review.review_type, review.review_type), name=case.reference,
+        reported_on=max(board) if board else None,
+        overview=f"{methodology}." + (f" {form['case_selection']}" if form.get("case_selection") else ""),
+        findings=form.get("learning_about_case") or "; ".join(case.themes or []) or "not yet recorded",
+        improvement_activity=activity,
+        evidence_of_improvement="; ".join(done_notes + tested) or "none recorded yet")
+
+
+def learning_index(office: Office, *, today: date) -> list[IndexEntry]:
+    """The learning and improvement index (seed 002 Appendix One): one entry per review, then each audit
+    entered by hand. Anonymised: a review is named by its reference."""
+    with office.sessions() as session:
+        entries = [_review_entry(session, r.case, r, today) for r in session.scalars(select(Review).order_by(Review.id))]
+        for record in learning_store.records(session, kind="index_entry"):
+            data = IndexEntryForm.model_validate(record.data, context={"today": date.max})
+            entries.append(IndexEntry(review_type=data.review_type, name=data.name, reported_on=data.reported_on,
+                                      overview=data.overview, findings=data.findings,
+                                      improvement_activity=data.improvement_activity,
+                                      evidence_of_improvement=data.evidence_of_improvement))
+        return entries

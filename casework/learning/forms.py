@@ -110,3 +110,18 @@ class DisseminationForm(Form):
     by: Name = Field(description="Who records it (the training officer)")
 
     _past = field_validator("on")(not_in_future)
+
+
+class IndexEntryForm(Form):
+    """An audit that is not a case review (a multi-agency audit, a section 11 audit), entered in the learning
+    and improvement index by hand."""
+
+    review_type: Line = Field(description="Type of review or audit (e.g. 'multi-agency audit', 'section 11 audit')")
+    name: Line = Field(description="Its name (e.g. 'Neglect: multi-agency case file audit')")
+    reported_on: date | None = Field(None, description="The date it was reported to the partnership")
+    overview: Text = Field(description="Case overview / methodology")
+    findings: Text = Field(description="Summary of findings / learning")
+    improvement_activity: Text = Field(description="Improvement activity")
+    evidence_of_improvement: Text = Field(description="Evidence of improvement")
+
+    _past = field_validator("reported_on")(not_in_future)

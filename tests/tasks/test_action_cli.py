@@ -100,3 +100,11 @@ async def test_cig_action_adds_lists_imports_and_updates_actions(
     document = Document(written["docx"])
     assert document.tables[0].rows[4].cells[1].text == reference
     assert Path(written["markdown"]).read_text(encoding="utf-8").startswith(f"# Learning Summary: {reference}")
+
+    written = cig_json(runner, "learning", "index", "--format", "xlsx", "--out", str(tmp_path / "index.xlsx"))
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(written["file"]).active
+    assert [c.value for c in sheet[2]][:2] == ["Serious Case Review", reference]
+    assert "1 entries" in runner.invoke(cig.app, ["learning", "index", "--out", str(tmp_path / "index.md")]).output
+    assert (tmp_path / "index.md").read_text(encoding="utf-8").startswith("# Northshire")

@@ -163,3 +163,50 @@ async def test_a_spreadsheet_plan_is_imported_whole_or_refused_naming_row_and_co
     forms = read_plan(_sheet([HEADER, GOOD, GOOD]), today=date(2027, 5, 5))
     assert learning.add_actions(office, reference, forms, now=at(5, 5, year=2027), actor="t",
                                 reason="The board asked for the health actions in the plan.") == [4, 5]
+
+
+async def test_the_learning_index_has_one_entry_per_review_and_audit_read_back_from_xlsx_and_markdown(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    from openpyxl import load_workbook
+
+    from casework.learning.documents import INDEX_HEADINGS, index_markdown, index_xlsx
+    from casework.learning.forms import IndexEntryForm
+    from casework.review import actions as review
+    from casework.review.forms import RatificationForm
+
+    reference = await ratified_review(office, referral_form)
+    review.record_ratification(office, reference, form(RatificationForm, by="board", result="ratified", on="2027-05-20"),
+                               now=at(5, 20, year=2027), actor="t")
+    learning.record_summary(office, reference, form(LearningSummaryForm, **SUMMARY), now=at(5, 21, year=2027), actor="t")
+    learning.update_action(office, reference, form(ActionUpdateForm, number=1, status="done",
+                                                   evidence="Triage minutes show health visiting at 19 of 20."),
+                           now=at(7, 1, year=2027), actor="t")
+    learning.record_dissemination(office, reference, form(
+        DisseminationForm, kind="learning_brief", on="2027-06-01", audience="all agencies' frontline staff",
+        by="Toni Training"), now=at(6, 1, year=2027), actor="t")
+    learning.record_dissemination(office, reference, form(
+        DisseminationForm, kind="practice_audit", on="2027-10-01", audience="12 practitioners",
+        note="8 of 12 knew the review's learning.", by="Toni Training"), now=at(10, 1, year=2027), actor="t")
+    assert learning.add_index_entry(office, form(
+        IndexEntryForm, review_type="section 11 audit", name="Section 11 audit 2027", reported_on="2027-09-15",
+        overview="Self-assessment by every agency.", findings="Supervision records were thin.",
+        improvement_activity="Supervision policy revised.", evidence_of_improvement="Re-audit: 9 in 10 recorded."),
+        now=at(9, 20, year=2027), actor="t") is True
+
+    entries = learning.learning_index(office, today=date(2027, 10, 2))
+    [scr, audit] = entries
+    assert (scr.review_type, scr.name, scr.reported_on) == ("Serious Case Review", reference, date(2027, 5, 20))
+    assert scr.findings == SUMMARY["learning_about_case"]
+    assert scr.improvement_activity.startswith("3 actions: 0 open, 2 overdue, 1 done, 0 dropped. learning brief 2027-06-01")
+    assert "action 1: Triage minutes show health visiting at 19 of 20." in scr.evidence_of_improvement
+    assert "practice audit 2027-10-01: 8 of 12 knew the review's learning." in scr.evidence_of_improvement
+    assert (audit.review_type, audit.name) == ("section 11 audit", "Section 11 audit 2027")
+
+    sheet = load_workbook(io.BytesIO(index_xlsx(entries, title="Index"))).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert tuple(rows[0]) == INDEX_HEADINGS
+    assert rows[1][:3] == ["Serious Case Review", reference, "2027-05-20"] and all(rows[1]) and all(rows[2])
+    markdown = index_markdown(entries, title="Index")
+    assert "| Section 11 audit 2027 |" in markdown
+    for identity in ("Robin", "Testchild", "Jordan", "Testparent", "2026-07-03", "Ash Lead", "Sky Practitioner"):
+        assert identity not in markdown and identity not in str(rows)

@@ -1,0 +1,29 @@
+"""Tasks that publish learning and improvement in the Prefect UI: the learning and improvement index as a
+markdown artifact under one stable key. Needs the case database (through the office) and a Prefect API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from prefect import task
+from prefect.artifacts import acreate_markdown_artifact
+
+from casework.learning.actions import learning_index
+from casework.learning.documents import index_markdown
+from casework.office import open_office
+from tasks.artifacts import ARTIFACT_TASK
+
+INDEX_KEY = "learning-and-improvement-index"
+
+
+@task(name="publish_learning_index", **ARTIFACT_TASK)
+async def publish_learning_index() -> str:
+    """Publish the index as the markdown artifact `learning-and-improvement-index`; return its markdown."""
+    office = open_office()
+    now = datetime.now(timezone.utc)
+    markdown = index_markdown(learning_index(office, today=office.calendar.local_date(now)),
+                              title=f"{office.partnership.name}: learning and improvement index")
+    await acreate_markdown_artifact(key=INDEX_KEY, markdown=markdown,
+                                    description="One entry per review or audit (seed 002 Appendix One)")
+    return markdown

@@ -118,8 +118,11 @@ def submit_step(reference: str, step: str, form: BaseModel, as_json: bool) -> No
     from flows.people import submit_step as hand_over
 
     result = asyncio.run(hand_over(office(), reference, step, form))
-    emit({"reference": result.reference, "step": step, "stage": result.stage.value}, as_json,
-         f"{result.reference}: {step} recorded. The case is now {result.stage.value.replace('_', ' ')}.")
+    told = f"{result.reference}: {step} recorded. The case is now {result.stage.value.replace('_', ' ')}."
+    if result.run_words:  # recorded, but the case's run is dead: say so, and what the system does about it
+        told += f"\nwarning: {result.run_words}"
+    emit({"reference": result.reference, "step": step, "stage": result.stage.value,
+          "run": result.run.name if result.run else None, "run_problem": result.run_words}, as_json, told)
 
 
 # --- referrals ------------------------------------------------------------------------------

@@ -136,6 +136,46 @@ async def recover_dead_runs(office: Office | None = None, *, limit: RecoveryLimi
 RUNS_PER_READ = 200
 
 
+async def catch_up_runs_behind(office: Office | None = None) -> list[str]:
+    """Wake every open case's run suspended at a wait the case has moved past (a step recorded in the case
+    database by `cig` or the website while the run was not waiting, flows.people.submit_step): it re-runs from
+    the top, finds the step done and moves on. A dead run is not touched here (`recover_dead_runs` restarts it,
+    within its limit). Returns the references of the cases whose runs were woken."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    from flows import people
+
+    office = office or open_office()
+    with office.sessions() as session:
+        open_runs = {run_id: reference for run_id, reference in session.execute(
+            select(Case.flow_run_id, Case.reference).where(Case.status == "open", Case.flow_run_id.is_not(None)))}
+    woken = []
+    ids = list(open_runs)
+    async with get_client() as client:
+        for first in range(0, len(ids), RUNS_PER_READ):
+            chunk = [UUID(i) for i in ids[first:first + RUNS_PER_READ]]
+            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=chunk), state=FlowRunFilterState(type=FlowRunFilterStateType(
+                    any_=[StateType.PAUSED]))), limit=len(chunk))
+            for run in runs:
+                reference = open_runs[str(run.id)]
+                with office.sessions() as session:
+                    behind = run.state is not None and people.run_behind(
+                        store.get_case(session, reference=reference), run.state.state_details.pause_key)
+                if not behind:
+                    continue
+                now = datetime.now(timezone.utc)
+                sighting = await people.run_sighting(client, run, "", now)
+                if run_fault(sighting, now=now, heartbeat_seconds=people.heartbeat_seconds(),
+                             form_save_seconds=people.FORM_SAVE_SECONDS) is not None:
+                    continue
+                if await people.wake_paused_run(client, run):
+                    woken.append(reference)
+    return woken
+
+
 async def _deal_with_dead_run(client, office: Office, reference: str, run, fault: RunFault,  # type: ignore[no-untyped-def]
                               limit: RecoveryLimit, actor: str) -> RunRecovery | None:
     """Restart the dead run, or leave it and escalate; audit and tell. None if it was dealt with already."""

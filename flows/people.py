@@ -1,10 +1,16 @@
-"""Handing a person's form to a waiting case, the way the flow run page's Resume button does.
+"""A person's step on a case (screening, a CIGINF1 return, the recommendation, the decision), given through
+`cig` or the secure website, and the faults of the case's run told in words.
 
-Used by `cig` and the tests. It refuses, before anything reaches Prefect, an input for a step
-already recorded ("already recorded") or a case at another step; then it waits for the case's run
-to reach the step, resumes it with the form, and waits until the case database shows the result.
-A run found dead (crashed, failed, suspended with no form, or silent while shown running) is named
-at once, with what the system will do about it (casework.recovery; the deadline sweep restarts it).
+A step is recorded in the case database at once, through `casework.actions` (the same checks, audit and
+outbox as the run's own task), what it owes is sent at once (the decision's Ofsted notice included), and
+then the case's run is woken: it re-runs from the top, finds the step done and moves on. A run running
+now reads the case database itself; one not waiting or behind is caught up by the deadline sweep. The
+Prefect UI's Resume forms still hand the form to the run, which records it (flows.waiting). A step the
+case cannot take is refused before anything is written ("already recorded", another step); a run found
+dead (crashed, failed, suspended with no form, or silent while shown running) is named at once, with what
+the system will do about it (casework.recovery; the deadline sweep restarts it).
+
+The review's steps (`submit_review_step`) are still handed to the review's run, which records them.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from prefect.settings import get_current_settings
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from casework import actions
+from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, DecisionForm, check_decision_against_recommendation
 from casework.model import Recommendation, ReturnStatus, Stage
 from casework.office import Office
@@ -66,6 +74,9 @@ class StepResult:
     reference: str
     step: str
     stage: Stage
+    run: "RunNews | None" = None
+    run_fault: RunFault | None = None
+    run_words: str | None = None  # the case's run is dead: what the person is told (the step is recorded)
 
 
 def check_step(case: Case, step: str, form: BaseModel, *, arrived: bool = True) -> None:
@@ -231,19 +242,160 @@ def dead_run_words(office: Office, reference: str, step: str, fault: RunFault, s
             f"at the {step} step (`cig referral show {reference}`)")
 
 
-async def submit_step(office: Office, reference: str, step: str, form: BaseModel, wait_seconds: float | None = None,
-                      look_every: float = 0.5) -> StepResult:
-    """Give `form` to the case's run at `step` and return the case's stage once it is recorded; until the run
-    asks for it, look every `look_every` seconds."""
+RECORD_STEP: dict[str, Callable[..., actions.Outcome]] = {
+    "screening": actions.record_screening,
+    "return": actions.record_return,
+    "recommendation": actions.record_recommendation,
+    "decision": actions.record_decision,
+}
+
+
+def run_moves_case_to(case: Case, step: str) -> bool:
+    """The case is on its way to `step` and its run takes it there by itself: an accepted case (or one sent
+    back for further information) is listed and its CIGINF1 requests sent before a return can be recorded."""
+    return step == "return" and store.needs_listing(case)
+
+
+def record_step(office: Office, reference: str, step: str, form: BaseModel, *, now: datetime,
+                actor: str) -> actions.Outcome:
+    """Record a person's step in the case database, as the case's run would record its form (the same
+    checks, audit and outbox, casework.actions). Raises AlreadyRecorded, NotAtThisStep or ValueError (naming
+    the field) with words a person understands; nothing is recorded then."""
+    with office.sessions() as session:
+        check_step(store.get_case(session, reference=reference), step, form)
+    return RECORD_STEP[step](office, reference, form, now=now, actor=actor)
+
+
+class RunNews(Enum):
+    """What became of the case's run after a step was recorded without it."""
+
+    woken = "woken: it finds the step done and moves on"
+    on_its_way = "running: it reads the case database next"
+    waiting = "waiting at the case's next step"
+    finished = "finished"
+    stopped = "dead: the deadline sweep restarts it"
+    none = "not started yet"
+
+
+@dataclass(frozen=True)
+class RunWake:
+    news: RunNews
+    fault: RunFault | None = None
+    words: str | None = None  # for a dead run: what the person is told
+
+
+def run_behind(case: Case, pause_key: str | None) -> bool:
+    """Whether a run suspended at `pause_key` (`<step>-<wait_seq>`, flows.waiting) waits for what the case no
+    longer needs: an input was recorded since the key was made, or its step is done (recorded after the run
+    read the case's stage and before it read the key)."""
+    step, _, seq = (pause_key or "").rpartition("-")
+    if not seq.isdigit():
+        return False
+    if int(seq) != case.wait_seq:
+        return True
+    if step == "recommendation":
+        return case.stage != Stage.awaiting_recommendation or case.recommendation is not None
+    return step in EXPECTED_STAGE and case.stage != EXPECTED_STAGE[step]
+
+
+async def wake_paused_run(client, run) -> bool:  # type: ignore[no-untyped-def]
+    """Put a suspended run back on the work pool without input, as Prefect's own resume of a suspended run
+    does (a Scheduled state; it re-runs from the top). Proposed, not forced, with a transition id made from the
+    suspended state: of two wakers of the same suspension, the second is refused, and a run no longer
+    suspended is never moved. The suspended wait's form (its schema and description, which may hold what a
+    refused input typed) is deleted, as the run deletes a form once answered. True if this call woke it."""
+    from uuid import NAMESPACE_URL, uuid5
+
+    from prefect.client.schemas.objects import StateDetails
+    from prefect.states import Scheduled
+
+    wake = Scheduled(state_details=StateDetails(transition_id=uuid5(NAMESPACE_URL, f"wake:{run.state.id}")))
+    result = await client.set_flow_run_state(run.id, wake)
+    woken = result.status.value == "ACCEPT" and result.state is not None and result.state.is_scheduled()
+    if woken:  # the wait's form is never answered: its schema (a refused input's values filled in) goes
+        for role in ("schema", "description"):
+            key = (run.state.state_details.run_input_keyset or {}).get(role)
+            try:
+                if key:
+                    await client.delete_flow_run_input(run.id, key)
+            except ObjectNotFound:
+                pass
+            except PrefectHTTPStatusError as missing:
+                if missing.response.status_code != 404:
+                    raise
+    return woken
+
+
+async def wake_case_run(office: Office, reference: str, step: str) -> RunWake:
+    """After a step was recorded in the case database: wake the case's run if it is suspended at a wait the
+    case has moved past (`run_behind`), so it finds the step done and moves on.
+    A run running now reads the case database itself; one that suspends behind it wakes itself
+    (flows.waiting). A dead run is left to the deadline sweep, which restarts it; the person is told in words.
+    """
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
-        check_step(case, step, form, arrived=False)
-        if case.flow_run_id is None:
+        run_id = case.flow_run_id
+    if run_id is None:
+        return RunWake(RunNews.none)
+    now = datetime.now(timezone.utc)
+    async with get_client() as client:
+        run = await client.read_flow_run(UUID(run_id))
+        if run.state is None:
+            return RunWake(RunNews.on_its_way)
+        sighting = await run_sighting(client, run, "", now)
+        fault = run_fault(sighting, now=now, heartbeat_seconds=heartbeat_seconds(), form_save_seconds=FORM_SAVE_SECONDS)
+        if fault is not None:
+            return RunWake(RunNews.stopped, fault, recorded_dead_run_words(office, reference, step, fault,
+                                                                           str(run.state.id)))
+        if run.state.is_final():
+            return RunWake(RunNews.finished)
+        if not run.state.is_paused():
+            return RunWake(RunNews.on_its_way)
+        if not run_behind(case, run.state.state_details.pause_key):
+            return RunWake(RunNews.waiting)
+        await wake_paused_run(client, run)
+        return RunWake(RunNews.woken)
+
+
+def recorded_dead_run_words(office: Office, reference: str, step: str, fault: RunFault, state_id: str) -> str:
+    """What the person is told when their step is recorded but the case's run is dead: what happened, what
+    the system does about it, and that the case moves on once its run is back."""
+    words = dead_run_words(office, reference, step, fault, state_id)
+    return words.split(f". Your {step} was not handed over", 1)[0] + (
+        f". Your {step} is recorded and what it owes is sent; the case moves on once its run is back")
+
+
+async def submit_step(office: Office, reference: str, step: str, form: BaseModel, wait_seconds: float | None = None,
+                      look_every: float = 0.5, *, actor: str | None = None) -> StepResult:
+    """Record `form` for `step` in the case database at once (record_step), send what it owes (the decision's
+    Ofsted notice included), wake the case's run, and return the case's stage. Only a case its run has still
+    to bring to the step (a return before the CIGINF1 requests are out) is waited for, looking every
+    `look_every` seconds; a run found dead meanwhile is named at once (RunStopped, FormNotSaved), nothing
+    recorded. A run found dead after the step is recorded is named in the result's `run_words`."""
+    wait_seconds = office.settings.human_step_wait_seconds if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with office.sessions() as session:
+            case = store.get_case(session, reference=reference)
+            check_step(case, step, form, arrived=False)
+            on_its_way, run_id = run_moves_case_to(case, step), case.flow_run_id
+        if not on_its_way:
+            break
+        if run_id is None:
             raise CaseNotWaiting(f"{reference} has no flow run yet: start it with `cig referral start-pending`")
-        flow_run_id = UUID(case.flow_run_id)
-    stage = await hand_over(office, reference, step, form, flow_run_id, lambda case: check_step(case, step, form),
-                            wait_seconds=wait_seconds, look_every=look_every)
-    return StepResult(reference, step, Stage(stage))
+        async with get_client() as client:
+            _, fault, state_id = await _look(client, UUID(run_id), f"{step}-")
+        if fault is not None:
+            raise (FormNotSaved if fault is RunFault.form_missing else RunStopped)(
+                dead_run_words(office, reference, step, fault, state_id))
+        if time.monotonic() > deadline:
+            raise CaseNotWaiting(f"{reference}: the case's run did not reach the {step} step within {wait_seconds:.0f} s "
+                                 "(is the worker running? `make up` starts one)")
+        await asyncio.sleep(look_every)
+    outcome = record_step(office, reference, step, form, now=datetime.now(timezone.utc), actor=actor or f"{step} form")
+    await deliver_pending(office, reference=reference)  # what cannot go now stays in the outbox for the run's retries
+    woken = await wake_case_run(office, reference, step)
+    return StepResult(reference, step, outcome.stage, woken.news, woken.fault, woken.words)
 
 
 async def hand_over(office: Office, reference: str, step: str, form: BaseModel, flow_run_id: UUID,

@@ -2,7 +2,8 @@
 or overdue and send the reminders, warnings, chases and escalations they owe; resend what a mail
 outage left in the outbox; start the runs of referrals recorded while Prefect was unreachable;
 restart the case runs that died (crashed, failed, suspended with no form saved, or silent while
-shown running), leaving one that keeps dying stopped and escalated (casework.recovery).
+shown running), leaving one that keeps dying stopped and escalated (casework.recovery); wake the case
+runs left suspended at a step already recorded by `cig` or the website (flows.people).
 
 The rules of who is told what and when are in casework.reminders; the sweep reads only the indexed
 open deadlines near now. `now` may be given to simulate another moment (`make demo-month`); runs
@@ -20,7 +21,7 @@ from casework.delivery import DeliveryIncomplete
 from casework.office import open_office
 from casework.recovery import RecoveryDecision, RecoveryLimit
 from flows.launch import (
-    delete_finished_intake_runs, recover_dead_runs, start_pending_review_runs, start_pending_runs,
+    catch_up_runs_behind, delete_finished_intake_runs, recover_dead_runs, start_pending_review_runs, start_pending_runs,
 )
 from tasks.artifacts import publish_tracker
 from tasks.mail import send_messages
@@ -47,6 +48,8 @@ async def deadline_sweep(now: datetime | None = None, recovery_limit: int = 3, r
             logger.error("%s: %s (%s), after %d restarts in %d minutes: left it stopped, and told the business "
                          "manager", recovery.reference, recovery.fault.words, recovery.previous_state.lower(),
                          recovery_limit, recovery_window_minutes)
+    for reference in await catch_up_runs_behind():
+        logger.info("%s: woke its run, suspended at a step already recorded; it moves on", reference)
     outcome = queue_deadline_reminders(moment)
     logger.info("Looked at %d open deadline(s); queued %d message(s) %s", outcome.looked_at, outcome.queued, outcome.by_kind)
     try:

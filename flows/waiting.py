@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from prefect import get_run_logger
 from prefect.context import get_run_context
+from prefect.exceptions import Pause
 from prefect.flow_runs import suspend_flow_run
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -49,6 +50,9 @@ async def wait_for_person(
             key=key,
             timeout=None,
         )
+    except Pause:
+        await wake_if_behind(reference, key)
+        raise
     except ValidationError as invalid:
         problem = "; ".join(describe_errors(invalid))
         logger.warning("Case %s: the %s form could not be used: %s", reference, step, problem)
@@ -61,6 +65,23 @@ async def wait_for_person(
         logger.warning("Case %s: the %s could not be recorded: %s", reference, step, refused)
         await refuse_input(reference, step, str(refused), answer.model_dump(mode="json", exclude_none=True))
     await delete_captured_inputs(flow_run_id())
+
+
+async def wake_if_behind(reference: str, key: str) -> None:
+    """Once suspended: if a step was recorded in the case database (by `cig` or the website, flows.people)
+    after this run read the case and before its Suspended state was in, the person's waker saw it running and
+    left it; the run wakes itself to find the step done, rather than wait for the deadline sweep."""
+    from flows.people import run_behind, wake_paused_run
+
+    with open_office().sessions() as session:
+        behind = run_behind(store.get_case(session, reference=reference), key)
+    if behind:
+        from prefect.client.orchestration import get_client
+
+        async with get_client() as client:
+            run = await client.read_flow_run(flow_run_id())
+            if run.state is not None and run.state.is_paused() and run.state.state_details.pause_key == key:
+                await wake_paused_run(client, run)
 
 
 def last_refusal(session: Session, reference: str, step: str) -> str | None:

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -48,7 +49,7 @@ from website.returns import FIELD_WORDS, MAX_FILES, MAX_UPLOAD_BYTES, SIZE_WORDS
 from website.security import (
     BodyLimit, BodyTooLarge, LookupThrottle, SecurityHeaders, form_token, form_token_valid, same_origin,
 )
-from website.steps import CannotRecordNow, hand_over
+from website.steps import hand_over, wake_case_run
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("website")
@@ -282,9 +283,6 @@ def create_app(office: Office | None = None) -> RouteLog:
         except ValueError as problem:  # a rule of the case (the decision against the recommendation, a name)
             audit(link, f"{link.step.value} refused", problem="case rule")
             return chair_page(link, posted, field_errors(fields, [refusal_problem(problem)]), status=400)
-        except CannotRecordNow as busy:
-            log.warning("a %s by link %s could not be handed over: %s", link.step.value, link.id, type(busy).__name__)
-            return page("try_later.html", status=503, **common())
         with the_office.sessions.begin() as session:
             stored = session.get(PersonalLink, link.id)
             if stored is not None:
@@ -295,7 +293,9 @@ def create_app(office: Office | None = None) -> RouteLog:
             await deliver_pending(the_office, reference=link.reference)  # the decision's Ofsted notice at once
         except Exception as failed:  # what cannot go now stays in the outbox; the sweep sends it
             log.warning("messages of link %s left in the outbox: %s", link.id, type(failed).__name__)
-        return page("chair_done.html", heading=step.done, reference=link.reference, next=step.next, **common())
+        done = page("chair_done.html", heading=step.done, reference=link.reference, next=step.next, **common())
+        done.background = BackgroundTask(wake_case_run, the_office, link.reference or "", link.step.value)
+        return done
 
     @app.get("/", response_class=HTMLResponse)
     async def start() -> HTMLResponse:
@@ -381,17 +381,16 @@ def create_app(office: Office | None = None) -> RouteLog:
             return refused(LinkRefusal.used)
         except (NotAtThisStep, ValueError, LookupError):
             return refused(LinkRefusal.closed)
-        except CannotRecordNow as busy:
-            log.warning("a return by link %s could not be handed over: %s", opened.id, type(busy).__name__)
-            return page("try_later.html", status=503, **common())
         actions.acknowledge_return(the_office, opened.reference or "", link_id=opened.id, form=given.form,
                                    documents=given.documents, now=moment, actor=opened.actor)
         try:
             await deliver_pending(the_office, reference=opened.reference)
         except Exception as failed:  # the receipt stays in the outbox; the sweep sends it
             log.warning("receipt for link %s left in the outbox: %s", opened.id, type(failed).__name__)
-        return page("return_done.html", reference=opened.reference, status_given=given.form.status,
+        done = page("return_done.html", reference=opened.reference, status_given=given.form.status,
                     documents=len(given.documents), **common())
+        done.background = BackgroundTask(wake_case_run, the_office, opened.reference or "", "return")  # after the page
+        return done
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
@@ -411,8 +410,9 @@ def main() -> None:
     settings = get_settings()
     url = urlsplit(settings.website_url)
     parser = argparse.ArgumentParser(description="Serve the partnership's secure website.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=url.port or (443 if url.scheme == "https" else 80))
+    parser.add_argument("--host", default=settings.website_host)
+    parser.add_argument("--port", type=int,
+                        default=settings.website_port or url.port or (443 if url.scheme == "https" else 80))
     parser.add_argument("--ssl-certfile")
     parser.add_argument("--ssl-keyfile")
     arguments = parser.parse_args()

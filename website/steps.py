@@ -1,47 +1,42 @@
-"""Handing a person's step from the website to the case, the way `cig` does.
+"""Recording a person's step from the website in the case database, the way `cig` does.
 
-A step goes through `flows.people.submit_step`, the code path of `cig return`, `cig screen` and `cig
-decide`: the same checks, the case's run resumed with the form, the run's task recording it in the case
-database. A case whose run has not started yet (the Prefect server was unreachable when it was
-referred, and `cig referral start-pending` has not run) is recorded in the case database directly,
-through `casework.actions`, as the run's task would; the run, once started, finds the step done.
+A step is recorded directly through `flows.people.record_step` (casework.actions: the same checks, audit
+and outbox as `cig` and the case's run), so the person waits for nothing but the database. Once the page
+has sent what the step owes, `wake_case_run` wakes the case's run, which finds the step done and moves on;
+a run not waiting, behind or dead is caught up by the deadline sweep.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from pydantic import BaseModel
 
-from casework import actions
 from casework.model import Stage
 from casework.office import Office
-from casework.store import cases as store
 
-RECORD_DIRECTLY = {
-    "screening": actions.record_screening,
-    "return": actions.record_return,
-    "decision": actions.record_decision,
-}
-
-
-class CannotRecordNow(RuntimeError):
-    """The case's run could not take the step now (not at the step in time, or dead): nothing was recorded."""
+log = logging.getLogger("website")
 
 
 async def hand_over(office: Office, reference: str, step: str, form: BaseModel, *, now: datetime, actor: str) -> Stage:
     """Record a person's step ("screening", "return" or "decision") as `cig` does; the case's stage after it.
-    Raises AlreadyRecorded, NotAtThisStep or ValueError as `cig` would refuse, CannotRecordNow when the
-    case's run cannot take it now."""
-    with office.sessions() as session:
-        has_run = store.get_case(session, reference=reference).flow_run_id is not None
-    if not has_run:
-        return RECORD_DIRECTLY[step](office, reference, form, now=now, actor=actor).stage
-    from flows.people import CaseNotWaiting, StepRefused, submit_step
+    Raises AlreadyRecorded, NotAtThisStep or ValueError as `cig` would refuse; nothing is recorded then."""
+    from flows.people import record_step
+
+    return record_step(office, reference, step, form, now=now, actor=actor).stage
+
+
+async def wake_case_run(office: Office, reference: str, step: str) -> None:
+    """Wake the case's run after its step was recorded; a run that cannot be woken now (the Prefect server
+    unreachable, the run dead) is left to the deadline sweep, and the log says so without naming anyone."""
+    from flows.people import RunNews, wake_case_run as wake
 
     try:
-        return (await submit_step(office, reference, step, form)).stage
-    except StepRefused as refused:
-        raise ValueError(str(refused)) from None
-    except CaseNotWaiting as waiting:
-        raise CannotRecordNow(str(waiting)) from None
+        woken = await wake(office, reference, step)
+    except Exception as problem:  # the step is recorded; the sweep catches the run up
+        log.warning("a case's run was not woken after its %s: %s", step, type(problem).__name__)
+        return
+    if woken.news is RunNews.stopped:
+        log.warning("a case's run is stopped after its %s was recorded (%s); the deadline sweep restarts it",
+                    step, woken.fault)

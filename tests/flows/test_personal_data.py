@@ -3,7 +3,9 @@
 A referral with distinctive invented people and words goes in through the `submit-referral` flow
 (the CIGSCR1 as the intake run's parameters, as the Prefect UI sends it) and is carried through
 every step to a no-SCR decision on the test Prefect server, with a decision input the run refuses
-on the way. Then every place Prefect keeps anything is searched for every personal value: each
+on the way: the CIG chair screens it and one agency returns its CIGINF1 on the secure website (over
+HTTP, from the links in their emails), the others by `cig`. Then every place Prefect keeps anything,
+and the website's log, is searched for every personal value: each
 name, date of birth, the reasons and summary of the CIGSCR1, the involvement text, practitioners
 and attendees of the returns, the free text of every person's form (the refused one too): every
 text value of every table of its database (and the database file's raw bytes once its
@@ -30,6 +32,11 @@ from prefect.flow_runs import aresume_flow_run
 from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
 from sqlalchemy import select, text
 
+import logging
+
+import httpx
+import pytest
+
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.model import ChairResponse
 from casework.office import Office, open_office
@@ -42,6 +49,8 @@ from flows.people import submit_step, waiting_for_input
 from notifications.mailbox import read_mailbox
 from tests.flows.conftest import mail_to, meet_now, wait_until
 from tests.flows.test_referral_flow import EXAMPLE, finished, no_scr_decision
+from tests.website.conftest import link_in
+from website.app import create_app
 
 CHILD = "Zephyrine Quillfeather"
 CHILD_BORN = date(2019, 2, 17)
@@ -117,6 +126,11 @@ def files_text(directory: Path) -> str:
     return "\n".join(f.read_bytes().decode("utf-8", "replace") for f in directory.rglob("*") if f.is_file())
 
 
+def stage_of(office: Office, reference: str) -> str:
+    with office.sessions() as session:
+        return store.get_case(session, reference=reference).stage
+
+
 def referral_about_zephyrine() -> ReferralForm:
     data = yaml.safe_load(EXAMPLE.read_text())
     data.update(reasons=REASONS, case_summary=SUMMARY, named_lead=NAMED_LEAD)
@@ -156,17 +170,48 @@ async def refused_in_the_run(office: Office, reference: str, flow_run_id: str, f
     await wait_until(refused, what="the run to refuse the decision input")
 
 
-async def test_no_personal_value_stays_on_the_prefect_server(office: Office) -> None:
+def form_token(page: str) -> str:
+    import re
+
+    found = re.search(r'name="form_token" value="([0-9a-f]{64})"', page)
+    assert found, page
+    return found.group(1)
+
+
+async def on_the_website(office: Office, to: str, subject_part: str, fields: dict[str, str],
+                         files: list[tuple[str, bytes]] | None = None) -> str:
+    """Open the link in the email `to` received, post the page's form as a browser would; the reply page."""
+    await wait_until(lambda: any(subject_part in m.subject for m in read_mailbox(office.settings.mail_dir) if to in m.to),
+                     what=f"the email to {to}")
+    [mail] = [m for m in read_mailbox(office.settings.mail_dir) if to in m.to and subject_part in m.subject]
+    link = link_in(mail)
+    transport = httpx.ASGITransport(app=create_app(office))
+    async with httpx.AsyncClient(transport=transport, base_url=office.settings.website_url) as browser:
+        page = (await browser.get(link)).text
+        uploads = [("documents", (name, data, "application/pdf")) for name, data in (files or [])]
+        done = await browser.post(link, data={**fields, "form_token": form_token(page)}, files=uploads or None)
+    assert done.status_code == 200, done.text
+    return done.text
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+async def test_no_personal_value_stays_on_the_prefect_server(office: Office, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="website")
     reference = await submit_referral(referral_about_zephyrine())
     with office.sessions() as session:
         flow_run_id = store.get_case(session, reference=reference).flow_run_id
-    await submit_step(office, reference, "screening",
-                      ScreeningForm(outcome="accept", decided_by=SCREENED_BY, independent_chair_consulted=True))
-    for code in ("POL", "CSC", "HEALTH"):
-        returned = code == "HEALTH"
-        await submit_step(office, reference, "return", AgencyReturnForm(
-            agency=code, status="returned" if returned else "nil", involvement=INVOLVEMENT if returned else None,
-            key_practitioners=[PRACTITIONER] if returned else [], attendees=[ATTENDEE] if returned else []))
+    screened = await on_the_website(office, "cig-chair@example.org", "New referral", {
+        "outcome": "accept", "decided_by": SCREENED_BY, "independent_chair_consulted": "true"})
+    assert "Screening recorded" in screened
+    for code in ("POL", "CSC"):
+        await submit_step(office, reference, "return", AgencyReturnForm(agency=code, status="nil"))
+    returned = await on_the_website(office, "health@example.org", "(CIGINF1)", {
+        "status": "returned", "involvement": INVOLVEMENT, "key_practitioners": PRACTITIONER, "attendees": ATTENDEE},
+        [("CIGINF1 health.pdf", PDF)])
+    assert "Return recorded" in returned
+    await wait_until(lambda: stage_of(office, reference) == "awaiting_recommendation", what="every return recorded")
     meet_now(office, reference)
     await submit_step(office, reference, "recommendation",
                       RecommendationForm(outcome="multi_agency_concise_review", rationale=RECOMMENDED_WHY))
@@ -205,6 +250,11 @@ async def test_no_personal_value_stays_on_the_prefect_server(office: Office) -> 
         assert hits("\n".join(log.message for log in logs)) == []
         runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
         assert runs and hits("\n".join(r.model_dump_json() for r in runs)) == []  # parameters, state, tags
+
+    # the website's log, after the whole journey: the routes it served, never a name or a date of birth
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("website"))
+    assert "POST /link/{token} 200" in logged, "the scan reads the website's log"
+    assert hits(logged) == []
 
     # the case database holds them sealed
     with office.sessions() as session:

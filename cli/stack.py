@@ -118,15 +118,17 @@ def wait_for_port(port: int, seconds: float, what: str) -> None:
 
 def website_command(env: dict[str, str]) -> list[str]:
     """The command serving the secure website (website.app), and CIG_WEBSITE_URL set in `env` to where it
-    answers: a URL given in the environment is kept (a reverse proxy's), else this machine on a free port
-    from 8080 (https on 8443 in production, with the local certificate)."""
+    answers: a URL given in the environment is kept (a reverse proxy's, the website then listening on
+    CIG_WEBSITE_PORT if given), else this machine on a free port from 8080 (https on 8443 in production,
+    with the local certificate)."""
     from urllib.parse import urlsplit
 
     given = os.environ.get("CIG_WEBSITE_URL")
     url = urlsplit(given or env.get("CIG_WEBSITE_URL") or "http://127.0.0.1:8080")
-    port = url.port or (443 if url.scheme == "https" else 80)
+    listen = os.environ.get("CIG_WEBSITE_PORT") or env.get("CIG_WEBSITE_PORT")
+    port = int(listen) if listen else url.port or (443 if url.scheme == "https" else 80)
     if not given:
-        port = free_port(port)
+        port = port if listen else free_port(port)
         env["CIG_WEBSITE_URL"] = f"{url.scheme}://127.0.0.1:{port}"
     command = [sys.executable, "-m", "website.app", "--port", str(port)]
     if url.scheme == "https" and "CIG_SMTP_TLS_CERT" in env:

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         description="the partnership's secure website as the people it emails reach it (the personal links start "
         "with it); `make up` serves it on this host and port; production requires https:// (a reverse proxy)",
     )
+    website_host: str = Field(
+        "127.0.0.1", description="the address the website listens on (behind a reverse proxy: the proxy's upstream)"
+    )
+    website_port: int | None = Field(
+        None, ge=1, le=65535, description="the port the website listens on, when it differs from CIG_WEBSITE_URL's "
+        "(behind a reverse proxy that answers https://cig.example.org and forwards to, say, 127.0.0.1:8080)",
+    )
     papers_link_hours: float = Field(
         72.0, gt=0, description="how long after its meeting a member's link to the meeting papers keeps working"
     )

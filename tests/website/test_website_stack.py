@@ -38,11 +38,24 @@ def test_a_reverse_proxys_address_is_kept_and_production_serves_tls(monkeypatch:
     assert command[-4:] == ["--ssl-certfile", "c.pem", "--ssl-keyfile", "k.pem"]
 
 
+def test_behind_a_reverse_proxy_the_website_listens_on_its_own_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIG_WEBSITE_URL", "https://cases.partnership.example.org")
+    monkeypatch.setenv("CIG_WEBSITE_PORT", "8181")
+    env = {"CIG_WEBSITE_URL": "https://cases.partnership.example.org"}
+
+    command = website_command(env)
+
+    assert env["CIG_WEBSITE_URL"] == "https://cases.partnership.example.org"  # the links still name the proxy
+    assert command[command.index("--port") + 1] == "8181"
+
+
 def test_the_website_process_answers_with_its_start_page(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIG_")}
-    env.update(CIG_HOME=str(tmp_path / "cig"), CIG_WEBSITE_URL=f"http://127.0.0.1:{port}")
-    process = subprocess.Popen([sys.executable, "-m", "website.app", "--port", str(port)], env=env,
+    # the address people reach (a reverse proxy's) is not where it listens: CIG_WEBSITE_PORT
+    env.update(CIG_HOME=str(tmp_path / "cig"), CIG_WEBSITE_URL="http://127.0.0.1:9",
+               CIG_WEBSITE_PORT=str(port))
+    process = subprocess.Popen([sys.executable, "-m", "website.app"], env=env,
                                cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60

@@ -272,3 +272,25 @@ def audit_entry(
                                   "evidence_of_improvement": evidence_of_improvement, "reported_on": _day(reported_on)})
     new = learning.add_index_entry(open_office(), form, now=_now(), actor="cig")
     _emit({"name": name, "added": new}, as_json, f"{name}: {'entered in' if new else 'updated in'} the learning index.")
+
+
+def annual_report_command(year: int, *, email: bool, as_json: bool) -> None:
+    """`cig report --year YYYY`: the annual report section, written under the papers folder and emailed."""
+    import asyncio
+
+    from casework.delivery import deliver_pending
+    from casework.learning.annual_publication import publish_annual_report
+
+    if not 2000 <= year <= 2100:
+        raise ValueError(f"--year: {year} is not a year")
+    office = open_office()
+    published = publish_annual_report(office, year, now=_now(), email=email)
+    status = "not emailed"
+    if email:
+        delivered = asyncio.run(deliver_pending(office))
+        status = "sent" if not (delivered.temporary_failures or delivered.permanent_failures) else "queued (see `cig outbox`)"
+    _emit({"year": year, "markdown_path": str(published.markdown_path), "docx_path": str(published.docx_path),
+           "chart_path": str(published.chart_path), "email": status,
+           "actions_on_time": str(published.report.actions_on_time)}, as_json,
+          published.markdown + f"\nwrote {published.markdown_path}, {published.docx_path} and {published.chart_path}\n"
+          + (f"emailed to the board: {status}" if email else ""))

@@ -81,8 +81,15 @@ def report(
     month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: last month)")] = None,
     email: Annotated[bool, typer.Option("--email/--no-email", help="Email it to the managers' list")] = True,
     as_json: JsonOption = False,
+    year: Annotated[Optional[int], typer.Option("--year", help="The annual report section on reviews and their "
+                                                "impact for this year instead (emailed to the board)")] = None,
 ) -> None:
-    """The monthly performance report: prints it, writes markdown and chart, emails the managers."""
+    """The monthly performance report: prints it, writes markdown and chart, emails the managers. With
+    --year, the annual report section (markdown, Word, chart), emailed to the board contact."""
+    if year is not None:
+        from cli.actions import annual_report_command
+
+        return annual_report_command(year, email=email, as_json=as_json)
     import asyncio
 
     from casework.report import last_month

@@ -108,3 +108,28 @@ async def test_cig_action_adds_lists_imports_and_updates_actions(
     assert [c.value for c in sheet[2]][:2] == ["Serious Case Review", reference]
     assert "1 entries" in runner.invoke(cig.app, ["learning", "index", "--out", str(tmp_path / "index.md")]).output
     assert (tmp_path / "index.md").read_text(encoding="utf-8").startswith("# Northshire")
+
+
+def test_cig_report_year_writes_the_annual_section_and_emails_it_to_the_board(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from casework.learning import actions as learning
+    from casework.learning.forms import ActionUpdateForm
+    from tests.tasks.test_learning_actions import ratified_review
+
+    reference = asyncio.run(ratified_review(office, referral_form))  # cig runs its own event loop
+    learning.update_action(office, reference, form(ActionUpdateForm, number=1, status="done", evidence="Minutes.",
+                                                   done_on="2027-07-20"), now=at(7, 21, year=2027), actor="t")
+    monkeypatch.setattr(cig, "now", lambda: at(1, 5, year=2028))
+    seen = len(mailbox.received())
+    result = CliRunner().invoke(cig.app, ["report", "--year", "2027", "--json"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    written = json.loads(result.output)
+    assert written["email"] == "sent" and written["actions_on_time"] == "1 of 3 (33.3%)"
+    text = "\n".join(p.text for p in Document(written["docx_path"]).paragraphs)
+    assert "Actions due in the year done on time: 1 of 3 (33.3%)." in text
+    [mail] = mailbox.received()[seen:]
+    assert mail.to == ["board@example.org"] and "Case reviews and their impact, 2027" in mail.subject
+    assert {p.get_filename() for p in mail.message().iter_attachments()} == {
+        "annual-report-2027.docx", "annual-report-2027.md", "annual-report-2027.png"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from casework.actions import case_file, queue
+from casework.actions import _known_agency, case_file, queue
 from casework.office import Office
 from casework.review import store as review_store
 from casework.review.forms import (
@@ -74,7 +74,7 @@ def appoint_reviewer(office: Office, reference: str, form: AppointmentForm, *, n
     """Record a lead reviewer; tell the business manager and the independent chair, and for an SCR the National
     Panel (the notice that waited for the appointment, within 14 days of the decision)."""
     if form.agency is not None:
-        office.partnership.agency(form.agency)
+        _known_agency(office, form.agency)  # refused naming the field
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         review = review_store.get_review(session, case=case)
@@ -94,7 +94,7 @@ def confirm_engagement(office: Office, reference: str, form: EngagementForm, *, 
 
 
 def add_member(office: Office, reference: str, form: GroupMemberForm, *, now: datetime, actor: str) -> ReviewOutcome:
-    office.partnership.agency(form.agency)
+    _known_agency(office, form.agency)
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         review = review_store.get_review(session, case=case)

@@ -242,10 +242,10 @@ def record_review_publication(session: Session, *, case: Case, review: Review, f
     starts the 12 months on the website. Returns the last day it must stay there."""
     from casework.store.cases import record_publication
 
-    if ReviewStage(review.stage) is not ReviewStage.awaiting_publication and case.published_on is None:
-        raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}, not awaiting publication")
     family = FamilyInvolvement(review.family["involvement"]) if review.family else None
     check_publication(review.review_type, family, next_ratifier(ratification_history(review)) is None)
+    if ReviewStage(review.stage) is not ReviewStage.awaiting_publication and case.published_on is None:
+        raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}, not awaiting publication")
     record_publication(session, case=case, form=form, calendar=calendar, now=now, actor=actor)
     review.response_link = form.response_link
     until = available_until(form.published_on)
@@ -264,10 +264,10 @@ def record_non_publication(session: Session, *, case: Case, review: Review, form
     from casework.forms import check_no_identities
     from casework.store.cases import sealed_identities
 
+    check_no_identities({"reason": form.reason, "improvements_link": form.improvements_link}, *sealed_identities(case))
     check_non_publication(ReviewStage(review.stage), next_ratifier(ratification_history(review)) is None)
     if case.decided_at is not None and form.decided_on < calendar.local_date(case.decided_at):
         raise ValueError(f"decided_on: {form.decided_on.isoformat()} is before the decision to review")
-    check_no_identities({"reason": form.reason, "improvements_link": form.improvements_link}, *sealed_identities(case))
     review.availability = "not_published"
     review.response_link = form.improvements_link
     meet_deadline(case, kind="publication", now=min(now, calendar.end_of_day(form.decided_on)))

@@ -10,13 +10,19 @@ one malformed input to one entry point:
   RunInput validates them and handed to `casework.actions` as the flow hands them;
 - the meeting-outcomes form, validated and recorded case by case as `flows/outcomes.py` does;
 - `cig meeting move ON TO --reason` and `cig meeting cancel ON --reason`, through `main()`;
-- the partnership file and the rule-set files it names, through `open_office()`.
+- the partnership file and the rule-set files it names, through `open_office()`;
+- the review's forms (appointment, engagement, group member, milestone, terms, family involvement,
+  ratification, publication, non-publication, availability), validated as the review run's RunInput
+  or `cig review` validates them and handed to `casework.review.actions`, for an SCR commissioned and
+  awaiting its lead reviewer.
 
 The inputs are the valid bases of tests/rules/test_bad_input.py spoiled one way, plus what only
 the database can judge: an agency code the partnership does not have, a return from an agency not
 asked in this round, a decision that "affirms" something other than the recommendation, a name or
 date of birth from the case in the anonymised details for the National Panel, a meeting that does
-not exist or has started, a move into the past. Each must be refused with a message that names
+not exist or has started, a move into the past; and for the review: an internal or unconfirmed lead
+reviewer for an SCR, an agency the partnership does not have, a milestone its plan does not have or
+done before commissioning, drafts not yet ratified by the board, a reason naming the child. Each must be refused with a message that names
 the field, and every row of every table of the case database must be as it was after seeding.
 """
 
@@ -55,6 +61,11 @@ from casework.forms import (
     ScreeningForm,
 )
 from casework.office import Office, open_office
+from casework.review import actions as review_actions
+from casework.review.forms import (
+    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
+    NonPublicationForm, RatificationForm, ReviewPublicationForm, TermsForm,
+)
 from casework.store.tables import Base
 from config.loading import ConfigurationError, describe_errors
 from config.settings import CONFIG_DIR
@@ -99,6 +110,7 @@ class Cases:
     further_round: str  # round 2: only POL asked
     awaiting_recommendation: str
     awaiting_decision: str  # the group recommended RECOMMENDED
+    under_review: str  # an SCR decided (no lead reviewer named) and commissioned: awaiting its lead reviewer
 
 
 def seed(office: Office, form: ReferralForm) -> Cases:
@@ -125,16 +137,24 @@ def seed(office: Office, form: ReferralForm) -> Cases:
     further = returned(11)
     recommendation = returned(12)
     decision = returned(13)
+    reviewed = returned(14)
     # the group meets (extraordinarily) at noon on the 19th; its recommendations can be recorded from then
     rescheduling.add_meeting(office, moment(19, 12), now=moment(19, 11), reason="a further date to meet set",
-                             actor=ACTOR, relist_cases=[further, recommendation, decision])
+                             actor=ACTOR, relist_cases=[further, recommendation, decision, reviewed])
     actions.record_recommendation(office, further, RecommendationForm(
         outcome="further_information", rationale="The police chronology is needed.", further_information_from=["POL"],
     ), now=moment(19, 13), actor=ACTOR)
     actions.list_and_request_information(office, further, now=moment(19, 14))
     actions.record_recommendation(office, decision, RecommendationForm(
         outcome=RECOMMENDED, rationale="Learning is for the health trust alone."), now=moment(19, 15), actor=ACTOR)
-    return Cases(screening, returns, further, recommendation, decision)
+    actions.record_recommendation(office, reviewed, RecommendationForm(
+        outcome="scr", rationale="Serious harm; information was not shared."), now=moment(19, 15), actor=ACTOR)
+    actions.record_decision(office, reviewed, DecisionForm(
+        response="affirm", decision="scr", rationale="Serious harm; information was not shared.",
+        decided_by="Indra Independent"), now=moment(19, 16), actor=ACTOR)
+    actions.finish_case(office, reviewed, now=moment(19, 16))
+    review_actions.commission_review(office, reviewed, now=moment(19, 17))
+    return Cases(screening, returns, further, recommendation, decision, reviewed)
 
 
 def snapshot(office: Office) -> dict[str, list[tuple[Any, ...]]]:
@@ -397,8 +417,61 @@ def spoiled_configuration(draw: st.DrawFn) -> Attempt:
     return Attempt("rule set file" if ruleset else "partnership file", "spoiled", field, data)
 
 
+# the review's doors, for the SCR awaiting its lead reviewer (commissioned 19 November)
+REVIEW_FORMS = {"appointment": AppointmentForm, "engagement": EngagementForm, "group member": GroupMemberForm,
+                "milestone": MilestoneForm, "terms": TermsForm, "family": FamilyInvolvementForm,
+                "ratification": RatificationForm, "publication": ReviewPublicationForm,
+                "non-publication": NonPublicationForm, "availability": AvailabilityForm}
+
+
+def review_attempt(door: str, what: str, field: str, **change: Any) -> Attempt:
+    return Attempt(door, what, field, with_base(REVIEW_FORMS[door], lambda d: d.update(change)))
+
+
+appointments = one_of_evenly(
+    from_rules("appointment", AppointmentForm),
+    st.sampled_from([  # what only the case (an SCR) and the partnership file can judge
+        review_attempt("appointment", "internal reviewer of an SCR", "kind"),
+        review_attempt("appointment", "not confirmed independent", "independent_of_agencies", kind="independent",
+                       agency=None),
+        review_attempt("appointment", "appointed before the decision", "appointed_on", kind="independent",
+                       independent_of_agencies=True, agency=None, appointed_on=date(2026, 11, 18)),
+    ]),
+    st.sampled_from(UNKNOWN_AGENCIES).map(lambda code: review_attempt("appointment", "unknown agency", "agency",
+                                                                      agency=code)),
+)
+engagements = one_of_evenly(
+    from_rules("engagement", EngagementForm),
+    st.sampled_from(UNKNOWN_AGENCIES).map(lambda code: review_attempt("engagement", "unknown agency", "agency",
+                                                                      agency=code)),
+)
+members = one_of_evenly(
+    from_rules("group member", GroupMemberForm),
+    st.sampled_from(UNKNOWN_AGENCIES).map(lambda code: review_attempt("group member", "unknown agency", "agency",
+                                                                      agency=code)),
+)
+milestones = one_of_evenly(
+    from_rules("milestone", MilestoneForm),
+    st.sampled_from(["trial", "sentencing", "initial_meetings", "draft_report"]).map(lambda code: review_attempt(
+        "milestone", "not in the plan", "stage", stage=code)),
+    st.just(review_attempt("milestone", "done before commissioning", "done_on", done_on=date(2026, 11, 18))),
+)
+non_publications = one_of_evenly(
+    from_rules("non-publication", NonPublicationForm),
+    st.just(review_attempt("non-publication", "before the board ratified", "decided_on")),
+    st.sampled_from(NAME_PARTS).map(lambda word: review_attempt(
+        "non-publication", "a name in the reason", "reason", reason=f"It would identify {word} and the siblings.")),
+)
+publications = one_of_evenly(
+    from_rules("publication", ReviewPublicationForm),
+    st.just(review_attempt("publication", "before the board ratified", "published_on")),
+)
+
 attempts = one_of_evenly(referrals, screenings, returns, recommendations, decisions, spoiled_outcomes(),
-                         meeting_changes(), spoiled_configuration())
+                         meeting_changes(), spoiled_configuration(), appointments, engagements, members, milestones,
+                         from_rules("terms", TermsForm), from_rules("family", FamilyInvolvementForm),
+                         from_rules("ratification", RatificationForm), publications, non_publications,
+                         from_rules("availability", AvailabilityForm))
 
 
 # --- the doors ----------------------------------------------------------------------------------
@@ -469,7 +542,7 @@ def test_malformed_input_at_every_door_is_refused_naming_the_field_and_writes_no
 ) -> None:
     cases = seed(office, referral_form)
     seeded = snapshot(office)
-    assert len(seeded["cases"]) == 5 and seeded["outbox"] and seeded["audit_events"]
+    assert len(seeded["cases"]) == 6 and seeded["outbox"] and seeded["audit_events"] and seeded["reviews"]
     monkeypatch.setattr(cli.main, "now", lambda: NOW)
     monkeypatch.setattr(cli.meetings, "_now", lambda: NOW)
     tried: Counter[str] = Counter()
@@ -492,22 +565,32 @@ def test_malformed_input_at_every_door_is_refused_naming_the_field_and_writes_no
         "partnership file": lambda a: open_with(office, tmp_path, a),
         "rule set file": lambda a: open_with(office, tmp_path, a),
     }
+    review_steps: dict[str, Callable[..., object]] = {
+        "appointment": review_actions.appoint_reviewer, "engagement": review_actions.confirm_engagement,
+        "group member": review_actions.add_member, "milestone": review_actions.record_milestone,
+        "terms": review_actions.record_terms, "family": review_actions.record_family,
+        "ratification": review_actions.record_ratification, "publication": review_actions.publish_review,
+        "non-publication": review_actions.record_non_publication, "availability": review_actions.record_availability,
+    }
+    for door, step in review_steps.items():
+        doors[door] = lambda a, step=step: form_refusal(lambda: step(
+            office, cases.under_review, validated(REVIEW_FORMS[a.door], a.data), now=NOW, actor=ACTOR))
 
-    @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+    @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
     @given(attempt=attempts)
     def refused_and_nothing_written(attempt: Attempt) -> None:
         tried[attempt.door] += 1
         message = doors[attempt.door](attempt)
         assert names_the_field(message, attempt.field), (attempt.door, attempt.kind, attempt.field, message)
-        if attempt.door == "decision":  # a refusal is logged and audited: it never repeats a name or a date of birth
+        if attempt.door in ("decision", "non-publication"):  # a refusal never repeats a name or a date of birth
             assert not any(part.casefold() in message.casefold() for part in NAME_PARTS), message
             assert not any(w in message for day in DATES_OF_BIRTH for w in date_writings(day)), message
         assert snapshot(office) == seeded, (attempt.door, attempt.kind, attempt.field)
 
     refused_and_nothing_written()
 
-    assert sum(tried.values()) >= 500, tried
+    assert sum(tried.values()) >= 850, tried
     assert set(tried) == set(doors) and min(tried.values()) >= 5, tried
 
 

@@ -119,6 +119,8 @@ async def test_an_scr_the_partnership_decides_not_to_publish_closes_with_its_rea
     # no family involvement is needed for a report that is not published
     outcome = review.record_non_publication(office, reference, decision, now=at(3, 10, year=2027), actor="t")
     assert (outcome.stage, outcome.closed) == (ReviewStage.not_published, False)  # milestones are outstanding
+    review.record_family(office, reference, form(FamilyInvolvementForm, involvement="complete", on="2027-03-10"),
+                         now=at(3, 10, year=2027), actor="t")
     with pytest.raises(store.NotAtThisStep):  # nor is it published afterwards
         review.publish_review(office, reference, form(
             ReviewPublicationForm, published_on="2027-03-11", link="https://northshire-scp.example.org/scr/8",

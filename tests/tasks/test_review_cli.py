@@ -14,7 +14,7 @@ from casework.office import Office
 from casework.review import actions as review
 from cli import main as cig
 from tests.tasks.conftest import Mailbox
-from tests.tasks.test_review import at, decided
+from tests.tasks.test_review import at, decided, form
 
 
 @pytest.fixture
@@ -64,3 +64,44 @@ async def test_cig_review_records_the_facts_of_a_review_and_shows_it(
     assert "not at the ratification step" in str(bad.exception)
     assert cig_json(runner, "review", "show", reference)["case_group"] == 1
     assert date.fromisoformat(shown["commissioned_on"]) == date(2026, 12, 11)
+
+
+async def test_cig_review_not_published_records_the_decision_and_closes_the_case_once_nothing_is_outstanding(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm, runner: CliRunner) -> None:
+    from casework.review.forms import AppointmentForm, MilestoneForm, RatificationForm
+
+    reference = await decided(office, referral_form)
+    review.commission_review(office, reference, now=at(12, 11))
+    review.appoint_reviewer(office, reference, form(
+        AppointmentForm, reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True,
+        appointed_on="2026-12-12", appointed_by="Review group"), now=at(12, 12), actor="t")
+    with office.sessions() as session:  # every milestone done, every body ratified
+        from casework.review import store as review_store
+        from casework.store import cases as store
+
+        codes = [m.code for m in review_store.get_review(session, case=store.get_case(session, reference=reference)).milestones]
+    for code in codes:
+        review.record_milestone(office, reference, form(MilestoneForm, stage=code, done_on="2026-12-13", by="B"),
+                                now=at(12, 13), actor="t")
+    bad = runner.invoke(cig.app, ["review", "not-published", reference, "--by", "Partnership board", "--reason",
+                                  "Publication would identify the surviving siblings."])
+    assert str(bad.exception).startswith("decided_on: the partnership board has not ratified")
+    for by in ("cig", "executive_group", "board"):
+        review.record_ratification(office, reference, form(RatificationForm, by=by, result="ratified", on="2026-12-13"),
+                                   now=at(12, 13), actor="t")
+    bad = runner.invoke(cig.app, ["review", "not-published", reference, "--by", "Partnership board"])
+    assert bad.exit_code != 0 and "reason" in bad.output  # required
+
+    done = cig_json(runner, "review", "not-published", reference, "--by", "Partnership board", "--reason",
+                    "Publication would identify the surviving siblings.", "--improvements-link",
+                    "https://northshire-scp.example.org/scr/8-improvements")
+    assert (done["stage"], done["case_closed"], done["decided_on"]) == ("closed", True, "2026-12-14")
+    shown = cig_json(runner, "review", "show", reference)
+    assert (shown["availability"], shown["published_on"], shown["case_status"]) == ("not_published", None, "closed")
+    text = runner.invoke(cig.app, ["review", "show", reference]).output
+    assert "the final report is not published" in text
+    from casework.delivery import deliver_pending
+
+    await deliver_pending(office, now=at(12, 14))  # (`cig` sends at once; under this test's event loop it cannot)
+    told = [m for m in mailbox.received() if "not published" in m.subject]
+    assert "business-manager@example.org" in {to for m in told for to in m.to}

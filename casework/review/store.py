@@ -60,6 +60,7 @@ def commission_review(session: Session, *, case: Case, plan: ReviewPlan, agencie
     Lead reviewers named at the decision (the form still allows it) count as appointed."""
     existing = find_review(session, case=case)
     if existing is not None:
+        _ensure_milestone_deadlines(session, case, existing, calendar)
         return existing, False
     today = calendar.local_date(now)
     named = list(case.lead_reviewers or [])
@@ -93,6 +94,17 @@ def _set_milestone_deadline(session: Session, case: Case, *, code: str, label: s
     milestone is reminded of afresh)."""
     _set_deadline(session, case, kind=REVIEW_MILESTONE, subject=code, round=round,
                   due_at=calendar.end_of_day(target_on), label=f"Review milestone: {label}"[:200])
+
+
+def _ensure_milestone_deadlines(session: Session, case: Case, review: Review, calendar: WorkingCalendar) -> None:
+    """A review commissioned before milestones had deadlines gets them for the milestones not yet done (when
+    its run next re-runs commissioning), so the sweep reminds of them too."""
+    have = {d.subject for d in case.deadlines if d.kind == REVIEW_MILESTONE}
+    for milestone in review.milestones:
+        if milestone.done_on is None and milestone.code not in have:
+            _set_milestone_deadline(session, case, code=milestone.code, label=milestone.label,
+                                    target_on=milestone.target_on, calendar=calendar,
+                                    round=len(milestone.replans or []))
 
 
 def attach_review_run(session: Session, *, case: Case, review: Review, flow_run_id: str, now: datetime) -> None:

@@ -126,3 +126,22 @@ async def test_each_milestone_is_reminded_to_the_business_manager_and_the_lead_r
     before = len(mailbox.received())
     await diary.run(at(2, 7, 1, year=2027), at(2, 7, 23, year=2027), every=timedelta(hours=1))
     assert len(mailbox.received()) == before
+
+
+async def test_a_review_commissioned_before_milestones_were_reminded_of_gets_their_deadlines_when_its_run_re_runs(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    from sqlalchemy import delete, select
+
+    from casework.store.tables import Deadline
+
+    reference = await decided(office, referral_form)
+    review.commission_review(office, reference, now=at(12, 11))
+    review.record_milestone(office, reference, form(MilestoneForm, stage="initial_meeting", done_on="2026-12-22",
+                                                    by="Bailey Manager"), now=at(12, 22), actor="t")
+    with office.sessions.begin() as session:  # as a review commissioned before this release has none
+        session.execute(delete(Deadline).where(Deadline.kind == "review_milestone"))
+    assert review.commission_review(office, reference, now=at(12, 23)).queued == 0  # the run's re-run: nothing sent
+    with office.sessions() as session:
+        rows = session.scalars(select(Deadline).where(Deadline.kind == "review_milestone")).all()
+        subjects = {row.subject for row in rows}
+    assert "initial_meeting" not in subjects and {"spe_chronologies", "family_feedback"} <= subjects

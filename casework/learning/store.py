@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from casework.clocks import WorkingCalendar
 from casework.learning.forms import ActionForm, ActionUpdateForm, OutcomeForm, SetStatus
 from casework.learning.rules import ACTION_KIND, ActionDue, ActionStatus, action_subject
-from casework.store.cases import _set_deadline, audit
+from casework.store.cases import audit
 from casework.store.tables import ActionUpdate, Case, Deadline, LearningAction, LearningRecord, Review
 from config.partnership import Contact
 
@@ -46,8 +46,16 @@ def _label(action: LearningAction) -> str:
 
 
 def _deadline(session: Session, case: Case, action: LearningAction, calendar: WorkingCalendar) -> Deadline:
-    return _set_deadline(session, case, kind=ACTION_KIND, subject=action_subject(action.number), label=_label(action),
-                         due_at=calendar.end_of_day(action.target_on))
+    """The action's one deadline row; its round is the action's revision, as its reminders' keys are, so a
+    reminder still waiting when the action is done is withdrawn unsent (casework.delivery)."""
+    subject = action_subject(action.number)
+    row = next((d for d in case.deadlines if d.kind == ACTION_KIND and d.subject == subject), None)
+    if row is None:
+        row = Deadline(kind=ACTION_KIND, subject=subject, round=action.revision, label=_label(action),
+                       due_at=calendar.end_of_day(action.target_on))
+        case.deadlines.append(row)
+    row.round, row.label, row.due_at = action.revision, _label(action), calendar.end_of_day(action.target_on)
+    return row
 
 
 def add_action(session: Session, *, case: Case, review: Review, form: ActionForm, calendar: WorkingCalendar,
@@ -106,7 +114,7 @@ def update_action(session: Session, *, case: Case, review: Review, form: ActionU
         changes["target_on"] = [action.target_on.isoformat(), form.target_on.isoformat()]
         action.target_on = form.target_on
         action.revision += 1
-        deadline.due_at = calendar.end_of_day(form.target_on)
+        deadline.due_at, deadline.round = calendar.end_of_day(form.target_on), action.revision
     if form.lead_name is not None:
         changes["lead"] = True  # who, sealed in the action; never in the update or the audit
         action.lead = {"name": form.lead_name, "email": form.lead_email}

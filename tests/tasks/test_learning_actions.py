@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from casework.delivery import deliver_pending
 from casework.forms import ReferralForm
@@ -21,6 +21,7 @@ from casework.office import Office
 from casework.review import actions as review
 from casework.review.forms import AppointmentForm, RatificationForm
 from casework.store import cases as store
+from casework.store.tables import OutboxMessage
 from casework.sweep import queue_reminders
 from tests.tasks.conftest import Mailbox
 from tests.tasks.test_review import at, decided, form
@@ -154,3 +155,25 @@ async def test_leads_are_reminded_chased_and_escalated_on_the_right_days_of_a_ha
     assert "accountable for the agency's actions" in copy and "Sky Practitioner" in copy
     assert "Audit 20 assessments for the father's involvement." in mails[("sky.practitioner@example.org", late2)].text()
     assert "14 days overdue" in mails[(MANAGER, late2)].text()
+
+
+async def test_a_chase_still_waiting_when_the_action_is_done_is_withdrawn_unsent(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    reference = await ratified_review(office, referral_form)
+    learning.update_action(office, reference, form(ActionUpdateForm, number=2, target_on="2027-07-15",
+                                                   reason="Agreed at the executive group."), now=at(5, 10, year=2027),
+                           actor="t")
+    seen = len(mailbox.received())
+    mailbox.stop()  # the mail server is down when the chase is queued
+    assert queue_reminders(office, now=at(7, 16, 8, year=2027)).queued >= 2
+    await deliver_pending(office, now=at(7, 16, 8, year=2027))
+    learning.update_action(office, reference, form(ActionUpdateForm, number=2, status="done",
+                                                   evidence="Audit report July."), now=at(7, 16, 9, year=2027), actor="t")
+    mailbox.start()
+    await deliver_pending(office, now=at(7, 16, 12, year=2027))
+    late = [m for m in mailbox.received()[seen:] if "learning action 2" in m.subject]
+    assert late == []
+    with office.sessions() as session:
+        statuses = {row.recipient: row.status for row in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key.like(f"{reference}:chase.learning_action.A2.%")))}
+    assert statuses == {"sky.practitioner@example.org": "withdrawn", SOCIAL_CARE: "withdrawn"}

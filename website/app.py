@@ -383,13 +383,17 @@ def create_app(office: Office | None = None) -> RouteLog:
             return refused(LinkRefusal.closed)
         actions.acknowledge_return(the_office, opened.reference or "", link_id=opened.id, form=given.form,
                                    documents=given.documents, now=moment, actor=opened.actor)
-        try:
-            await deliver_pending(the_office, reference=opened.reference)
-        except Exception as failed:  # the receipt stays in the outbox; the sweep sends it
-            log.warning("receipt for link %s left in the outbox: %s", opened.id, type(failed).__name__)
+
+        async def receipt_then_wake() -> None:  # after the page: the agency waits for the database only
+            try:
+                await deliver_pending(the_office, reference=opened.reference)
+            except Exception as failed:  # the receipt stays in the outbox; the sweep sends it
+                log.warning("receipt for link %s left in the outbox: %s", opened.id, type(failed).__name__)
+            await wake_case_run(the_office, opened.reference or "", "return")
+
         done = page("return_done.html", reference=opened.reference, status_given=given.form.status,
                     documents=len(given.documents), **common())
-        done.background = BackgroundTask(wake_case_run, the_office, opened.reference or "", "return")  # after the page
+        done.background = BackgroundTask(receipt_then_wake)
         return done
 
     @app.exception_handler(StarletteHTTPException)

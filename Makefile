@@ -7,7 +7,7 @@ PROFILE ?= development
 SIZE ?= default
 TEST_WORKERS ?= 2
 
-.PHONY: install browser up demo demo-month test test-scale test-fast bench clean
+.PHONY: install browser up demo demo-month demo-year test test-scale test-fast bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ demo: install
 ## A simulated month of deadline sweeps in a few seconds: each day's reminders, chases and escalations.
 demo-month: install
 	$(BIN)/python -m cli.demo_month
+
+## Half a year of an SCR's learning actions in about a minute: leads reminded, chased, escalated; the 6-month review.
+demo-year: install
+	$(BIN)/python -m cli.demo_year
 
 ## Debian's Chromium for the browser tests (Playwright's own browser download cannot run here).
 browser:

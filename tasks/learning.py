@@ -27,3 +27,15 @@ async def publish_learning_index() -> str:
     await acreate_markdown_artifact(key=INDEX_KEY, markdown=markdown,
                                     description="One entry per review or audit (seed 002 Appendix One)")
     return markdown
+
+
+@task(name="write_annual_report", **ARTIFACT_TASK)
+async def write_annual_report(year: int, email: bool = True) -> str:
+    """Write the year's annual report section (markdown, Word, chart under the papers folder) and queue its
+    email to the board contact; return the markdown's path. Safe to run twice (the email's key is the year)."""
+    from casework.learning.annual_publication import publish_annual_report
+
+    published = publish_annual_report(open_office(), year, now=datetime.now(timezone.utc), email=email)
+    await acreate_markdown_artifact(key=f"annual-report-{year}", markdown=published.markdown,
+                                    description=published.report.title)
+    return str(published.markdown_path)

@@ -55,3 +55,18 @@ def test_a_seeded_year_gives_its_known_figures() -> None:
     assert "Actions due in the year done on time: 9 of 12 (75%)." in text and "neglect: 2" in text
     assert [c.text for c in document.tables[1].rows[3].cells] == ["POL", "2", "0", "1", "1", "0", "1"]
     assert len(document.inline_shapes) == 1  # the chart
+
+
+def test_the_annual_report_is_scheduled_after_the_year_end_from_prefect_yaml() -> None:
+    from datetime import datetime
+    from pathlib import Path
+
+    import yaml
+    from dateutil.rrule import rrulestr
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "prefect.yaml").read_text())
+    [deployment] = [d for d in config["deployments"] if d["name"] == "annual-report"]
+    assert deployment["entrypoint"] == "flows/annual_report.py:annual_report"
+    [schedule] = deployment["schedules"]
+    rule = rrulestr(schedule["rrule"], dtstart=datetime(2026, 12, 1))
+    assert [d.date() for d in rule[:2]] == [date(2027, 1, 15), date(2028, 1, 15)] and rule[0].hour == 8

@@ -189,8 +189,10 @@ def section(returns: Spread, decisions: Spread, people: int, rounds: int, second
         f"`python -m bench.website --people {people} --rounds {rounds}` ({seconds:.0f} s). The website served by "
         "uvicorn, driven over HTTP by httpx as a browser posts; SQLite case database; aiosmtpd SMTP server; "
         f"{people} people post at the same moment, {rounds} round(s). A step is recorded in the case database "
-        "at once (flows.people.record_step) and what it owes sent before the page; the case's run is woken "
-        "after the page is sent, so Prefect is on neither path (the cases here have no run).",
+        "at once (flows.people.record_step); the decision's notices are sent before its page, an agency's "
+        "receipt right after its page; the case's run is woken after the page is sent, so Prefect is on "
+        "neither path (the cases here have no run). The website, the SMTP server and the 20 browsers share "
+        "one Python process.",
         "",
         "| Path | Median, p95, range | Target |",
         "|---|---|---|",

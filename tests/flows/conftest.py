@@ -17,6 +17,7 @@ import string
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,22 @@ PRELOADED = ["prefect", "prefect.flow_engine", "prefect.runner", "flows.referral
              "casework.store", "alembic.command", "docx"]
 
 
+@contextmanager
+def quiet_services() -> Iterator[None]:
+    """QUIET_SERVICES in the environment while the test server starts (it reads them then), and
+    only then: a system test later in the same worker starts a stack that needs its scheduler."""
+    saved = {name: os.environ.get(name) for name in QUIET_SERVICES}
+    os.environ.update(QUIET_SERVICES)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
     """One Prefect test server for the session, serving the `referral` and `review` flows from a Runner
@@ -51,8 +68,9 @@ def prefect_server() -> Iterator[None]:
     finishing) is stopped with the server, not left retrying a server that has gone."""
     import multiprocessing
 
-    os.environ.update(QUIET_SERVICES)
-    with prefect_test_harness(server_startup_timeout=120):
+    with ExitStack() as harness:
+        with quiet_services():
+            harness.enter_context(prefect_test_harness(server_startup_timeout=120))
         from prefect.runner import Runner
 
         from flows.referral import referral

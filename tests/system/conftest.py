@@ -22,11 +22,13 @@ from cli.stack import PROJECT, Terminated, stopping_on_signals
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`) the system tests run one after another on one worker: each
-    starts its own stack on fixed ports, and two stacks at once on two cores only thrash."""
+    """Under pytest-xdist (`make test`) the system tests are two groups, each run one after another on
+    one worker: the end-to-end stack test (the longest) and the rest. So at most two stacks run at
+    once; more on two cores only thrash."""
     for item in items:
-        if "tests/system/" in str(item.path).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.xdist_group("stacks"))
+        path = str(item.path).replace(os.sep, "/")
+        if "tests/system/" in path:
+            item.add_marker(pytest.mark.xdist_group("end-to-end" if path.endswith("/test_stack.py") else "stacks"))
 
 
 @pytest.fixture(scope="session", autouse=True)

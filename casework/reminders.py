@@ -104,7 +104,10 @@ def horizon(partnership: Partnership) -> timedelta:
 
     calendar_days = max([*reminders.decision_offsets_days, *reminders.notice_offsets_days, MILESTONE_WARNING_DAYS])
     # n working days can span n weeks' worth of weekends and the Christmas and Easter closures
-    return timedelta(days=max(calendar_days, 2 * working + 7, *reminders.action_offsets_days) + 1)
+    from casework.learning.rules import IMPACT_REVIEW_WARNING_DAYS
+
+    return timedelta(days=max(calendar_days, 2 * working + 7, *reminders.action_offsets_days,
+                              IMPACT_REVIEW_WARNING_DAYS) + 1)
 
 
 def _latest_offset_due(
@@ -156,14 +159,12 @@ def reminders_owed(
     settings = partnership.reminders
     today = calendar.local_date(now)
     owed: list[Message] = []
-    from casework.learning.rules import ACTION_KIND, action_reminders_owed
+    from casework.learning.rules import LEARNING_KINDS, learning_reminders_owed
     from casework.review.reminders import REVIEW_KINDS, review_reminders_owed
 
     for item in deadlines:
-        if item.kind == ACTION_KIND:  # a learning action: its lead, the agency's CIG member, the business manager
-            if item.action is not None and item.met_at is None:
-                owed.extend(action_reminders_owed(item.reference, item.action, now=now, partnership=partnership,
-                                                  calendar=calendar))
+        if item.kind in LEARNING_KINDS:  # a learning action (its lead, the CIG member), the 6-month review
+            owed.extend(learning_reminders_owed(item, now=now, partnership=partnership, calendar=calendar))
             continue
         if item.kind in REVIEW_KINDS:  # a review's engagement chases and its report's 12 months
             owed.extend(review_reminders_owed(item, now=now, partnership=partnership, calendar=calendar))

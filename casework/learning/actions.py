@@ -24,7 +24,7 @@ from casework.learning.forms import (
 )
 from casework.learning.messages import impact_pack_messages
 from casework.learning.rules import (
-    ActionStatus, ImpactPack, PackAction, action_status, impact_pack, impact_review_due, pack_markdown,
+    IMPACT_REVIEW_KIND, ActionStatus, ImpactPack, PackAction, action_status, impact_pack, impact_review_due, pack_markdown,
     plans_ratified_on,
 )
 from casework.model import REVIEW_LABELS
@@ -185,6 +185,8 @@ def send_impact_pack(office: Office, reference: str | None, *, meeting_at: datet
         case = store.get_case(session, reference=reference) if reference else None
         review = review_store.get_review(session, case=case) if case else None
         queued = queue(session, case, messages, now)
+        if case is not None:  # the pack has gone: the sweep stops reminding of the 6-month review
+            learning_store.meet_deadline(case, kind=IMPACT_REVIEW_KIND, now=now)
         if queued:
             learning_store.save_record(session, review=review, kind="impact_review",
                                        key=f"{reference or 'all'}:{meeting_at:%Y%m%dT%H%M}",

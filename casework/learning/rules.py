@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 
@@ -24,7 +25,13 @@ from casework.messages import Message
 from casework.review.rules import Ratification, Ratifier, next_ratifier
 from config.partnership import Contact, Partnership
 
+if TYPE_CHECKING:
+    from casework.reminders import OpenDeadline
+
 ACTION_KIND = "learning_action"  # the kind of an action's deadline row (subject "A<number>")
+IMPACT_REVIEW_KIND = "impact_review"  # the committee's review of the plans, due months after ratification
+LEARNING_KINDS = (ACTION_KIND, IMPACT_REVIEW_KIND)
+IMPACT_REVIEW_WARNING_DAYS = 14  # the committee and the business manager are told this long before it is due
 
 
 class Plan(StrEnum):
@@ -131,6 +138,39 @@ def action_reminders_owed(reference: str, due: ActionDue, *, now: datetime, part
         return []
     offset = min(passed)
     return [_message(reference, due, "reminder", f"{offset}d", due.lead, partnership)]
+
+
+def impact_review_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: Partnership,
+                                 calendar: WorkingCalendar) -> list[Message]:
+    """The 6-month review: the committee (or the business manager) and the business manager are told
+    IMPACT_REVIEW_WARNING_DAYS before it is due to prepare it (`cig learning pack REF --meeting ...`), and the
+    business manager once it is overdue with no pack sent. Nothing once the pack has gone (the deadline met)."""
+    if item.met_at is not None:
+        return []
+    contacts = partnership.contacts
+    due_day, today = calendar.local_date(item.due_at), calendar.local_date(now)
+    context = {"partnership": partnership.name, "reference": item.reference, "due_at": item.due_at,
+               "label": item.label}
+    step = f"{{purpose}}.{IMPACT_REVIEW_KIND}.case.{{offset}}"
+    if now > item.due_at:
+        return [Message(item.reference, step.format(purpose="escalation", offset="breached"), "impact_review_due",
+                        contacts.business_manager, item.round, context | {"purpose": "escalation"})]
+    if today < due_day - timedelta(days=IMPACT_REVIEW_WARNING_DAYS):
+        return []
+    people = {p.email: p for p in (contacts.professional_development_committee, contacts.business_manager) if p}
+    return [Message(item.reference, step.format(purpose="warning", offset=f"{IMPACT_REVIEW_WARNING_DAYS}d"),
+                    "impact_review_due", person, item.round, context | {"purpose": "warning"})
+            for person in people.values()]
+
+
+def learning_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: Partnership,
+                            calendar: WorkingCalendar) -> list[Message]:
+    """What a learning deadline owes at `now` (called by casework.reminders for LEARNING_KINDS)."""
+    if item.kind == IMPACT_REVIEW_KIND:
+        return impact_review_reminders_owed(item, now=now, partnership=partnership, calendar=calendar)
+    if item.action is None or item.met_at is not None:
+        return []
+    return action_reminders_owed(item.reference, item.action, now=now, partnership=partnership, calendar=calendar)
 
 
 def action_horizon(partnership: Partnership) -> timedelta:

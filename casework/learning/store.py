@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session
 
 from casework.clocks import WorkingCalendar
 from casework.learning.forms import ActionForm, ActionUpdateForm, OutcomeForm, SetStatus
-from casework.learning.rules import ACTION_KIND, ActionDue, ActionStatus, action_subject
-from casework.store.cases import audit
+from casework.learning.rules import (
+    ACTION_KIND, IMPACT_REVIEW_KIND, ActionDue, ActionStatus, action_subject, impact_review_due, plans_ratified_on,
+)
+from casework.review.store import ratification_history
+from casework.store.cases import _set_deadline, audit, meet_deadline
 from casework.store.tables import ActionUpdate, Case, Deadline, LearningAction, LearningRecord, Review
 from config.partnership import Contact
 
@@ -180,3 +183,17 @@ def records(session: Session, *, kind: str, review: Review | None = None) -> Seq
     if review is not None:
         query = query.where(LearningRecord.review_id == review.id)
     return session.scalars(query).all()
+
+
+def plan_impact_review(session: Session, *, case: Case, review: Review, calendar: WorkingCalendar,
+                       months: int) -> date | None:
+    """Once the executive group has ratified the plans, the committee's review falls due `months` later: a
+    deadline the sweep follows (casework.learning.rules.impact_review_reminders_owed). Its day, or None while
+    the plans are drafts. Safe to call on every ratification (a later ratification moves it)."""
+    ratified_on = plans_ratified_on(ratification_history(review))
+    if ratified_on is None:
+        return None
+    due = impact_review_due(ratified_on, months)
+    _set_deadline(session, case, kind=IMPACT_REVIEW_KIND, label="6-month review of the learning and improvement plans",
+                  due_at=calendar.end_of_day(due))
+    return due

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from casework.actions import _known_agency, case_file, queue
+from casework.learning.store import plan_impact_review
 from casework.office import Office
 from casework.review import store as review_store
 from casework.review.forms import (
@@ -137,6 +138,8 @@ def record_ratification(office: Office, reference: str, form: RatificationForm, 
         case = store.get_case(session, reference=reference, for_update=True)
         review = review_store.get_review(session, case=case)
         after = review_store.record_ratification(session, case=case, review=review, form=form, now=now, actor=actor)
+        plan_impact_review(session, case=case, review=review, calendar=office.calendar,  # the action plans' review
+                           months=office.partnership.reminders.impact_review_months)
         messages = ratification_notice(case_file(case), office.partnership, office.rules(case.regime), by=form.by,
                                        result=form.result.value, on=form.on, comments=form.comments,
                                        number=len(review.ratifications), next_body=after)

@@ -210,3 +210,39 @@ async def test_the_learning_index_has_one_entry_per_review_and_audit_read_back_f
     assert "| Section 11 audit 2027 |" in markdown
     for identity in ("Robin", "Testchild", "Jordan", "Testparent", "2026-07-03", "Ash Lead", "Sky Practitioner"):
         assert identity not in markdown and identity not in str(rows)
+
+
+async def test_the_sweep_tells_the_committee_when_the_6_month_review_falls_due_and_stops_once_the_pack_goes(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    from casework.sweep import queue_reminders
+
+    reference = await ratified_review(office, referral_form)  # the executive group ratified on 4 May 2027
+    due = f"[{reference}] Due soon: 6-month review of the learning and improvement plans"
+    late = f"[{reference}] Overdue: 6-month review of the learning and improvement plans"
+
+    async def sweep(month: int, day: int) -> list[tuple[str, str]]:
+        seen = len(mailbox.received())
+        queue_reminders(office, now=at(month, day, 8, year=2027))
+        await deliver_pending(office, now=at(month, day, 8, year=2027))
+        return sorted((to, m.subject) for m in mailbox.received()[seen:] for to in m.to if "6-month review" in m.subject)
+
+    assert await sweep(10, 20) == []
+    assert await sweep(10, 21) == [(MANAGER, due), (PDC, due)]  # 14 days before 4 November
+    assert await sweep(10, 28) == []  # once
+    [warning] = [m for m in mailbox.received() if m.subject == due and PDC in m.to]
+    assert f"cig learning pack {reference} --meeting" in warning.text()
+    assert await sweep(11, 5) == [(MANAGER, late)]  # no pack was sent
+    assert await sweep(11, 6) == []
+
+
+async def test_no_escalation_of_the_6_month_review_once_its_pack_has_gone(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    from casework.sweep import queue_reminders
+
+    reference = await ratified_review(office, referral_form)
+    learning.send_impact_pack(office, reference, meeting_at=datetime(2027, 11, 3, 14, tzinfo=timezone.utc),
+                              now=at(10, 25, year=2027), actor="t")
+    seen = len(mailbox.received())
+    queue_reminders(office, now=at(11, 5, 8, year=2027))
+    await deliver_pending(office, now=at(11, 5, 8, year=2027))
+    assert [m.subject for m in mailbox.received()[seen:] if "6-month review" in m.subject and "Overdue" in m.subject] == []

@@ -60,8 +60,8 @@ async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closu
         decided_by="Indra Independent"))
 
     # the referral run finishes and starts the review run, which commissions the review and waits for a reviewer
-    await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer", seconds=120,
-                     what="the review to be commissioned")
+    await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer" and run_of(office, reference)[1],
+                     seconds=120, what="the review to be commissioned and its run recorded")
     async with get_client() as client:
         run = await client.read_flow_run(run_of(office, reference)[1])
     assert run.name == f"review-{reference}"
@@ -118,6 +118,71 @@ async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closu
         "Notice to the National Panel of Independent Experts on Serious Case Reviews: Serious Case Review"]
     assert sum(1 for to, s in review_mail if to == MANAGER and "Review drafts" in s) == 4
     assert sorted(to for to, s in review_mail if s == "Serious Case Review published") == sorted([MANAGER, *MEMBERS])
+
+
+@pytest.mark.parametrize("office", ["sqlite"], indirect=True)
+async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratified_and_published(office: Office) -> None:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["facts"]["concern_about_joint_working"] = False  # below the SCR threshold: a concise review
+    form = ReferralForm.model_validate(data, context={"today": today()})
+    from casework import actions
+
+    reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
+    await start_referral_run(reference, office)
+    await submit_step(office, reference, "screening",
+                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
+    for code in ("POL", "CSC", "HEALTH"):
+        await submit_step(office, reference, "return", AgencyReturnForm(agency=code, status="nil"))
+    meet_now(office, reference)
+    await submit_step(office, reference, "recommendation", RecommendationForm(
+        outcome="multi_agency_concise_review", rationale="Learning about a school's referral."))
+    await submit_step(office, reference, "decision", DecisionForm.model_validate({
+        "response": "affirm", "decision": "multi_agency_concise_review", "rationale": "Local learning.",
+        "decided_by": "Indra Independent", "criteria_explanation": "No concern about joint working.",
+        "anonymised_details": {"nature_of_incident": "Injury to an infant", "ages_of_children": "4 months",
+                               "relationship_to_alleged_perpetrator": "parent", "agency_involvement": "health visiting",
+                               "criminal_investigation": "none"}}))
+    await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer" and run_of(office, reference)[1],
+                     seconds=120, what="the review to be commissioned and its run recorded")
+    run_id = run_of(office, reference)[1]
+
+    assert await submit_review_step(office, reference, "appointment", AppointmentForm(
+        reviewer="Morgan Internal", kind="internal", agency="CSC", appointed_on=today(), appointed_by="Review group",
+        email="morgan.internal@example.org")) == "under_way"
+    with office.sessions() as session:
+        codes = [m.code for m in review_store.get_review(session, case=store.get_case(session, reference=reference)).milestones]
+    for code in codes:
+        review.record_milestone(office, reference, MilestoneForm(stage=code, done_on=today(), by="Bailey Manager"),
+                                now=datetime.now(timezone.utc), actor="test")
+
+    # the CIG returns the draft with comments: it loops back to the CIG; the executive group cannot take it yet
+    assert await submit_review_step(office, reference, "ratification", RatificationForm(
+        by="cig", result="returned", on=today(), comments="Say more about the school's referral in June.")) == "ratifying"
+    with pytest.raises(StepRefused, match="by: the drafts go to the Critical Incident Group"):
+        await submit_review_step(office, reference, "ratification",
+                                 RatificationForm(by="executive_group", result="ratified", on=today()))
+    for by in ("cig", "executive_group", "board"):
+        stage = await submit_review_step(office, reference, "ratification", RatificationForm(by=by, result="ratified", on=today()))
+    assert stage == "awaiting_publication"
+    stage = await submit_review_step(office, reference, "publication", ReviewPublicationForm(
+        published_on=today(), link="https://northshire-scp.example.org/mcr/3",
+        response_link="https://northshire-scp.example.org/mcr/3-response"))
+    assert stage in ("published", "closed")
+    await wait_until(lambda: run_of(office, reference)[0] == "closed", what="the review to close")
+    async with get_client() as client:
+        await wait_until(lambda: _completed(client, run_id), what="the review run to complete")
+
+    await wait_until(lambda: any("published" in m.subject for m in read_mailbox(office.settings.mail_dir)),
+                     what="the publication to be told")
+    mails = read_mailbox(office.settings.mail_dir)
+    drafts = Counter((to, m.subject.split("] ", 1)[1].split(" by ")[0]) for m in mails for to in m.to
+                     if "Review drafts" in m.subject)
+    assert drafts[(MANAGER, "Review drafts returned")] == 1 and drafts[(MANAGER, "Review drafts ratified")] == 3
+    [returned] = [m for m in mails if "returned" in m.subject]
+    assert "Say more about the school's referral in June." in returned.text()
+    assert sum(PANEL in m.to for m in mails) == 1  # its notice at the decision; none at the appointment
+    review_mail = Counter((to, m.subject) for m in mails for to in m.to if "review" in m.subject.lower())
+    assert set(review_mail.values()) == {1}, review_mail  # the run re-ran from the top after each resume
 
 
 async def _completed(client, run_id) -> bool:  # type: ignore[no-untyped-def]

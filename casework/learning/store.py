@@ -17,7 +17,8 @@ from casework.learning.rules import (
     ACTION_KIND, IMPACT_REVIEW_KIND, ActionDue, ActionStatus, action_subject, impact_review_due, plans_ratified_on,
 )
 from casework.review.store import ratification_history
-from casework.store.cases import _set_deadline, audit, meet_deadline
+from casework.forms import check_no_identities
+from casework.store.cases import _set_deadline, audit, meet_deadline, sealed_identities
 from casework.store.tables import ActionUpdate, Case, Deadline, LearningAction, LearningRecord, Review
 from config.partnership import Contact
 
@@ -44,6 +45,12 @@ def updates_of(session: Session, *, action: LearningAction) -> Sequence[ActionUp
     return session.scalars(select(ActionUpdate).where(ActionUpdate.action_id == action.id).order_by(ActionUpdate.id)).all()
 
 
+def _anonymous(case: Case, fields: dict[str, str | None]) -> None:
+    """An action's words go into the pack, the index and the annual report: refuse (naming the field) any
+    that names someone from the case or gives a date of birth."""
+    check_no_identities(fields, *sealed_identities(case))
+
+
 def _label(action: LearningAction) -> str:
     return f"Learning action {action.number} ({action.agency})"
 
@@ -67,6 +74,7 @@ def add_action(session: Session, *, case: Case, review: Review, form: ActionForm
     the plans are ratified an action is added only with a reason, kept as its first recorded update."""
     if ratified and not reason:
         raise ValueError("reason: the plans are ratified; say why this action is added")
+    _anonymous(case, {"finding": form.finding, "action": form.action, "evidence_of_impact": form.evidence_of_impact})
     last = max((a.number for a in list_actions(session, review=review)), default=0)
     action = LearningAction(
         review_id=review.id, number=last + 1, plan=form.plan.value, agency=form.agency, finding=form.finding,
@@ -89,6 +97,8 @@ def update_action(session: Session, *, case: Case, review: Review, form: ActionU
     every change but marking it done with evidence needs a reason. Done or dropped meets its deadline (no
     more reminders); a new target date starts its reminders afresh."""
     action = get_action(session, case=case, review=review, number=form.number)
+    _anonymous(case, {"evidence": form.evidence, "action": form.action, "evidence_of_impact": form.evidence_of_impact,
+                      "reason": form.reason})
     if ratified and not form.reason and form.status is not SetStatus.done:
         raise ValueError("reason: the plans are ratified; an action changes only with a reason recorded")
     if form.done_on is not None and form.done_on < action.created_at.date():

@@ -97,6 +97,10 @@ async def test_actions_are_listed_and_after_ratification_change_only_through_a_r
         done_on="2027-07-02"), now=at(7, 5, year=2027), actor="Bailey Manager")
     assert (done.status, done.status_note, done.done_on) == (
         ActionStatus.done, "Triage minutes June: health visiting at 19 of 20.", date(2027, 7, 2))
+    with pytest.raises(ValueError, match="^evidence: word 1 is \\(part of\\) the name"):  # the pack and index go wide
+        learning.update_action(office, reference, form(ActionUpdateForm, number=3, status="done",
+                                                       evidence="Jordan's case was re-audited."),
+                               now=at(7, 5, year=2027), actor="t")
     with pytest.raises(ValueError, match="reason: say why the action is dropped"):
         form(ActionUpdateForm, number=3, status="dropped")
 

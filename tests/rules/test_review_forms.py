@@ -77,3 +77,7 @@ def test_the_review_run_s_forms_keep_their_required_fields_and_list_the_agencies
     assert schemas["AppointmentInput"]["properties"]["reviewer"]["description"].startswith("**what to do**")
     assert schemas["RatificationInput"]["$defs"]["Ratifier"]["enum"] == ["cig", "executive_group", "board"]
     assert schemas["ReviewPublicationInput"]["required"] == ["published_on", "link", "response_link"]
+    # every choice is a list to pick from; the lead reviewer's email (for the milestone reminders) is optional
+    assert schemas["AppointmentInput"]["$defs"]["ReviewerKind"]["enum"] == ["independent", "internal"]
+    assert schemas["RatificationInput"]["$defs"]["RatificationResult"]["enum"] == ["ratified", "returned"]
+    assert "email" in schemas["AppointmentInput"]["properties"]

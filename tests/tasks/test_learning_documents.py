@@ -246,3 +246,24 @@ async def test_no_escalation_of_the_6_month_review_once_its_pack_has_gone(
     queue_reminders(office, now=at(11, 5, 8, year=2027))
     await deliver_pending(office, now=at(11, 5, 8, year=2027))
     assert [m.subject for m in mailbox.received()[seen:] if "6-month review" in m.subject and "Overdue" in m.subject] == []
+
+
+async def test_the_purge_takes_a_cases_actions_their_updates_and_learning_records_with_it(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    from sqlalchemy import text
+
+    from casework.purge import purge_expired_cases
+    from casework.store import cases as store
+
+    reference = await ratified_review(office, referral_form)
+    learning.update_action(office, reference, form(ActionUpdateForm, number=1, status="done", evidence="Minutes."),
+                           now=at(7, 1, year=2027), actor="t")
+    learning.record_summary(office, reference, form(LearningSummaryForm, **SUMMARY), now=at(7, 1, year=2027), actor="t")
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference)
+        case.status, case.closed_at = "closed", at(7, 2, year=2027)
+    assert purge_expired_cases(office, now=at(7, 3, year=2040)) == [reference]
+    with office.sessions() as session:
+        left = [session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in ("learning_actions", "action_updates", "learning_records", "deadlines")]
+    assert left == [0, 0, 0, 0]

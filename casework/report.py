@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from casework.clocks import WorkingCalendar
+from casework.review.reminders import REVIEW_MILESTONE
 from casework.store.tables import Case, Deadline
 from casework.tracker import OFSTED_NOTICES, PANEL_NOTICES, SERIOUS_INCIDENT_NOTICES
 
@@ -209,6 +210,8 @@ def monthly_report(cases: Sequence[Case], *, month: date, now: datetime, calenda
         if case.referred_at > as_of or (case.closed_at is not None and case.closed_at <= as_of):
             continue
         for item in sorted(case.deadlines, key=lambda d: d.due_at):
+            if item.kind == REVIEW_MILESTONE:  # listed under the reviews, as milestones missed
+                continue
             if _breached_at(item, as_of):
                 overdue = (calendar.local_date(as_of) - calendar.local_date(item.due_at)).days
                 breaches.append(OpenBreach(case.reference, item.label, calendar.local_date(item.due_at), overdue))

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from casework.clocks import WorkingCalendar, days_left
 from casework.model import Stage, describe_stage, review_labels
+from casework.review.reminders import REVIEW_MILESTONE
 from casework.store.tables import Case, Deadline
 
 OFSTED_NOTICES = ("ofsted_notice",)
@@ -217,7 +218,7 @@ def breaches(case: Case, now: datetime, calendar: WorkingCalendar) -> tuple[Brea
     return tuple(
         Breach(d.label, calendar.local_date(d.due_at), -days_left(d.due_at, now, calendar))
         for d in sorted(case.deadlines, key=lambda d: d.due_at)
-        if d.met_at is None and d.due_at < now
+        if d.met_at is None and d.due_at < now and d.kind != REVIEW_MILESTONE  # (its own columns: next milestone)
     )
 
 
@@ -253,7 +254,8 @@ def tracker_row(
     labels = review_labels(terms or {})
     kind, converted_from = review_type(case, terms or {})
     current = [r for r in case.requests if r.round == case.round]
-    upcoming = next((d for d in sorted(case.deadlines, key=lambda d: d.due_at) if d.met_at is None), None)
+    upcoming = next((d for d in sorted(case.deadlines, key=lambda d: d.due_at)
+                     if d.met_at is None and d.kind != REVIEW_MILESTONE), None)
     declined = case.stage == Stage.declined
     return TrackerRow(
         reference=case.reference,

@@ -122,6 +122,14 @@ async def test_each_milestone_is_reminded_to_the_business_manager_and_the_lead_r
     assert "Friday 25 December 2026" in missed[0].text()
     assert f"cig review milestone {reference} --stage initial_meeting" in missed[0].text()
 
+    # the tracker shows a missed milestone in its own columns, not among the case's breached deadlines
+    from casework.tracker_exports import current_tracker
+
+    [row] = current_tracker(office, now=at(2, 7, 12, year=2027))
+    assert (row.next_milestone, row.next_milestone_on) == ("Review group initial meeting", date(2026, 12, 25))
+    assert not any("milestone" in b.label.lower() for b in row.breaches)
+    assert row.next_deadline is None or "milestone" not in row.next_deadline.lower()
+
     # sweeping again changes nothing: each reminder once
     before = len(mailbox.received())
     await diary.run(at(2, 7, 1, year=2027), at(2, 7, 23, year=2027), every=timedelta(hours=1))

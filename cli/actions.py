@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 

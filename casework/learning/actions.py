@@ -186,7 +186,7 @@ def send_impact_pack(office: Office, reference: str | None, *, meeting_at: datet
         review = review_store.get_review(session, case=case) if case else None
         queued = queue(session, case, messages, now)
         if case is not None:  # the pack has gone: the sweep stops reminding of the 6-month review
-            learning_store.meet_deadline(case, kind=IMPACT_REVIEW_KIND, now=now)
+            store.meet_deadline(case, kind=IMPACT_REVIEW_KIND, now=now)
         if queued:
             learning_store.save_record(session, review=review, kind="impact_review",
                                        key=f"{reference or 'all'}:{meeting_at:%Y%m%dT%H%M}",

@@ -18,7 +18,7 @@ from casework.learning.rules import (
 )
 from casework.review.store import ratification_history
 from casework.forms import check_no_identities
-from casework.store.cases import _set_deadline, audit, meet_deadline, sealed_identities
+from casework.store.cases import _set_deadline, audit, sealed_identities
 from casework.store.tables import ActionUpdate, Case, Deadline, LearningAction, LearningRecord, Review
 from config.partnership import Contact
 

@@ -267,3 +267,19 @@ async def test_the_purge_takes_a_cases_actions_their_updates_and_learning_record
         left = [session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
                 for table in ("learning_actions", "action_updates", "learning_records", "deadlines")]
     assert left == [0, 0, 0, 0]
+
+
+async def test_the_twice_yearly_impact_meeting_gets_one_pack_across_every_review(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    reference = await ratified_review(office, referral_form)
+    pack, markdown = learning.impact_pack_for(office, None, today=date(2027, 11, 1))
+    assert pack.title == "Review of learning and improvement activity and impact: all reviews"
+    assert [(a.reference, a.number) for a in pack.actions] == [(reference, 2), (reference, 1), (reference, 3)]  # all overdue
+    meeting = datetime(2027, 11, 17, 10, tzinfo=timezone.utc)
+    seen = len(mailbox.received())
+    assert learning.send_impact_pack(office, None, meeting_at=meeting, now=at(11, 1, year=2027), actor="t") == 3
+    await deliver_pending(office, now=at(11, 1, year=2027))
+    [to_pdc] = [m for m in mailbox.received()[seen:] if PDC in m.to]
+    assert to_pdc.subject.startswith("Review of learning and improvement activity and impact: all reviews: ")
+    assert {p.get_filename() for p in to_pdc.message().iter_attachments()} == {
+        "impact-review-all-2027-11-17.md", "impact-review-all-2027-11-17.ics"}

@@ -279,6 +279,7 @@ def not_published(
     office = open_office()
     outcome = actions.record_non_publication(office, reference, form, now=_now(), actor="cig review not-published")
     _send(office)
+    _wake_review_run(office, reference)
     _done(outcome, as_json, "the final report is not published", decided_on=form.decided_on.isoformat(),
           improvements_link=form.improvements_link)
 
@@ -293,6 +294,17 @@ def availability(reference: str, on_request: Annotated[bool, typer.Option(
                                     "decided_on": (on or _now()).date()})
     _done(actions.record_availability(open_office(), reference, form, now=_now(), actor="cig review availability"),
           as_json, f"the report is {form.availability.value.replace('_', ' ')}")
+
+
+def _wake_review_run(office: Office, reference: str) -> None:
+    """The review's run, waiting for a publication no longer needed, is woken to finish (if Prefect answers;
+    else it finishes when it is next woken)."""
+    from flows.review import wake_review_run
+
+    try:
+        asyncio.run(wake_review_run(office, reference))
+    except Exception:  # no Prefect server reachable now: the outcome is recorded all the same
+        pass
 
 
 def _send(office: Office) -> None:

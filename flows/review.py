@@ -85,6 +85,41 @@ async def finish(reference: str) -> str:
     return outcome.stage.value
 
 
+async def wake_review_run(office, reference: str) -> bool:  # type: ignore[no-untyped-def]
+    """After a decision of the review was recorded in the case database without its run (the decision not to
+    publish, `cig review not-published`): wake the review's run if it is suspended at a wait the review has
+    moved past; it re-runs from the top, finds the outcome recorded and finishes. True if it was woken."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    from casework.store import cases as store
+    from flows.people import run_behind, wake_paused_run
+
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        run_id = review_store.get_review(session, case=case).flow_run_id
+    if run_id is None:
+        return False
+    async with get_client() as client:
+        run = await client.read_flow_run(UUID(run_id))
+        if run.state is None or not run.state.is_paused():
+            return False
+        key = run.state.state_details.pause_key
+        with office.sessions() as session:
+            case = store.get_case(session, reference=reference)
+            stage = ReviewStage(review_store.get_review(session, case=case).stage)
+            behind = run_behind(case, key) or stage not in WAITS_AT.get((key or "").rpartition("-")[0], (stage,))
+        return behind and await wake_paused_run(client, run)
+
+
+WAITS_AT = {  # the review's stages at which its run waits for each step
+    "appointment": (ReviewStage.awaiting_reviewer,),
+    "ratification": (ReviewStage.under_way, ReviewStage.ratifying),
+    "publication": (ReviewStage.awaiting_publication,),
+}
+
+
 # --- the pieces every stage uses ------------------------------------------------------------
 
 def _stage(reference: str) -> ReviewStage:

@@ -17,7 +17,7 @@ from casework.office import Office
 from casework.review import actions as review
 from casework.review import store as review_store
 from casework.review.forms import (
-    AppointmentForm, FamilyInvolvementForm, MilestoneForm, RatificationForm, ReviewPublicationForm,
+    AppointmentForm, FamilyInvolvementForm, MilestoneForm, NonPublicationForm, RatificationForm, ReviewPublicationForm,
 )
 from casework.store import cases as store
 from casework.store.cases import NotAtThisStep
@@ -183,6 +183,66 @@ async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratif
     assert sum(PANEL in m.to for m in mails) == 1  # its notice at the decision; none at the appointment
     review_mail = Counter((to, m.subject) for m in mails for to in m.to if "review" in m.subject.lower())
     assert set(review_mail.values()) == {1}, review_mail  # the run re-ran from the top after each resume
+
+
+@pytest.mark.parametrize("office", ["sqlite"], indirect=True)
+async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_and_closes_its_case(office: Office) -> None:
+    from flows.review import wake_review_run
+
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["facts"]["concern_about_joint_working"] = False
+    form = ReferralForm.model_validate(data, context={"today": today()})
+    from casework import actions
+
+    reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
+    await start_referral_run(reference, office)
+    await submit_step(office, reference, "screening",
+                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
+    for code in ("POL", "CSC", "HEALTH"):
+        await submit_step(office, reference, "return", AgencyReturnForm(agency=code, status="nil"))
+    meet_now(office, reference)
+    await submit_step(office, reference, "recommendation", RecommendationForm(
+        outcome="individual_agency_review", rationale="Learning for the health trust."))
+    await submit_step(office, reference, "decision", DecisionForm.model_validate({
+        "response": "affirm", "decision": "individual_agency_review", "rationale": "Single-agency learning.",
+        "decided_by": "Indra Independent", "criteria_explanation": "No concern about joint working.",
+        "anonymised_details": {"nature_of_incident": "Injury to an infant", "ages_of_children": "4 months",
+                               "relationship_to_alleged_perpetrator": "parent", "agency_involvement": "health visiting",
+                               "criminal_investigation": "none"}}))
+    await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer" and run_of(office, reference)[1],
+                     seconds=120, what="the review to be commissioned and its run recorded")
+    run_id = run_of(office, reference)[1]
+    await submit_review_step(office, reference, "appointment", AppointmentForm(
+        reviewer="Harper Health", kind="internal", agency="HEALTH", appointed_on=today(), appointed_by="Review group"))
+    with office.sessions() as session:
+        codes = [m.code for m in review_store.get_review(session, case=store.get_case(session, reference=reference)).milestones]
+    for code in codes:
+        review.record_milestone(office, reference, MilestoneForm(stage=code, done_on=today(), by="Bailey Manager"),
+                                now=datetime.now(timezone.utc), actor="test")
+    for by in ("cig", "executive_group", "board"):
+        stage = await submit_review_step(office, reference, "ratification", RatificationForm(by=by, result="ratified", on=today()))
+    assert stage == "awaiting_publication"
+
+    # the decision not to publish is recorded in the case database (`cig review not-published`); the run waiting
+    # for the publication is woken, finds it recorded and finishes
+    outcome = review.record_non_publication(office, reference, NonPublicationForm(
+        decided_on=today(), decided_by="Partnership board", reason="Publication would identify the siblings."),
+        now=datetime.now(timezone.utc), actor="test")
+    assert outcome.closed
+    async with get_client() as client:
+        await wait_until(lambda: _paused_or_completed(client, run_id), what="the run to wait at publication or finish")
+        await wake_review_run(office, reference)  # (unless the run, suspending just as it was recorded, woke itself)
+        await wait_until(lambda: _completed(client, run_id), what="the review run to complete")
+        tags = (await client.read_flow_run(run_id)).tags
+    assert "review-stage:closed" in tags
+    mails = read_mailbox(office.settings.mail_dir)
+    told = Counter(to for m in mails for to in m.to if "not published" in m.subject)
+    assert told[MANAGER] == 1 and set(told.values()) == {1}
+
+
+async def _paused_or_completed(client, run_id) -> bool:  # type: ignore[no-untyped-def]
+    run = await client.read_flow_run(run_id)
+    return run.state is not None and (run.state.is_paused() or run.state.is_completed())
 
 
 async def _completed(client, run_id) -> bool:  # type: ignore[no-untyped-def]

@@ -300,6 +300,38 @@ async def start_review_run(reference: str, office: Office | None = None) -> str:
     return str(run.id)
 
 
+async def catch_up_review_runs_behind(office: Office | None = None) -> list[str]:
+    """Wake every review run suspended at a wait its review has moved past (a decision recorded by `cig review`
+    while the run was not yet waiting: flows.review.wake_review_run), as `catch_up_runs_behind` does for the
+    referral runs; the case may be closed by then (a decision not to publish closes it). Returns the
+    references of the cases whose review runs were woken."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, \
+        FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    from casework.store.tables import Review
+    from flows.review import wake_review_run
+
+    office = office or open_office()
+    async with get_client() as client:
+        waiting = await client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["review"])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))),
+            limit=RUNS_PER_READ)
+    with office.sessions() as session:
+        reviewing = session.scalars(select(Case.reference).join(Review, Review.case_id == Case.id).where(
+            Review.flow_run_id.in_([str(run.id) for run in waiting]))).all()
+    woken = []
+    for reference in reviewing:
+        try:
+            if await wake_review_run(office, reference):
+                woken.append(reference)
+        except Exception:  # the server busy or the run gone: the next sweep looks again (dead runs: recover_dead_runs)
+            continue
+    return woken
+
+
 async def start_pending_review_runs(office: Office | None = None) -> list[str]:
     """Start the review runs of open cases whose decision initiated a review that has no run yet (the
     Prefect server was unreachable when the referral run finished)."""

@@ -21,7 +21,12 @@ from casework.delivery import DeliveryIncomplete
 from casework.office import open_office
 from casework.recovery import RecoveryDecision, RecoveryLimit
 from flows.launch import (
-    catch_up_runs_behind, delete_finished_intake_runs, recover_dead_runs, start_pending_review_runs, start_pending_runs,
+    catch_up_review_runs_behind,
+    catch_up_runs_behind,
+    delete_finished_intake_runs,
+    recover_dead_runs,
+    start_pending_review_runs,
+    start_pending_runs,
 )
 from tasks.artifacts import publish_tracker
 from tasks.mail import send_messages
@@ -50,6 +55,8 @@ async def deadline_sweep(now: datetime | None = None, recovery_limit: int = 3, r
                          recovery_limit, recovery_window_minutes)
     for reference in await catch_up_runs_behind():
         logger.info("%s: woke its run, suspended at a step already recorded; it moves on", reference)
+    for reference in await catch_up_review_runs_behind():
+        logger.info("%s: woke its review run, suspended at a step already recorded; it moves on", reference)
     outcome = queue_deadline_reminders(moment)
     logger.info("Looked at %d open deadline(s); queued %d message(s) %s", outcome.looked_at, outcome.queued, outcome.by_kind)
     try:

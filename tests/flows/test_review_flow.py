@@ -187,7 +187,7 @@ async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratif
 
 @pytest.mark.parametrize("office", ["sqlite"], indirect=True)
 async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_and_closes_its_case(office: Office) -> None:
-    from flows.review import wake_review_run
+    from flows.launch import catch_up_review_runs_behind
 
     data = yaml.safe_load(EXAMPLE.read_text())
     data["facts"]["concern_about_joint_working"] = False
@@ -223,15 +223,16 @@ async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_
         stage = await submit_review_step(office, reference, "ratification", RatificationForm(by=by, result="ratified", on=today()))
     assert stage == "awaiting_publication"
 
-    # the decision not to publish is recorded in the case database (`cig review not-published`); the run waiting
-    # for the publication is woken, finds it recorded and finishes
-    outcome = review.record_non_publication(office, reference, NonPublicationForm(
-        decided_on=today(), decided_by="Partnership board", reason="Publication would identify the siblings."),
-        now=datetime.now(timezone.utc), actor="test")
-    assert outcome.closed
+    # the run waits at the publication; the decision not to publish is recorded in the case database without
+    # it (`cig review not-published` would also wake it); the deadline sweep wakes it, it finds the outcome
+    # recorded and finishes
     async with get_client() as client:
-        await wait_until(lambda: _paused_or_completed(client, run_id), what="the run to wait at publication or finish")
-        await wake_review_run(office, reference)  # (unless the run, suspending just as it was recorded, woke itself)
+        await wait_until(lambda: _paused(client, run_id), what="the run to wait at the publication")
+        outcome = review.record_non_publication(office, reference, NonPublicationForm(
+            decided_on=today(), decided_by="Partnership board", reason="Publication would identify the siblings."),
+            now=datetime.now(timezone.utc), actor="test")
+        assert outcome.closed
+        assert await catch_up_review_runs_behind(office) == [reference]
         await wait_until(lambda: _completed(client, run_id), what="the review run to complete")
         tags = (await client.read_flow_run(run_id)).tags
     assert "review-stage:closed" in tags
@@ -240,9 +241,10 @@ async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_
     assert told[MANAGER] == 1 and set(told.values()) == {1}
 
 
-async def _paused_or_completed(client, run_id) -> bool:  # type: ignore[no-untyped-def]
+async def _paused(client, run_id) -> bool:  # type: ignore[no-untyped-def]
     run = await client.read_flow_run(run_id)
-    return run.state is not None and (run.state.is_paused() or run.state.is_completed())
+    return run.state is not None and run.state.is_paused() and (run.state.state_details.pause_key or "").startswith(
+        "publication")
 
 
 async def _completed(client, run_id) -> bool:  # type: ignore[no-untyped-def]

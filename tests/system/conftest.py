@@ -22,13 +22,12 @@ from cli.stack import PROJECT, Terminated, stopping_on_signals
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`) the system tests are two groups, each run one after another on
-    one worker: the end-to-end stack test (the longest) and the rest. So at most two stacks run at
-    once; more on two cores only thrash."""
+    """Under pytest-xdist (`make test`) the system tests run one after another on one worker, beside the
+    other layers on the other: each starts a stack of its own, and two stacks at once (with a flow test's
+    server) on two cores made a SQLite-backed server answer 503 and a restarted one lose its run."""
     for item in items:
-        path = str(item.path).replace(os.sep, "/")
-        if "tests/system/" in path:
-            item.add_marker(pytest.mark.xdist_group("end-to-end" if path.endswith("/test_stack.py") else "stacks"))
+        if "tests/system/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.xdist_group("stacks"))
 
 
 @pytest.fixture(scope="session", autouse=True)

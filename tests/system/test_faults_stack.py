@@ -92,6 +92,20 @@ class LocalStack:
             assert time.monotonic() < deadline, f"{reference} did not reach {stage}"
             time.sleep(1)
 
+    def wait_until_suspended(self, reference: str, seconds: float = 180) -> None:
+        """Until the case's run is suspended (waiting for a person): `cig` records a step in the case
+        database and wakes the run, so the run moves on after the command has returned."""
+        import urllib.request
+
+        run_id = self.cig("referral", "show", reference)["flow_run_id"]
+        deadline = time.monotonic() + seconds
+        while True:
+            with urllib.request.urlopen(f"{self.env['PREFECT_API_URL']}/flow_runs/{run_id}") as answer:
+                if json.load(answer)["state"]["type"] == "PAUSED":
+                    return
+            assert time.monotonic() < deadline, f"the run of {reference} did not suspend"
+            time.sleep(1)
+
     def mail(self) -> Counter[tuple[str, str]]:
         """(recipient, message kind) -> how many arrived."""
         return Counter((to, mail.key.split(":")[1]) for mail in read_mailbox(self.home / "mail") for to in mail.to)
@@ -130,6 +144,7 @@ def test_server_restart_then_worker_killed_before_the_ofsted_notice(stack: Local
     stack.start_worker("worker-1")
     reference = stack.cig("referral", "submit", str(PROJECT / "examples" / "referral.yaml"))["reference"]
     stack.cig("screen", reference, "--accept")
+    stack.wait_until_suspended(reference)
 
     # the Prefect server restarts while the case is suspended, waiting for returns
     stack.stop("server")

@@ -14,13 +14,11 @@ Everything is recorded at once in the case database (nothing waits in a Prefect 
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from pydantic import BaseModel, ValidationError
 
 from casework.learning import actions as learning
 from casework.learning.documents import index_markdown, index_xlsx
@@ -29,32 +27,15 @@ from casework.learning.forms import (
 )
 from casework.learning.spreadsheet import plan_template, read_plan
 from casework.office import open_office
-from config.loading import describe_errors
+from cli.subcommands import JsonOption
+from cli.subcommands import emit as _emit
+from cli.subcommands import form as _form
+from cli.subcommands import now as _now
 
 app = typer.Typer(no_args_is_help=True, help="A review's learning and improvement actions, with named leads.")
 learning_app = typer.Typer(no_args_is_help=True, help="The 6-month review, the learning summary, dissemination, the index.")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 DayOption = Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
-
-
-def _now() -> datetime:
-    """The moment, through `cig`'s one clock (cli.main.now), which tests may set."""
-    from cli import main
-
-    return main.now()
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str) if as_json else text)
-
-
-def _form(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    """The form, or ValueError naming each refused field (`cig` prints it, exit status 1)."""
-    try:
-        return model.model_validate({k: v for k, v in data.items() if v is not None}, context={"today": _now().date()})
-    except ValidationError as refused:
-        raise ValueError("the form was refused:\n  " + "\n  ".join(describe_errors(refused))) from None
 
 
 def _day(value: datetime | None) -> date | None:

@@ -10,12 +10,11 @@ at once in the case database; the run reads them when it next resumes. Every com
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from casework.office import Office, open_office
 from casework.review import actions
@@ -27,31 +26,14 @@ from casework.review.forms import (
 from casework.review.rules import ReviewStage
 from casework.review.views import review_text, review_view
 from casework.store import cases as store
-from config.loading import describe_errors
+from cli.subcommands import JsonOption
+from cli.subcommands import emit as _emit
+from cli.subcommands import form as _form
+from cli.subcommands import now as _now
 
 app = typer.Typer(no_args_is_help=True, help="Reviews a decision initiated: from commissioning to publication.")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
-
-def _now() -> datetime:
-    """The moment, through `cig`'s one clock (cli.main.now), which tests may set."""
-    from cli import main
-
-    return main.now()
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str) if as_json else text)
-
-
-def _form(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    """The form, or ValueError naming each refused field (`cig` prints it, exit status 1)."""
-    try:
-        return model.model_validate({k: v for k, v in data.items() if v is not None}, context={"today": _now().date()})
-    except ValidationError as refused:
-        raise ValueError("the form was refused:\n  " + "\n  ".join(describe_errors(refused))) from None
-
 
 def _stage(office: Office, reference: str) -> tuple[ReviewStage, str | None]:
     with office.sessions() as session:

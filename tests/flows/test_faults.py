@@ -183,19 +183,22 @@ def run_of(office: Office, reference: str):  # type: ignore[no-untyped-def]
 
 
 def flow_run_pid() -> int:
-    """The pid of the one flow-run process running now: the test's Runner starts each as its child (a
-    multiprocessing child of this process, as a process worker's are its children)."""
-    children = []
+    """The pid of the flow-run process running now: the test's Runner starts each as its child (a
+    multiprocessing child of this process, as a process worker's are its children). The process the run
+    left when it last suspended may still be exiting: the newest child is the running one."""
+    children = {}
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+            if entry.name.isdigit():
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
                 command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-                if b"multiprocessing.spawn" in command and b"resource_tracker" not in command:
-                    children.append(int(entry.name))
-        except (OSError, ValueError):
+                if (int(fields[1]) == os.getpid() and b"multiprocessing.spawn" in command
+                        and b"resource_tracker" not in command):
+                    children[int(entry.name)] = int(fields[19])  # its start time
+        except (OSError, ValueError, IndexError):
             continue
-    assert len(children) == 1, f"flow-run processes running: {children}"
-    return children[0]
+    assert children, "no flow-run process is running"
+    return max(children, key=children.__getitem__)
 
 
 async def state_of(run_id: UUID) -> str:

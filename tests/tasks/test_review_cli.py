@@ -3,6 +3,7 @@ in tests/flows/test_review_flow.py; here the facts recorded at once, `show` and 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 
@@ -13,6 +14,7 @@ from casework.forms import ReferralForm
 from casework.office import Office
 from casework.review import actions as review
 from cli import main as cig
+from cli import review as cli_review
 from tests.tasks.conftest import Mailbox
 from tests.tasks.test_review import at, decided, form
 
@@ -67,7 +69,8 @@ async def test_cig_review_records_the_facts_of_a_review_and_shows_it(
 
 
 async def test_cig_review_not_published_records_the_decision_and_closes_the_case_once_nothing_is_outstanding(
-        office: Office, mailbox: Mailbox, referral_form: ReferralForm, runner: CliRunner) -> None:
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm, runner: CliRunner,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from casework.review.forms import AppointmentForm, MilestoneForm, RatificationForm
 
     reference = await decided(office, referral_form)
@@ -92,16 +95,17 @@ async def test_cig_review_not_published_records_the_decision_and_closes_the_case
     bad = runner.invoke(cig.app, ["review", "not-published", reference, "--by", "Partnership board"])
     assert bad.exit_code != 0 and "reason" in bad.output  # required
 
-    done = cig_json(runner, "review", "not-published", reference, "--by", "Partnership board", "--reason",
-                    "Publication would identify the surviving siblings.", "--improvements-link",
-                    "https://northshire-scp.example.org/scr/8-improvements")
+    woken: list[str] = []  # the review's run is woken to finish (tests/flows/test_review_flow.py runs that)
+    monkeypatch.setattr(cli_review, "_wake_review_run", lambda _office, ref: woken.append(ref))
+    done = await asyncio.to_thread(  # `cig` runs its own event loop to send at once: not this test's
+        cig_json, runner, "review", "not-published", reference, "--by", "Partnership board", "--reason",
+        "Publication would identify the surviving siblings.", "--improvements-link",
+        "https://northshire-scp.example.org/scr/8-improvements")
+    assert woken == [reference]
     assert (done["stage"], done["case_closed"], done["decided_on"]) == ("closed", True, "2026-12-14")
     shown = cig_json(runner, "review", "show", reference)
     assert (shown["availability"], shown["published_on"], shown["case_status"]) == ("not_published", None, "closed")
     text = runner.invoke(cig.app, ["review", "show", reference]).output
     assert "the final report is not published" in text
-    from casework.delivery import deliver_pending
-
-    await deliver_pending(office, now=at(12, 14))  # (`cig` sends at once; under this test's event loop it cannot)
     told = [m for m in mailbox.received() if "not published" in m.subject]
     assert "business-manager@example.org" in {to for m in told for to in m.to}

@@ -24,7 +24,8 @@ from prefect.exceptions import PrefectHTTPStatusError
 from prefect.flow_runs import aresume_flow_run
 from pydantic import BaseModel
 
-from casework import actions, rescheduling
+from casework.referral import actions
+from casework.meetings import rescheduling
 from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office
@@ -540,7 +541,7 @@ def seed_open_cases(office: Office, held: int, due: int, now: datetime) -> None:
 
 def sweep_cost(office: Office, held: int, due: int, repeats: int) -> SweepCost:
     """Time the sweep's selection (the indexed read of open deadlines near now) and one whole sweep."""
-    from casework.reminders import horizon
+    from casework.referral.reminders import horizon
     from casework.sweep import queue_reminders
 
     now = datetime.now(timezone.utc)

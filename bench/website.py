@@ -79,8 +79,8 @@ def _mail(office, to: str, subject_part: str, reference: str):  # type: ignore[n
 
 
 async def _listed_cases(office, count: int) -> list[str]:  # type: ignore[no-untyped-def]
-    """`count` referrals accepted and listed, CIGINF1 sent to every agency (through casework.actions)."""
-    from casework import actions
+    """`count` referrals accepted and listed, CIGINF1 sent to every agency (through casework.referral.actions)."""
+    from casework.referral import actions
     from casework.delivery import deliver_pending
     from casework.forms import ReferralForm, ScreeningForm
 
@@ -99,7 +99,7 @@ async def _listed_cases(office, count: int) -> list[str]:  # type: ignore[no-unt
 
 async def _recommended(office, references: list[str]) -> None:  # type: ignore[no-untyped-def]
     """Every return in and the group's recommendation (an SCR) recorded and sent to the independent chair."""
-    from casework import actions
+    from casework.referral import actions
     from casework.delivery import deliver_pending
     from casework.forms import AgencyReturnForm, RecommendationForm
     from casework.store import cases as store

@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import delete, select
 
 from casework.office import Office
-from casework.preparation import delete_case_papers
+from casework.meetings.preparation import delete_case_papers
 from casework.store import cases as store
 from casework.store.tables import Case, OutboxMessage
 

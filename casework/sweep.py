@@ -1,5 +1,5 @@
 """The deadline sweep, in the database: read the open deadlines near `now` through the
-(met_at, due_at) index, decide what they owe (casework.reminders) and queue it in one transaction;
+(met_at, due_at) index, decide what they owe (casework.referral.reminders) and queue it in one transaction;
 and the audit trail and messages of the case runs the sweep finds dead (casework.recovery).
 
 Safe to run as often as wanted: a reminder already in the outbox (same key) is not rendered or
@@ -17,15 +17,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casework.actions import queue, with_return_link
+from casework.referral.actions import queue, with_return_link
 from casework.clocks import WorkingCalendar
 from casework.learning.store import actions_due
-from casework.messages import run_left_stopped, run_recovered
+from casework.referral.messages import run_left_stopped, run_recovered
 from casework.office import Office
 from casework.recovery import (
     PastEvent, PastRecovery, RecoveryDecision, RecoveryLimit, RunFault, recoveries_within, recovery_number,
 )
-from casework.reminders import NOTICE_KINDS, OpenDeadline, horizon, reminders_owed
+from casework.referral.reminders import NOTICE_KINDS, OpenDeadline, horizon, reminders_owed
 from casework.review.reminders import REVIEW_MILESTONE
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, Deadline, OutboxMessage

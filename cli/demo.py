@@ -127,7 +127,7 @@ def continue_into_the_review(env: dict[str, str], reference: str, agencies: list
 
 
 def run_demo(env: dict[str, str]) -> int:
-    from casework.rescheduling import change_recipients
+    from casework.meetings.rescheduling import change_recipients
     from config.partnership import load_partnership
     from config.settings import Settings
 

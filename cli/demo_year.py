@@ -42,7 +42,7 @@ def run(home: Path) -> int:
                  "CIG_SMTP_IMPLICIT_TLS", "CIG_SMTP_USERNAME", "CIG_SMTP_PASSWORD"):
         os.environ.pop(name, None)
 
-    from casework import actions
+    from casework.referral import actions
     from casework.delivery import deliver_pending
     from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
     from casework.learning import actions as learning

@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from casework import actions
+from casework.referral import actions
 from casework.office import open_office
 
 app = typer.Typer(no_args_is_help=True, help="Personal links to the secure website: resend, revoke.")

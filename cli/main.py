@@ -18,7 +18,7 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from casework import actions
+from casework.referral import actions
 from cli.meetings import app as meetings_app
 from cli.links import app as links_app
 from cli.review import app as review_app
@@ -37,8 +37,8 @@ from casework.forms import (
 from casework.model import REVIEW_LABELS, Recommendation, ReviewType
 from casework.office import Office, open_office
 from casework.store import cases as store
-from casework.timeline import case_timeline_markdown, people_of
-from casework.views import case_record
+from casework.oversight.timeline import case_timeline_markdown, people_of
+from casework.referral.views import case_record
 from config.loading import ConfigurationError, describe_errors
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -279,7 +279,7 @@ def recommend(
     as_json: JsonOption = False,
 ) -> None:
     """Record the CIG recommendation (CIGSUM1), once the meeting the case is listed for has begun."""
-    from casework.rescheduling import check_recommendation_time
+    from casework.meetings.rescheduling import check_recommendation_time
 
     form = validated(RecommendationForm, {"outcome": outcome.value, "rationale": rationale, "further_information_from": agency or []})
     check_recommendation_time(office(), reference, now=now())  # refused here, before the case's run is woken

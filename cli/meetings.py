@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from casework import rescheduling
+from casework.meetings import rescheduling
 from casework.office import Office, open_office
 
 app = typer.Typer(no_args_is_help=True, help="The group's meetings: list, move, cancel, add.")

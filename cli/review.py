@@ -218,7 +218,7 @@ def publish(
 ) -> None:
     """Record the publication of a case's review, with the partnership's response; for an SCR the family's
     involvement must be recorded first. The case closes when nothing of the review is outstanding."""
-    from casework import actions as case_actions
+    from casework.referral import actions as case_actions
     from casework.forms import PublicationForm
 
     words = [w.strip() for value in themes or [] for w in value.replace(";", ",").split(",") if w.strip()]

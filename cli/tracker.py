@@ -42,7 +42,7 @@ def tracker(
     as_json: JsonOption = False,
 ) -> None:
     """The case tracker: one row per case (reference, stage, dates, returns, notices, deadlines, breaches)."""
-    from casework.tracker_exports import current_tracker, tracker_csv, tracker_json, write_tracker_xlsx
+    from casework.oversight.exports import current_tracker, tracker_csv, tracker_json, write_tracker_xlsx
 
     if as_json:
         format = TrackerFormat.json
@@ -92,8 +92,8 @@ def report(
         return annual_report_command(year, email=email, as_json=as_json)
     import asyncio
 
-    from casework.report import last_month
-    from casework.report_publication import publish_monthly_report
+    from casework.oversight.report import last_month
+    from casework.oversight.publication import publish_monthly_report
 
     the_office = _office()
     now = _now()
@@ -144,7 +144,7 @@ def _publish_report_artifact(month: date, markdown: str) -> str:
 def timeline(reference: str, as_json: JsonOption = False) -> None:
     """One case's story: what happened when and who did it, the notices, what is due next (as in the UI)."""
     from casework.store import cases as store
-    from casework.timeline import case_timeline_markdown, people_of
+    from casework.oversight.timeline import case_timeline_markdown, people_of
     from tasks.artifacts import tracker_url
 
     the_office = _office()

@@ -24,7 +24,7 @@ from prefect.settings import PREFECT_UI_URL
 from prefect.states import Failed, State
 from pydantic import ValidationError
 
-from casework import actions
+from casework.referral import actions
 from casework.forms import ReferralForm
 from casework.office import open_office
 from config.loading import describe_errors

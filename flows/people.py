@@ -1,7 +1,7 @@
 """A person's step on a case (screening, a CIGINF1 return, the recommendation, the decision), given through
 `cig` or the secure website, and the faults of the case's run told in words.
 
-A step is recorded in the case database at once, through `casework.actions` (the same checks, audit and
+A step is recorded in the case database at once, through `casework.referral.actions` (the same checks, audit and
 outbox as the run's own task), what it owes is sent at once (the decision's Ofsted notice included), and
 then the case's run is woken: it re-runs from the top, finds the step done and moves on. A run running
 now reads the case database itself; one not waiting or behind is caught up by the deadline sweep. The
@@ -30,7 +30,7 @@ from prefect.settings import get_current_settings
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, DecisionForm, check_decision_against_recommendation
 from casework.model import Recommendation, ReturnStatus, Stage
@@ -259,7 +259,7 @@ def run_moves_case_to(case: Case, step: str) -> bool:
 def record_step(office: Office, reference: str, step: str, form: BaseModel, *, now: datetime,
                 actor: str) -> actions.Outcome:
     """Record a person's step in the case database, as the case's run would record its form (the same
-    checks, audit and outbox, casework.actions). Raises AlreadyRecorded, NotAtThisStep or ValueError (naming
+    checks, audit and outbox, casework.referral.actions). Raises AlreadyRecorded, NotAtThisStep or ValueError (naming
     the field) with words a person understands; nothing is recorded then."""
     with office.sessions() as session:
         check_step(store.get_case(session, reference=reference), step, form)

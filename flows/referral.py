@@ -20,7 +20,7 @@ from casework.delivery import DeliveryIncomplete
 from casework.model import Recommendation, Stage
 from casework.office import open_office
 from casework.review.rules import starts_review
-from casework.views import case_context_markdown, case_summary_markdown
+from casework.referral.views import case_context_markdown, case_summary_markdown
 from flows import waiting
 from flows.forms import AgencyReturnInput, DecisionInput, RecommendationInput, ScreeningInput
 from tasks.cases import (

@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger
 
 from casework.clocks import WorkingCalendar
 from casework.office import open_office
-from casework.report import last_month
+from casework.oversight.report import last_month
 from tasks.mail import send_messages
 from tasks.reports import publish_report_artifact, write_monthly_report
 

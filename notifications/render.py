@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-from casework.messages import Message
+from casework.referral.messages import Message
 from casework.model import REVIEW_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -16,9 +16,9 @@ from prefect.cache_policies import NONE
 
 from casework.office import open_office
 from casework.store import cases as store
-from casework.timeline import case_timeline_markdown, people_of, progress
-from casework.tracker import time_words, tracker_table as tracker_cells
-from casework.tracker_exports import current_tracker
+from casework.oversight.timeline import case_timeline_markdown, people_of, progress
+from casework.oversight.tracker import time_words, tracker_table as tracker_cells
+from casework.oversight.exports import current_tracker
 
 TRACKER_KEY = "case-tracker"
 ARTIFACT_TASK = dict(cache_policy=NONE, persist_result=False, retries=2, retry_delay_seconds=[2, 10])

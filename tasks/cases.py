@@ -8,7 +8,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from sqlalchemy.exc import OperationalError
 
-from casework import actions
+from casework.referral import actions
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ScreeningForm
 from casework.office import Office, open_office
 from casework.store import cases as store

@@ -7,7 +7,7 @@ from datetime import datetime
 from prefect import task
 
 from casework.office import open_office
-from casework.preparation import Preparation, prepare_meeting
+from casework.meetings.preparation import Preparation, prepare_meeting
 from tasks.cases import DB_TASK
 
 

@@ -14,7 +14,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NONE
 
 from casework.office import open_office
-from casework.report_publication import PublishedReport, publish_monthly_report
+from casework.oversight.publication import PublishedReport, publish_monthly_report
 
 REPORT_TASK = dict(cache_policy=NONE, persist_result=False, retries=2, retry_delay_seconds=[5, 30])
 

@@ -27,15 +27,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.links import LinkRefusal, LinkStep, StepFacts, link_refusal, looks_like_token, token_digest
 from casework.forms import DecisionForm, ScreeningForm
 from casework.model import ReturnStatus, Stage, review_labels
-from casework.views import case_context_markdown, case_summary_markdown
+from casework.referral.views import case_context_markdown, case_summary_markdown
 from casework.office import Office, open_office
-from casework.papers import paper_filename
-from casework.preparation import meeting_papers_folder
+from casework.meetings.papers import paper_filename
+from casework.meetings.preparation import meeting_papers_folder
 from casework.store import cases as store
 from casework.store import data_keys
 from casework.store import links as link_store
@@ -208,7 +208,7 @@ def create_app(office: Office | None = None) -> RouteLog:
                     max_files=MAX_FILES, form_token=form_token(secret, link.digest), **context, **common())
 
     def meeting_papers(link: OpenedLink) -> dict[str, Path]:
-        """The meeting's papers on disk (the pack casework.preparation writes), by file name: the agenda first."""
+        """The meeting's papers on disk (the pack casework.meetings.preparation writes), by file name: the agenda first."""
         folder = meeting_papers_folder(settings.papers_dir, link.meeting_on) if link.meeting_on else None
         if folder is None or not (folder / "agenda.md").exists():
             return {}

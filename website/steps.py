@@ -1,6 +1,6 @@
 """Recording a person's step from the website in the case database, the way `cig` does.
 
-A step is recorded directly through `flows.people.record_step` (casework.actions: the same checks, audit
+A step is recorded directly through `flows.people.record_step` (casework.referral.actions: the same checks, audit
 and outbox as `cig` and the case's run), so the person waits for nothing but the database. Once the page
 has sent what the step owes, `wake_case_run` wakes the case's run, which finds the step done and moves on;
 a run not waiting, behind or dead is caught up by the deadline sweep.

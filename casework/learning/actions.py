@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.actions import queue
+from casework.referral.actions import queue
 from casework.forms import check_no_identities
 from casework.learning import store as learning_store
 from casework.learning.documents import IndexEntry, LearningSummary, summary_docx, summary_markdown

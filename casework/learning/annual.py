@@ -19,7 +19,7 @@ from datetime import date
 from docx import Document
 from docx.shared import Cm
 
-from casework.report import Share
+from casework.oversight.report import Share
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from casework import actions
+from casework.referral import actions
 from casework.learning import store as learning_store
 from casework.learning.annual import (
     ActionFacts, AnnualReport, ClockFacts, ReviewFacts, annual_chart_png, annual_docx, annual_markdown, annual_report,
 )
-from casework.messages import Message
+from casework.referral.messages import Message
 from casework.model import REVIEW_LABELS
 from casework.office import Office
-from casework.report_publication import binary_attachment
+from casework.oversight.publication import binary_attachment
 from casework.review import store as review_store
 from casework.store.tables import Deadline, LearningAction, Review
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from casework.learning.rules import ImpactPack
-from casework.messages import Message
+from casework.referral.messages import Message
 from config.partnership import Contact, Partnership
 
 

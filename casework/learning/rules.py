@@ -6,7 +6,7 @@ data that take `today` (or `now`) and never read the clock.
   ratified by LSCB Executive Group"), after which an action changes only through a recorded update;
 - when the professional development committee's 6-month review falls due;
 - what an action's deadline owes its lead, the agency's CIG member and the business manager at `now`
-  (the same keys and once-only guarantee as every reminder of casework.reminders);
+  (the same keys and once-only guarantee as every reminder of casework.referral.reminders);
 - the 6-month review pack: every action, overdue first.
 """
 
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 from dateutil.relativedelta import relativedelta
 
 from casework.clocks import WorkingCalendar
-from casework.messages import Message
+from casework.referral.messages import Message
 from casework.review.rules import Ratification, Ratifier, next_ratifier
 from config.partnership import Contact, Partnership
 
 if TYPE_CHECKING:
-    from casework.reminders import OpenDeadline
+    from casework.referral.reminders import OpenDeadline
 
 ACTION_KIND = "learning_action"  # the kind of an action's deadline row (subject "A<number>")
 IMPACT_REVIEW_KIND = "impact_review"  # the committee's review of the plans, due months after ratification
@@ -165,7 +165,7 @@ def impact_review_reminders_owed(item: "OpenDeadline", *, now: datetime, partner
 
 def learning_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: Partnership,
                             calendar: WorkingCalendar) -> list[Message]:
-    """What a learning deadline owes at `now` (called by casework.reminders for LEARNING_KINDS)."""
+    """What a learning deadline owes at `now` (called by casework.referral.reminders for LEARNING_KINDS)."""
     if item.kind == IMPACT_REVIEW_KIND:
         return impact_review_reminders_owed(item, now=now, partnership=partnership, calendar=calendar)
     if item.action is None or item.met_at is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from casework.actions import _known_agency, case_file, queue
+from casework.referral.actions import _known_agency, case_file, queue
 from casework.learning.store import plan_impact_review
 from casework.office import Office
 from casework.review import store as review_store

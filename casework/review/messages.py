@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from casework.messages import CaseFile, Message, _common, _statutory_notice
+from casework.referral.messages import CaseFile, Message, _common, _statutory_notice
 from casework.review.rules import RATIFIER_WORDS, Ratifier
 from config.partnership import Contact, Partnership
 from config.rulesets import RuleSet

@@ -1,4 +1,4 @@
-"""What a review's open deadlines owe at a given moment (pure; called by casework.reminders).
+"""What a review's open deadlines owe at a given moment (pure; called by casework.referral.reminders).
 
 - an agency's engagement with the review (seed 002: "Engagement with review process assured"): once
   overdue, a chase to the agency's contact, copied to the business manager;
@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from casework.clocks import WorkingCalendar
-from casework.messages import Message
+from casework.referral.messages import Message
 from config.partnership import Contact, Partnership
 
 if TYPE_CHECKING:
-    from casework.reminders import OpenDeadline
+    from casework.referral.reminders import OpenDeadline
 
 REVIEW_MILESTONE = "review_milestone"
 REVIEW_KINDS = ("review_engagement", REVIEW_MILESTONE, "report_availability")

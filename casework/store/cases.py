@@ -25,7 +25,7 @@ from casework.forms import (
     check_publication_is_anonymous,
     ThroughSafeguardingLead,
 )
-from casework.meetings import Meeting
+from casework.meetings.calendar import Meeting
 from casework.model import NON_MEMBER, CaseStatus, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome, Stage, check_move
 from casework.store.tables import AuditEvent, Case, Deadline, InformationRequest, OutboxMessage
 from config.rulesets import RuleSet

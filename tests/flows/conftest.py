@@ -41,7 +41,7 @@ QUIET_SERVICES = {
 
 # What each flow run imports before it starts: a run forked from a server process that holds these
 # starts in a fraction of the CPU of one spawned to import them again.
-PRELOADED = ["prefect", "prefect.flow_engine", "prefect.runner", "flows.referral", "flows.review", "casework.actions",
+PRELOADED = ["prefect", "prefect.flow_engine", "prefect.runner", "flows.referral", "flows.review", "casework.referral.actions",
              "casework.store", "alembic.command", "docx"]
 
 
@@ -199,7 +199,7 @@ def meet_now(office: Office, reference: str) -> None:
     real clock, and the monthly meeting the case was listed for is weeks away."""
     from datetime import datetime, timezone
 
-    from casework import rescheduling
+    from casework.meetings import rescheduling
 
     now = datetime.now(timezone.utc)
     rescheduling.add_meeting(office, now, now=now, reason="the group meets at once (test)", actor="test",

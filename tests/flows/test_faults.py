@@ -37,7 +37,7 @@ from aiosmtpd.controller import Controller
 from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from casework import actions
+from casework.referral import actions
 from casework.forms import AgencyReturnForm, AnonymisedDetails, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office
 from casework.store import cases as store

@@ -45,7 +45,7 @@ def run_of(office: Office, reference: str) -> tuple[str | None, str | None]:
 @pytest.mark.parametrize("office", ["sqlite"], indirect=True)
 async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closure(office: Office) -> None:
     form = ReferralForm.model_validate(yaml.safe_load(EXAMPLE.read_text()), context={"today": today()})
-    from casework import actions
+    from casework.referral import actions
 
     reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
     await start_referral_run(reference, office)
@@ -125,7 +125,7 @@ async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratif
     data = yaml.safe_load(EXAMPLE.read_text())
     data["facts"]["concern_about_joint_working"] = False  # below the SCR threshold: a concise review
     form = ReferralForm.model_validate(data, context={"today": today()})
-    from casework import actions
+    from casework.referral import actions
 
     reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
     await start_referral_run(reference, office)
@@ -192,7 +192,7 @@ async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_
     data = yaml.safe_load(EXAMPLE.read_text())
     data["facts"]["concern_about_joint_working"] = False
     form = ReferralForm.model_validate(data, context={"today": today()})
-    from casework import actions
+    from casework.referral import actions
 
     reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
     await start_referral_run(reference, office)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from casework.criteria import indicate_criteria
+from casework.referral.criteria import indicate_criteria
 from casework.forms import CaseFacts
 
 

@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from casework.report_publication import binary_attachment
+from casework.oversight.publication import binary_attachment
 from config.settings import Settings
 from notifications.render import RenderedMessage
 from notifications.smtp import DeliveryFailed, attachment_bytes, build_email, send_email

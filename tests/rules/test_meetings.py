@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casework.clocks import LONDON
-from casework.meetings import (
+from casework.meetings.calendar import (
     MeetingNotYetHeld,
     check_meeting_held,
     meeting_for_listing,

@@ -1,4 +1,4 @@
-"""Who is told what at each step (casework.messages), as the recipient reads it (notifications.render).
+"""Who is told what at each step (casework.referral.messages), as the recipient reads it (notifications.render).
 
 Every name here is invented. The child's name and date of birth go only to the agencies asked for
 information; the statutory notices carry the reference and anonymised details.
@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from casework.clocks import LONDON
-from casework.actions import ciginf1_form
-from casework.messages import (
+from casework.referral.actions import ciginf1_form
+from casework.referral.messages import (
     CaseFile,
     Message,
     acceptance_notice,

@@ -1,5 +1,5 @@
 """When a case's run is judged dead, and whether the system restarts it (casework.recovery), and what the
-administrator and business manager read of it (casework.messages)."""
+administrator and business manager read of it (casework.referral.messages)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from casework.messages import run_left_stopped, run_recovered
+from casework.referral.messages import run_left_stopped, run_recovered
 from casework.recovery import (
     PastEvent, PastRecovery, RecoveryDecision, RecoveryLimit, RunFault, RunSighting, recovery_decision,
     recovery_number, restart_promise, run_fault,

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from casework.forms import PublicationForm, check_publication_is_anonymous
 from casework.store.tables import Case
-from casework.tracker import COLUMNS, review_type
+from casework.oversight.tracker import COLUMNS, review_type
 from config.rulesets import load_ruleset
 
 WT2015 = load_ruleset("wt2015").terms

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from casework.clocks import WorkingCalendar
-from casework.reminders import OpenDeadline, reminders_owed
+from casework.referral.reminders import OpenDeadline, reminders_owed
 from casework.review.rules import ReviewStage, check_non_publication, check_review_move
 from config.partnership import Contact, load_partnership
 from config.settings import CONFIG_DIR

@@ -190,7 +190,7 @@ REFERRALS = int(os.environ.get("CIG_FAULT_REFERRALS", "50"))
 DRIVER = textwrap.dedent("""
     import asyncio, sys, yaml
     from datetime import datetime, timezone
-    from casework import actions
+    from casework.referral import actions
     from casework.forms import ReferralForm, ScreeningForm
     from casework.office import open_office
     from flows.launch import start_referral_run

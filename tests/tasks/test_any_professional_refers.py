@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import text
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import ReferralForm
 from casework.model import NON_MEMBER

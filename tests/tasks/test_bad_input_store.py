@@ -7,7 +7,7 @@ one malformed input to one entry point:
 
 - `cig referral submit FILE` (CIGSCR1), run through the command's own `main()`;
 - the screening, CIGINF1 return, recommendation and decision forms, validated as the flow's
-  RunInput validates them and handed to `casework.actions` as the flow hands them;
+  RunInput validates them and handed to `casework.referral.actions` as the flow hands them;
 - the meeting-outcomes form, validated and recorded case by case as `flows/outcomes.py` does;
 - `cig meeting move ON TO --reason` and `cig meeting cancel ON --reason`, through `main()`;
 - the partnership file and the rule-set files it names, through `open_office()`;
@@ -50,7 +50,8 @@ from sqlalchemy import text
 import cli.main
 import cli.meetings
 import config.rulesets
-from casework import actions, rescheduling
+from casework.referral import actions
+from casework.meetings import rescheduling
 from casework.forms import (
     MAX_TEXT,
     AgencyReturnForm,

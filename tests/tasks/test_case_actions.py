@@ -1,4 +1,4 @@
-"""A referral through casework.actions and casework.delivery, on a real database and a real SMTP server.
+"""A referral through casework.referral.actions and casework.delivery, on a real database and a real SMTP server.
 
 Asserts what a user would check: who received which email, with what subject, exactly once; what the
 case and its deadlines show; what the audit trail holds (and never holds: the child's identity).
@@ -13,10 +13,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
-from casework.messages import referral_notices
+from casework.referral.messages import referral_notices
 from casework.model import Stage
 from casework.office import Office
 from casework.store import cases as store

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import ReferralForm
 from casework.office import Office
@@ -128,9 +128,10 @@ def test_a_case_stays_notifying_until_its_notices_are_out_then_the_sweep_finishe
     import yaml
     from datetime import datetime, timezone
 
-    from casework import actions, store as store_package
+    from casework.referral import actions
+    from casework import store as store_package
     from casework.delivery import deliver_pending
-    from casework import rescheduling
+    from casework.meetings import rescheduling
     from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
     from casework.office import open_office
     from casework.store import cases as store

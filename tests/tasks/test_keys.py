@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 import casework.store
-from casework import actions
+from casework.referral import actions
 from casework.forms import ReferralForm
 from casework.office import Office, open_office
 from casework.store import cases as store

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import select, text
 
-from casework import actions
+from casework.referral import actions
 from casework.forms import ReferralForm
 from casework.store import cases as store
 from casework.store.keys import reseal_all

@@ -14,10 +14,10 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from casework import rescheduling
+from casework.meetings import rescheduling
 from casework.delivery import deliver_pending
 from casework.office import Office
-from casework.preparation import prepare_meeting
+from casework.meetings.preparation import prepare_meeting
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, MeetingException
 from casework.sweep import queue_reminders
@@ -237,9 +237,9 @@ def test_a_move_after_the_invitation_updates_it_and_a_cancellation_removes_it(sw
 # --- extraordinary meetings: the group meets before the next monthly meeting ----------------
 
 def test_a_recommendation_waits_for_the_meeting_unless_an_extraordinary_one_is_added(sweep_office: Office) -> None:
-    from casework import actions
+    from casework.referral import actions
     from casework.forms import RecommendationForm
-    from casework.meetings import MeetingNotYetHeld
+    from casework.meetings.calendar import MeetingNotYetHeld
     from casework.model import Stage
 
     office = sweep_office
@@ -288,7 +288,7 @@ def test_a_recommendation_waits_for_the_meeting_unless_an_extraordinary_one_is_a
 
 
 def test_the_rule_meeting_refuses_an_early_recommendation_in_its_own_words(sweep_office: Office) -> None:
-    from casework import actions
+    from casework.referral import actions
     from casework.forms import RecommendationForm
 
     office = sweep_office

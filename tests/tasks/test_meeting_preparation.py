@@ -15,9 +15,9 @@ from icalendar import Calendar
 
 from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm
-from casework import actions
+from casework.referral import actions
 from casework.office import Office
-from casework.preparation import prepare_meeting
+from casework.meetings.preparation import prepare_meeting
 from notifications.mailbox import read_mailbox
 from tests.tasks.test_sweep import at, open_case, sweep_office  # noqa: F401 (fixture)
 

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from datetime import date
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import ReferralForm
 from casework.office import Office

@@ -1,6 +1,6 @@
 """The anonymised details for the National Panel (no SCR initiated) carry no name and no date of birth.
 
-The independent chair's decision is recorded through casework.actions against a real case
+The independent chair's decision is recorded through casework.referral.actions against a real case
 database: details that name the child or a significant person (whole names or any part, in any
 case) or give a date of birth (however written, or any date after "born") are refused with a
 message that names the field and never repeats what was found, and nothing is written. Clean
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import DecisionForm, RecommendationForm, ReferralForm
 from casework.model import Stage

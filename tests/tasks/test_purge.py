@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import yaml
 from sqlalchemy import func, select
 
-from casework import actions
+from casework.referral import actions
 from casework import store as store_package
 from casework.forms import ReferralForm, ScreeningForm
 from casework.office import open_office
@@ -31,8 +31,8 @@ def test_purge_deletes_only_closed_cases_past_retention_and_keeps_the_audit(tmp_
                                                              independent_chair_consulted=True), now=then, actor="t")
     still_open = actions.submit_referral(office, form, now=then, actor="t").reference
 
-    from casework.papers import paper_filename
-    from casework.preparation import meeting_papers_folder
+    from casework.meetings.papers import paper_filename
+    from casework.meetings.preparation import meeting_papers_folder
 
     papers = {reference: meeting_papers_folder(office.settings.papers_dir, then.date()) / paper_filename(reference)
               for reference in (declined, still_open)}  # as a meeting's preparation leaves them

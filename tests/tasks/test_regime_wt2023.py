@@ -1,4 +1,4 @@
-"""A referral end to end under `wt2023` (Working Together 2018/2023), through casework.actions and
+"""A referral end to end under `wt2023` (Working Together 2018/2023), through casework.referral.actions and
 the deadline sweep, against a real case database and a real SMTP server: the serious incident
 notice goes to the Panel at referral, the rapid review notice at the decision, the deadlines are
 counted in working days, and the sweep warns about the decision but not about a notice already sent.
@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 import casework.store
-from casework import actions, rescheduling
+from casework.referral import actions
+from casework.meetings import rescheduling
 from casework.delivery import deliver_pending
 from casework.forms import DecisionForm, RecommendationForm
 from casework.model import ChairResponse, Recommendation, ReviewType
@@ -114,7 +115,7 @@ def test_a_referral_under_wt2023_notifies_the_panel_at_referral_and_at_decision(
     assert _deliver(office)[seen:] == []
 
     # the case's story and the decision notice read in the regime's words, never "Serious Case Review"
-    from casework.timeline import case_timeline_markdown
+    from casework.oversight.timeline import case_timeline_markdown
 
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)

@@ -9,7 +9,7 @@ November 2026 (Working Together 2015: the decision is due one month from notific
   5 Nov, POL on 11 Nov -> POL 0 of 3, CSC 3 of 3, HEALTH 3 of 3;
 - 2 referrals in November: one declined, one still awaiting screening past its decision deadline
   of 15 Nov -> one open breach, 16 days overdue on 1 Dec.
-Cases are built through casework.actions with explicit times on a SQLite file under tmp_path.
+Cases are built through casework.referral.actions with explicit times on a SQLite file under tmp_path.
 (The managers' email as the real SMTP server receives it: tests/tasks/test_report_email.py.)
 """
 
@@ -27,11 +27,12 @@ import pytest
 import yaml
 
 import casework.store
-from casework import actions, rescheduling
+from casework.referral import actions
+from casework.meetings import rescheduling
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office, open_office
-from casework.report import last_month, monthly_report, report_markdown
-from casework.report_publication import build_monthly_report, publish_monthly_report
+from casework.oversight.report import last_month, monthly_report, report_markdown
+from casework.oversight.publication import build_monthly_report, publish_monthly_report
 from casework.store import cases as store
 from casework.store.tables import OutboxMessage
 from config.settings import CONFIG_DIR
@@ -273,7 +274,7 @@ def test_cig_report_prints_writes_and_speaks_json(report_office: Office, novembe
 
 
 def test_an_empty_month_draws_its_days_axis_from_zero_with_a_note(report_office: Office) -> None:
-    from casework.report import report_chart, report_chart_png
+    from casework.oversight.report import report_chart, report_chart_png
 
     report = monthly_report([], month=NOVEMBER, now=at(12, 5), calendar=report_office.calendar)
     on_time, days = report_chart(report).axes
@@ -286,7 +287,7 @@ def test_an_empty_month_draws_its_days_axis_from_zero_with_a_note(report_office:
 def test_a_month_with_stage_times_draws_them_from_zero(report_office: Office) -> None:
     from dataclasses import replace
 
-    from casework.report import StageTime, report_chart
+    from casework.oversight.report import StageTime, report_chart
 
     empty = monthly_report([], month=NOVEMBER, now=at(12, 5), calendar=report_office.calendar)
     report = replace(empty, stage_times=(StageTime("screening", 1.5, 2), StageTime("returns", 6.0, 2)))

@@ -16,7 +16,7 @@ from PIL import Image
 
 from casework.delivery import deliver_pending
 from casework.office import Office
-from casework.report_publication import publish_monthly_report
+from casework.oversight.publication import publish_monthly_report
 from tests.tasks.conftest import Mailbox
 
 NOVEMBER = date(2026, 11, 1)

@@ -13,13 +13,13 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.model import Stage
 from casework.office import Office
 from casework.purge import purge_expired_cases
-from casework.report import monthly_report, report_markdown
+from casework.oversight.report import monthly_report, report_markdown
 from casework.review import actions as review
 from casework.review import store as review_store
 from casework.review.forms import (
@@ -30,8 +30,8 @@ from casework.review.rules import ReviewStage
 from casework.review.views import review_view
 from casework.store import cases as store
 from casework.sweep import queue_reminders
-from casework.tracker_exports import current_tracker
-from casework.timeline import case_timeline_markdown, people_of
+from casework.oversight.exports import current_tracker
+from casework.oversight.timeline import case_timeline_markdown, people_of
 from tests.tasks.conftest import Mailbox
 
 CHAIR, MANAGER, INDEPENDENT = "cig-chair@example.org", "business-manager@example.org", "independent-chair@example.org"

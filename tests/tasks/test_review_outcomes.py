@@ -22,7 +22,7 @@ from casework.review.forms import (
 )
 from casework.review.rules import ReviewStage
 from casework.store import cases as store
-from casework.timeline import case_timeline_markdown, people_of
+from casework.oversight.timeline import case_timeline_markdown, people_of
 from tests.tasks.conftest import Mailbox
 from tests.tasks.test_review import MANAGER, MEMBERS, at, decided, form, received, reviewed
 

@@ -123,7 +123,7 @@ async def test_each_milestone_is_reminded_to_the_business_manager_and_the_lead_r
     assert f"cig review milestone {reference} --stage initial_meeting" in missed[0].text()
 
     # the tracker shows a missed milestone in its own columns, not among the case's breached deadlines
-    from casework.tracker_exports import current_tracker
+    from casework.oversight.exports import current_tracker
 
     [row] = current_tracker(office, now=at(2, 7, 12, year=2027))
     assert (row.next_milestone, row.next_milestone_on) == ("Review group initial meeting", date(2026, 12, 25))

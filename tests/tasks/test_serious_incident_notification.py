@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import DecisionForm, RecommendationForm, ReferralForm, ScreeningForm, SeriousIncidentNotificationForm
 from casework.office import Office
@@ -110,8 +110,8 @@ async def test_without_an_scr_the_panel_gets_the_sin_and_the_anonymised_details_
 
 
 def test_the_tracker_and_the_timeline_show_the_sins_dates(office: Office, referral_form: ReferralForm) -> None:
-    from casework.timeline import case_timeline_markdown
-    from casework.tracker_exports import current_tracker
+    from casework.oversight.timeline import case_timeline_markdown
+    from casework.oversight.exports import current_tracker
 
     reference = actions.submit_referral(office, referral_form, now=at(11, 18), actor="administrator").reference
     actions.record_serious_incident_notification(office, reference, SIN.model_copy(update={"notification": "Text."}),

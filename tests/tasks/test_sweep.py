@@ -1,4 +1,4 @@
-"""The deadline sweep with a controlled clock: a case is built through casework.actions at chosen
+"""The deadline sweep with a controlled clock: a case is built through casework.referral.actions at chosen
 moments, then the sweep runs every six simulated hours for a month and delivers to a real SMTP
 server. The tests assert which reminders reached whom on which simulated day, and that nothing
 arrives twice or after the thing it is about was done.
@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 import casework.store
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, ReferralForm, ScreeningForm
 from casework.model import ScreeningOutcome
 from casework.office import Office, open_office
-from casework.reminders import OpenDeadline, reminders_owed
+from casework.referral.reminders import OpenDeadline, reminders_owed
 from casework.store import cases as store_module
 from casework.store.tables import Deadline
 from casework.sweep import queue_reminders

@@ -1,6 +1,6 @@
 """The case tracker, its exports and the case timeline, as a manager would check them.
 
-A referral is carried step by step through casework.actions on a SQLite file under tmp_path (with
+A referral is carried step by step through casework.referral.actions on a SQLite file under tmp_path (with
 the example partnership cut to three agencies); after each step the tracker row is read. The
 .xlsx is read back with openpyxl. Nothing here needs Prefect or a mail server. Under `wt2023` a
 case is a rapid review converted to an LCSPR, whose publication `cig review publish` records.
@@ -18,13 +18,14 @@ import yaml
 from openpyxl import load_workbook
 
 import casework.store
-from casework import actions, rescheduling
+from casework.referral import actions
+from casework.meetings import rescheduling
 from casework.forms import AgencyReturnForm, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm
 from casework.office import Office, open_office
 from casework.store import cases as store
-from casework.timeline import case_timeline_markdown, people_of, progress
-from casework.tracker import COLUMNS, TrackerRow
-from casework.tracker_exports import current_tracker, tracker_csv, tracker_json, write_tracker_xlsx
+from casework.oversight.timeline import case_timeline_markdown, people_of, progress
+from casework.oversight.tracker import COLUMNS, TrackerRow
+from casework.oversight.exports import current_tracker, tracker_csv, tracker_json, write_tracker_xlsx
 from config.settings import CONFIG_DIR
 
 EXAMPLE_REFERRAL = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"

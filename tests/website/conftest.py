@@ -1,6 +1,6 @@
 """Fixtures for the website tests: a real case database (SQLite under tmp_path), a real SMTP server
 (aiosmtpd) that keeps what it receives, a case listed for its meeting with CIGINF1 sent to every agency
-(through casework.actions, no Prefect: the case has no run yet, so a return is recorded in the case
+(through casework.referral.actions, no Prefect: the case has no run yet, so a return is recorded in the case
 database directly), and the website on it, over httpx's ASGI transport or served by uvicorn.
 """
 
@@ -20,7 +20,7 @@ import uvicorn
 import yaml
 
 import casework.store
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import ReferralForm, ScreeningForm
 from casework.office import Office, open_office

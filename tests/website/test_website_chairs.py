@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 import yaml
 
-from casework import actions
+from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, RecommendationForm, ReferralForm
 from casework.office import Office

@@ -139,7 +139,7 @@ async def test_a_reminder_or_chase_to_an_agency_carries_a_fresh_link_to_its_requ
 async def test_a_case_moved_to_another_meeting_tells_each_agency_its_new_link(
         office: Office, case: str, police_link: str, client: httpx.AsyncClient) -> None:
     from casework.delivery import deliver_pending
-    from casework.rescheduling import add_meeting
+    from casework.meetings.rescheduling import add_meeting
 
     with office.sessions() as session:
         meeting_at = store.get_case(session, reference=case).meeting_at

@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from casework.links import token_digest
 from casework.office import Office
-from casework.preparation import Preparation, prepare_meeting
+from casework.meetings.preparation import Preparation, prepare_meeting
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, PersonalLink
 from tests.website.conftest import IDENTITIES, link_in, mails_to, now

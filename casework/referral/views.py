@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from casework.clocks import WorkingCalendar, days_left
-from casework.criteria import indicate_criteria
+from casework.referral.criteria import indicate_criteria
 from casework.forms import CaseFacts
 from casework.model import Stage, describe_stage, review_labels
 from casework.store.tables import Case

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from casework.clocks import WorkingCalendar
 from casework.review.reminders import REVIEW_MILESTONE
 from casework.store.tables import Case, Deadline
-from casework.tracker import OFSTED_NOTICES, PANEL_NOTICES, SERIOUS_INCIDENT_NOTICES
+from casework.oversight.tracker import OFSTED_NOTICES, PANEL_NOTICES, SERIOUS_INCIDENT_NOTICES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from casework.office import Office
 from casework.store import cases as store
 from casework.store.tables import Case, OutboxMessage
-from casework.tracker import COLUMNS, NOTICE_KINDS, TrackerRow, cell, row_record, tracker_rows, word_cell
+from casework.oversight.tracker import COLUMNS, NOTICE_KINDS, TrackerRow, cell, row_record, tracker_rows, word_cell
 
 OVERDUE_FILL = "FFC7CE"  # Excel's "light red fill" for bad values
 HEADER_FILL = "DDEBF7"

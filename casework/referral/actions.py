@@ -26,8 +26,8 @@ from casework.forms import (
     SeriousIncidentNotificationForm,
 )
 from casework.links import LinkStep, link_url
-from casework.meetings import check_meeting_held, meeting_for_listing
-from casework.messages import (
+from casework.meetings.calendar import check_meeting_held, meeting_for_listing
+from casework.referral.messages import (
     CaseFile,
     Message,
     acceptance_notice,

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from casework.clocks import WorkingCalendar, days_left
 from casework.model import MAIN_PATH, Stage, describe_stage, review_labels
 from casework.store.tables import AuditEvent, Case, OutboxMessage
-from casework.tracker import day_words, time_words
+from casework.oversight.tracker import day_words, time_words
 from config.partnership import Partnership
 
 ACCESS_ACTIONS = ("case viewed",)  # in `cig audit`, not in the story of the case

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from casework import actions
-from casework.messages import Message
+from casework.referral import actions
+from casework.referral.messages import Message
 from casework.office import Office
-from casework.report import MonthlyReport, chart_data_uri, monthly_report, report_chart_png, report_markdown
+from casework.oversight.report import MonthlyReport, chart_data_uri, monthly_report, report_chart_png, report_markdown
 from casework.store import cases as store
 
 

@@ -27,12 +27,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.actions import queue
-from casework.agenda import change_invitation, meeting_members
+from casework.referral.actions import queue
+from casework.meetings.agenda import change_invitation, meeting_members
 from casework.clocks import WorkingCalendar, information_return_due
 from casework.forms import MeetingChangeForm
-from casework.meetings import Meeting, check_meeting_held, meetings_between, next_meetings, rule_gives
-from casework.messages import Message
+from casework.meetings.calendar import Meeting, check_meeting_held, meetings_between, next_meetings, rule_gives
+from casework.referral.messages import Message
 from casework.model import ReturnStatus, Stage
 from casework.office import Office
 from casework.store import cases as store
@@ -203,7 +203,7 @@ def addition_notices(
 def _return_links(session: Session, office: Office, cases: Sequence[Case], now: datetime) -> dict[tuple[str, str], str]:
     """A new personal link for each outstanding return of `cases`, by (agency, reference), valid for the
     meeting each case is now listed for."""
-    from casework.actions import return_link
+    from casework.referral.actions import return_link
 
     return {(request.agency, case.reference): return_link(session, office, case, request.agency, now=now)
             for case in cases for request in store.round_requests(case) if request.status == ReturnStatus.outstanding}

@@ -23,14 +23,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.actions import queue
-from casework.agenda import Agenda, ListedCase, agenda_markdown, agenda_messages, preparation_day
+from casework.referral.actions import queue
+from casework.meetings.agenda import Agenda, ListedCase, agenda_markdown, agenda_messages, preparation_day
 from casework.links import LinkStep, link_url
-from casework.meetings import Meeting, next_meetings
-from casework.messages import Message
+from casework.meetings.calendar import Meeting, next_meetings
+from casework.referral.messages import Message
 from casework.office import Office
-from casework.papers import CasePapers, ReturnPaper, case_paper_markdown, paper_filename, papers_index_markdown
-from casework.rescheduling import change_sequence, exceptions_in
+from casework.meetings.papers import CasePapers, ReturnPaper, case_paper_markdown, paper_filename, papers_index_markdown
+from casework.meetings.rescheduling import change_sequence, exceptions_in
 from casework.store import cases as store
 from casework.store import links as link_store
 from casework.store.tables import Case, OutboxMessage

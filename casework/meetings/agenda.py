@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta, timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from casework.clocks import WorkingCalendar
-from casework.meetings import Meeting
-from casework.messages import Message
+from casework.meetings.calendar import Meeting
+from casework.referral.messages import Message
 from config.partnership import Contact, Partnership
 
 
@@ -170,7 +170,7 @@ def agenda_messages(agenda: Agenda, partnership: Partnership, stamp: datetime, s
         "meeting_at": agenda.meeting.starts_at,
         "location": agenda.location,
         "cases": [{"reference": c.reference, "round": c.round, "agency": c.referring_agency} for c in agenda.cases],
-        "link": None,  # a member's personal link to the papers, set when the message is queued (casework.preparation)
+        "link": None,  # a member's personal link to the papers, set when the message is queued (casework.meetings.preparation)
     }
     messages = [Message(None, step, "meeting_agenda", person, 0, context, (attachment,)) for person in members]
     missing = agenda.missing()

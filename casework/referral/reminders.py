@@ -34,7 +34,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from casework.clocks import WorkingCalendar
-from casework.messages import Message
+from casework.referral.messages import Message
 from config.partnership import Contact, Partnership
 
 if TYPE_CHECKING:

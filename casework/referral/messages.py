@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from casework.clocks import LONDON
-from casework.criteria import indicate_criteria
+from casework.referral.criteria import indicate_criteria
 from casework.forms import CaseFacts
 from casework.model import review_labels
 from config.partnership import Contact, Partnership
@@ -112,7 +112,7 @@ def referral_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -
         "agency": referrer_name(case, partnership),
         "notified_on": case.notified_on,
         "indication": indication,
-        "link": None,  # the screening link of the CIG chair and the business manager (casework.actions)
+        "link": None,  # the screening link of the CIG chair and the business manager (casework.referral.actions)
     }
     messages = [
         Message(case.reference, "referral-notice", "referral_notice", to, 0, context)
@@ -207,7 +207,7 @@ def recommendation_notice(case: CaseFile, partnership: Partnership, rules: RuleS
         "recommendation": case.recommendation,
         "rationale": case.recommendation_rationale,
         "indication": indicate_criteria(CaseFacts.model_validate(case.facts)),
-        "link": None,  # the independent chair's decision link (casework.actions)
+        "link": None,  # the independent chair's decision link (casework.referral.actions)
     }
     return [Message(case.reference, "recommendation", "recommendation", partnership.contacts.independent_chair, case.round, context)]
 

@@ -50,6 +50,7 @@ class Size:
     seeded_held: int
     profile: bool
     concurrency: int = 4
+    website: tuple[int, int] = (20, 3)  # people posting at once on the secure website, rounds
     # smoke: the measurements run side by side (every code path once, in under two minutes); their
     # times then measure contention, not the workflow, and the smoke run reports them as such
     overlap: bool = False
@@ -57,7 +58,7 @@ class Size:
 
 SIZES = {
     # CI's run: every measurement's code path once on SQLite, no throughput batch (the referral of 1. is one)
-    "smoke": Size(("sqlite",), 1, 1, (), (100,), 10, profile=False, overlap=True),
+    "smoke": Size(("sqlite",), 1, 1, (), (100,), 10, profile=False, overlap=True, website=(2, 1)),
     "default": Size(("sqlite", "postgres"), 3, 10, (10,), (100, 1_000, 10_000), 1_000, profile=True),
 }
 
@@ -174,7 +175,7 @@ def open_bench_office():  # type: ignore[no-untyped-def]
     return open_office()
 
 
-PHASES = ("overhead", "holding", "latency", "throughput", "profile", "seeded", "sweep")
+PHASES = ("overhead", "holding", "latency", "throughput", "profile", "seeded", "sweep", "website")
 SELECTED = set(PHASES)
 
 
@@ -418,6 +419,7 @@ def main() -> int:
         with stopping_on_signals():
             for database in size.databases:
                 results.append(asyncio.run(run_database(database, size, home)))
+            website, website_errors = measure_website(size) if wanted("website") else (None, [])
     finally:
         shutil.rmtree(home, ignore_errors=True)
     seconds = time.monotonic() - started
@@ -427,17 +429,43 @@ def main() -> int:
         arguments.json.write_text(json.dumps([asdict(r) for r in results], indent=2, default=str))
     from bench.report import render
 
-    report = render(results, size=arguments.size, command=command, seconds=seconds, machine=machine(load_before))
+    report = render(results, size=arguments.size, command=command, seconds=seconds, machine=machine(load_before),
+                    website=website, website_errors=website_errors)
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report)
+        write_report(out, report)
         log(f"results written to {out}")
     else:
         print(report)
-    errors = [e for r in results for e in r.errors]
+    errors = [e for r in results for e in r.errors] + website_errors
     log(f"bench: {sum(len(r.referral) + r.held_cases + sum(t['decided'] for t in r.throughput) for r in results)} "
         f"referrals in {seconds:.0f} s, {len(errors)} error(s)")
     return 1 if errors else 0
+
+
+NOTES = "<!-- Below: notes and findings written by people. `make bench` rewrites the file above this line only. -->"
+
+
+def write_report(out: Path, report: str) -> None:
+    """The measured tables replace the file's top; the notes people wrote below NOTES are kept."""
+    notes = out.read_text().partition(NOTES)[2] if out.exists() else ""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report.rstrip("\n") + "\n\n" + NOTES + (notes or "\n"))
+
+
+def measure_website(size: Size) -> tuple[str | None, list[str]]:
+    """Section 6: the secure website with people posting at once (bench.website), after the databases'
+    stacks have stopped. It needs no Prefect: the step is recorded in the case database at once."""
+    from bench import website
+
+    people, rounds = size.website
+    log(f"website: {people} people at once, {rounds} round(s)")
+    started = time.monotonic()
+    try:
+        returns, decisions = asyncio.run(website.measure(people, rounds))
+    except Exception as failure:  # reported in the file and the exit status, as a measurement's failure is
+        log(f"  website failed: {type(failure).__name__}: {failure}")
+        return None, [f"website failed: {type(failure).__name__}: {failure}"]
+    return website.section(returns, decisions, people, rounds, time.monotonic() - started), []
 
 
 def machine(load_before: float) -> str:

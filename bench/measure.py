@@ -1,7 +1,9 @@
 """The measurements of `make bench`, each against a running stack (cli.stack) and its case database.
 
-People are simulated with `flows.people.submit_step`, the call `cig` makes; the floor flow is resumed
-with `aresume_flow_run`, the call inside it. Times are wall-clock seconds on this machine.
+People are simulated with `flows.people.submit_step`, the call `cig` and the website make: the step is
+recorded in the case database at once, what it owes is sent, then the case's run is woken. The floor
+flow, which has no case database, is resumed with `aresume_flow_run`. Times are wall-clock seconds on
+this machine.
 """
 
 from __future__ import annotations
@@ -323,7 +325,8 @@ async def hold_cases(office: Office, count: int, concurrency: int) -> tuple[list
 
 
 async def decision_to_ofsted(office: Office, reference: str) -> tuple[float, StateTimes]:
-    """Seconds from the chair's decision handed over (the resume) to the Ofsted notice accepted by SMTP."""
+    """Seconds from the chair's decision submitted (`submit_step`: recorded, its notices sent, the run woken)
+    to the Ofsted notice accepted by SMTP; and the woken run's state history until it finishes."""
     run = flow_run_id(office, reference)
     await wait_paused(run, "decision-")
     resumed_at = datetime.now(timezone.utc)

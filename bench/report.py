@@ -21,7 +21,8 @@ def _states(runs: list[dict]) -> dict[str, float]:
     return {n: sum(r["states"][n] for r in runs) / len(runs) for n in names} if runs else {}
 
 
-def render(results: list[Any], *, size: str, command: str, seconds: float, machine: str) -> str:
+def render(results: list[Any], *, size: str, command: str, seconds: float, machine: str,
+           website: str | None = None, website_errors: list[str] | tuple[str, ...] = ()) -> str:
     lines = [
         "# Performance of the referral workflow",
         "",
@@ -75,8 +76,11 @@ def render(results: list[Any], *, size: str, command: str, seconds: float, machi
 
     add("## 2. Human action to email")
     add("")
-    add("From the chair's decision handed to the waiting run (`aresume_flow_run` inside `submit_step`) to the Ofsted")
-    add("notice accepted by the SMTP server (its receive time), one case at a time, cases held awaiting decision:")
+    add("From the chair's decision submitted with `flows.people.submit_step` (the call `cig decide` and the website")
+    add("make: the decision recorded in the case database, its Ofsted notice sent at once, then the case's run")
+    add("woken) to the notice accepted by the SMTP server (its receive time), one case at a time, cases held")
+    add("awaiting decision. The worker poll and the last three columns are the woken run's (it finds the decision")
+    add("recorded and finishes the case); the notice does not wait for them:")
     add("")
     add("| database | worker poll | decision → Ofsted accepted | of which: waiting for a worker | process start | running |")
     add("|---|---|---|---|---|---|")
@@ -145,7 +149,9 @@ def render(results: list[Any], *, size: str, command: str, seconds: float, machi
             add(f"| {r.database} | {s['held']:,} | {s['due']} | {s['looked_at']} | {sel['median'] * 1000:.1f} ms "
                 f"(range {sel['low'] * 1000:.1f}–{sel['high'] * 1000:.1f}, n={sel['n']}) | {s['whole_sweep'] * 1000:.0f} ms |")
     add("")
-    errors = [f"{r.database}: {e}" for r in results for e in r.errors]
+    if website:
+        lines.append(website)
+    errors = [f"{r.database}: {e}" for r in results for e in r.errors] + list(website_errors)
     add("## Errors")
     add("")
     add("none" if not errors else f"{len(errors)} in all; the first 40:\n\n" + "\n".join(f"- {e[:300]}" for e in errors[:40]))

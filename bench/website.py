@@ -1,4 +1,5 @@
-"""The secure website under 20 people submitting at once (`python -m bench.website`, `make bench-website`).
+"""The secure website under 20 people submitting at once: section 6 of `make bench`, or alone with
+`python -m bench.website` (which prints the section).
 
 Two measurements, each with `--people` (20) people posting at the same moment, `--rounds` times:
 
@@ -191,8 +192,8 @@ def section(returns: Spread, decisions: Spread, people: int, rounds: int, second
         f"{people} people post at the same moment, {rounds} round(s). A step is recorded in the case database "
         "at once (flows.people.record_step); the decision's notices are sent before its page, an agency's "
         "receipt right after its page; the case's run is woken after the page is sent, so Prefect is on "
-        "neither path (the cases here have no run). The website, the SMTP server and the 20 browsers share "
-        "one Python process.",
+        "neither path (the cases here have no run). The website, the SMTP server and the "
+        f"{people} browsers share one Python process.",
         "",
         "| Path | Median, p95, range | Target |",
         "|---|---|---|",

@@ -31,6 +31,6 @@ def test_the_smallest_bench_runs_every_measurement_without_error(
     assert bench.returncode == 0, log.read_text()[-6000:]
     report = out.read_text()
     for heading in ("One referral against Prefect's floor", "Human action to email", "Cost of holding cases",
-                    "Sweep cost against open cases"):
+                    "Sweep cost against open cases", "A person's step on the secure website, 2 at once"):
         assert heading in report
     assert "## Errors\n\nnone" in report

@@ -129,6 +129,18 @@ class Reminders(BaseModel):
     action_offsets_days: list[Offset] = Field([14, 3])
     action_escalation_days: int = Field(14, ge=0, le=365)
     impact_review_months: int = Field(6, ge=1, le=24, description="the committee's review of the plans after ratification")
+    # a review's milestones: the business manager and the lead reviewer(s) are warned this many days before each
+    # target date (and told once it is missed)
+    milestone_warning_days: int = Field(
+        7, strict=True, description="days before a review milestone's target date that the sweep warns (1 to 60)")
+
+    @field_validator("milestone_warning_days")
+    @classmethod
+    def _warning_days(cls, value: int) -> int:
+        if not 1 <= value <= 60:
+            raise ValueError(f"{value} is not a number of days from 1 to 60: the sweep warns this many days before "
+                             "a review milestone's target date (default 7)")
+        return value
 
 
 class Contacts(BaseModel):

@@ -63,6 +63,18 @@ class Notice(BaseModel):
     title: str
 
 
+class NonPublicationNotice(BaseModel):
+    """Who else is told, with the reasons, when the partnership decides not to publish the final report of a
+    review of one of `review_types` (wt2015: the National Panel, of an SCR report)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    recipient: Literal["national_panel"]
+    review_types: list[str] = Field(min_length=1)
+    title: str = Field(min_length=1)
+    source: str | None = None  # the guidance that asks for it
+
+
 class RuleSet(BaseModel):
     """One regime: its clocks, notices and the names it gives the steps."""
 
@@ -73,6 +85,7 @@ class RuleSet(BaseModel):
     terms: dict[str, str]
     clocks: dict[str, Clock]
     notices: dict[str, Notice]
+    non_publication_notice: NonPublicationNotice | None = None
 
     @model_validator(mode="after")
     def _every_notice_has_a_clock(self) -> "RuleSet":

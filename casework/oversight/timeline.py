@@ -42,6 +42,7 @@ MESSAGE_LABELS = {
     "decision_advice": "decision advice",
     "reminder": "reminder",
     "escalation": "escalation",
+    "review_not_published_panel": "decision not to publish, to the National Panel",
 }
 
 # what was sent, as the subject of "... sent to <whom>"
@@ -67,6 +68,7 @@ MESSAGE_NOUNS = {
     "review_ratification": "The outcome of the review's drafts",
     "review_published": "The published review",
     "review_not_published": "The decision not to publish the review",
+    "review_not_published_panel": "The decision not to publish the review, with its reasons,",
     "review_reminder": "Review reminder",
 }
 
@@ -291,6 +293,14 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
     return action[:1].upper() + action[1:]
 
 
+def review_line(stage: str, non_publication_reason: str | None) -> str:
+    """The review's stage under the timeline's header, and why its final report is not published, when it is not."""
+    line = f"Review stage: **{stage.replace('_', ' ')}**."
+    if non_publication_reason:
+        line += f" The final report is not published. Why: {non_publication_reason}"
+    return line
+
+
 def case_timeline_markdown(
     case: Case,
     events: Sequence[AuditEvent],
@@ -324,6 +334,8 @@ def case_timeline_markdown(
     if case.decision:
         lines.append(f"Decision: **{labels.get(case.decision, case.decision)}**"
                      + (f", lead reviewer {', '.join(case.lead_reviewers)}" if case.lead_reviewers else "") + ".")
+    if (review := getattr(case, "review", None)) is not None:
+        lines.append(review_line(review.stage, review.non_publication_reason))
     lines += ["", "## What happened", "", "| when | who | what |", "| --- | --- | --- |"]
     lines += [f"| {_when(e.at, calendar)} | {_who(e, people)} | {sentence(e, labels=labels, people=people, calendar=calendar)} |"
               for e in events if e.action not in ACCESS_ACTIONS]

@@ -80,6 +80,7 @@ class TrackerRow:
     publication_link: str | None
     learning_shared: str | None
     review_stage: str | None = None  # the review's own flow (casework.review), once commissioned
+    non_publication_reason: str | None = None  # why the final report is not published, when it is not
     next_milestone: str | None = None
     next_milestone_on: date | None = None
     milestone_days_overdue: int | None = None
@@ -135,6 +136,7 @@ COLUMNS: tuple[Column, ...] = (  # what a manager scans first, first
     Column("panel_notice_on", "Panel notice"),
     Column("lead_reviewer", "Lead reviewer"),
     Column("review_stage", "Review stage"),
+    Column("non_publication_reason", "Why not published"),
     Column("next_milestone", "Next review milestone"),
     Column("next_milestone_on", "Milestone due"),
     Column("milestone_days_overdue", "Milestone days overdue"),
@@ -298,14 +300,16 @@ def tracker_row(
 
 
 def _review_columns(case: Case, today: date) -> dict[str, object]:
-    """The review's stage, next milestone, its date and how late it is (nothing before a review is commissioned)."""
+    """The review's stage (and why its report is not published, when it is not), next milestone, its date and
+    how late it is (nothing before a review is commissioned)."""
     review = getattr(case, "review", None)
     if review is None:
         return {}
     from casework.review.views import review_view
 
     view = review_view(case, review, today)
-    return {"review_stage": view.stage.replace("_", " "), "next_milestone": view.next_milestone,
+    return {"review_stage": view.stage.replace("_", " "), "non_publication_reason": view.non_publication_reason,
+            "next_milestone": view.next_milestone,
             "next_milestone_on": view.next_milestone_on, "milestone_days_overdue": view.days_overdue or None}
 
 

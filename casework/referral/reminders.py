@@ -100,9 +100,8 @@ def horizon(partnership: Partnership) -> timedelta:
     """How far ahead the sweep must look so that every offset's day is seen (working days: generously)."""
     reminders = partnership.reminders
     working = max(reminders.return_offsets_working_days, default=0)
-    from casework.review.reminders import MILESTONE_WARNING_DAYS
-
-    calendar_days = max([*reminders.decision_offsets_days, *reminders.notice_offsets_days, MILESTONE_WARNING_DAYS])
+    calendar_days = max([*reminders.decision_offsets_days, *reminders.notice_offsets_days,
+                         reminders.milestone_warning_days])
     # n working days can span n weeks' worth of weekends and the Christmas and Easter closures
     from casework.learning.rules import IMPACT_REVIEW_WARNING_DAYS
 

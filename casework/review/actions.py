@@ -166,16 +166,17 @@ def publish_review(office: Office, reference: str, form: ReviewPublicationForm, 
 def record_non_publication(office: Office, reference: str, form: NonPublicationForm, *, now: datetime,
                            actor: str) -> ReviewOutcome:
     """The partnership decided not to publish the ratified final report: the business manager and the members
-    are told why; the case closes if nothing of the review is outstanding (the review's run, waiting for
-    publication, finds the outcome recorded when it next resumes, and finishes)."""
+    are told why, and the National Panel too where the rule set asks it (wt2015: an SCR); the case closes if
+    nothing of the review is outstanding (the review's run, waiting for publication, finds the outcome recorded
+    when it next resumes, and finishes)."""
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         review = review_store.get_review(session, case=case)
         review_store.record_non_publication(session, case=case, review=review, form=form, calendar=office.calendar,
                                             now=now, actor=actor)
         messages = non_publication_notices(case_file(case), office.partnership, office.rules(case.regime),
-                                           decided_on=form.decided_on, reason=form.reason,
-                                           improvements_link=form.improvements_link)
+                                           decided_on=form.decided_on, decided_by=form.decided_by,
+                                           reason=form.reason, improvements_link=form.improvements_link)
         queued = queue(session, case, messages, now)
         review_store.close_if_done(session, case=case, review=review, now=now)
         return _outcome(reference, review, case, queued)

@@ -82,14 +82,22 @@ def ratification_notice(case: CaseFile, partnership: Partnership, rules: RuleSet
 
 
 def non_publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, decided_on: date,
-                            reason: str, improvements_link: str | None) -> list[Message]:
+                            decided_by: str, reason: str, improvements_link: str | None) -> list[Message]:
     """The partnership decided not to publish the final report: the business manager and the members are told
-    why, and where the improvements are published instead."""
+    why, and where the improvements are published instead. Where the rule set asks it for the review's type
+    (wt2015: an SCR, Working Together 2015 ch. 4), the National Panel is told too, with the reasons."""
     context: dict[str, Any] = _common(case, partnership, rules) | {
         "review_type": case.decision, "decided_on": decided_on, "reason": reason, "improvements_link": improvements_link,
     }
-    return [Message(case.reference, "review-not-published", "review_not_published", to, 0, context)
-            for to in [partnership.contacts.business_manager, *members(partnership)]]
+    messages = [Message(case.reference, "review-not-published", "review_not_published", to, 0, context)
+                for to in [partnership.contacts.business_manager, *members(partnership)]]
+    notice = rules.non_publication_notice
+    if notice is not None and case.decision in notice.review_types:
+        panel = context | {"title": notice.title, "decided_by": decided_by, "decided_at": case.decided_at,
+                           "lead_reviewers": case.lead_reviewers or []}
+        messages.append(Message(case.reference, "review-not-published-panel", "review_not_published_panel",
+                                partnership.contacts.national_panel, 0, panel))
+    return messages
 
 
 def publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, published_on: date, link: str,

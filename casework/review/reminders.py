@@ -3,7 +3,8 @@
 - an agency's engagement with the review (seed 002: "Engagement with review process assured"): once
   overdue, a chase to the agency's contact, copied to the business manager;
 - each milestone of the review's plan (its target date, as last re-planned): a reminder to the business
-  manager and the lead reviewer(s) appointed with an email address a week before it, and once it is
+  manager and the lead reviewer(s) appointed with an email address `reminders.milestone_warning_days` of
+  the partnership file (default 7) before it, and once it is
   missed, a reminder that it is overdue; once each per target (a re-planned milestone is a new round);
 - the published report's 12 months on the website (seed 002): a reminder to the business manager at
   each notice offset before they end, and once they have, a reminder to record what becomes of it
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 REVIEW_MILESTONE = "review_milestone"
 REVIEW_KINDS = ("review_engagement", REVIEW_MILESTONE, "report_availability")
-MILESTONE_WARNING_DAYS = 7  # a milestone is reminded of a week before its target date
 
 
 def _message(item: "OpenDeadline", purpose: str, offset: str, to: Contact, partnership: Partnership,
@@ -59,8 +59,9 @@ def review_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: P
         if breached:
             return [_message(item, "chase", "missed", person, partnership) for person in to]
         today, due_day = calendar.local_date(now), calendar.local_date(item.due_at)
-        if due_day - timedelta(days=MILESTONE_WARNING_DAYS) <= today:
-            return [_message(item, "warning", f"{MILESTONE_WARNING_DAYS}d", person, partnership) for person in to]
+        warning_days = partnership.reminders.milestone_warning_days
+        if due_day - timedelta(days=warning_days) <= today:
+            return [_message(item, "warning", f"{warning_days}d", person, partnership) for person in to]
         return []
     if item.kind == "report_availability":
         if breached:

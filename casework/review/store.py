@@ -272,7 +272,8 @@ def record_non_publication(session: Session, *, case: Case, review: Review, form
                            calendar: WorkingCalendar, now: datetime, actor: str) -> None:
     """The partnership decided not to publish the ratified final report: its reason (naming no one from the
     case) and where the improvements are published instead, if they are. The review needs no publication
-    after it (the case closes once nothing else is outstanding); the reason is kept in the audit trail."""
+    after it (the case closes once nothing else is outstanding). The reason is kept on the review, which is
+    deleted with its case at the end of retention, not in the audit trail, which outlives it."""
     from casework.forms import check_no_identities
     from casework.store.cases import sealed_identities
 
@@ -281,13 +282,14 @@ def record_non_publication(session: Session, *, case: Case, review: Review, form
     if case.decided_at is not None and form.decided_on < calendar.local_date(case.decided_at):
         raise ValueError(f"decided_on: {form.decided_on.isoformat()} is before the decision to review")
     review.availability = "not_published"
+    review.non_publication_reason = form.reason
     review.response_link = form.improvements_link
     meet_deadline(case, kind="publication", now=min(now, calendar.end_of_day(form.decided_on)))
     _move(review, ReviewStage.not_published, now)
     case.updated_at = now
     _consume_wait(case)
     audit(session, reference=case.reference, actor=actor, action="review not published", now=now,
-          decided_on=form.decided_on.isoformat(), reason=form.reason, improvements_link=form.improvements_link)
+          decided_on=form.decided_on.isoformat(), improvements_link=form.improvements_link)
 
 
 def record_availability(session: Session, *, case: Case, review: Review, form: AvailabilityForm, now: datetime,

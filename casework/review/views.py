@@ -57,6 +57,7 @@ class ReviewView:
     case_status: str
     milestones: list[MilestoneView] = field(default_factory=list)
     availability: str | None = None  # after publication: stays_published or on_request; or not_published
+    non_publication_reason: str | None = None  # why the partnership decided not to publish the final report
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +84,7 @@ def review_view(case: Case, review: Review, today: date) -> ReviewView:
         milestones=[MilestoneView(m.code, m.label, m.target_on, m.done_on, m.done_by, len(m.replans or []))
                     for m in review.milestones],
         availability=review.availability,
+        non_publication_reason=review.non_publication_reason,
     )
 
 
@@ -118,8 +120,9 @@ def review_text(view: ReviewView) -> str:
     if view.stage in (ReviewStage.under_way, ReviewStage.ratifying) and view.next_ratifier:
         lines.append(f"  drafts next go to: {RATIFIER_WORDS[Ratifier(view.next_ratifier)]}")
     if view.availability == "not_published":
-        lines.append("  the final report is not published (see the timeline for why)"
-                     + (f"; improvements published at {view.response_link}" if view.response_link else ""))
+        lines.append(f"  the final report is not published. Why: {view.non_publication_reason or 'not recorded'}")
+        if view.response_link:
+            lines.append(f"  the improvements are published at {view.response_link}")
     if view.published_on:
         lines.append(f"  published {view.published_on.isoformat()} at {view.publication_link}; response {view.response_link}")
     lines.append("  milestones:")

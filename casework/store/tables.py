@@ -233,7 +233,8 @@ class Review(Base):
     ratifications: Mapped[list] = mapped_column(JSON, default=list)  # [{by, result, on, comments}]
     family: Mapped[dict | None] = mapped_column(JSON)  # {involvement, on, reason}
     response_link: Mapped[str | None] = mapped_column(String(500))
-    availability: Mapped[str | None] = mapped_column(String(20))  # stays_published, on_request
+    availability: Mapped[str | None] = mapped_column(String(20))  # stays_published, on_request; or not_published
+    non_publication_reason: Mapped[str | None] = mapped_column(Text)  # why, when not published (names no one)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     # `case.review` too: the tracker reads a case's review with it (deleted with its case, as by `purge`)

@@ -173,3 +173,33 @@ def test_an_unknown_rule_set_name_is_refused() -> None:
 def test_an_override_of_an_unknown_clock_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="clock_overrides.nosuch: rule set 'wt2023' has no such clock"):
         load_ruleset("wt2023", {"nosuch": {"amount": 1}})
+
+
+# --- the review's milestone warning and the notice of a report not published ------------------------
+
+def test_the_milestone_warning_is_a_week_by_default_and_the_partnership_file_may_change_it(tmp_path: Path) -> None:
+    assert load_partnership(EXAMPLE).reminders.milestone_warning_days == 7
+    without = partnership_file(tmp_path, lambda d: d["reminders"].pop("milestone_warning_days"))
+    assert load_partnership(without).reminders.milestone_warning_days == 7
+    ten = partnership_file(tmp_path, lambda d: d["reminders"].update(milestone_warning_days=10))
+    assert load_partnership(ten).reminders.milestone_warning_days == 10
+
+
+@pytest.mark.parametrize("days, problem", [
+    (0, "0 is not a number of days from 1 to 60"),
+    (-7, "-7 is not a number of days from 1 to 60"),
+    (61, "61 is not a number of days from 1 to 60"),
+    ("a week", "Input should be a valid integer"),
+    (7.5, "Input should be a valid integer"),
+    (True, "Input should be a valid integer"),
+])
+def test_a_bad_milestone_warning_is_refused_at_load_naming_the_key(tmp_path: Path, days: object, problem: str) -> None:
+    message = refusal(partnership_file(tmp_path, lambda d: d["reminders"].update(milestone_warning_days=days)))
+
+    assert f"reminders.milestone_warning_days: {problem}" in message
+
+
+def test_wt2015_tells_the_national_panel_of_an_scr_report_not_published_and_wt2023_has_no_such_notice() -> None:
+    notice = load_ruleset("wt2015").non_publication_notice
+    assert notice is not None and (notice.recipient, notice.review_types) == ("national_panel", ["scr"])
+    assert load_ruleset("wt2023").non_publication_notice is None

@@ -32,7 +32,7 @@ from casework.referral.messages import (
 )
 from config.loading import ConfigurationError
 from config.partnership import load_partnership
-from config.rulesets import load_ruleset
+from config.rulesets import RuleSet, load_ruleset
 from config.settings import CONFIG_DIR
 from notifications.render import RenderedMessage, render
 from notifications.smtp import build_email
@@ -576,3 +576,36 @@ def test_a_partnership_without_a_cigINF1_form_attaches_none(tmp_path: Path) -> N
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
 
     assert ciginf1_form(load_partnership(path)) is None
+
+
+# --- the decision not to publish a review's report ---------------------------------------------------
+
+def not_published(case: CaseFile, rules: RuleSet) -> list[Message]:
+    from casework.review.messages import non_publication_notices
+
+    return non_publication_notices(case, PARTNERSHIP, rules, decided_on=date(2027, 3, 10), decided_by="Partnership board",
+                                   reason="Publication would identify the surviving siblings.",
+                                   improvements_link="https://northshire-scp.example.org/scr/8-improvements")
+
+
+def test_under_wt2015_an_scr_report_not_published_is_told_to_the_national_panel_with_the_reasons_once() -> None:
+    messages = not_published(DECIDED_SCR, WT2015)
+
+    assert sorted(recipients(messages)) == sorted([MANAGER, *AGENCY_ADDRESSES, INDEPENDENT, CHAIR, PANEL])
+    [panel] = [m for m in messages if m.to.email == PANEL]
+    assert panel.key == "NSCP-2026-0007:review-not-published-panel:national-panel@example.org:0"  # one key, one email
+    mail = render(panel)
+    assert mail.subject == "[NSCP-2026-0007] Serious Case Review report not published: notice to the National Panel"
+    for part in (mail.text, mail.html):
+        assert "Publication would identify the surviving siblings." in part
+        assert "Partnership board" in part and "Wednesday 10 March 2027" in part
+        assert "https://northshire-scp.example.org/scr/8-improvements" in part
+        assert "Working Together 2015" in part
+    assert "Lead reviewer(s): Rowan Reviewer, Sky Second." in mail.text
+    assert_no_child_identity(mail)
+
+
+@pytest.mark.parametrize("case, rules", [(DECIDED_NO_SCR, WT2015), (DECIDED_SCR, WT2023)],
+                         ids=["wt2015-individual-agency-review", "wt2023-lcspr"])
+def test_a_report_not_published_goes_to_the_panel_only_where_the_rule_set_asks(case: CaseFile, rules: RuleSet) -> None:
+    assert sorted(recipients(not_published(case, rules))) == sorted([MANAGER, *AGENCY_ADDRESSES, INDEPENDENT, CHAIR])

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from casework.clocks import WorkingCalendar
 from casework.referral.reminders import OpenDeadline, reminders_owed
 from casework.review.rules import ReviewStage, check_non_publication, check_review_move
-from config.partnership import Contact, load_partnership
+from config.partnership import Contact, Partnership, load_partnership
 from config.settings import CONFIG_DIR
 
 PARTNERSHIP = load_partnership(CONFIG_DIR / "partnership.example.yaml")
@@ -29,9 +29,9 @@ def milestone(**changes: object) -> OpenDeadline:
     return OpenDeadline(**(data | changes))  # type: ignore[arg-type]
 
 
-def owed(item: OpenDeadline, now: datetime) -> list[tuple[str, str]]:
+def owed(item: OpenDeadline, now: datetime, partnership: Partnership = PARTNERSHIP) -> list[tuple[str, str]]:
     return sorted((m.to.email, m.key.split(":")[1]) for m in
-                  reminders_owed([item], now=now, partnership=PARTNERSHIP, calendar=CALENDAR))
+                  reminders_owed([item], now=now, partnership=partnership, calendar=CALENDAR))
 
 
 @given(st.datetimes(min_value=datetime(2026, 12, 1), max_value=datetime(2027, 3, 1), timezones=st.just(timezone.utc)))
@@ -45,6 +45,29 @@ def test_a_milestone_owes_a_reminder_from_a_week_before_and_a_missed_notice_afte
                        (REVIEWER.email, "warning.review_milestone.planning_meeting.7d")]
     else:
         assert got == []
+
+
+@given(st.integers(min_value=1, max_value=60),
+       st.datetimes(min_value=datetime(2026, 11, 1), max_value=datetime(2027, 2, 1), timezones=st.just(timezone.utc)))
+def test_a_milestone_is_warned_of_as_many_days_before_as_the_partnership_file_says(days: int, now: datetime) -> None:
+    partnership = PARTNERSHIP.model_copy(update={"reminders": PARTNERSHIP.reminders.model_copy(
+        update={"milestone_warning_days": days})})
+    got = owed(milestone(lead_reviewers=()), now, partnership)
+    if now > CALENDAR.end_of_day(TARGET):
+        assert got == [(MANAGER, "chase.review_milestone.planning_meeting.missed")]
+    elif CALENDAR.local_date(now) >= TARGET - timedelta(days=days):
+        assert got == [(MANAGER, f"warning.review_milestone.planning_meeting.{days}d")]
+    else:
+        assert got == []
+
+
+def test_the_sweep_looks_far_enough_ahead_to_see_the_milestone_warning_day() -> None:
+    from casework.referral.reminders import horizon
+
+    for days in (1, 7, 30, 60):
+        partnership = PARTNERSHIP.model_copy(update={"reminders": PARTNERSHIP.reminders.model_copy(
+            update={"milestone_warning_days": days})})
+        assert horizon(partnership) > timedelta(days=days)
 
 
 def test_a_milestone_done_or_of_a_closed_case_owes_nothing_and_without_a_reviewer_only_the_manager() -> None:

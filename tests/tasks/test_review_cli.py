@@ -105,7 +105,11 @@ async def test_cig_review_not_published_records_the_decision_and_closes_the_case
     assert (done["stage"], done["case_closed"], done["decided_on"]) == ("closed", True, "2026-12-14")
     shown = cig_json(runner, "review", "show", reference)
     assert (shown["availability"], shown["published_on"], shown["case_status"]) == ("not_published", None, "closed")
+    assert shown["non_publication_reason"] == "Publication would identify the surviving siblings."
     text = runner.invoke(cig.app, ["review", "show", reference]).output
-    assert "the final report is not published" in text
+    assert "  the final report is not published. Why: Publication would identify the surviving siblings.\n" \
+           "  the improvements are published at https://northshire-scp.example.org/scr/8-improvements\n" in text
     told = [m for m in mailbox.received() if "not published" in m.subject]
     assert "business-manager@example.org" in {to for m in told for to in m.to}
+    assert [m.to for m in told if "National Panel" in m.subject] == [["national-panel@example.org"]]  # once, with why
+    assert "Publication would identify the surviving siblings." in [m for m in told if "National Panel" in m.subject][0].text()

@@ -1,6 +1,7 @@
 """How a review ends, through casework.review.actions on a real database and a real SMTP server: a
 multi-agency concise review whose draft is returned with comments and loops back, then is ratified and
-published; and an SCR the partnership decides not to publish, whose case closes with its reason recorded.
+published; and an SCR the partnership decides not to publish, whose case closes with its reason recorded on the
+review, shown on the timeline and the tracker, and told to the National Panel once (wt2015).
 
 Every name and address here is invented.
 """
@@ -20,11 +21,16 @@ from casework.review import actions as review
 from casework.review.forms import (
     AppointmentForm, FamilyInvolvementForm, MilestoneForm, NonPublicationForm, RatificationForm, ReviewPublicationForm,
 )
+from casework.oversight.exports import current_tracker
+from casework.oversight.tracker import COLUMNS
+from casework.referral.actions import case_file, queue
+from casework.review.messages import non_publication_notices
 from casework.review.rules import ReviewStage
+from casework.sweep import queue_reminders
 from casework.store import cases as store
 from casework.oversight.timeline import case_timeline_markdown, people_of
 from tests.tasks.conftest import Mailbox
-from tests.tasks.test_review import MANAGER, MEMBERS, at, decided, form, received, reviewed
+from tests.tasks.test_review import MANAGER, MEMBERS, PANEL, at, decided, form, received, reviewed
 
 EXECUTIVE, BOARD = "executive-group@example.org", "board@example.org"
 
@@ -127,22 +133,48 @@ async def test_an_scr_the_partnership_decides_not_to_publish_closes_with_its_rea
             response_link="https://northshire-scp.example.org/scr/8-response"), now=at(3, 11, year=2027), actor="t")
     with pytest.raises(ValueError, match="^decided_on: the review is not published"):  # decided once
         review.record_non_publication(office, reference, decision, now=at(3, 11, year=2027), actor="t")
+    with office.sessions.begin() as session:  # queued again, as a retried step would: the stable keys keep one each
+        case = store.get_case(session, reference=reference)
+        assert queue(session, case, non_publication_notices(
+            case_file(case), office.partnership, office.rules(case.regime), decided_on=decision.decided_on,
+            decided_by=decision.decided_by, reason=decision.reason, improvements_link=decision.improvements_link),
+            at(3, 11, year=2027)) == 0
     await deliver_pending(office, now=at(3, 10, year=2027))
-    mails = received(mailbox, before)
-    assert sorted(to for m in mails for to in m.to) == sorted([MANAGER, *MEMBERS])
-    assert {m.subject for m in mails} == {f"[{reference}] Serious Case Review: the final report is not published"}
-    assert "Publication would identify the surviving siblings." in mails[0].text()
-    assert "https://northshire-scp.example.org/scr/8-improvements" in mails[0].text()
+    await deliver_pending(office, now=at(3, 11, year=2027))
+    queue_reminders(office, now=at(3, 11, year=2027))
+    await deliver_pending(office, now=at(3, 11, year=2027))
+    mails = [m for m in received(mailbox, before) if ":review-not-published" in m.key]  # not the sweep's reminders
+    # the business manager and the members are told; under wt2015 the National Panel is told of an SCR report not
+    # published, with the reasons (Working Together 2015 ch. 4): each exactly once
+    assert Counter(to for m in mails for to in m.to) == Counter([MANAGER, *MEMBERS, PANEL])
+    [panel] = [m for m in mails if PANEL in m.to]
+    assert panel.to == [PANEL]
+    assert panel.subject == f"[{reference}] Serious Case Review report not published: notice to the National Panel"
+    assert "Partnership board decided on Wednesday 10 March 2027" in panel.text()
+    assert "The reasons:\r\nPublication would identify the surviving siblings." in panel.text()
+    others = [m for m in mails if PANEL not in m.to]
+    assert {m.subject for m in others} == {f"[{reference}] Serious Case Review: the final report is not published"}
+    assert "Publication would identify the surviving siblings." in others[0].text()
+    assert "https://northshire-scp.example.org/scr/8-improvements" in others[0].text()
 
     finish_milestones(office, reference, "2027-03-12")
     view = reviewed(office, reference)
     assert (view.stage, view.case_status, view.availability, view.published_on) == ("closed", "closed", "not_published", None)
+    assert view.non_publication_reason == "Publication would identify the surviving siblings."  # on the review itself
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
+        [event] = [e for e in store.audit_trail(session, reference=reference) if e.action == "review not published"]
+        assert "reason" not in event.detail  # the audit trail outlives the case's data; the reason goes with the case
         story = case_timeline_markdown(case, store.audit_trail(session, reference=reference),
                                        store.messages_for(session, case_id=case.id), calendar=office.calendar,
                                        now=at(3, 13, year=2027), people=people_of(office.partnership))
-    assert "Review not published (decided Wed 10 Mar 2027): Publication would identify the surviving siblings." \
-        in story
+    assert "Review stage: **closed**. The final report is not published. Why: Publication would identify the " \
+           "surviving siblings." in story
+    assert "Review not published (decided Wed 10 Mar 2027)" in story
+    assert "The decision not to publish the review, with its reasons, sent to the National Panel" in story
+    assert "| decision not to publish, to the National Panel | sent |" in story
     assert "Review complete: the case is closed" in story
+    [row] = current_tracker(office, now=at(3, 13, year=2027))  # the tracker, beside the review's stage
+    assert (row.review_stage, row.non_publication_reason) == ("closed", "Publication would identify the surviving siblings.")
+    assert [c.heading for c in COLUMNS].index("Why not published") == [c.heading for c in COLUMNS].index("Review stage") + 1
     assert purge_expired_cases(office, now=at(3, 13, year=2037)) == [reference]  # retention reaches it

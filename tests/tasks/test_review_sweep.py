@@ -8,13 +8,19 @@ Every name and address here is invented.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
 
 from casework.delivery import deliver_pending
 from casework.forms import ReferralForm
 from casework.office import Office
 from casework.review import actions as review
 from casework.review.forms import AppointmentForm, MilestoneForm
+from casework.office import open_office
 from casework.sweep import queue_reminders
+from config.settings import CONFIG_DIR
 from tests.tasks.conftest import Mailbox
 from tests.tasks.test_review import INDEPENDENT, MANAGER, PANEL, at, decided, form
 
@@ -153,3 +159,28 @@ async def test_a_review_commissioned_before_milestones_were_reminded_of_gets_the
         rows = session.scalars(select(Deadline).where(Deadline.kind == "review_milestone")).all()
         subjects = {row.subject for row in rows}
     assert "initial_meeting" not in subjects and {"spe_chronologies", "family_feedback"} <= subjects
+
+
+async def test_the_milestone_warning_comes_as_many_days_before_as_the_partnership_file_says(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The partnership file sets `reminders.milestone_warning_days: 3`: the initial meeting, due on Friday 25
+    December 2026, is warned of on the 22nd (not a week before, on the 18th), then chased once missed."""
+    data = yaml.safe_load((CONFIG_DIR / "partnership.example.yaml").read_text(encoding="utf-8"))
+    data["reminders"]["milestone_warning_days"] = 3
+    (tmp_path / "partnership.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.setenv("CIG_PARTNERSHIP_FILE", str(tmp_path / "partnership.yaml"))
+    office = open_office()  # the same database and mailbox, the partnership file read again
+    assert office.partnership.reminders.milestone_warning_days == 3
+
+    reference = await decided(office, referral_form)
+    review.commission_review(office, reference, now=at(12, 11))
+    await deliver_pending(office, now=at(12, 11))
+    diary = Diary(office, mailbox)
+    await diary.run(at(12, 11, 12), at(12, 28, 0))
+    assert diary.about(".initial_meeting.") == {
+        date(2026, 12, 22): [(MANAGER, "warning.review_milestone.initial_meeting.3d")],
+        date(2026, 12, 26): [(MANAGER, "chase.review_milestone.initial_meeting.missed")],
+    }
+    [warning] = [m for m in mailbox.received() if ".initial_meeting.3d" in m.key]
+    assert "Friday 25 December 2026" in warning.text()

@@ -13,7 +13,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Annotated, Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -123,7 +124,9 @@ def list_agencies(field: dict[str, Any], agencies: Sequence[str]) -> None:
 
 
 def _choices(annotation: object) -> list[object]:
-    """The values a Literal or an Enum annotation allows."""
+    """The values a Literal or an Enum annotation allows (an optional one's, `SetStatus | None`, without None)."""
+    if get_origin(annotation) in (Union, UnionType):
+        [annotation] = [option for option in get_args(annotation) if option is not type(None)]
     if get_origin(annotation) is Literal:
         return list(get_args(annotation))
     return [member.value for member in annotation]  # type: ignore[attr-defined]

@@ -21,10 +21,11 @@ class ActionForm(Form):
     finding: Text = Field(description="The finding or recommendation the action answers")
     action: Text = Field(description="The learning and improvement action")
     agency: AgencyCode = Field(description="The agency responsible (its CIG member is accountable for it)")
-    lead_name: Name = Field(description="The named lead with responsibility for the action")
-    lead_email: Email = Field(description="The named lead's email address (reminders go there)")
-    target_on: date = Field(description="The target date (timescale)")
-    evidence_of_impact: Text = Field(description="The evidence of impact or practice improvement that will show it worked")
+    lead_name: Name = Field(title="Lead's name", description="The named lead with responsibility for the action")
+    lead_email: Email = Field(title="Lead's email", description="The named lead's email address (reminders go there)")
+    target_on: date = Field(title="Target date", description="The target date (timescale)")
+    evidence_of_impact: Text = Field(title="Evidence of impact",
+                                     description="The evidence of impact or practice improvement that will show it worked")
 
 
 class SetStatus(StrEnum):
@@ -37,15 +38,15 @@ class ActionUpdateForm(Form):
     """A recorded update to an action: its status (done with evidence, dropped with a reason), a new target
     date, a new lead, or new wording; after ratification every update needs a reason."""
 
-    number: int = Field(ge=1, description="The action's number in the review's plans")
+    number: int = Field(ge=1, title="Action number", description="The action's number in the review's plans (`cig action list`)")
     status: SetStatus | None = Field(None, description="**done** (with evidence), **dropped** (with a reason), or **open** again")
     evidence: Text | None = Field(None, description="The evidence that the action is done")
-    done_on: date | None = Field(None, description="When it was done (default: today)")
-    target_on: date | None = Field(None, description="A new target date")
-    lead_name: Name | None = Field(None, description="A new named lead")
-    lead_email: Email | None = Field(None, description="The new named lead's email address")
-    action: Text | None = Field(None, description="New wording of the action")
-    evidence_of_impact: Text | None = Field(None, description="New evidence of impact expected")
+    done_on: date | None = Field(None, title="Done on", description="When it was done (default: today)")
+    target_on: date | None = Field(None, title="New target date", description="A new target date")
+    lead_name: Name | None = Field(None, title="New lead's name", description="A new named lead")
+    lead_email: Email | None = Field(None, title="New lead's email", description="The new named lead's email address")
+    action: Text | None = Field(None, title="New wording", description="New wording of the action")
+    evidence_of_impact: Text | None = Field(None, title="New evidence of impact", description="New evidence of impact expected")
     reason: Text | None = Field(None, description="Why it changes (required once the plans are ratified, and to drop an action)")
 
     _past = field_validator("done_on")(not_in_future)

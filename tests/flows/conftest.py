@@ -85,6 +85,7 @@ def prefect_server() -> Iterator[None]:
 
         thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
         thread.start()
+        _start_forkserver()
         asyncio.run(_wait_for_deployment("referral/referral"))
         asyncio.run(_wait_for_deployment("review/review"))
         yield
@@ -105,10 +106,22 @@ def flow_runs_forked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
 
     import prefect.flow_engine
 
-    forkserver = multiprocessing.get_context("forkserver")
-    forkserver.set_forkserver_preload(PRELOADED)
+    forkserver = _start_forkserver()
     monkeypatch.setattr(prefect.flow_engine, "multiprocessing",
                         types.SimpleNamespace(get_context=lambda method: forkserver, context=multiprocessing.context))
+
+
+def _start_forkserver():  # type: ignore[no-untyped-def]
+    """The forkserver, started (once) with the session's environment, before any test sets its own: a
+    forked run inherits the forkserver's environment and Prefect only adds the test's to it, so a
+    variable one test set (a PostgreSQL test's CIG_DATABASE_URL) must not be there for the next."""
+    import multiprocessing
+    import multiprocessing.forkserver
+
+    forkserver = multiprocessing.get_context("forkserver")
+    forkserver.set_forkserver_preload(PRELOADED)
+    multiprocessing.forkserver.ensure_running()
+    return forkserver
 
 
 async def _wait_for_deployment(name: str) -> None:

@@ -47,10 +47,15 @@ async def start_referral_run(reference: str, office: Office | None = None) -> st
 RECOVERABLE = {"CRASHED", "FAILED"}
 
 
-async def delete_finished_intake_runs(office: Office | None = None) -> int:
-    """Delete `submit-referral` runs that ended more than `intake_keep_hours` ago: a refused one still
-    holds the CIGSCR1 as typed (kept so "Copy to new run" refills it), a recorded one only its new
-    reference. Returns how many were deleted.
+# The flows whose parameters are a person's form: the CIGSCR1 (a child's name, address, date of birth)
+# and a learning action (its lead's name and email).
+FORM_FLOWS = ("submit-referral", "add-action", "update-action")
+
+
+async def delete_finished_form_runs(office: Office | None = None) -> int:
+    """Delete the runs of the deployments whose Run form is a person's form (FORM_FLOWS) that ended more
+    than `intake_keep_hours` ago: a refused one still holds the form as typed, names and all (kept so
+    "Copy to new run" refills it), a recorded one only its reference. Returns how many were deleted.
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
@@ -66,7 +71,7 @@ async def delete_finished_intake_runs(office: Office | None = None) -> int:
         end_time=FlowRunFilterEndTime(before_=ended_before),
     )
     async with get_client() as client:
-        runs = await client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["submit-referral"])),
+        runs = await client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=list(FORM_FLOWS))),
                                            flow_run_filter=finished, limit=200)
         for run in runs:
             await client.delete_flow_run(run.id)

@@ -23,7 +23,7 @@ from casework.recovery import RecoveryDecision, RecoveryLimit
 from flows.launch import (
     catch_up_review_runs_behind,
     catch_up_runs_behind,
-    delete_finished_intake_runs,
+    delete_finished_form_runs,
     recover_dead_runs,
     start_pending_review_runs,
     start_pending_runs,
@@ -69,8 +69,8 @@ async def deadline_sweep(now: datetime | None = None, recovery_limit: int = 3, r
         logger.warning("Started the case run of %s, recorded while the Prefect server was unreachable", reference)
     for reference in await start_pending_review_runs():
         logger.warning("Started the review run of %s, decided while the Prefect server was unreachable", reference)
-    if deleted := await delete_finished_intake_runs():
-        logger.info("Deleted %d finished intake run(s) holding a CIGSCR1", deleted)
+    if deleted := await delete_finished_form_runs():
+        logger.info("Deleted %d finished form run(s) holding what a person typed", deleted)
     try:
         await publish_tracker()  # breaches appear with time, not only with stage changes
     except Exception as problem:  # the tracker is a view: never fail the sweep for it

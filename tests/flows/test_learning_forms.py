@@ -9,6 +9,7 @@ UI submits it (JSON: dates as text, an agency as "HEALTH: <name>"). Invented nam
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 
 from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
-from casework.office import Office
+from casework.office import Office, open_office
 from casework.referral import actions
 from casework.review import actions as review
 from casework.review.forms import AppointmentForm, RatificationForm
@@ -230,3 +231,26 @@ def test_the_deployments_run_forms_require_what_the_forms_require_and_list_the_c
     assert not any("anyOf" in field or field.get("default", "") is None for field in form["properties"].values())
     assert form["properties"]["target_on"] == {"title": "New target date", "description": "A new target date",
                                                "type": "string", "format": "date"}
+
+
+async def test_a_refused_action_run_keeps_the_lead_as_typed_until_housekeeping_deletes_it(
+        office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refused run keeps the form (a lead's name and email) so "Copy to new run" refills it, for
+    CIG_INTAKE_KEEP_HOURS after it ended; then the sweep's housekeeping deletes the run, as for a CIGSCR1."""
+    from prefect.client.orchestration import get_client
+
+    from flows.launch import delete_finished_form_runs
+
+    reference = await commissioned_review(office)
+    state = await add_action(reference=reference, action=action_as_typed(office, lead_email="not-an-email"),
+                             return_state=True)
+    assert state.is_failed()
+    run_id = state.state_details.flow_run_id
+    async with get_client() as client:
+        assert (await client.read_flow_run(run_id)).parameters["action"]["lead_email"] == "not-an-email"
+        await delete_finished_form_runs(office)
+        assert (await client.read_flow_run(run_id)).id == run_id  # kept for now
+        monkeypatch.setenv("CIG_INTAKE_KEEP_HOURS", "0.0001")  # 0.36 s
+        await asyncio.sleep(1)
+        await delete_finished_form_runs(open_office())
+        assert run_id not in [r.id for r in await client.read_flow_runs()]

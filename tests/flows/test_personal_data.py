@@ -44,7 +44,7 @@ from casework.store import cases as store
 from casework.store.tables import AuditEvent
 from flows.forms import presented_input
 from flows.intake import submit_referral
-from flows.launch import delete_finished_intake_runs
+from flows.launch import delete_finished_form_runs
 from flows.people import submit_step, waiting_for_input
 from notifications.mailbox import read_mailbox
 from tests.flows.conftest import mail_to, meet_now, wait_until
@@ -303,6 +303,6 @@ async def test_a_refused_cigscr1_is_told_in_one_line_and_kept_to_correct(office:
 
 
 async def _runs_after_housekeeping() -> list:  # type: ignore[type-arg]
-    await delete_finished_intake_runs(open_office())
+    await delete_finished_form_runs(open_office())
     async with get_client() as client:
         return await client.read_flow_runs()

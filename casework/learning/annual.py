@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from docx import Document
-from docx.shared import Cm
 
 from casework.oversight.report import Share
 
@@ -186,6 +184,9 @@ def annual_chart_png(report: AnnualReport) -> bytes:
 
 def annual_docx(report: AnnualReport, *, partnership: str, chart: bytes | None) -> bytes:
     """The section as a Word document: headings, tables and the chart, ready to paste."""
+    from docx import Document  # (imported here: `cig` starts faster without it)
+    from docx.shared import Cm
+
     document = Document()
     document.add_heading(f"{partnership}: {report.title}", level=1)
     document.add_paragraph(f"As of {report.as_of.isoformat()}.")

@@ -10,10 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from docx import Document
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
 
 @dataclass(frozen=True)
 class LearningSummary:
@@ -65,6 +61,8 @@ def summary_markdown(summary: LearningSummary) -> str:
 
 def summary_docx(summary: LearningSummary) -> bytes:
     """The learning summary as a Word document: a title, then the template's two-column table."""
+    from docx import Document  # (imported here: `cig` starts faster without it)
+
     document = Document()
     document.add_heading(f"Learning Summary: {summary.reference}", level=1)
     table = document.add_table(rows=0, cols=2)
@@ -115,6 +113,9 @@ def index_markdown(entries: Sequence[IndexEntry], *, title: str) -> str:
 
 def index_xlsx(entries: Sequence[IndexEntry], *, title: str) -> bytes:
     """The index as a workbook: a header row in bold, one row per review or audit, text wrapped."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Learning index"

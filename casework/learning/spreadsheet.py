@@ -10,8 +10,6 @@ import io
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
 from casework.learning.forms import ActionForm
@@ -37,6 +35,9 @@ def _header(cell: object) -> str:
 def read_plan(content: bytes, *, today: date, agencies: Collection[str] | None = None) -> list[ActionForm]:
     """The actions of the spreadsheet's first sheet, or PlanImportRefused naming every bad row and column
     (an agency not among `agencies`, the partnership's codes, too)."""
+    from openpyxl import load_workbook  # (imported here: `cig` starts faster without it)
+    from openpyxl.utils import get_column_letter
+
     try:
         sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
@@ -86,6 +87,8 @@ def read_plan(content: bytes, *, today: date, agencies: Collection[str] | None =
 
 def plan_template() -> bytes:
     """A blank plan spreadsheet with the header row (`cig action template`)."""
+    from openpyxl import Workbook
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Action plan"

@@ -42,11 +42,20 @@ def run_of(office: Office, reference: str) -> tuple[str | None, str | None]:
         return (found.stage, found.flow_run_id) if found else (None, None)
 
 
-@pytest.mark.parametrize("office", ["sqlite"], indirect=True)
-async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closure(office: Office) -> None:
-    form = ReferralForm.model_validate(yaml.safe_load(EXAMPLE.read_text()), context={"today": today()})
+ANONYMISED = {"nature_of_incident": "Injury to an infant", "ages_of_children": "4 months",
+              "relationship_to_alleged_perpetrator": "parent", "agency_involvement": "health visiting",
+              "criminal_investigation": "none"}
+
+
+async def decided(office: Office, recommendation: RecommendationForm, decision: DecisionForm,
+                  scr_threshold: bool = True) -> str:
+    """The example referral driven through its referral run to the chair's `decision`, as people give each
+    step; returns its reference. Below the SCR threshold (`scr_threshold=False`) for another review."""
     from casework.referral import actions
 
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["facts"]["concern_about_joint_working"] = scr_threshold
+    form = ReferralForm.model_validate(data, context={"today": today()})
     reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
     await start_referral_run(reference, office)
     await submit_step(office, reference, "screening",
@@ -54,8 +63,14 @@ async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closu
     for code in ("POL", "CSC", "HEALTH"):
         await submit_step(office, reference, "return", AgencyReturnForm(agency=code, status="nil"))
     meet_now(office, reference)
-    await submit_step(office, reference, "recommendation", RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"))
-    await submit_step(office, reference, "decision", DecisionForm(
+    await submit_step(office, reference, "recommendation", recommendation)
+    await submit_step(office, reference, "decision", decision)
+    return reference
+
+
+@pytest.mark.parametrize("office", ["sqlite"], indirect=True)
+async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closure(office: Office) -> None:
+    reference = await decided(office, RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"), DecisionForm(
         response="affirm", decision="scr", rationale="Serious harm; information was not shared.",
         decided_by="Indra Independent"))
 
@@ -122,26 +137,11 @@ async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closu
 
 @pytest.mark.parametrize("office", ["sqlite"], indirect=True)
 async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratified_and_published(office: Office) -> None:
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data["facts"]["concern_about_joint_working"] = False  # below the SCR threshold: a concise review
-    form = ReferralForm.model_validate(data, context={"today": today()})
-    from casework.referral import actions
-
-    reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
-    await start_referral_run(reference, office)
-    await submit_step(office, reference, "screening",
-                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
-    for code in ("POL", "CSC", "HEALTH"):
-        await submit_step(office, reference, "return", AgencyReturnForm(agency=code, status="nil"))
-    meet_now(office, reference)
-    await submit_step(office, reference, "recommendation", RecommendationForm(
-        outcome="multi_agency_concise_review", rationale="Learning about a school's referral."))
-    await submit_step(office, reference, "decision", DecisionForm.model_validate({
+    reference = await decided(office, RecommendationForm(  # below the SCR threshold: a concise review
+        outcome="multi_agency_concise_review", rationale="Learning about a school's referral."), DecisionForm.model_validate({
         "response": "affirm", "decision": "multi_agency_concise_review", "rationale": "Local learning.",
         "decided_by": "Indra Independent", "criteria_explanation": "No concern about joint working.",
-        "anonymised_details": {"nature_of_incident": "Injury to an infant", "ages_of_children": "4 months",
-                               "relationship_to_alleged_perpetrator": "parent", "agency_involvement": "health visiting",
-                               "criminal_investigation": "none"}}))
+        "anonymised_details": ANONYMISED}), scr_threshold=False)
     await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer" and run_of(office, reference)[1],
                      seconds=120, what="the review to be commissioned and its run recorded")
     run_id = run_of(office, reference)[1]
@@ -189,26 +189,11 @@ async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratif
 async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_and_closes_its_case(office: Office) -> None:
     from flows.launch import catch_up_review_runs_behind
 
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data["facts"]["concern_about_joint_working"] = False
-    form = ReferralForm.model_validate(data, context={"today": today()})
-    from casework.referral import actions
-
-    reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
-    await start_referral_run(reference, office)
-    await submit_step(office, reference, "screening",
-                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
-    for code in ("POL", "CSC", "HEALTH"):
-        await submit_step(office, reference, "return", AgencyReturnForm(agency=code, status="nil"))
-    meet_now(office, reference)
-    await submit_step(office, reference, "recommendation", RecommendationForm(
-        outcome="individual_agency_review", rationale="Learning for the health trust."))
-    await submit_step(office, reference, "decision", DecisionForm.model_validate({
+    reference = await decided(office, RecommendationForm(
+        outcome="individual_agency_review", rationale="Learning for the health trust."), DecisionForm.model_validate({
         "response": "affirm", "decision": "individual_agency_review", "rationale": "Single-agency learning.",
         "decided_by": "Indra Independent", "criteria_explanation": "No concern about joint working.",
-        "anonymised_details": {"nature_of_incident": "Injury to an infant", "ages_of_children": "4 months",
-                               "relationship_to_alleged_perpetrator": "parent", "agency_involvement": "health visiting",
-                               "criminal_investigation": "none"}}))
+        "anonymised_details": ANONYMISED}), scr_threshold=False)
     await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer" and run_of(office, reference)[1],
                      seconds=120, what="the review to be commissioned and its run recorded")
     run_id = run_of(office, reference)[1]

@@ -97,8 +97,8 @@ def prefect_server() -> Iterator[None]:
 def flow_runs_forked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each flow run is still a process of its own that a suspend releases, as under a worker, but
     forked from a forkserver that has imported Prefect and the flows, not spawned to import them
-    again (about 3 s of CPU saved per step). Tests marked `spawned_runs` (the fault tests: they kill
-    a spawned run by its command line, or load code into it through PYTHONPATH) keep spawn."""
+    again (about 3 s of CPU saved per step). Tests marked `spawned_runs` (two fault tests: one finds its run by its spawned
+    command line, one loads code into it through PYTHONPATH) keep spawn."""
     if request.node.get_closest_marker("spawned_runs"):
         return
     import multiprocessing

@@ -40,23 +40,30 @@ def _at(month: int, day: int, hour: int = 10) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=timezone.utc)
 
 
-def run(home: Path) -> int:
+def open_demo_office(home: Path):  # type: ignore[no-untyped-def]
+    """The example partnership's office on embedded defaults under `home` (a SQLite case database, a
+    development key), whatever the shell's CIG_* say, and a local SMTP server on a free port."""
+    from casework.office import open_office
+    from notifications.mailbox import start_mailbox
+
     os.environ["CIG_HOME"] = str(home)
     os.environ["CIG_SMTP_PORT"] = str(_free_port())
     for name in ("CIG_DATABASE_URL", "CIG_DATA_KEYS", "CIG_PROFILE", "CIG_SMTP_HOST", "CIG_SMTP_STARTTLS",
                  "CIG_SMTP_IMPLICIT_TLS", "CIG_SMTP_USERNAME", "CIG_SMTP_PASSWORD"):
         os.environ.pop(name, None)
+    office = open_office()
+    return office, start_mailbox(office.settings.mail_dir, port=office.settings.smtp_port)
 
+
+def run(home: Path) -> int:
     from casework.referral import actions
     from casework.delivery import deliver_pending
     from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
     from casework.model import ChairResponse, Recommendation, ReviewType, ScreeningOutcome
-    from casework.office import open_office
     from casework.sweep import queue_reminders
-    from notifications.mailbox import read_mailbox, start_mailbox
+    from notifications.mailbox import read_mailbox
 
-    office = open_office()
-    mailbox = start_mailbox(office.settings.mail_dir, port=office.settings.smtp_port)
+    office, mailbox = open_demo_office(home)
     agencies = [a.code for a in office.partnership.agencies]
     data = yaml.safe_load((PROJECT / "examples" / "referral.yaml").read_text(encoding="utf-8"))
     form = ReferralForm.model_validate(data, context={"today": START.date()})

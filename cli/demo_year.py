@@ -15,7 +15,6 @@ CIG_PARTNERSHIP_FILE (default: config/partnership.example.yaml).
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 from collections import Counter
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from cli.demo_month import PROJECT, _free_port
+from cli.demo_month import PROJECT, open_demo_office
 
 START, END = date(2027, 5, 5), date(2027, 11, 12)
 LATER = {"today": date(2030, 1, 1)}
@@ -36,25 +35,17 @@ def _at(year: int, month: int, day: int, hour: int = 10) -> datetime:
 
 
 def run(home: Path) -> int:
-    os.environ["CIG_HOME"] = str(home)
-    os.environ["CIG_SMTP_PORT"] = str(_free_port())
-    for name in ("CIG_DATABASE_URL", "CIG_DATA_KEYS", "CIG_PROFILE", "CIG_SMTP_HOST", "CIG_SMTP_STARTTLS",
-                 "CIG_SMTP_IMPLICIT_TLS", "CIG_SMTP_USERNAME", "CIG_SMTP_PASSWORD"):
-        os.environ.pop(name, None)
-
     from casework.referral import actions
     from casework.delivery import deliver_pending
     from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
     from casework.learning import actions as learning
     from casework.learning.forms import ActionForm, ActionUpdateForm, OutcomeForm
-    from casework.office import open_office
     from casework.review import actions as review
     from casework.review.forms import AppointmentForm, RatificationForm
     from casework.sweep import queue_reminders
-    from notifications.mailbox import read_mailbox, start_mailbox
+    from notifications.mailbox import read_mailbox
 
-    office = open_office()
-    mailbox = start_mailbox(office.settings.mail_dir, port=office.settings.smtp_port)
+    office, mailbox = open_demo_office(home)
     data = yaml.safe_load((PROJECT / "examples" / "referral.yaml").read_text(encoding="utf-8"))
     referral = ReferralForm.model_validate(data, context={"today": date(2026, 11, 20)})
     agencies = [a.code for a in office.partnership.agencies]

@@ -68,6 +68,31 @@ async def decided(office: Office, recommendation: RecommendationForm, decision: 
     return reference
 
 
+async def commissioned(office: Office, reference: str) -> str:
+    """The review's run id, once the referral run has finished and started the review run, which has
+    commissioned the review and waits for a reviewer."""
+    await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer" and run_of(office, reference)[1],
+                     seconds=120, what="the review to be commissioned and its run recorded")
+    return run_of(office, reference)[1]  # type: ignore[return-value]
+
+
+def every_milestone_done(office: Office, reference: str) -> None:
+    """Every milestone of the review's plan recorded done today (facts in the case database, no step)."""
+    with office.sessions() as session:
+        codes = [m.code for m in review_store.get_review(session, case=store.get_case(session, reference=reference)).milestones]
+    for code in codes:
+        review.record_milestone(office, reference, MilestoneForm(stage=code, done_on=today(), by="Bailey Manager"),
+                                now=datetime.now(timezone.utc), actor="test")
+
+
+async def ratified_by_all(office: Office, reference: str) -> None:
+    """The drafts ratified by the CIG, the executive group and the board in turn: the run then waits for
+    the publication."""
+    for by in ("cig", "executive_group", "board"):
+        stage = await submit_review_step(office, reference, "ratification", RatificationForm(by=by, result="ratified", on=today()))
+    assert stage == "awaiting_publication"
+
+
 @pytest.mark.parametrize("office", ["sqlite"], indirect=True)
 async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closure(office: Office) -> None:
     reference = await decided(office, RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"), DecisionForm(
@@ -75,10 +100,9 @@ async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closu
         decided_by="Indra Independent"))
 
     # the referral run finishes and starts the review run, which commissions the review and waits for a reviewer
-    await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer" and run_of(office, reference)[1],
-                     seconds=120, what="the review to be commissioned and its run recorded")
+    run_id = await commissioned(office, reference)
     async with get_client() as client:
-        run = await client.read_flow_run(run_of(office, reference)[1])
+        run = await client.read_flow_run(run_id)
     assert run.name == f"review-{reference}"
     await wait_until(lambda: any(MANAGER in m.to and "commissioned" in m.subject for m in read_mailbox(office.settings.mail_dir)),
                      what="the business manager to be told")
@@ -96,19 +120,13 @@ async def test_an_scr_runs_its_review_from_the_decision_to_publication_and_closu
     assert stage == "under_way"
 
     # facts of the review, recorded at once (no resume): milestones done, the family's involvement
-    with office.sessions() as session:
-        codes = [m.code for m in review_store.get_review(session, case=store.get_case(session, reference=reference)).milestones]
-    for code in codes:
-        review.record_milestone(office, reference, MilestoneForm(stage=code, done_on=today(), by="Bailey Manager"),
-                                now=datetime.now(timezone.utc), actor="test")
+    every_milestone_done(office, reference)
     review.record_family(office, reference, FamilyInvolvementForm(involvement="complete", on=today()),
                          now=datetime.now(timezone.utc), actor="test")
 
     assert await submit_review_step(office, reference, "ratification", RatificationForm(
         by="cig", result="returned", on=today(), comments="Say more about the health visitor's caseload.")) == "ratifying"
-    for by in ("cig", "executive_group", "board"):
-        stage = await submit_review_step(office, reference, "ratification", RatificationForm(by=by, result="ratified", on=today()))
-    assert stage == "awaiting_publication"
+    await ratified_by_all(office, reference)
     stage = await submit_review_step(office, reference, "publication", ReviewPublicationForm(
         published_on=today(), link="https://northshire-scp.example.org/scr/7",
         response_link="https://northshire-scp.example.org/scr/7-response"))
@@ -142,18 +160,12 @@ async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratif
         "response": "affirm", "decision": "multi_agency_concise_review", "rationale": "Local learning.",
         "decided_by": "Indra Independent", "criteria_explanation": "No concern about joint working.",
         "anonymised_details": ANONYMISED}), scr_threshold=False)
-    await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer" and run_of(office, reference)[1],
-                     seconds=120, what="the review to be commissioned and its run recorded")
-    run_id = run_of(office, reference)[1]
+    run_id = await commissioned(office, reference)
 
     assert await submit_review_step(office, reference, "appointment", AppointmentForm(
         reviewer="Morgan Internal", kind="internal", agency="CSC", appointed_on=today(), appointed_by="Review group",
         email="morgan.internal@example.org")) == "under_way"
-    with office.sessions() as session:
-        codes = [m.code for m in review_store.get_review(session, case=store.get_case(session, reference=reference)).milestones]
-    for code in codes:
-        review.record_milestone(office, reference, MilestoneForm(stage=code, done_on=today(), by="Bailey Manager"),
-                                now=datetime.now(timezone.utc), actor="test")
+    every_milestone_done(office, reference)
 
     # the CIG returns the draft with comments: it loops back to the CIG; the executive group cannot take it yet
     assert await submit_review_step(office, reference, "ratification", RatificationForm(
@@ -161,9 +173,7 @@ async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratif
     with pytest.raises(StepRefused, match="by: the drafts go to the Critical Incident Group"):
         await submit_review_step(office, reference, "ratification",
                                  RatificationForm(by="executive_group", result="ratified", on=today()))
-    for by in ("cig", "executive_group", "board"):
-        stage = await submit_review_step(office, reference, "ratification", RatificationForm(by=by, result="ratified", on=today()))
-    assert stage == "awaiting_publication"
+    await ratified_by_all(office, reference)
     stage = await submit_review_step(office, reference, "publication", ReviewPublicationForm(
         published_on=today(), link="https://northshire-scp.example.org/mcr/3",
         response_link="https://northshire-scp.example.org/mcr/3-response"))
@@ -194,19 +204,11 @@ async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_
         "response": "affirm", "decision": "individual_agency_review", "rationale": "Single-agency learning.",
         "decided_by": "Indra Independent", "criteria_explanation": "No concern about joint working.",
         "anonymised_details": ANONYMISED}), scr_threshold=False)
-    await wait_until(lambda: run_of(office, reference)[0] == "awaiting_reviewer" and run_of(office, reference)[1],
-                     seconds=120, what="the review to be commissioned and its run recorded")
-    run_id = run_of(office, reference)[1]
+    run_id = await commissioned(office, reference)
     await submit_review_step(office, reference, "appointment", AppointmentForm(
         reviewer="Harper Health", kind="internal", agency="HEALTH", appointed_on=today(), appointed_by="Review group"))
-    with office.sessions() as session:
-        codes = [m.code for m in review_store.get_review(session, case=store.get_case(session, reference=reference)).milestones]
-    for code in codes:
-        review.record_milestone(office, reference, MilestoneForm(stage=code, done_on=today(), by="Bailey Manager"),
-                                now=datetime.now(timezone.utc), actor="test")
-    for by in ("cig", "executive_group", "board"):
-        stage = await submit_review_step(office, reference, "ratification", RatificationForm(by=by, result="ratified", on=today()))
-    assert stage == "awaiting_publication"
+    every_milestone_done(office, reference)
+    await ratified_by_all(office, reference)
 
     # the run waits at the publication; the decision not to publish is recorded in the case database without
     # it (`cig review not-published` would also wake it); the deadline sweep wakes it, it finds the outcome

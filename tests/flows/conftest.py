@@ -152,19 +152,30 @@ def small_partnership(directory: Path, **changes: object) -> Path:
 def _reset_postgres(url: str) -> None:
     """An empty case database for the next test. A run an earlier test left (a review run its decision
     started) may still be connected, in a transaction: its connections are ended first, or dropping
-    the tables under its locks deadlocks. (This xdist worker's database only: each has its own.)"""
+    the tables under its locks deadlocks. It may connect again at once: then the drop is tried again.
+    (This xdist worker's database only: each has its own.)"""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
 
     from casework.store.tables import Base
 
     engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
+    try:
+        for attempt in range(10):
+            with engine.begin() as connection:
+                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            try:
+                with engine.begin() as connection:
+                    Base.metadata.drop_all(connection)
+                    connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+                return
+            except OperationalError:  # the old run connected again between the two: end it again
+                if attempt == 9:
+                    raise
+                time.sleep(0.2)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(params=DATABASES)

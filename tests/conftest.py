@@ -19,28 +19,42 @@ os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
 os.environ["CIG_HOME"] = str(_SESSION_DIR / "cig")
 
 
-def _database_of_this_worker() -> None:
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    url = os.environ.get("CIG_TEST_POSTGRES_URL")
-    if not (worker and url):
-        return
-    import atexit
-
+def new_postgres_database(url: str, suffix: str) -> str:
+    """A new, empty PostgreSQL database named after the one in `url` plus `suffix` (an old one of that
+    name dropped first, its connections ended); its URL, in the same form as `url`."""
     import psycopg
 
     server, _, base = url.rpartition("/")
-    name = f"{base}_{worker}"
-    admin = f"{server}/postgres".replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as connection:
+    name = f"{base}_{suffix}"
+    with psycopg.connect(_admin_url(url), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
-    os.environ["CIG_TEST_POSTGRES_URL"] = f"{server}/{name}"
+    return f"{server}/{name}"
 
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    atexit.register(drop)
+def drop_postgres_database(url: str) -> None:
+    """Drop the database of `url`, ending whatever is still connected to it."""
+    import psycopg
+
+    name = url.rpartition("/")[2]
+    with psycopg.connect(_admin_url(url), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_url(url: str) -> str:
+    return f"{url.rpartition('/')[0]}/postgres".replace("postgresql+psycopg://", "postgresql://")
+
+
+def _database_of_this_worker() -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("CIG_TEST_POSTGRES_URL")
+    if not (worker and url) or url.endswith(f"_{worker}"):
+        return
+    import atexit
+
+    own = new_postgres_database(url, worker)
+    os.environ["CIG_TEST_POSTGRES_URL"] = own
+    atexit.register(drop_postgres_database, own)
 
 
 _database_of_this_worker()

@@ -27,7 +27,7 @@ from prefect.testing.utilities import prefect_test_harness
 from casework import store as store_package
 from casework.office import Office, open_office
 from notifications.mailbox import read_mailbox, start_mailbox
-from tests.conftest import free_port
+from tests.conftest import drop_postgres_database, free_port, new_postgres_database
 
 DATABASES = ["sqlite"] + (["postgres"] if os.environ.get("CIG_TEST_POSTGRES_URL") else [])
 
@@ -149,35 +149,6 @@ def small_partnership(directory: Path, **changes: object) -> Path:
     return path
 
 
-def _reset_postgres(url: str) -> None:
-    """An empty case database for the next test. A run an earlier test left (a review run its decision
-    started) may still be connected, in a transaction: its connections are ended first, or dropping
-    the tables under its locks deadlocks. It may connect again at once: then the drop is tried again.
-    (This xdist worker's database only: each has its own.)"""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
-
-    from casework.store.tables import Base
-
-    engine = create_engine(url)
-    try:
-        for attempt in range(10):
-            with engine.begin() as connection:
-                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-            try:
-                with engine.begin() as connection:
-                    Base.metadata.drop_all(connection)
-                    connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-                return
-            except OperationalError:  # the old run connected again between the two: end it again
-                if attempt == 9:
-                    raise
-                time.sleep(0.2)
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(params=DATABASES)
 def office(request: pytest.FixtureRequest, prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Office]:
     """A fresh case database and mailbox for one test; the flow subprocesses see the same settings."""
@@ -188,10 +159,13 @@ def office(request: pytest.FixtureRequest, prefect_server: None, tmp_path: Path,
     prefix = "".join(random.choices(string.ascii_uppercase, k=6))
     monkeypatch.setenv("CIG_PARTNERSHIP_FILE", str(small_partnership(tmp_path, reference_prefix=prefix)))
     monkeypatch.setenv("CIG_SMTP_PORT", str(port))
+    database = None
     if request.param == "postgres":
-        url = os.environ["CIG_TEST_POSTGRES_URL"]
-        _reset_postgres(url)
-        monkeypatch.setenv("CIG_DATABASE_URL", url)
+        # a database of its own, not emptied tables: a run an earlier test left (a review run its
+        # decision started) may still be connected to that test's database, and would migrate or
+        # lock this one's under it
+        database = new_postgres_database(os.environ["CIG_TEST_POSTGRES_URL"], prefix.lower())
+        monkeypatch.setenv("CIG_DATABASE_URL", database)
     else:
         monkeypatch.delenv("CIG_DATABASE_URL", raising=False)
     store_package._factory.cache_clear()
@@ -199,6 +173,9 @@ def office(request: pytest.FixtureRequest, prefect_server: None, tmp_path: Path,
     mailbox = start_mailbox(the_office.settings.mail_dir, port=port)
     yield the_office
     mailbox.stop()
+    if database:
+        the_office.sessions.kw["bind"].dispose()
+        drop_postgres_database(database)
 
 
 def mail_to(office: Office) -> dict[str, list[str]]:

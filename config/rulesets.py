@@ -6,7 +6,9 @@ override any clock in its own file.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -117,11 +119,18 @@ def available_rulesets() -> list[str]:
 
 
 def load_ruleset(name: str, overrides: dict[str, dict] | None = None) -> RuleSet:
-    """Load the named rule set, with a partnership's clock overrides applied."""
+    """Load the named rule set, with a partnership's clock overrides applied. (Read once per process and
+    overrides: the rule sets ship with the code, and a day's sweep asks for a case's rules many times.)"""
+    return _load_ruleset(name, json.dumps(overrides or {}, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=32)
+def _load_ruleset(name: str, overrides_json: str) -> RuleSet:
     path = RULESET_DIR / f"{name}.yaml"
     if not path.exists():
         raise ConfigurationError(f"unknown rule set '{name}': choose one of {', '.join(available_rulesets())}")
     ruleset = load_yaml_model(path, RuleSet)
+    overrides: dict[str, dict] = json.loads(overrides_json)
     if not overrides:
         return ruleset
     clocks = {k: v.model_dump() for k, v in ruleset.clocks.items()}

@@ -119,16 +119,17 @@ def available_rulesets() -> list[str]:
 
 
 def load_ruleset(name: str, overrides: dict[str, dict] | None = None) -> RuleSet:
-    """Load the named rule set, with a partnership's clock overrides applied. (Read once per process and
-    overrides: the rule sets ship with the code, and a day's sweep asks for a case's rules many times.)"""
-    return _load_ruleset(name, json.dumps(overrides or {}, sort_keys=True, default=str))
-
-
-@lru_cache(maxsize=32)
-def _load_ruleset(name: str, overrides_json: str) -> RuleSet:
+    """Load the named rule set, with a partnership's clock overrides applied. (Parsed once per content
+    and overrides: a day's sweep asks for a case's rules many times, and parsing the YAML is slow.)"""
     path = RULESET_DIR / f"{name}.yaml"
     if not path.exists():
         raise ConfigurationError(f"unknown rule set '{name}': choose one of {', '.join(available_rulesets())}")
+    return _parsed_ruleset(path, path.read_bytes(), json.dumps(overrides or {}, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=32)
+def _parsed_ruleset(path: Path, _content: bytes, overrides_json: str) -> RuleSet:
+    name = path.stem
     ruleset = load_yaml_model(path, RuleSet)
     overrides: dict[str, dict] = json.loads(overrides_json)
     if not overrides:

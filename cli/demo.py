@@ -8,7 +8,6 @@ Prints the case timeline and the messages sent; exits non-zero if any step or me
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,14 +18,34 @@ CIG = str(Path(sys.executable).parent / "cig")
 
 
 def cig(env: dict[str, str], *args: str) -> str:
+    """`cig ARGS` as a person types it, with `env` as its environment: the same parsing, output and
+    refusals, run in this process (a process per command cost a second of imports, and the demo
+    gives some sixty commands). Raises RuntimeError with what `cig` said when it fails."""
+    from click.testing import CliRunner
+    from prefect.context import SettingsContext, get_settings_context
+    from prefect.settings import Settings as PrefectSettings
+
+    from cli.main import main
+
     if "--json" not in args:
         print(f"$ cig {' '.join(args)}", flush=True)
-    done = subprocess.run([CIG, *args], env=env, cwd=PROJECT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"`cig {' '.join(args)}` failed: {done.stderr.strip() or done.stdout.strip()}")
-    if done.stdout.strip() and "--json" not in args:
-        print("  " + done.stdout.strip().replace("\n", "\n  "))
-    return done.stdout
+    argv = sys.argv
+    with CliRunner().isolation(env=env) as (out, err, _), \
+            SettingsContext(profile=get_settings_context().profile, settings=PrefectSettings()):
+        sys.argv = [CIG, *args]  # (Prefect's settings above: this environment's, as a new process reads them)
+        try:
+            main()
+            code = 0
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+        finally:
+            sys.argv = argv
+    stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+    if code != 0:
+        raise RuntimeError(f"`cig {' '.join(args)}` failed: {stderr.strip() or stdout.strip()}")
+    if stdout.strip() and "--json" not in args:
+        print("  " + stdout.strip().replace("\n", "\n  "))
+    return stdout
 
 
 def expected_messages(reference: str, agencies: list[str], members: int) -> int:
@@ -85,8 +104,10 @@ def review_messages(partnership) -> int:  # type: ignore[no-untyped-def]
 
 
 def review_show(env: dict[str, str], reference: str) -> dict | None:  # type: ignore[type-arg]
-    done = subprocess.run([CIG, "review", "show", reference, "--json"], env=env, cwd=PROJECT, capture_output=True, text=True)
-    return json.loads(done.stdout) if done.returncode == 0 else None
+    try:
+        return json.loads(cig(env, "review", "show", reference, "--json"))
+    except RuntimeError:  # no review yet
+        return None
 
 
 def continue_into_the_review(env: dict[str, str], reference: str, agencies: list[str]) -> None:

@@ -76,7 +76,7 @@ def prefect_server() -> Iterator[None]:
         from flows.referral import referral
         from flows.review import review
 
-        runner = Runner(name="cig-test-runner", query_seconds=1, limit=20)
+        runner = Runner(name="cig-test-runner", query_seconds=0.5, limit=20)  # a resumed run waits for its look
 
         async def serve() -> None:
             await runner.aadd_flow(referral, name="referral")

@@ -97,8 +97,11 @@ async def deliver_pending(office: Office, *, reference: str | None = None, now: 
             row.attempts += 1
             row.smtp_reply = reply
             row.sent_at = datetime.now(timezone.utc)
+            # to whom: a partnership mailbox by its address; a person the case names (the referrer, an action's
+            # lead) not at all, as their address is sealed personal data (the outbox row keeps it, to send)
+            to = message.to if message.to.lower() in office.partnership.addresses else None
             store.audit(session, reference=message.key.split(":", 1)[0], actor="system", action="message sent",
-                        now=row.sent_at, kind=message.kind, to=message.to)
+                        now=row.sent_at, kind=message.kind, to=to)
         report.sent.append(message.key)
     with office.sessions() as session:
         report.in_flight = store.in_flight(session, now=clock(), case_id=case_id)

@@ -31,6 +31,7 @@ from cli.subcommands import JsonOption
 from cli.subcommands import emit as _emit
 from cli.subcommands import form as _form
 from cli.subcommands import now as _now
+from cli.subcommands import send_queued
 
 app = typer.Typer(no_args_is_help=True, help="A review's learning and improvement actions, with named leads.")
 learning_app = typer.Typer(no_args_is_help=True, help="The 6-month review, the learning summary, dissemination, the index.")
@@ -68,8 +69,11 @@ def add(
     form = _form(ActionForm, {"plan": plan, "finding": finding, "action": action, "agency": agency,
                               "lead_name": lead_name, "lead_email": lead_email, "target_on": target.date(),
                               "evidence_of_impact": evidence_of_impact})
-    [number] = learning.add_actions(open_office(), reference, [form], now=_now(), actor=by, reason=reason)
-    _emit({"reference": reference, "number": number}, as_json, f"{reference}: action {number} added.")
+    office = open_office()
+    [number] = learning.add_actions(office, reference, [form], now=_now(), actor=by, reason=reason)
+    sent = send_queued(office, reference)  # the lead's notice
+    _emit({"reference": reference, "number": number}, as_json,
+          f"{reference}: action {number} added; {form.lead_name} is told it is theirs{sent}.")
 
 
 @app.command("update")
@@ -92,9 +96,11 @@ def update(
     form = _form(ActionUpdateForm, {"number": number, "status": status, "evidence": evidence, "done_on": _day(done_on),
                                     "target_on": _day(target), "lead_name": lead_name, "lead_email": lead_email,
                                     "action": action, "evidence_of_impact": evidence_of_impact, "reason": reason})
-    view = learning.update_action(open_office(), reference, form, now=_now(), actor=by)
+    office = open_office()
+    view = learning.update_action(office, reference, form, now=_now(), actor=by)
+    sent = send_queued(office, reference) if lead_name is not None else ""  # the new lead's notice
     _emit(_plain(view), as_json, f"{reference}: action {view.number} is {view.status.value}, due "
-          f"{view.target_on.isoformat()} ({view.updates} recorded update{'s' if view.updates != 1 else ''}).")
+          f"{view.target_on.isoformat()} ({view.updates} recorded update{'s' if view.updates != 1 else ''}){sent}.")
 
 
 @app.command("list")
@@ -119,8 +125,10 @@ def import_plan(
     office = open_office()
     forms = read_plan(spreadsheet.read_bytes(), today=_now().date(), agencies=set(office.partnership.agency_by_code))
     numbers = learning.add_actions(office, reference, forms, now=_now(), actor=by, reason=reason)
+    sent = send_queued(office, reference)  # each lead's notice
     _emit({"reference": reference, "numbers": numbers}, as_json,
-          f"{reference}: {len(numbers)} action{'s' if len(numbers) != 1 else ''} imported ({', '.join(map(str, numbers))}).")
+          f"{reference}: {len(numbers)} action{'s' if len(numbers) != 1 else ''} imported ({', '.join(map(str, numbers))}); "
+          f"each named lead is told{sent}.")
 
 
 @app.command("template")

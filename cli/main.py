@@ -323,7 +323,7 @@ def sin_record(
     as_json: JsonOption = False,
 ) -> None:
     """Record the case's SIN and send it to Ofsted, the CIG chair, the business manager and the partnership chair."""
-    from cli.meetings import send_queued
+    from cli.subcommands import send_queued
 
     text = text_file.read_text(encoding="utf-8") if text_file else None
     form: SeriousIncidentNotificationForm = validated(SeriousIncidentNotificationForm, {

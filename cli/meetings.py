@@ -14,7 +14,6 @@ Errors are raised as ValueError, which `cig` prints as a sentence with exit stat
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date, datetime, timezone
 from typing import Annotated
@@ -23,6 +22,7 @@ import typer
 
 from casework.meetings import rescheduling
 from casework.office import Office, open_office
+from cli.subcommands import send_queued
 
 app = typer.Typer(no_args_is_help=True, help="The group's meetings: list, move, cancel, add.")
 
@@ -56,19 +56,6 @@ def _moment(text: str, office: Office) -> datetime:
 
 def _local(moment: datetime, office: Office) -> str:
     return moment.astimezone(office.partnership.meetings.zone).strftime("%a %d %b %Y %H:%M")
-
-
-def send_queued(office: Office) -> str:
-    """Send what a command just queued; '' when all went, else a note of what waits for the sweep."""
-    from casework.delivery import deliver_pending
-
-    try:
-        report = asyncio.run(deliver_pending(office))
-    except Exception as exc:  # the notices stay in the outbox; the next sweep sends them
-        return f" (notices queued; not sent yet: {exc})"
-    if report.temporary_failures or report.permanent_failures:
-        return f" (sent {len(report.sent)}; {len(report.temporary_failures) + len(report.permanent_failures)} not sent yet)"
-    return ""
 
 
 def _report(change: rescheduling.MeetingChange, office: Office, as_json: bool, sent: str) -> None:

@@ -1,8 +1,10 @@
 """What every `cig` sub-app (`cig review`, `cig action`, `cig learning`) shares: `--json`, the one clock
-(cli.main.now, which tests may set), and a form refused in words naming each field."""
+(cli.main.now, which tests may set), a form refused in words naming each field, and sending at once what
+a command queued."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Annotated, Any
@@ -32,3 +34,17 @@ def form(model: type[BaseModel], data: dict[str, Any]) -> Any:
         return model.model_validate({k: v for k, v in data.items() if v is not None}, context={"today": now().date()})
     except ValidationError as refused:
         raise ValueError("the form was refused:\n  " + "\n  ".join(describe_errors(refused))) from None
+
+
+def send_queued(office: Any, reference: str | None = None) -> str:
+    """Send what a command just queued (of one case, or all); '' when all went, else a note of what waits
+    for the deadline sweep, which sends it."""
+    from casework.delivery import deliver_pending
+
+    try:
+        report = asyncio.run(deliver_pending(office, reference=reference))
+    except Exception as exc:  # the messages stay in the outbox; the next sweep sends them
+        return f" (messages queued; not sent yet: {exc})"
+    if report.temporary_failures or report.permanent_failures:
+        return f" (sent {len(report.sent)}; {len(report.temporary_failures) + len(report.permanent_failures)} not sent yet)"
+    return ""

@@ -217,6 +217,15 @@ class Partnership(BaseModel):
     def agency_by_code(self) -> dict[str, Agency]:
         return {a.code: a for a in self.agencies}
 
+    @cached_property
+    def addresses(self) -> frozenset[str]:
+        """Every address this file names (its roles', the managers', the agencies' contacts), lower-cased:
+        the partnership's own mailboxes, not a person a case names (a referrer, an action's lead)."""
+        contacts = [getattr(self.contacts, name) for name in Contacts.model_fields]
+        people = [c for c in contacts if isinstance(c, Contact)] + list(self.contacts.managers) \
+            + [a.contact for a in self.agencies]
+        return frozenset(c.email.lower() for c in people)
+
     def agency(self, code: str) -> Agency:
         """The agency with this code, or a ValueError that lists the known codes."""
         try:

@@ -24,8 +24,8 @@ from casework.learning.forms import (
 )
 from casework.learning.messages import impact_pack_messages
 from casework.learning.rules import (
-    IMPACT_REVIEW_KIND, ActionStatus, ImpactPack, PackAction, action_status, impact_pack, impact_review_due, pack_markdown,
-    plans_ratified_on,
+    IMPACT_REVIEW_KIND, ActionStatus, ImpactPack, PackAction, action_status, impact_pack, impact_review_due, lead_notice,
+    pack_markdown, plans_ratified_on,
 )
 from casework.model import REVIEW_LABELS
 from casework.office import Office
@@ -88,15 +88,18 @@ def _open(session: Session, reference: str) -> tuple[Case, Review]:
 def add_actions(office: Office, reference: str, forms: Sequence[ActionForm], *, now: datetime, actor: str,
                 reason: str | None = None) -> list[int]:
     """Add actions to the review's plans, all or none (one transaction); their numbers. Each agency must be a
-    member agency. Once the executive group has ratified the plans, only with a reason."""
+    member agency. Once the executive group has ratified the plans, only with a reason. Each lead's notice
+    (the action is theirs) goes to the outbox in the same transaction."""
     for form in forms:
         office.partnership.agency(form.agency)
     with office.sessions.begin() as session:
         case, review = _open(session, reference)
         ratified = _ratified_on(review) is not None
-        return [learning_store.add_action(session, case=case, review=review, form=form, calendar=office.calendar,
-                                          ratified=ratified, reason=reason, now=now, actor=actor).number
-                for form in forms]
+        added = [learning_store.add_action(session, case=case, review=review, form=form, calendar=office.calendar,
+                                           ratified=ratified, reason=reason, now=now, actor=actor)
+                 for form in forms]
+        queue(session, case, [lead_notice(reference, learning_store.due_of(a), office.partnership) for a in added], now)
+        return [a.number for a in added]
 
 
 def update_action(office: Office, reference: str, form: ActionUpdateForm, *, now: datetime, actor: str) -> ActionView:
@@ -104,9 +107,12 @@ def update_action(office: Office, reference: str, form: ActionUpdateForm, *, now
     with office.sessions.begin() as session:
         case, review = _open(session, reference)
         today = office.calendar.local_date(now)
+        lead_before = dict(learning_store.get_action(session, case=case, review=review, number=form.number).lead)
         action = learning_store.update_action(session, case=case, review=review, form=form, calendar=office.calendar,
                                               ratified=_ratified_on(review) is not None, today=today, now=now,
                                               actor=actor)
+        if action.lead != lead_before and action.status == ActionStatus.open.value:  # a new lead is told it is theirs
+            queue(session, case, [lead_notice(reference, learning_store.due_of(action), office.partnership)], now)
         return action_view(session, case, action, today)
 
 

@@ -109,6 +109,12 @@ def _message(reference: str, due: ActionDue, purpose: str, offset: str, to: Cont
                    due.revision, context)
 
 
+def lead_notice(reference: str, due: ActionDue, partnership: Partnership) -> Message:
+    """The named lead told that the action is theirs, what it is and when it is due: when the action is
+    added, and when a new lead is named. (Its key carries the lead's address: each lead is told once.)"""
+    return _message(reference, due, "notice", "lead", due.lead, partnership)
+
+
 def action_reminders_owed(reference: str, due: ActionDue, *, now: datetime, partnership: Partnership,
                           calendar: WorkingCalendar) -> list[Message]:
     """What one action owes at `now`: a reminder to its lead on each offset's day before the target date (the

@@ -169,11 +169,15 @@ def actions_due(session: Session, *, deadlines: Sequence[Deadline]) -> dict[int,
         .where(tuple_(Review.case_id, LearningAction.number).in_(list(numbers)))).all()
     due: dict[int, ActionDue] = {}
     for case_id, a in found:
-        due[numbers[(case_id, a.number)]] = ActionDue(
-            number=a.number, agency=a.agency, action=a.action,
-            lead=Contact(name=a.lead["name"], email=a.lead["email"]), target_on=a.target_on, status=a.status,
-            revision=a.revision, created_on=a.created_at.date())
+        due[numbers[(case_id, a.number)]] = due_of(a)
     return due
+
+
+def due_of(action: LearningAction) -> ActionDue:
+    """An action as its reminders and its lead's notice need it."""
+    return ActionDue(number=action.number, agency=action.agency, action=action.action,
+                     lead=Contact(name=action.lead["name"], email=action.lead["email"]), target_on=action.target_on,
+                     status=action.status, revision=action.revision, created_on=action.created_at.date())
 
 
 def save_record(session: Session, *, review: Review | None, kind: str, key: str, data: dict, now: datetime) -> LearningRecord:

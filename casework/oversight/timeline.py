@@ -117,10 +117,12 @@ class People:
     agencies: Mapping[str, str] = field(default_factory=dict)
 
     def recipient(self, address: str | None, kind: str) -> str:
-        """Whom a message went to, in words; an address not in the partnership file is the referrer's."""
+        """Whom a message went to, in words; a person the case names (not in the partnership file) by their part."""
         if address and address.lower() in self.roles:
             return self.roles[address.lower()]
-        return "the referrer" if kind in REFERRER_MESSAGES else "its recipient"
+        if kind in REFERRER_MESSAGES:
+            return "the referrer"
+        return "the action's named lead" if kind == "action_reminder" else "its recipient"
 
     def agency(self, code: str) -> str:
         """"POL (Northshire Police)", or the code alone for an agency not in the partnership file."""

@@ -107,12 +107,13 @@ async def test_an_action_added_on_the_form_is_listed_and_its_lead_is_reminded_be
             listed["status"]) == (1, "HEALTH", "multi_agency", "Ash Lead", LEAD, "open")
     assert listed["target_on"] == (date.today() + timedelta(days=60)).isoformat()
     assert ("add-action form", "learning action added") in audited(office, reference)
-    # adding an action emails no one (as `cig action add`); its lead hears from the sweep before the target date
-    assert LEAD not in mail_to(office)
+    # its lead is told at once that it is theirs (as by `cig action add`), then reminded before the target date
+    [told] = mail_to(office)[LEAD]
+    assert told.startswith(f"[{reference}] You are the named lead: learning action 1 (")
     fortnight_before = datetime.combine(date.today() + timedelta(days=47), time(10), tzinfo=timezone.utc)
     queue_reminders(office, now=fortnight_before)
     await deliver_pending(office, now=fortnight_before)
-    [reminder] = mail_to(office)[LEAD]
+    [_, reminder] = mail_to(office)[LEAD]
     assert reminder.startswith(f"[{reference}] Due soon: learning action 1 (")
 
 

@@ -113,6 +113,39 @@ async def test_actions_are_listed_and_after_ratification_change_only_through_a_r
     assert "learning action updated" in {e.action for e in _trail(office, reference)}
 
 
+async def test_each_named_lead_is_told_once_that_the_action_is_theirs_and_a_new_lead_when_named(
+        office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    reference = await ratified_review(office, referral_form)  # its three actions added on 20 April 2027
+
+    def told() -> list[tuple[str, str]]:
+        return sorted((to, m.subject) for m in mailbox.received() for to in m.to if "You are the named lead" in m.subject)
+
+    named = f"[{reference}] You are the named lead: learning action"
+    assert told() == [("ash.lead@example.org", f"{named} 1 (Northshire Health Trust)"),
+                      ("jo.constable@example.org", f"{named} 3 (Northshire Police)"),
+                      ("sky.practitioner@example.org", f"{named} 2 (Children's Social Care)")]
+    [mail] = [m for m in mailbox.received() if "ash.lead@example.org" in m.to]
+    assert "Add health visiting to the daily domestic abuse triage." in mail.text()
+    assert "due by Saturday 31 July 2027" in mail.text() and "reminded before the target date" in mail.text()
+
+    # a new target date tells no one; a new lead is told, once, however often the update is recorded
+    learning.update_action(office, reference, form(ActionUpdateForm, number=2, target_on="2027-08-31",
+                                                   reason="The audit team was redeployed."), now=at(7, 5, year=2027), actor="t")
+    for _ in range(2):
+        learning.update_action(office, reference, form(
+            ActionUpdateForm, number=2, lead_name="Robin Newlead", lead_email="robin.newlead@example.org",
+            reason="Sky Practitioner moved to another team."), now=at(7, 6, year=2027), actor="t")
+    await deliver_pending(office, now=at(7, 6, year=2027))
+    assert [t for t in told() if t[0] == "robin.newlead@example.org"] == [
+        ("robin.newlead@example.org", f"{named} 2 (Children's Social Care)")]
+    assert len(told()) == 4
+    [mail] = [m for m in mailbox.received() if "robin.newlead@example.org" in m.to]
+    assert "due by Tuesday 31 August 2027" in mail.text()
+    # the audit says a message went, not to whose address (a lead's is sealed personal data)
+    sent = [e.detail for e in _trail(office, reference) if e.action == "message sent" and e.detail["kind"] == "action_reminder"]
+    assert len(sent) == 4 and all(d["to"] is None for d in sent)
+
+
 def _trail(office: Office, reference: str):  # type: ignore[no-untyped-def]
     with office.sessions() as session:
         return list(store.audit_trail(session, reference=reference))

@@ -25,6 +25,7 @@ from prefect.client.orchestration import get_client
 from prefect.testing.utilities import prefect_test_harness
 
 from casework import store as store_package
+from casework.forms import RecommendationForm
 from casework.office import Office, open_office
 from notifications.mailbox import read_mailbox, start_mailbox
 from tests.conftest import drop_postgres_database, free_port, new_postgres_database
@@ -198,6 +199,46 @@ async def wait_until(predicate, seconds: float = 90, what: str = "condition") ->
             return
         await asyncio.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
+
+
+async def case_awaiting_decision(office: Office, recommendation: RecommendationForm | None = None,
+                                 scr_threshold: bool = True) -> str:
+    """The example referral with its screening, returns (of small_partnership's three agencies) and the
+    group's `recommendation` recorded as the flow's own tasks record them, before its run starts: the run
+    goes from the top straight to the chair's decision, as it does after every resume (the path through
+    each form is test_referral_flow's). Below the SCR threshold (`scr_threshold=False`) for another
+    review. Returns once the CIGSUM1 has gone to the independent chair."""
+    from datetime import datetime, timezone
+
+    import yaml
+
+    from casework.forms import AgencyReturnForm, ReferralForm, ScreeningForm
+    from casework.referral import actions
+    from casework.store import cases as store
+    from flows.launch import start_referral_run
+
+    now = datetime.now(timezone.utc)
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["facts"]["concern_about_joint_working"] = scr_threshold
+    form = ReferralForm.model_validate(data, context={"today": now.date()})
+    reference = actions.submit_referral(office, form, now=now, actor="test").reference
+    actions.record_screening(office, reference, ScreeningForm(
+        outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True), now=now, actor="screening form")
+    actions.list_and_request_information(office, reference, now=now)
+    for code in ("POL", "CSC", "HEALTH"):
+        actions.record_return(office, reference, AgencyReturnForm(agency=code, status="nil"), now=now, actor="return form")
+    with office.sessions() as session:  # the group considers the case at its meeting
+        meeting_at = store.get_case(session, reference=reference).meeting_at
+    actions.record_recommendation(office, reference, recommendation or RecommendationForm(
+        outcome="scr", rationale="5(2)(b)(ii) met"), now=max(now, meeting_at or now), actor="recommendation form")
+    await start_referral_run(reference, office)
+    await wait_until(lambda: len(mail_to(office).get("independent-chair@example.org", [])) == 2, what="the CIGSUM1")
+    with office.sessions() as session:
+        assert store.get_case(session, reference=reference).stage == "awaiting_decision"
+    return reference
 
 
 def meet_now(office: Office, reference: str) -> None:

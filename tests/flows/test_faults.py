@@ -32,26 +32,25 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-import yaml
 from aiosmtpd.controller import Controller
 from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
 
 from casework.referral import actions
 from casework.delivery import deliver_pending
-from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.forms import DecisionForm
 from casework.office import Office
 from casework.store import cases as store
 from casework.store.cases import AlreadyRecorded
 from casework.store.tables import AuditEvent, OutboxMessage
 from flows import people
-from flows.launch import recover_referral_run, start_referral_run
+from flows.launch import recover_referral_run
 from casework.recovery import RunFault
 from flows.people import RunNews, latest_heartbeat, submit_step, waiting_for_input
 from flows.sweep import deadline_sweep
 from notifications.mailbox import read_mailbox, set_fault, start_mailbox
-from tests.flows.conftest import mail_to, wait_until
-from tests.flows.test_referral_flow import AGENCIES, EXAMPLE, finished, stage
+from tests.flows.conftest import case_awaiting_decision, mail_to, wait_until
+from tests.flows.test_referral_flow import finished
 
 
 DECISION_NOTICES = ("ofsted@example.org", "national-panel@example.org", "named-nurse@example.org")
@@ -60,30 +59,6 @@ DECISION_NOTICES = ("ofsted@example.org", "national-panel@example.org", "named-n
 def scr_decision() -> DecisionForm:
     return DecisionForm(response="affirm", decision="scr", rationale="Agreed.", decided_by="Indra Independent",
                         lead_reviewers=["Rowan Reviewer"])
-
-
-async def case_awaiting_decision(office: Office) -> str:
-    """A case whose screening, returns and recommendation are recorded (as the flow's own tasks record
-    them) before its run starts. The run goes from the top straight to the chair's decision, as it
-    does after every resume; the same path through the forms is test_referral_flow's. The faults are
-    caused for the decision notices, so the CIGSUM1 to the independent chair is out first.
-    """
-    now = datetime.now(timezone.utc)
-    form = ReferralForm.model_validate(yaml.safe_load(EXAMPLE.read_text()), context={"today": now.date()})
-    reference = actions.submit_referral(office, form, now=now, actor="test").reference
-    actions.record_screening(office, reference, ScreeningForm(
-        outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True), now=now, actor="screening form")
-    actions.list_and_request_information(office, reference, now=now)
-    for code in AGENCIES:
-        actions.record_return(office, reference, AgencyReturnForm(agency=code, status="nil"), now=now, actor="return form")
-    with office.sessions() as session:  # the group considers the case at its meeting
-        meeting_at = store.get_case(session, reference=reference).meeting_at
-    actions.record_recommendation(office, reference, RecommendationForm(outcome="scr", rationale="5(2)(b)(ii) met"),
-                                  now=max(now, meeting_at or now), actor="recommendation form")
-    await start_referral_run(reference, office)
-    await wait_until(lambda: len(mail_to(office).get("independent-chair@example.org", [])) == 2, what="the CIGSUM1")
-    assert stage(office, reference) == "awaiting_decision"
-    return reference
 
 
 def failed_attempts(office: Office, reference: str) -> int:

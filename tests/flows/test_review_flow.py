@@ -9,10 +9,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import yaml
 from prefect.client.orchestration import get_client
 
-from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.forms import DecisionForm, RecommendationForm
 from casework.office import Office
 from casework.review import actions as review
 from casework.review import store as review_store
@@ -21,10 +20,9 @@ from casework.review.forms import (
 )
 from casework.store import cases as store
 from casework.store.cases import NotAtThisStep
-from flows.launch import start_referral_run
 from flows.people import StepRefused, submit_review_step, submit_step
 from notifications.mailbox import read_mailbox
-from tests.flows.conftest import meet_now, wait_until
+from tests.flows.conftest import case_awaiting_decision, wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
 MANAGER, INDEPENDENT, PANEL = "business-manager@example.org", "independent-chair@example.org", "national-panel@example.org"
@@ -49,21 +47,9 @@ ANONYMISED = {"nature_of_incident": "Injury to an infant", "ages_of_children": "
 
 async def decided(office: Office, recommendation: RecommendationForm, decision: DecisionForm,
                   scr_threshold: bool = True) -> str:
-    """The example referral driven through its referral run to the chair's `decision`, as people give each
-    step; returns its reference. Below the SCR threshold (`scr_threshold=False`) for another review."""
-    from casework.referral import actions
-
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data["facts"]["concern_about_joint_working"] = scr_threshold
-    form = ReferralForm.model_validate(data, context={"today": today()})
-    reference = actions.submit_referral(office, form, now=datetime.now(timezone.utc), actor="test").reference
-    await start_referral_run(reference, office)
-    await submit_step(office, reference, "screening",
-                      ScreeningForm(outcome="accept", decided_by="Casey Chair", independent_chair_consulted=True))
-    for code in ("POL", "CSC", "HEALTH"):
-        await submit_step(office, reference, "return", AgencyReturnForm(agency=code, status="nil"))
-    meet_now(office, reference)
-    await submit_step(office, reference, "recommendation", recommendation)
+    """The example referral at the chair's `decision` in its referral run, given as the chair gives it; its
+    reference. Below the SCR threshold (`scr_threshold=False`) for another review."""
+    reference = await case_awaiting_decision(office, recommendation, scr_threshold)
     await submit_step(office, reference, "decision", decision)
     return reference
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -42,7 +43,13 @@ def send_queued(office: Any, reference: str | None = None) -> str:
     from casework.delivery import deliver_pending
 
     try:
-        report = asyncio.run(deliver_pending(office, reference=reference))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            report = asyncio.run(deliver_pending(office, reference=reference))
+        else:  # called from async code (an async caller, a test): send from a thread with a loop of its own
+            with ThreadPoolExecutor(1) as thread:
+                report = thread.submit(lambda: asyncio.run(deliver_pending(office, reference=reference))).result()
     except Exception as exc:  # the messages stay in the outbox; the next sweep sends them
         return f" (messages queued; not sent yet: {exc})"
     if report.temporary_failures or report.permanent_failures:

@@ -54,6 +54,8 @@ async def test_cig_action_adds_lists_imports_and_updates_actions(
                      "--lead-email", "ash.lead@example.org", "--target", "2027-07-31",
                      "--evidence-of-impact", "Triage minutes.")
     assert added == {"reference": reference, "number": 1}
+    assert [m.subject for m in mailbox.received() if "ash.lead@example.org" in m.to] == [
+        f"[{reference}] You are the named lead: learning action 1 (Northshire Health Trust)"]
     assert "lead_email" in refused(runner, "action", "add", reference, "--plan", "single_agency", "--finding", "F",
                                    "--action", "A", "--agency", "CSC", "--lead-name", "Sky Practitioner",
                                    "--lead-email", "not-an-address", "--target", "2027-07-31",

@@ -73,7 +73,7 @@ def add(
     [number] = learning.add_actions(office, reference, [form], now=_now(), actor=by, reason=reason)
     sent = send_queued(office, reference)  # the lead's notice
     _emit({"reference": reference, "number": number}, as_json,
-          f"{reference}: action {number} added; {form.lead_name} is told it is theirs{sent}.")
+          f"{reference}: action {number} added; {form.lead_name} {'will be' if sent else 'is'} told it is theirs{sent}.")
 
 
 @app.command("update")
@@ -128,7 +128,7 @@ def import_plan(
     sent = send_queued(office, reference)  # each lead's notice
     _emit({"reference": reference, "numbers": numbers}, as_json,
           f"{reference}: {len(numbers)} action{'s' if len(numbers) != 1 else ''} imported ({', '.join(map(str, numbers))}); "
-          f"each named lead is told{sent}.")
+          f"each named lead {'will be' if sent else 'is'} told{sent}.")
 
 
 @app.command("template")

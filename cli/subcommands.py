@@ -53,5 +53,7 @@ def send_queued(office: Any, reference: str | None = None) -> str:
     except Exception as exc:  # the messages stay in the outbox; the next sweep sends them
         return f" (messages queued; not sent yet: {exc})"
     if report.temporary_failures or report.permanent_failures:
-        return f" (sent {len(report.sent)}; {len(report.temporary_failures) + len(report.permanent_failures)} not sent yet)"
+        waiting = len(report.temporary_failures) + len(report.permanent_failures)
+        return (f" ({len(report.sent)} message{'s' if len(report.sent) != 1 else ''} sent, {waiting} not sent yet: "
+                f"the deadline sweep tries again, and `cig outbox` shows them)")
     return ""

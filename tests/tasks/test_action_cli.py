@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from casework.forms import ReferralForm
+from casework.delivery import deliver_pending
 from casework.office import Office
 from casework.review import actions as review
 from casework.review.forms import AppointmentForm, RatificationForm
@@ -90,6 +92,17 @@ async def test_cig_action_adds_lists_imports_and_updates_actions(
         (1, "HEALTH", "Ash Lead", "open"), (2, "CSC", "Sky Practitioner", "open")]
     shown = runner.invoke(cig.app, ["action", "list", reference]).output
     assert "2. [open] CSC single-agency, lead Sky Practitioner <sky.practitioner@example.org>, by 2027-08-31" in shown
+
+    # a new lead, with the mail server down: recorded, and the notice waits for the sweep, which the output says
+    mailbox.stop()
+    said = runner.invoke(cig.app, ["action", "update", reference, "2", "--lead-name", "Robin Newlead", "--lead-email",
+                                   "robin.newlead@example.org", "--reason", "Sky Practitioner moved team."]).output
+    assert re.match(rf"{reference}: action 2 is open, due 2027-08-31 \(2 recorded updates\) \(0 messages sent, \d+ not sent "
+                    r"yet: the deadline sweep tries again, and `cig outbox` shows them\)\.$", said), said
+    mailbox.start()
+    await deliver_pending(office)  # what the next deadline sweep does
+    assert [m.subject for m in mailbox.received() if "robin.newlead@example.org" in m.to] == [
+        f"[{reference}] You are the named lead: learning action 2 (Children's Social Care)"]
 
     answers = tmp_path / "summary.yaml"
     answers.write_text(

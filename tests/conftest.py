@@ -16,9 +16,10 @@ os.environ["PREFECT_HOME"] = str(_SESSION_DIR / "prefect")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
-# the stacks the system tests start: their workers look for resumed runs twice a second, not every 2 s
-# (a resumed run waits for the next look; an end-to-end test resumes some thirty)
-os.environ["PREFECT_WORKER_QUERY_SECONDS"] = "0.5"
+# the stacks the system tests start: their workers look for resumed runs every second, not every 2 s (a
+# resumed run waits for the next look; an end-to-end test resumes some thirty). Not more often: each look
+# also writes the worker's heartbeat, and a SQLite-backed server under load then answers 503 more often.
+os.environ["PREFECT_WORKER_QUERY_SECONDS"] = "1"
 os.environ["CIG_HOME"] = str(_SESSION_DIR / "cig")
 
 

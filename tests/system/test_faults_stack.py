@@ -95,14 +95,13 @@ class LocalStack:
     def wait_until_suspended(self, reference: str, seconds: float = 180) -> None:
         """Until the case's run is suspended (waiting for a person): `cig` records a step in the case
         database and wakes the run, so the run moves on after the command has returned."""
-        import urllib.request
+        from tests.system.api import call
 
         run_id = self.cig("referral", "show", reference)["flow_run_id"]
         deadline = time.monotonic() + seconds
         while True:
-            with urllib.request.urlopen(f"{self.env['PREFECT_API_URL']}/flow_runs/{run_id}") as answer:
-                if json.load(answer)["state"]["type"] == "PAUSED":
-                    return
+            if call(self.env["PREFECT_API_URL"], f"/flow_runs/{run_id}")["state"]["type"] == "PAUSED":
+                return
             assert time.monotonic() < deadline, f"the run of {reference} did not suspend"
             time.sleep(1)
 

@@ -9,37 +9,17 @@ check whether a pin is still needed.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cli.stack import BIN, PROJECT, free_port, stack_env, wait_for_http
+from tests.system.api import call
 
 pytestmark = pytest.mark.system
-
-
-def call(api: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """The API's answer; a 503 (a SQLite-backed server busy: "database is locked", seen with other stacks
-    running beside this one under `make test`) is asked again for up to a minute, as Prefect's client does.
-    These calls create by name or read, so asking again changes nothing."""
-    request = urllib.request.Request(f"{api}{path}", data=None if body is None else json.dumps(body).encode(),
-                                     method="GET" if body is None else "POST", headers={"Content-Type": "application/json"})
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return json.load(response)
-        except urllib.error.HTTPError as error:
-            if error.code != 503 or time.monotonic() > deadline:
-                raise
-            time.sleep(1)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from cli.stack import PROJECT, running_stack
+from tests.system.api import call
 
 pytestmark = pytest.mark.system
 
@@ -34,18 +35,14 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
         with running_stack(tmp_path / "var", api_port=4260, smtp_port=8160) as env:
             os.environ.update({k: v for k, v in env.items() if k.startswith(("CIG_", "PREFECT_"))})
             api = env["PREFECT_API_URL"]
-            request = urllib.request.Request(f"{api}/deployments/filter", data=b"{}", method="POST",
-                                             headers={"Content-Type": "application/json"})
-            deployments = {d["name"]: d for d in json.load(urllib.request.urlopen(request))}
+            deployments = {d["name"]: d for d in call(api, "/deployments/filter", {})}
             assert {"submit-referral", "referral"} <= set(deployments)
             schema = deployments["submit-referral"]["parameter_openapi_schema"]
             form = schema["definitions"]["ReferralForm"]["properties"]
             for field in ("notified_on", "reasons", "case_summary", "child", "significant_people", "agency",
                           "named_lead", "route", "completed_on", "facts"):
                 assert field in form and form[field].get("description"), field
-            request = urllib.request.Request(f"{api}/automations/filter", data=b"{}", method="POST",
-                                             headers={"Content-Type": "application/json"})
-            automations = {a["name"]: a for a in json.load(urllib.request.urlopen(request))}
+            automations = {a["name"]: a for a in call(api, "/automations/filter", {})}
             backstop = automations["referral suspended past awaiting decision"]
             assert backstop["trigger"]["posture"] == "Proactive"
             assert backstop["trigger"]["within"] == 31 * 24 * 3600
@@ -56,11 +53,9 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
             assert run_demo(env) == 0  # first: it counts every message the mail server received
             check_the_forms_in_a_browser(env, deployments["submit-referral"]["id"])
             # the server's scheduler has put the next deadline sweeps on the calendar
-            body = json.dumps({"flow_runs": {"deployment_id": {"any_": [deployments["deadline-sweep"]["id"]]},
-                                             "state": {"type": {"any_": ["SCHEDULED"]}}}}).encode()
-            request = urllib.request.Request(f"{api}/flow_runs/filter", data=body, method="POST",
-                                             headers={"Content-Type": "application/json"})
-            assert json.load(urllib.request.urlopen(request)), "no deadline sweep was scheduled"
+            assert call(api, "/flow_runs/filter", {"flow_runs": {
+                "deployment_id": {"any_": [deployments["deadline-sweep"]["id"]]},
+                "state": {"type": {"any_": ["SCHEDULED"]}}}}), "no deadline sweep was scheduled"
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -161,20 +156,15 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
         form["child"]["date_of_death"] = "2020-01-01"
         form["facts"]["child_died"] = True
         form = presented_values(form, open_office().partnership)  # the choices as the form gives them
-        body = json.dumps({"parameters": {"form": form}}, default=str).encode()
-        request = urllib.request.Request(f"{env['PREFECT_API_URL']}/deployments/{submit_referral_id}/create_flow_run",
-                                         data=body, method="POST", headers={"Content-Type": "application/json"})
-        intake = json.load(urllib.request.urlopen(request))
+        create_run = f"/deployments/{submit_referral_id}/create_flow_run"
+        intake = call(env["PREFECT_API_URL"], create_run, {"parameters": {"form": form}})
         page.goto(f"{ui}/runs/flow-run/{intake['id']}")
         message = "CIGSCR1 not recorded: child: date_of_death: the date of death is before the date of birth"
         page.get_by_text(message).first.wait_for(timeout=90_000)
         # the server refuses an agency the partnership file does not list, as the form's choice list does
         form["agency"] = "XYZ"
-        request = urllib.request.Request(f"{env['PREFECT_API_URL']}/deployments/{submit_referral_id}/create_flow_run",
-                                         data=json.dumps({"parameters": {"form": form}}, default=str).encode(),
-                                         method="POST", headers={"Content-Type": "application/json"})
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(request)
+            call(env["PREFECT_API_URL"], create_run, {"parameters": {"form": form}})
         assert refused.value.code == 409 and "XYZ" in refused.value.read().decode()
 
 

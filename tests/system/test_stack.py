@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import urllib.error
-import urllib.request
 from pathlib import Path
 from uuid import UUID
 

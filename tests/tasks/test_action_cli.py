@@ -4,7 +4,6 @@ the learning summary written as Word and markdown. Invented names and example.or
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from datetime import datetime

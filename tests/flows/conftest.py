@@ -242,13 +242,21 @@ async def case_awaiting_decision(office: Office, recommendation: RecommendationF
 
 
 def meet_now(office: Office, reference: str) -> None:
-    """The group meets at once for the case: an extraordinary meeting now, the case re-listed for it
+    """The group has just met for the case: an extraordinary meeting now, the case re-listed for it
     (`cig meeting add now --list REF`), so its recommendation can be recorded; the flows run on the
-    real clock, and the monthly meeting the case was listed for is weeks away."""
-    from datetime import datetime, timezone
+    real clock, and the monthly meeting the case was listed for is weeks away.
+
+    A day the calendar's rule gives a meeting takes no extraordinary one (the meeting day itself, when
+    the suite runs on it): then the group met at this hour on the last day before that has no meeting,
+    recorded as added then."""
+    from datetime import datetime, timedelta, timezone
 
     from casework.meetings import rescheduling
+    from casework.meetings.calendar import rule_gives
 
-    now = datetime.now(timezone.utc)
-    rescheduling.add_meeting(office, now, now=now, reason="the group meets at once (test)", actor="test",
+    rule = office.partnership.meetings
+    at = datetime.now(timezone.utc)
+    while rule_gives(rule, at.astimezone(rule.zone).date()):
+        at -= timedelta(days=1)
+    rescheduling.add_meeting(office, at, now=at, reason="the group meets at once (test)", actor="test",
                              relist_cases=[reference])

@@ -4,13 +4,12 @@ emailed once to the board contact with the Word document attached; a second run 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from docx import Document
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from casework.office import Office
+from casework.store import cases as store
 from flows.annual_report import annual_report
 from flows.learning_actions import add_action
 from notifications.mailbox import read_mailbox
@@ -22,7 +21,8 @@ BOARD = "board@example.org"
 async def test_the_annual_report_flow_writes_the_section_and_emails_the_board_once(office: Office) -> None:
     reference = await commissioned_review(office)
     assert (await add_action(reference=reference, action=action_as_typed(office), return_state=True)).is_completed()
-    year = datetime.now(timezone.utc).year
+    with office.sessions() as session:  # the report of the year the review was commissioned in (weeks ago)
+        year = store.get_case(session, reference=reference).review.commissioned_on.year
 
     state = await annual_report(year=year, return_state=True)
 

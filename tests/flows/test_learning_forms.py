@@ -27,6 +27,7 @@ from casework.office import Office, open_office
 from casework.referral import actions
 from casework.review import actions as review
 from casework.review.forms import AppointmentForm, RatificationForm
+from casework.store import cases as store
 from casework.store.tables import ActionUpdate, AuditEvent, LearningAction, OutboxMessage
 from casework.sweep import queue_reminders
 from cli import main as cig
@@ -43,24 +44,43 @@ def _ago(days: int) -> datetime:
     return datetime.now(timezone.utc) - timedelta(days=days)
 
 
+def referral_as_of(moment: datetime) -> ReferralForm:
+    """The example CIGSCR1 with its dates moved to `moment`: notified two days before, completed that day."""
+    data = yaml.safe_load((ROOT / "examples" / "referral.yaml").read_text())
+    day = moment.date()
+    data["notified_on"] = (day - timedelta(days=2)).isoformat()
+    data["route"]["reviewed_with_safeguarding_lead_on"] = (day - timedelta(days=1)).isoformat()
+    data["completed_on"] = day.isoformat()
+    return ReferralForm.model_validate(data, context={"today": day})
+
+
 async def commissioned_review(office: Office) -> str:
-    """The example CIGSCR1 taken through its decision to a commissioned SCR in the last few weeks; its mail sent."""
-    referral = ReferralForm.model_validate(yaml.safe_load((ROOT / "examples" / "referral.yaml").read_text()),
-                                           context=LATER)
-    reference = actions.submit_referral(office, referral, now=_ago(30), actor="t").reference
+    """The example CIGSCR1 taken through its decision to a commissioned SCR in the last weeks; its mail sent.
+
+    The flows run on the real clock, so every moment here is set from the meeting the case is actually
+    listed for, whatever the date: referred seven weeks ago, it is listed for the first monthly meeting at
+    least the listing lead time later (at most five weeks on), considered at that meeting, decided an hour
+    later and commissioned the next day, all before today."""
+    referred = _ago(49)
+    reference = actions.submit_referral(office, referral_as_of(referred), now=referred, actor="t").reference
     actions.record_screening(office, reference, ScreeningForm(outcome="accept", decided_by="Casey Chair",
-                                                              independent_chair_consulted=True), now=_ago(29), actor="t")
-    actions.list_and_request_information(office, reference, now=_ago(29))
+                                                              independent_chair_consulted=True), now=referred, actor="t")
+    actions.list_and_request_information(office, reference, now=referred)
+    with office.sessions() as session:
+        meeting_at = store.get_case(session, reference=reference).meeting_at
+    assert meeting_at is not None and meeting_at < _ago(11), f"listed for {meeting_at}"
     for agency in office.partnership.agencies:
-        actions.record_return(office, reference, AgencyReturnForm(agency=agency.code, status="nil"), now=_ago(25), actor="t")
+        actions.record_return(office, reference, AgencyReturnForm(agency=agency.code, status="nil"),
+                              now=referred + timedelta(days=1), actor="t")
     actions.record_recommendation(office, reference, RecommendationForm(outcome="scr", rationale="Serious harm."),
-                                  now=_ago(20), actor="t")
+                                  now=meeting_at + timedelta(hours=2), actor="t")
+    decided = meeting_at + timedelta(hours=3)
     actions.record_decision(office, reference, DecisionForm.model_validate(
         {"response": "affirm", "decision": "scr", "decided_by": "Indra Independent",
          "rationale": "Regulation 5(2)(b)(ii) is met: serious harm and concern about information sharing."}),
-        now=_ago(19), actor="independent chair")
-    actions.finish_case(office, reference, now=_ago(19))
-    review.commission_review(office, reference, now=_ago(18))
+        now=decided, actor="independent chair")
+    actions.finish_case(office, reference, now=decided)
+    review.commission_review(office, reference, now=decided + timedelta(days=1))
     await deliver_pending(office)
     return reference
 
@@ -129,7 +149,7 @@ async def test_an_update_on_the_form_is_recorded_and_audited_and_after_ratificat
     assert done.is_completed(), done.message
     [listed] = cig_json("action", "list", reference)["actions"]
     assert (listed["status"], listed["status_note"], listed["done_on"], listed["updates"]) == (
-        "done", "Triage minutes for March, every case.", date.today().isoformat(), 1)
+        "done", "Triage minutes for March, every case.", office.calendar.local_date(datetime.now(timezone.utc)).isoformat(), 1)
     assert ("update-action form", "learning action updated") in audited(office, reference)
 
     review.appoint_reviewer(office, reference, AppointmentForm.model_validate(

@@ -149,11 +149,13 @@ def test_cancelling_a_meeting_lists_its_cases_for_the_next_one(sweep_office: Off
     assert len([m for m in read_mailbox(office.settings.mail_dir) if m.subject.startswith("Meeting cancelled")]) == 7
 
 
-def test_cig_meeting_commands(sweep_office: Office) -> None:
+def test_cig_meeting_commands(sweep_office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
     from cli.meetings import app
 
     office = sweep_office
-    reference = open_case(office, datetime.now(timezone.utc))
+    today = at(date(2026, 11, 20))  # listed for Tue 8 Dec, the first meeting listed
+    monkeypatch.setattr("cli.meetings._now", lambda: today)
+    reference = open_case(office, today)
     runner = CliRunner()
     listed = runner.invoke(app, ["list", "--count", "2"])
     assert listed.exit_code == 0, listed.output
@@ -321,11 +323,14 @@ def test_adding_a_meeting_refuses_the_past_a_day_with_a_meeting_and_a_case_liste
         assert _case(office, reference)[0].meeting_at == datetime(2026, 12, 8, 10, tzinfo=timezone.utc)
 
 
-def test_cig_meeting_add_lists_the_extraordinary_meeting_and_can_be_cancelled(sweep_office: Office) -> None:
+def test_cig_meeting_add_lists_the_extraordinary_meeting_and_can_be_cancelled(
+        sweep_office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
     from cli.meetings import app
 
     office = sweep_office
-    reference = open_case(office, datetime.now(timezone.utc))
+    today = at(date(2026, 11, 20))  # listed for Tue 8 Dec
+    monkeypatch.setattr("cli.meetings._now", lambda: today)
+    reference = open_case(office, today)
     runner = CliRunner()
     listed_for = _case(office, reference)[0].meeting_at
     extra = (listed_for - timedelta(days=1)).astimezone(office.partnership.meetings.zone).replace(hour=16, minute=0)

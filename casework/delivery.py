@@ -49,12 +49,26 @@ def _withdrawn_as_done(session: Session, message: OutboxMessage, now: datetime) 
                                   reason="withdrawn unsent: what it was about was done before it could be delivered")
 
 
+def _meet_notice_deadline(session: Session, office: Office, message: OutboxMessage) -> None:
+    """A statutory notice just sent meets its deadline now, in the transaction that marks it sent: the
+    tracker, the case view and the monthly report show it met from that moment, whatever queued it."""
+    if message.case_id is None or message.sent_at is None:
+        return
+    case = session.get(Case, message.case_id)
+    if case is None:
+        return
+    rules = office.rules(case.regime)
+    if message.kind in rules.notices:
+        store.meet_notice_deadlines(case, rules=rules, sent={message.kind: message.sent_at})
+
+
 async def deliver_pending(office: Office, *, reference: str | None = None, now: datetime | None = None) -> DeliveryReport:
     """Send the pending messages (of one case, or all); mark each sent or failed as it goes.
 
     Each message is claimed before it is sent (casework.store.cases.claim_message), so of a case's
     run, the sweep, `cig outbox retry` and a second worker delivering at once, one sends it. Every
-    message's replies go to the partnership administrator (Reply-To).
+    message's replies go to the partnership administrator (Reply-To). A statutory notice meets its
+    deadline in the transaction that marks it sent, at `now` (the present moment when not given).
     """
     report = DeliveryReport()
     clock = lambda: now or datetime.now(timezone.utc)  # noqa: E731
@@ -96,7 +110,8 @@ async def deliver_pending(office: Office, *, reference: str | None = None, now: 
             row.status = "sent"
             row.attempts += 1
             row.smtp_reply = reply
-            row.sent_at = datetime.now(timezone.utc)
+            row.sent_at = clock()
+            _meet_notice_deadline(session, office, row)
             # to whom: a partnership mailbox by its address; a person the case names (the referrer, an action's
             # lead) not at all, as their address is sealed personal data (the outbox row keeps it, to send)
             to = message.to if message.to.lower() in office.partnership.addresses else None

@@ -61,20 +61,21 @@ def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet) -> 
 
 
 def meet_sent_notices(session: Session, office: Office, rows: Sequence[Deadline]) -> list[Deadline]:
-    """Mark a notice deadline met when its notice has been sent (the referral flow marks it only when the
-    case finishes, and a notice sent at referral, like wt2023's serious incident notice, waits weeks for
-    that); return the rows still open."""
+    """Meet each notice deadline whose notice was sent before delivery met it in the same transaction (a
+    database from before that; a message marked sent by hand); return the rows still open. (Delivery meets a
+    notice's deadline as it marks the notice sent: casework.delivery.)"""
     still_open = []
     for row in rows:
         if row.kind in NOTICE_KINDS:
-            names = [name for name, notice in office.rules(row.case.regime).notices.items() if notice.clock == row.kind]
-            sent_at = session.scalar(
-                select(func.min(OutboxMessage.sent_at)).where(
+            rules = office.rules(row.case.regime)
+            names = [name for name, notice in rules.notices.items() if notice.clock == row.kind]
+            sent = dict(session.execute(
+                select(OutboxMessage.kind, func.min(OutboxMessage.sent_at)).where(
                     OutboxMessage.case_id == row.case_id, OutboxMessage.kind.in_(names), OutboxMessage.status == "sent"
-                )
-            )
-            if sent_at is not None:
-                row.met_at = sent_at
+                ).group_by(OutboxMessage.kind)
+            ).tuples().all())
+            if sent:
+                store.meet_notice_deadlines(row.case, rules=rules, sent=sent)
                 continue
         still_open.append(row)
     return still_open

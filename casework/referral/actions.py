@@ -289,9 +289,7 @@ def finish_case(office: Office, reference: str, *, now: datetime) -> Outcome:
         case = store.get_case(session, reference=reference, for_update=True)
         rules = office.rules(case.regime)
         sent = {m.kind: m.sent_at for m in store.messages_for(session, case_id=case.id) if m.status == "sent"}
-        for name, notice in rules.notices.items():
-            if sent.get(name):
-                store.meet_deadline(case, kind=notice.clock, now=sent[name])
+        store.meet_notice_deadlines(case, rules=rules, sent={name: at for name, at in sent.items() if at})
         from casework.review.rules import notice_waits_for_reviewer
 
         owed = [name for name, notice in rules.notices.items() if notice.sent_at == "decision" and not sent.get(name)

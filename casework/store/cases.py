@@ -4,7 +4,7 @@ argument and never commits: the caller owns the transaction. Every change writes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -108,6 +108,17 @@ def meet_deadline(case: Case, *, kind: str, now: datetime, subject: str | None =
             if round is not None and item.round != round:
                 continue
             item.met_at = now
+
+
+def meet_notice_deadlines(case: Case, *, rules: RuleSet, sent: Mapping[str, datetime]) -> None:
+    """Each statutory notice in `sent` (a notice's name in the rule set -> when its message was sent) meets its
+    deadline at that moment. A notice is sent when the mail server accepts it, not when it is queued; whatever
+    caused it (a referral, a decision, a lead reviewer's appointment, a sweep or a retry), the deliverer calls
+    this in the transaction that marks the message sent."""
+    for name, at in sent.items():
+        notice = rules.notices.get(name)
+        if notice is not None and at is not None:
+            meet_deadline(case, kind=notice.clock, now=at)
 
 
 def record_referral(

@@ -38,7 +38,10 @@ PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "referral.yaml"
 LINK = re.compile(r"(https?://[^\s/]+/link/[A-Za-z0-9_-]{43})")
 TOKEN = re.compile(r'name="form_token" value="([0-9a-f]{64})"')
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> "
+       b"endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >> endobj\nxref\n0 4\n"
+       b"0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n0000000115 00000 n \n"
+       b"trailer << /Size 4 /Root 1 0 R >>\nstartxref\n186\n%%EOF\n")  # a one-page PDF, its cross-reference table counted
 RETURN_LIMIT, DECISION_LIMIT = 1.0, 2.0
 
 

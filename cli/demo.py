@@ -56,7 +56,10 @@ def expected_messages(reference: str, agencies: list[str], members: int) -> int:
     return 4 + 4 + 3 + len(agencies) + members + 1 + 3 + 2 + 2
 
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"  # an invented CIGINF1
+PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> "
+       b"endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >> endobj\nxref\n0 4\n"
+       b"0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n0000000115 00000 n \n"
+       b"trailer << /Size 4 /Root 1 0 R >>\nstartxref\n186\n%%EOF\n")  # an invented CIGINF1
 
 
 def answer_on_the_website(env: dict[str, str], address: str, involvement: str) -> None:

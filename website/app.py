@@ -151,6 +151,8 @@ def create_app(office: Office | None = None) -> RouteLog:
     secret = hashlib.sha256(b"cig website form token\0" + data_keys(settings)[0].encode()).digest()
     throttle = LookupThrottle()
     partnership = the_office.partnership.name
+    template = the_office.partnership.ciginf1_template
+    blank_form = template.read_bytes() if template is not None else None  # the CIGINF1 each request email carries
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="Secure website")
     app.mount("/assets", StaticFiles(directory=STATIC / "assets", check_dir=False), name="assets")
@@ -359,7 +361,7 @@ def create_app(office: Office | None = None) -> RouteLog:
                 if opened.step in CHAIR_STEPS:
                     posted = {key: str(value) for key, value in data.items() if isinstance(value, str)}
                 elif opened.step is LinkStep.information_return:
-                    given = await read_return(data, agency=opened.agency or "",
+                    given = await read_return(data, agency=opened.agency or "", blank_form=blank_form,
                                               today=the_office.calendar.local_date(now()))
                 else:
                     return refused(LinkRefusal.closed)

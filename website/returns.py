@@ -1,6 +1,7 @@
 """The CIGINF1 return page's form: what the agency typed and uploaded, checked by the same model `cig
 return` and the Prefect UI use (casework.forms.AgencyReturnForm), with each problem named in words
-against its field, as the GOV.UK error summary shows it.
+against its field, as the GOV.UK error summary shows it. Each uploaded file is checked as the document
+it claims to be (casework.documents), and the partnership's own blank CIGINF1 is not a return.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from casework.documents import MAX_DOCUMENT_BYTES, document_attachment
+from casework.documents import MAX_DOCUMENT_BYTES, DocumentRefused, document_attachment, is_blank_form
 from casework.forms import AgencyReturnForm
 
 MAX_FILES = 5
@@ -68,8 +70,9 @@ def _words(problem: dict[str, Any]) -> tuple[str, str]:
     return name, f"{FIELD_WORDS[name]}{where}: {message[0].lower()}{message[1:]}"
 
 
-async def read_return(data: FormData, *, agency: str, today: date) -> ReturnInput:
-    """Check the posted return: its fields through AgencyReturnForm, its files by content and size."""
+async def read_return(data: FormData, *, agency: str, today: date, blank_form: bytes | None = None) -> ReturnInput:
+    """Check the posted return: its fields through AgencyReturnForm, its files by content and size, and
+    none of them the partnership's `blank_form` (the CIGINF1 the request email carried) unchanged."""
     values = {
         "status": str(data.get("status") or ""),
         "involvement": str(data.get("involvement") or ""),
@@ -81,10 +84,17 @@ async def read_return(data: FormData, *, agency: str, today: date) -> ReturnInpu
     if len(uploads) > MAX_FILES:
         result.errors["documents"] = f"Select up to {MAX_FILES} files"
     for upload in uploads[:MAX_FILES]:
+        content = await upload.read()
         try:
-            result.documents.append(document_attachment(upload.filename or "CIGINF1", await upload.read()))
-        except ValueError as refused:
+            # parsing a document takes a while (a PDF's structure, a package read through): off the event loop
+            result.documents.append(await run_in_threadpool(document_attachment, upload.filename or "CIGINF1", content))
+        except DocumentRefused as refused:
             result.errors.setdefault("documents", f"{FIELD_WORDS['documents']}: {str(refused).split(': ', 1)[1]}")
+            continue
+        if blank_form is not None and await run_in_threadpool(is_blank_form, content, blank_form):
+            result.errors.setdefault("documents", f"{FIELD_WORDS['documents']}: {result.documents[-1]['filename']} "
+                                                  "is the blank CIGINF1 form from the request email; please fill it "
+                                                  "in before uploading")
     if values["status"] == "returned" and not uploads and "documents" not in result.errors:
         result.errors["documents"] = MISSING["documents"]
     raw = {

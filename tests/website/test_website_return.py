@@ -18,14 +18,19 @@ from casework.store import links as link_store
 from casework.store.tables import OutboxMessage
 from tests.website.conftest import ADMIN, IDENTITIES, POLICE, mails_to
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> "
+       b"endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >> endobj\nxref\n0 4\n"
+       b"0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n0000000115 00000 n \n"
+       b"trailer << /Size 4 /Root 1 0 R >>\nstartxref\n186\n%%EOF\n")  # a one-page PDF, its cross-reference table counted
 
 
 def docx() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", "<w:document/>")
+        archive.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                         '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+                         'officedocument.wordprocessingml.document.main+xml"/></Types>')
+        archive.writestr("word/document.xml", "<w:document><w:t>An annex: the chronology.</w:t></w:document>")
     return buffer.getvalue()
 
 
@@ -199,3 +204,51 @@ async def test_the_websites_log_names_the_route_never_the_token(
     with office.sessions() as session:  # the database keeps the token's digest, never the token
         bodies = " ".join(str(row) for row in session.execute(select(OutboxMessage.key, OutboxMessage.subject)))
         assert token not in bodies
+
+
+async def test_a_zip_bomb_posing_as_word_or_a_pdf_header_on_anything_else_is_refused_naming_the_field(
+        office: Office, case: str, police_link: str, client: httpx.AsyncClient) -> None:
+    bomb = io.BytesIO()  # a real Word package but for one part: 16 MB of zeros, about 16 KB packed
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive, zipfile.ZipFile(io.BytesIO(docx())) as real:
+        for part in real.namelist():
+            archive.writestr(part, real.read(part))
+        archive.writestr("word/media/image1.png", b"\0" * (16 * 1024 * 1024))
+
+    expanding = await post_return(client, police_link, RETURN, [("CIGINF1.docx", bomb.getvalue())])
+    pretending = await post_return(client, police_link, RETURN, [("CIGINF1.pdf", b"%PDF-1.7\nMZ\x90\x00 not a PDF")])
+    named = await post_return(client, police_link, RETURN, [("C:\\Users\\pat\\CIGINF1 \u202efdp.exe", b"MZ\x90\x00")])
+
+    assert expanding.status_code == 400
+    assert '<a href="#documents">The completed CIGINF1: CIGINF1.docx expands to far more than its size ' \
+           '(a compressed archive, not a document)</a>' in expanding.text
+    assert pretending.status_code == 400
+    assert '<a href="#documents">The completed CIGINF1: CIGINF1.pdf is not a readable PDF</a>' in pretending.text
+    assert "The completed CIGINF1: CIGINF1 fdp.exe is not a PDF" in named.text and "\u202e" not in named.text
+    assert request_of(office, case, "POL").status == "outstanding"
+    with office.sessions() as session:
+        assert link_store.return_documents(session, case=store.get_case(session, reference=case)) == []
+
+
+async def test_a_file_name_is_kept_without_its_folders_or_hidden_characters(
+        office: Office, case: str, police_link: str, client: httpx.AsyncClient) -> None:
+    response = await post_return(client, police_link, RETURN, [("C:\\Users\\pat\\CIGINF1 \u202efdp.exe", PDF)])
+
+    assert response.status_code == 200, response.text
+    with office.sessions() as session:
+        [kept] = link_store.return_documents(session, case=store.get_case(session, reference=case), agency="POL")
+    assert kept.document["filename"] == "CIGINF1 fdp.pdf"
+
+
+async def test_the_blank_ciginf1_from_the_request_email_is_not_a_return(
+        office: Office, case: str, police_link: str, client: httpx.AsyncClient) -> None:
+    [request] = mails_to(office, POLICE, "(CIGINF1)")
+    [blank] = [part for part in request.message().iter_attachments() if part.get_filename() == "CIGINF1.docx"]
+
+    response = await post_return(client, police_link, RETURN, [("CIGINF1.docx", blank.get_content())])
+
+    assert response.status_code == 400
+    assert '<a href="#documents">The completed CIGINF1: CIGINF1.docx is the blank CIGINF1 form from the request ' \
+           'email; please fill it in before uploading</a>' in response.text
+    assert request_of(office, case, "POL").status == "outstanding"
+    with office.sessions() as session:
+        assert link_store.return_documents(session, case=store.get_case(session, reference=case)) == []

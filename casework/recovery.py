@@ -1,13 +1,18 @@
 """When a case's run has died, and whether the system may start it again: pure rules, no Prefect.
 
-A case's run lives on the Prefect server; the case database says where the case is. The deadline
-sweep looks at each open case's run and asks these rules two questions:
+A case's run lives on the Prefect server; the case database says where the case is. The recovery
+check (woken by the Prefect Automations of flows.automations within seconds of a run going silent,
+and the deadline sweep every 15 minutes as a backstop) looks at each open case's run and asks these
+rules two questions:
 
 - has the run died (`run_fault`)? Crashed or failed; suspended at a step with no form saved past
-  the grace its process has to save one; or shown running (or pending) while its heartbeats have
-  stopped for several heartbeat intervals (its worker was killed: nothing reported the run).
+  the grace its process has to save one; taken by a worker (Pending, Submitting) whose process never
+  reported Running; or shown running while its heartbeat is overdue (its worker was killed: nothing
+  reported the run). How long each may stay silent (`silence_allowed`) is also the window of the
+  Automation that wakes the check, so a check woken by one always finds the run judged dead.
   A suspended run sends no heartbeats, and a last heartbeat that arrives after its Suspended state
-  says nothing about it: only its form does.
+  says nothing about it: only its form does. A scheduled run is not dead: any live worker takes it
+  (a late one waits for a free slot of the pool, which restarting the dead runs that hold them frees).
 - may it be started again (`recovery_decision`)? Yes, unless the case's run has already been
   recovered `limit.recoveries` times within `limit.within` (three in an hour): a run that keeps
   dying is left alone and the business manager is told, not restarted in a loop.
@@ -22,8 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-SWEEP_MINUTES = 15  # the deadline sweep's interval (prefect.yaml): the longest a dead run waits for it
-HEARTBEAT_MISSES = 3  # heartbeat intervals without a sign of life before a running run is judged dead
+SWEEP_MINUTES = 15  # the deadline sweep's interval (prefect.yaml): the backstop, if no Automation woke the check
+RECOVERY_SECONDS = 60  # what is promised: a dead run is found and restarted within a minute of its death
+START_SECONDS = 30  # a run a worker took (Pending, Submitting) reports Running within this, on a loaded machine
+HEARTBEAT_SLACK_SECONDS = 10  # how late a running run's next heartbeat may be before it is judged dead
+FORM_SAVE_SECONDS = 30  # a suspended run's process saves its form's schema within this (a few 5xx retries included)
 
 
 class RunFault(StrEnum):
@@ -60,9 +68,16 @@ class RunSighting:
     form_saved: bool | None = None
 
 
-def stale_after(heartbeat_seconds: float, misses: int = HEARTBEAT_MISSES) -> timedelta:
-    """How long a running run may go without a sign of life before it is judged dead."""
-    return timedelta(seconds=heartbeat_seconds * misses)
+def silence_allowed(state: str, heartbeat_seconds: float | None) -> timedelta | None:
+    """How long a run in `state` may go without a sign of life (a state change or a heartbeat) before it is
+    judged dead (None: silence says nothing of it). A run taken by a worker has `START_SECONDS` to report
+    Running, whatever its heartbeats; a running one its heartbeat interval and `HEARTBEAT_SLACK_SECONDS`
+    (the engine beats once on starting, then every interval)."""
+    if state == "PENDING":
+        return timedelta(seconds=START_SECONDS)
+    if state == "RUNNING" and heartbeat_seconds:
+        return timedelta(seconds=heartbeat_seconds + HEARTBEAT_SLACK_SECONDS)
+    return None
 
 
 def last_sign_of_life(sighting: RunSighting) -> datetime:
@@ -73,7 +88,7 @@ def last_sign_of_life(sighting: RunSighting) -> datetime:
 
 
 def run_fault(sighting: RunSighting, *, now: datetime, heartbeat_seconds: float | None,
-              form_save_seconds: float, misses: int = HEARTBEAT_MISSES) -> RunFault | None:
+              form_save_seconds: float = FORM_SAVE_SECONDS) -> RunFault | None:
     """How the run died, or None while it lives (or waits properly, or is somewhere a person put it).
 
     `heartbeat_seconds` None means runs send no heartbeats: a running run is then never judged dead.
@@ -86,9 +101,9 @@ def run_fault(sighting: RunSighting, *, now: datetime, heartbeat_seconds: float 
     if state == "PAUSED":  # heartbeats say nothing here, not even one sent after the Suspended state
         suspended_for = (now - sighting.state_at).total_seconds()
         return RunFault.form_missing if sighting.form_saved is False and suspended_for > form_save_seconds else None
-    if state in ("RUNNING", "PENDING") and heartbeat_seconds:
-        if now - last_sign_of_life(sighting) > stale_after(heartbeat_seconds, misses):
-            return RunFault.stalled
+    allowed = silence_allowed(state, heartbeat_seconds)
+    if allowed is not None and now - last_sign_of_life(sighting) > allowed:
+        return RunFault.stalled
     return None
 
 
@@ -147,6 +162,6 @@ def recovery_number(history: Sequence[PastRecovery]) -> int:
     return sum(1 for past in history if past.event is PastEvent.recovered)
 
 
-def restart_promise(sweep_minutes: int = SWEEP_MINUTES) -> str:
-    """What a person is told will happen to a dead run (it is judged dead only once it is: the next sweep acts)."""
-    return f"the system restarts it within {sweep_minutes} minutes (the deadline sweep runs every {sweep_minutes} minutes)"
+def restart_promise() -> str:
+    """What a person is told will happen to a dead run (it is judged dead only once it is: the check acts then)."""
+    return "the system restarts it within a minute"

@@ -7,11 +7,18 @@ referral run has stayed Suspended at that stage for longer than the stage's stat
 the escalation emails. A further Automation fires when a case's mail is still undelivered after
 every retry (its `send_messages` task run failed): it notifies the administrator through the
 notification block CIG_ALERT_BLOCK names (Teams, Slack, a webhook: not the mail server that is
-failing), and without one it is recorded on the UI's Automations and Event Feed pages. Two more
-bring the sweep at once to a referral run that died, instead of within 15 minutes: one when the run
-is reported Crashed or Failed, one (Prefect's "detect zombie flows" recipe) when a running run's
-heartbeats stop for three intervals plus one; the sweep, not the Automation, decides and restarts
-it (casework.recovery), so the limit, the audit and the one alert hold however it is woken.
+failing), and without one it is recorded on the UI's Automations and Event Feed pages.
+
+Four more wake the recovery check (the `recover-runs` deployment, flows.sweep.recover_runs) within
+seconds of a case's run (referral or review) dying, whatever state it died in, instead of within
+15 minutes: when the run is reported Crashed or Failed; when a worker took it (Pending,
+Submitting) and its process never reported Running; when it is running and its heartbeat is
+overdue (Prefect's "detect zombie flows" recipe, with the window of casework.recovery); when it
+suspended and nothing followed within the grace to save its form (this one wakes the check once
+per suspension: a few seconds of a worker's time, where a person then waits days). The check,
+not the Automation, judges the run with the same windows and restarts it (casework.recovery), so
+the limit, the audit and the one alert hold however it is woken, and a run already restarted is
+not restarted again.
 `make up` creates them all; re-creating replaces them by name.
 """
 
@@ -24,7 +31,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.events.actions import ActionTypes, DoNothing, RunDeployment, SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
-from casework.recovery import HEARTBEAT_MISSES
+from casework.recovery import FORM_SAVE_SECONDS, START_SECONDS, silence_allowed
 from config.partnership import Partnership
 from config.rulesets import ClockUnit
 
@@ -73,30 +80,60 @@ def referral_automations(partnership: Partnership, sweep_deployment_id: str) -> 
     return automations
 
 
-def dead_run_automations(sweep_deployment_id: str, heartbeat_seconds: int | None) -> list[AutomationCore]:
-    """Run the deadline sweep when a referral run is reported dead, or its heartbeats stop."""
-    referral_runs = {"prefect.resource.id": "prefect.flow-run.*", "prefect.resource.name": "referral-*"}
-    sweep = [RunDeployment(source="selected", deployment_id=sweep_deployment_id, parameters={})]
-    automations = [AutomationCore(
-        name="referral run crashed",
-        description="A referral run was reported Crashed or Failed: run the deadline sweep, which restarts it "
-                    "(or, if it keeps dying, leaves it and tells the business manager).",
-        trigger=EventTrigger(posture=Posture.Reactive, expect={"prefect.flow-run.Crashed", "prefect.flow-run.Failed"},
-                             match=referral_runs, threshold=1, within=timedelta(0)),
-        actions=sweep,
-    )]
-    if heartbeat_seconds:
-        silence = timedelta(seconds=heartbeat_seconds * (HEARTBEAT_MISSES + 1))
+CASE_RUNS = {"prefect.resource.id": "prefect.flow-run.*", "prefect.resource.name": ["referral-*", "review-*"]}
+
+
+def _silent_after(events: set[str], window: timedelta) -> EventTrigger:
+    """Fires when a case's run, after one of `events`, shows nothing more (no state change, no heartbeat)
+    for `window` (a proactive trigger; each run on its own)."""
+    return EventTrigger(posture=Posture.Proactive, after=events, expect={"prefect.flow-run.*"}, match=CASE_RUNS,
+                        for_each={"prefect.resource.id"}, threshold=1, within=window)
+
+
+def dead_run_automations(check_deployment_id: str, heartbeat_seconds: int | None) -> list[AutomationCore]:
+    """Run the recovery check when a case's run is reported dead, or goes silent in a state where silence is
+    death (casework.recovery.silence_allowed): each window is the one the check judges by."""
+    check = [RunDeployment(source="selected", deployment_id=check_deployment_id, parameters={})]
+    starting = silence_allowed("PENDING", heartbeat_seconds) or timedelta(seconds=START_SECONDS)
+    automations = [
+        AutomationCore(
+            name="case run crashed",
+            description="A case's run was reported Crashed or Failed: run the recovery check, which restarts it "
+                        "(or, if it keeps dying, leaves it and tells the business manager).",
+            trigger=EventTrigger(posture=Posture.Reactive, expect={"prefect.flow-run.Crashed", "prefect.flow-run.Failed"},
+                                 match=CASE_RUNS, threshold=1, within=timedelta(0)),
+            actions=check,
+        ),
+        AutomationCore(
+            name="case run never started",
+            description=f"A worker took a case's run (Pending, Submitting) and its process did not report Running "
+                        f"within {starting.seconds} s: the worker may have been killed. Run the recovery check.",
+            trigger=_silent_after({"prefect.flow-run.Pending", "prefect.flow-run.Submitting"}, starting),
+            actions=check,
+        ),
+        AutomationCore(
+            name="case run suspended without its form",
+            description=f"A case's run suspended and nothing followed within {FORM_SAVE_SECONDS} s: if its form was "
+                        "not saved (its process was killed while suspending), the recovery check restarts it; "
+                        "a run waiting properly for a person is left alone.",
+            trigger=_silent_after({"prefect.flow-run.Suspended"}, timedelta(seconds=FORM_SAVE_SECONDS)),
+            actions=check,
+        ),
+    ]
+    running = silence_allowed("RUNNING", heartbeat_seconds)
+    if running is not None:
         automations.append(AutomationCore(
-            name="referral run heartbeats stopped",
-            description=f"A running referral run sent no heartbeat (nor any other event) for {silence.seconds} s: "
-                        "its worker may have been killed. Run the deadline sweep, which judges it and restarts it.",
-            trigger=EventTrigger(posture=Posture.Proactive, after={"prefect.flow-run.heartbeat"},
-                                 expect={"prefect.flow-run.*"}, match=referral_runs,
-                                 for_each={"prefect.resource.id"}, threshold=1, within=silence),
-            actions=sweep,
+            name="case run heartbeats stopped",
+            description=f"A running case run sent no heartbeat (nor any other event) for {running.seconds} s: "
+                        "its worker may have been killed. Run the recovery check, which judges it and restarts it.",
+            trigger=_silent_after({"prefect.flow-run.Running", "prefect.flow-run.Retrying",
+                                   "prefect.flow-run.heartbeat"}, running),
+            actions=check,
         ))
     return automations
+
+
+RETIRED = ("referral run crashed", "referral run heartbeats stopped")  # replaced by the "case run" ones
 
 
 UNDELIVERED = "case mail undelivered after retries"
@@ -129,7 +166,8 @@ def undelivered_mail_automation(alert_block_id: str | None) -> AutomationCore:
 
 
 async def ensure_automations(partnership: Partnership, sweep_deployment: str = "deadline-sweep/deadline-sweep",
-                             alert_block: str | None = None) -> list[str]:
+                             alert_block: str | None = None,
+                             check_deployment: str = "recover-runs/recover-runs") -> list[str]:
     """Create (or replace) the alerting Automations on the current Prefect server; return their names.
 
     `alert_block`: "block-type-slug/block-name" of a notification block for the undelivered-mail alert.
@@ -148,7 +186,11 @@ async def ensure_automations(partnership: Partnership, sweep_deployment: str = "
                                  "UI (Blocks) or with `prefect block create`, or unset CIG_ALERT_BLOCK") from None
         names = []
         automations = referral_automations(partnership, str(deployment.id)) + [undelivered_mail_automation(block_id)]
-        automations += dead_run_automations(str(deployment.id), heartbeat_seconds())
+        check = await client.read_deployment_by_name(check_deployment)
+        automations += dead_run_automations(str(check.id), heartbeat_seconds())
+        for retired in RETIRED:
+            for existing in await client.read_automations_by_name(retired):
+                await client.delete_automation(existing.id)
         for automation in automations:
             for existing in await client.read_automations_by_name(automation.name):
                 await client.delete_automation(existing.id)

@@ -3,7 +3,8 @@
 The run is created with an idempotency key, so starting it twice (a retry after a 503, a second
 worker, `cig referral start-pending`) gives the same run. A referral whose run could not be
 started stays recorded and is started later; it is never lost. A run that died is restarted by the
-deadline sweep (`recover_dead_runs`), or at once by a person (`recover_referral_run`).
+recovery check (`recover_dead_runs`, which the Automations of flows.automations run within seconds of
+its death, and the deadline sweep every 15 minutes), or at once by a person (`recover_referral_run`).
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class RunRecovery:
 async def recover_dead_runs(office: Office | None = None, *, limit: RecoveryLimit = RecoveryLimit(),
                             actor: str = "deadline sweep") -> list[RunRecovery]:
     """Find every open case whose run has died (casework.recovery.run_fault: crashed, failed, suspended
-    with no form saved past the grace, or shown running with its heartbeats stopped) and restart it, as
+    with no form saved past the grace, taken by a worker and never started, or shown running with its
+    heartbeat overdue) and restart it, as
     `recover_referral_run` would, unless it keeps dying (`limit`): then leave it and escalate. Each is
     audited and the administrator told once (the business manager too of one left stopped). A run
     dealt with before (the same dead state) is not touched again. Judged on the real clock.
@@ -139,6 +141,38 @@ async def recover_dead_runs(office: Office | None = None, *, limit: RecoveryLimi
 
 
 RUNS_PER_READ = 200
+CHECK_FLOW = "recover-runs"  # flows.sweep.recover_runs
+
+
+async def wait_for_earlier_checks(seconds: float = 20) -> None:
+    """Inside a recovery check's run: wait until the checks started before it have finished (at most
+    `seconds`: one killed with its worker never finishes). Two checks woken by two deaths at once would
+    otherwise both find the same dead run and restart it twice; the later one now finds it restarted."""
+    import asyncio
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return
+    deadline = time.monotonic() + seconds
+    async with get_client() as client:
+        me = await client.read_flow_run(context.flow_run.id)
+        mine = (me.start_time or datetime.now(timezone.utc), str(me.id))
+        while time.monotonic() < deadline:
+            running = await client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[CHECK_FLOW])),
+                flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+                    any_=[StateType.RUNNING]))), limit=RUNS_PER_READ)
+            if not any(run.start_time and (run.start_time, str(run.id)) < mine for run in running):
+                return
+            await asyncio.sleep(0.5)
 
 
 async def catch_up_runs_behind(office: Office | None = None) -> list[str]:
@@ -196,9 +230,10 @@ async def _deal_with_dead_run(client, office: Office, reference: str, run, fault
         return None
     state_ids = [str(state.id)]
     if fault is RunFault.stalled:  # nothing reported its death: say so on the run first
+        silence = (f"Taken by a worker at {state.timestamp:%H:%M:%S} UTC and never reported running"
+                   if state.type.value == "PENDING" else f"No heartbeat since {state.timestamp:%H:%M:%S} UTC or later")
         crashed = await client.set_flow_run_state(run.id, Crashed(
-            message=f"No heartbeat since {state.timestamp:%H:%M:%S} UTC or later: its process or worker is gone"),
-            force=True)
+            message=f"{silence}: its process or worker is gone"), force=True)
         if crashed.state is not None:
             state_ids.append(str(crashed.state.id))
     if decision is RecoveryDecision.restart:
@@ -238,10 +273,10 @@ async def _answered(client, flow_run_id: UUID, pause_key: str) -> bool:  # type:
 
 
 async def recover_referral_run(reference: str, office: Office | None = None, *, stalled: bool = False) -> str:
-    """Put a case's run that died back on the work pool at once, as the deadline sweep does within 15
-    minutes: crashed or failed; suspended at a step with no form saved for it (its process ended while a
+    """Put a case's run that died back on the work pool at once, as the recovery check does within a
+    minute: crashed or failed; suspended at a step with no form saved for it (its process ended while a
     busy server refused the form); or, with `stalled`, still shown running after its worker was killed
-    (the sweep waits for its heartbeats to stop). A person's command: no limit, no alert. It re-runs from
+    (the check waits for its heartbeat to be overdue). A person's command: no limit, no alert. It re-runs from
     the top: the case database says what is done, and the outbox sends what is still owed, once.
     Returns the state it was in.
     """

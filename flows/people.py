@@ -35,8 +35,9 @@ from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, DecisionForm, check_decision_against_recommendation
 from casework.model import Recommendation, ReturnStatus, Stage
 from casework.office import Office
+from casework import recovery
 from casework.recovery import (
-    PastEvent, RunFault, RunSighting, restart_promise, run_fault, stale_after,
+    PastEvent, RunFault, RunSighting, restart_promise, run_fault, silence_allowed,
 )
 from casework.store import cases as store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
@@ -107,7 +108,7 @@ def check_step(case: Case, step: str, form: BaseModel, *, arrived: bool = True) 
         raise NotAtThisStep(f"{case.reference} is {case.stage.replace('_', ' ')}, not at the {step} step")
 
 
-FORM_SAVE_SECONDS = 60  # a suspended run's process saves its form's schema within this, retries included
+FORM_SAVE_SECONDS = recovery.FORM_SAVE_SECONDS  # a suspended run's process saves its form's schema within this
 
 
 class RunWait(Enum):
@@ -159,8 +160,8 @@ async def run_sighting(client, run, key_prefix: str, now: datetime) -> RunSighti
                     raise
                 form_saved = False
     last_heartbeat = None
-    every = heartbeat_seconds()
-    if state.type.value in ("RUNNING", "PENDING") and every and now - state.timestamp > stale_after(every):
+    allowed = silence_allowed(state.type.value, heartbeat_seconds())
+    if allowed is not None and now - state.timestamp > allowed:
         last_heartbeat = await latest_heartbeat(client, run.id, since=state.timestamp)
     return RunSighting(state=state.type.value, state_at=state.timestamp, last_heartbeat=last_heartbeat,
                        form_saved=form_saved)

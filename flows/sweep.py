@@ -1,4 +1,6 @@
-"""The `deadline-sweep` flow: every 15 minutes (prefect.yaml), find the deadlines that are due soon
+"""The `deadline-sweep` flow, and the `recover-runs` check.
+
+`deadline-sweep`: every 15 minutes (prefect.yaml), find the deadlines that are due soon
 or overdue and send the reminders, warnings, chases and escalations they owe; resend what a mail
 outage left in the outbox; start the runs of referrals recorded while Prefect was unreachable;
 restart the case runs that died (crashed, failed, suspended with no form saved, or silent while
@@ -8,6 +10,10 @@ runs left suspended at a step already recorded by `cig` or the website (flows.pe
 The rules of who is told what and when are in casework.referral.reminders; the sweep reads only the indexed
 open deadlines near now. `now` may be given to simulate another moment (`make demo-month`); runs
 are always judged on the real clock, as the Prefect server records them.
+
+`recover-runs`: only the restart of the dead case runs, and the sending of the alerts it queues. The
+Automations of flows.automations run it within seconds of a case's run going silent or being
+reported dead, so a dead run is restarted within a minute, not at the next sweep.
 """
 
 from __future__ import annotations
@@ -21,16 +27,48 @@ from casework.delivery import DeliveryIncomplete
 from casework.office import open_office
 from casework.recovery import RecoveryDecision, RecoveryLimit
 from flows.launch import (
+    RunRecovery,
     catch_up_review_runs_behind,
     catch_up_runs_behind,
     delete_finished_form_runs,
     recover_dead_runs,
     start_pending_review_runs,
     start_pending_runs,
+    wait_for_earlier_checks,
 )
 from tasks.artifacts import publish_tracker
 from tasks.mail import send_messages
 from tasks.reminders import queue_deadline_reminders
+
+
+def _report_recoveries(recoveries: list[RunRecovery], limit: RecoveryLimit) -> None:
+    logger = get_run_logger()
+    for recovery in recoveries:
+        if recovery.decision is RecoveryDecision.restart:
+            logger.warning("%s: %s (%s); restarted it, and told the administrator", recovery.reference,
+                           recovery.fault.words, recovery.previous_state.lower())
+        else:
+            logger.error("%s: %s (%s), after %d restarts in %d minutes: left it stopped, and told the business "
+                         "manager", recovery.reference, recovery.fault.words, recovery.previous_state.lower(),
+                         limit.recoveries, limit.within.total_seconds() // 60)
+
+
+@flow(name="recover-runs", persist_result=False)
+async def recover_runs(recovery_limit: int = 3, recovery_window_minutes: int = 60) -> int:
+    """Restart every case run found dead, as the deadline sweep does first, and send the alerts that queues;
+    returns how many runs it restarted or left stopped. A run that was restarted `recovery_limit` times in the
+    last `recovery_window_minutes` is left stopped and the business manager told."""
+    logger = get_run_logger()
+    limit = RecoveryLimit(recoveries=recovery_limit, within=timedelta(minutes=recovery_window_minutes))
+    await wait_for_earlier_checks()
+    recoveries = await recover_dead_runs(limit=limit, actor="recovery check")
+    _report_recoveries(recoveries, limit)
+    if recoveries:
+        try:
+            await send_messages(None)
+        except DeliveryIncomplete as incomplete:
+            logger.error("Messages are still waiting in the outbox (`cig outbox`): %s", incomplete)
+    return len(recoveries)
 
 
 @flow(name="deadline-sweep", persist_result=False)
@@ -45,14 +83,7 @@ async def deadline_sweep(now: datetime | None = None, recovery_limit: int = 3, r
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     limit = RecoveryLimit(recoveries=recovery_limit, within=timedelta(minutes=recovery_window_minutes))
-    for recovery in await recover_dead_runs(limit=limit):
-        if recovery.decision is RecoveryDecision.restart:
-            logger.warning("%s: %s (%s); restarted it, and told the administrator", recovery.reference,
-                           recovery.fault.words, recovery.previous_state.lower())
-        else:
-            logger.error("%s: %s (%s), after %d restarts in %d minutes: left it stopped, and told the business "
-                         "manager", recovery.reference, recovery.fault.words, recovery.previous_state.lower(),
-                         recovery_limit, recovery_window_minutes)
+    _report_recoveries(await recover_dead_runs(limit=limit), limit)
     for reference in await catch_up_runs_behind():
         logger.info("%s: woke its run, suspended at a step already recorded; it moves on", reference)
     for reference in await catch_up_review_runs_behind():

@@ -1,6 +1,9 @@
 """The documents of learning and improvement, each a pure function from the data to the document:
 the learning summary (seed 001 Appendix B) as markdown and Word, and the learning and improvement index
 (seed 002 Appendix One) as markdown and .xlsx. Needs python-docx and openpyxl; reads no clock or database.
+The index's free text reads as typed in both (casework.cells): text cells in the workbook, never a
+formula; escaped markdown table cells (no "|" or HTML of its own) in the `learning-and-improvement-index`
+artifact.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+
+from casework.cells import append_row, markdown_cell
 
 
 @dataclass(frozen=True)
@@ -102,28 +107,30 @@ def _row(entry: IndexEntry) -> list[str]:
 
 
 def index_markdown(entries: Sequence[IndexEntry], *, title: str) -> str:
-    """The index as a markdown table, one row per review or audit."""
+    """The index as a markdown table, one row per review or audit (each cell's text escaped: it cannot
+    break the table or carry HTML)."""
     lines = [f"# {title}", "", "| " + " | ".join(INDEX_HEADINGS) + " |", "|" + " --- |" * len(INDEX_HEADINGS)]
     for entry in entries:
-        lines.append("| " + " | ".join(" ".join(c.split()).replace("|", "/") for c in _row(entry)) + " |")
+        lines.append("| " + " | ".join(markdown_cell(c) for c in _row(entry)) + " |")
     if not entries:
         lines.append("| " + " | ".join(["none"] + [""] * (len(INDEX_HEADINGS) - 1)) + " |")
     return "\n".join(lines) + "\n"
 
 
 def index_xlsx(entries: Sequence[IndexEntry], *, title: str) -> bytes:
-    """The index as a workbook: a header row in bold, one row per review or audit, text wrapped."""
+    """The index as a workbook: a header row in bold, one row per review or audit, text wrapped; every
+    cell a text cell (text starting with "=" is not a formula)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = "Learning index"
-    sheet.append(list(INDEX_HEADINGS))
+    append_row(sheet, INDEX_HEADINGS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for entry in entries:
-        sheet.append(_row(entry))
+        append_row(sheet, _row(entry))
     for column, width in zip("ABCDEFG", (22, 28, 16, 45, 45, 45, 45)):
         sheet.column_dimensions[column].width = width
     for row in sheet.iter_rows(min_row=2):

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from pydantic import ValidationError
 
+from casework.cells import append_row
 from casework.learning.forms import ActionForm
 
 # the header a plan's spreadsheet has (case and spacing of the header cells do not matter)
@@ -86,13 +87,13 @@ def read_plan(content: bytes, *, today: date, agencies: Collection[str] | None =
 
 
 def plan_template() -> bytes:
-    """A blank plan spreadsheet with the header row (`cig action template`)."""
+    """A blank plan spreadsheet with the header row (`cig action template`), as text cells."""
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
     sheet.title = "Action plan"
-    sheet.append([name.capitalize() for name in COLUMNS])
+    append_row(sheet, [name.capitalize() for name in COLUMNS])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

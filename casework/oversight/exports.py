@@ -8,6 +8,10 @@ The workbook is for people: the columns, headings and words of the `case-tracker
 (`COLUMNS`), with real date cells and the next deadline's due time in local time. The CSV has the
 same columns and headings but stays machine-friendly (codes such as `awaiting_decision`, dates as
 YYYY-MM-DD), as JSON does with field names, for scripts and imports.
+
+Text typed by a person stays text in both (casework.cells): a text cell in the workbook, whatever it
+starts with; in the CSV, a field that would start a formula ("=", "+", "-", "@", tab, carriage
+return) starts with a single quote. Numbers stay numbers ("Days left" -3 in both).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.cells import append_row, csv_field
 from casework.office import Office
 from casework.store import cases as store
 from casework.store.tables import Case, OutboxMessage
@@ -72,13 +77,19 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _csv_text(value: object) -> str:
+    """A CSV field: text that a spreadsheet would run as a formula quoted (numbers and dates are not text)."""
+    return _text(csv_field(value))
+
+
 def tracker_csv(rows: Sequence[TrackerRow]) -> str:
-    """The rows as CSV with the tracker's headings, for scripts: codes, dates as YYYY-MM-DD."""
+    """The rows as CSV with the tracker's headings, for scripts: codes, dates as YYYY-MM-DD; no field
+    a spreadsheet would run as a formula."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.heading for c in COLUMNS] + ["Overdue"])
     for row in rows:
-        writer.writerow([_text(cell(row, c)) for c in COLUMNS] + ["yes" if row.overdue else "no"])
+        writer.writerow([_csv_text(cell(row, c)) for c in COLUMNS] + ["yes" if row.overdue else "no"])
     return out.getvalue()
 
 
@@ -90,7 +101,8 @@ def _local(value: object) -> object:
 
 def write_tracker_xlsx(rows: Sequence[TrackerRow], path: Path, *, now: datetime) -> Path:
     """Write the workbook to `path`: one sheet "Case tracker", header frozen, overdue rows filled;
-    the artifact's columns and words, dates as date cells, the due time in local time."""
+    the artifact's columns and words, dates as date cells, the due time in local time, text as text
+    cells (never a formula)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -99,14 +111,14 @@ def write_tracker_xlsx(rows: Sequence[TrackerRow], path: Path, *, now: datetime)
     sheet = book.active
     sheet.title = "Case tracker"
     headings = [c.heading for c in COLUMNS] + ["Overdue"]
-    sheet.append(headings)
+    append_row(sheet, headings)
     header_fill = PatternFill("solid", start_color=HEADER_FILL, end_color=HEADER_FILL)
     for item in sheet[1]:
         item.font = Font(bold=True)
         item.fill = header_fill
     overdue_fill = PatternFill("solid", start_color=OVERDUE_FILL, end_color=OVERDUE_FILL)
     for number, row in enumerate(rows, start=2):
-        sheet.append([_local(word_cell(row, c)) for c in COLUMNS] + ["yes" if row.overdue else "no"])
+        append_row(sheet, [_local(word_cell(row, c)) for c in COLUMNS] + ["yes" if row.overdue else "no"])
         for item in sheet[number]:
             if isinstance(item.value, datetime):
                 item.number_format = TIME_FORMAT

@@ -8,7 +8,10 @@ case is a rapid review converted to an LCSPR, whose publication `cig review publ
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -153,7 +156,7 @@ def test_a_missed_decision_deadline_is_a_breach(tracker_office: Office) -> None:
     assert row.breaches[0].due_on == date(2026, 12, 16) and row.breaches[0].days_overdue == 2
 
 
-def seeded(office: Office) -> tuple[str, str]:
+def seeded(office: Office, decision: DecisionForm = DECIDE_SCR) -> tuple[str, str]:
     """Two cases: one decided (notices sent), one awaiting screening and past its decision deadline."""
     late = actions.submit_referral(office, referral(date(2026, 10, 1), date(2026, 10, 2)), now=at(10, 2), actor="POL")
     done = actions.submit_referral(office, referral(), now=at(11, 18), actor="HEALTH").reference
@@ -162,7 +165,7 @@ def seeded(office: Office) -> tuple[str, str]:
     for code in AGENCIES:
         actions.record_return(office, done, returned(code), now=at(11, 24), actor="administrator")
     actions.record_recommendation(office, done, RECOMMEND_SCR, now=at(12, 8, 13), actor="cig chair")
-    actions.record_decision(office, done, DECIDE_SCR, now=at(12, 10, 15), actor="independent chair")
+    actions.record_decision(office, done, decision, now=at(12, 10, 15), actor="independent chair")
     mark_sent(office, done, {"ofsted_notice": at(12, 10, 16), "panel_notice": at(12, 11, 9)})
     actions.finish_case(office, done, now=at(12, 11, 10))
     return late.reference, done
@@ -200,6 +203,46 @@ def test_the_workbook_reads_back_with_dates_frozen_panes_and_overdue_rows_filled
     assert "overdue" in overdue["Breaches"].value
     assert isinstance(overdue["Days left"].value, int) and overdue["Days left"].value < 0
     assert all(c.fill.fgColor.rgb == "00FFC7CE" for c in overdue.values())
+
+
+FORMULA = '=HYPERLINK("http://evil.example","x")'
+
+
+def test_a_formula_typed_as_the_lead_reviewer_is_text_in_the_workbook_and_quoted_in_the_csv(
+    tracker_office: Office, tmp_path: Path
+) -> None:
+    late, done = seeded(tracker_office, DECIDE_SCR.model_copy(update={"lead_reviewers": [FORMULA]}))
+    now = at(12, 12)
+    rows = current_tracker(tracker_office, now=now)
+    path = write_tracker_xlsx(rows, tmp_path / "tracker.xlsx", now=now)
+
+    sheet = load_workbook(path).active
+    every_cell = [c for r in sheet.iter_rows() for c in r]
+    assert [c.coordinate for c in every_cell if c.data_type == "f"] == []  # no formula anywhere
+    headings = [c.value for c in sheet[1]]
+    by_reference = {r[0].value: {h: c for h, c in zip(headings, r)} for r in sheet.iter_rows(min_row=2)}
+    lead = by_reference[done]["Lead reviewer"]
+    assert (lead.value, lead.data_type) == (FORMULA, "s")  # reads as typed, as text
+    assert lead.hyperlink is None
+    with zipfile.ZipFile(path) as package:  # what Excel reads: no <f> element in the sheet
+        assert "<f>" not in package.read("xl/worksheets/sheet1.xml").decode()
+    days_left = by_reference[late]["Days left"]  # numbers stay numbers
+    assert (days_left.value, days_left.data_type) == (-41, "n")
+    assert by_reference[done]["Date decided"].is_date
+
+    by_csv = {r["Reference"]: r for r in csv.DictReader(io.StringIO(tracker_csv(rows)))}
+    assert by_csv[done]["Lead reviewer"] == "'" + FORMULA
+    assert by_csv[late]["Days left"] == "-41" and by_csv[late]["Returns received"] == "-"
+    assert by_csv[done]["Date decided"] == "2026-12-10"
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["tracker", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith(done)]
+    assert '"\'=HYPERLINK(""http://evil.example"",""x"")"' in line
 
 
 def test_csv_and_json_carry_the_same_rows(tracker_office: Office) -> None:

@@ -1,0 +1,50 @@
+"""Text that a person typed, placed in a cell someone else opens: a workbook cell, a CSV field, a
+markdown table cell of a Prefect artifact. Each reads as typed and does nothing else.
+
+- A workbook cell holding text is a text cell, whatever the text starts with: openpyxl otherwise
+  stores a string starting with "=" as a live formula (`=HYPERLINK(...)` typed as a lead reviewer
+  became a link in the tracker) and one such as "#N/A" as an error value.
+- A CSV has no cell types, so a text field starting with "=", "+", "-", "@", a tab or a carriage
+  return, which a spreadsheet would run as a formula, is prefixed with a single quote (the OWASP
+  guidance on CSV injection). Numbers and dates are not text and stay as they are (-3 days left);
+  the one character "-" (the tracker's "no returns asked yet") is no formula and stays too.
+- A markdown table cell holds one line with no "|" of its own and no HTML: a pipe or a tag typed
+  into a form cannot split the table or draw markup in the Prefect UI.
+
+Pure; needs openpyxl only to be handed a worksheet.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def append_row(sheet: Worksheet, values: Iterable[object]) -> None:
+    """Append a row to the sheet, every string in it a text cell (never a formula or an error value);
+    numbers, dates and empty cells as openpyxl types them."""
+    sheet.append(list(values))
+    for item in sheet[sheet.max_row]:
+        if isinstance(item.value, str):
+            item.data_type = "s"
+
+
+def csv_field(value: object) -> object:
+    """The value as a CSV field that no spreadsheet runs as a formula: text starting with one of
+    `FORMULA_STARTS` and going on after it gets a leading single quote; anything not text is
+    returned unchanged."""
+    if isinstance(value, str) and len(value) > 1 and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def markdown_cell(text: str) -> str:
+    """`text` for one cell of a markdown table: on one line, "&", "<" and ">" as entities (no HTML
+    reaches the page) and "|" as "&#124;" (it cannot end the cell); it reads as typed."""
+    return html.escape(" ".join(text.split()), quote=False).replace("|", "&#124;")

@@ -10,6 +10,12 @@ Prefect server and case database on PostgreSQL, an API auth string, a Fernet dat
 STARTTLS, and two process workers on the one `cig` pool. Workers keep nothing of a case on their own
 disk: idempotency (the outbox keys, the case rows) lives in the case database every worker reads.
 
+The stack is its own and alive, or it stops: each server must listen on its port itself (another
+program's server answering there is refused, naming the port; `make up` refuses a port in use at once),
+and while it runs a service that stops stops the whole stack, saying which (`ServiceWatch`). Its Prefect
+API answers only the UI's own origin and takes no change without a CSRF token, and the `cig` pool lets
+no run choose the worker's command (`cig_base_job_template`).
+
 Whatever stops the stack (Ctrl-C, SIGTERM from `timeout` or a CI runner, an error) stops all of it:
 the servers and workers run in their own process groups, out of reach of a signal sent to the
 command's group, so `running_stack` turns SIGTERM into an exception (`stopping_on_signals`) and its
@@ -19,6 +25,8 @@ command's group, so `running_stack` turns SIGTERM into an exception (`stopping_o
 from __future__ import annotations
 
 import contextlib
+import enum
+import json
 import os
 import signal
 import socket
@@ -27,9 +35,10 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -45,6 +54,11 @@ def free_port(preferred: int) -> int:
             return s.getsockname()[1]
 
 
+def ui_origins(api_port: int) -> str:
+    """The origins of the Prefect UI this stack serves, the only ones its API answers across origins."""
+    return f"http://127.0.0.1:{api_port},http://localhost:{api_port}"
+
+
 def stack_env(home: Path, api_port: int, smtp_port: int) -> dict[str, str]:
     """The environment every process of the stack shares."""
     env = dict(os.environ)
@@ -57,6 +71,12 @@ def stack_env(home: Path, api_port: int, smtp_port: int) -> dict[str, str]:
         "PREFECT_UI_API_URL": f"http://127.0.0.1:{api_port}/api",
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(api_port),
+        # the API answers the UI's own pages only: with CORS `*` any page open in the administrator's browser
+        # could read and write cases through it (a reverse proxy in front serves the UI and API on one origin)
+        "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS": ui_origins(api_port),
+        # ... and a page of another origin cannot act through a request the browser sends without asking (a bare
+        # POST .../resume): every change needs a token only the UI and Prefect's clients fetch
+        "PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": "true",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         # SQLite's busy timeout on the server (PostgreSQL: its statement timeout): Prefect's 10 s
         # default answered 'database is locked' (HTTP 503) when several runs started together
@@ -73,8 +93,30 @@ def stack_env(home: Path, api_port: int, smtp_port: int) -> dict[str, str]:
 POOL_LIMIT = "4"  # flow runs the `cig` pool runs at once: each flow-run process costs ~4 s of CPU to start
 
 
+# What a flow run may set on the `cig` pool: `command`, `env` and `working_dir` each let whoever creates a run
+# choose what the worker executes (a shell command; PYTHONWARNINGS naming a module to import; a directory to
+# import from), so they are not variables of the pool; the worker runs every flow its own way.
+REFUSED_JOB_VARIABLES = ("command", "env", "working_dir")
+
+
+def cig_base_job_template() -> dict[str, Any]:
+    """The process worker's default base job template without the refused variables, closed: the server refuses
+    (422) a deployment's run, or a deployment, whose job variables name a variable it does not have. Job
+    variables that reach the worker another way (a deployment changed, a run written directly: Prefect checks
+    neither) are ignored, as the worker's configuration takes only the template's variables."""
+    from prefect.workers.process import ProcessWorker
+
+    template = ProcessWorker.get_default_base_job_template()
+    for name in REFUSED_JOB_VARIABLES:
+        template["variables"]["properties"].pop(name, None)
+        template["job_configuration"].pop(name, None)
+    template["variables"]["additionalProperties"] = False
+    return template
+
+
 def create_work_pool(env: dict[str, str]) -> None:
-    """Create the `cig` process pool (if missing) with at most CIG_POOL_LIMIT flow runs running at once.
+    """Create the `cig` process pool, or update it, with `cig_base_job_template()` and at most CIG_POOL_LIMIT
+    flow runs running at once.
 
     Unbounded, workers handed 50 referrals start 50 Python processes together and a two-core
     machine thrashes; bounded, the rest wait as Scheduled runs on the server, holding nothing.
@@ -83,7 +125,13 @@ def create_work_pool(env: dict[str, str]) -> None:
     """
     prefect = str(BIN / "prefect")
     run = lambda *a: subprocess.run(list(a), env=env, cwd=PROJECT, check=False, capture_output=True, text=True)  # noqa: E731
-    run(prefect, "work-pool", "create", "cig", "--type", "process")
+    template = Path(env["PREFECT_HOME"]) / "cig-base-job-template.json"
+    template.parent.mkdir(parents=True, exist_ok=True)
+    template.write_text(json.dumps(cig_base_job_template(), indent=2))
+    created = run(prefect, "work-pool", "create", "cig", "--type", "process", "--base-job-template", str(template),
+                  "--overwrite")
+    if created.returncode != 0:
+        raise RuntimeError(f"creating the cig work pool failed:\n{created.stdout}\n{created.stderr}")
     limited = run(prefect, "work-pool", "set-concurrency-limit", "cig", env.get("CIG_POOL_LIMIT", POOL_LIMIT))
     if limited.returncode != 0:
         raise RuntimeError(f"limiting the cig work pool failed:\n{limited.stdout}\n{limited.stderr}")
@@ -107,20 +155,111 @@ def wait_for_http(url: str, seconds: float, what: str) -> None:
     raise RuntimeError(f"{what} did not answer at {url} within {seconds:.0f} s")
 
 
-def wait_for_port(port: int, seconds: float, what: str) -> None:
+class StackRefused(RuntimeError):
+    """The stack did not start: a service's port is another program's, or a service stopped while starting."""
+
+
+class ServiceStopped(RuntimeError):
+    """A service of the running stack stopped by itself; the whole stack has been stopped."""
+
+
+class PortHolder(enum.Enum):
+    """Who listens on a port, as far as the machine says."""
+
+    OURS = "the service's own process (or one it started)"
+    ANOTHER = "another program"
+    NOBODY = "nobody yet"
+    UNKNOWN = "not known (no /proc): something answers"
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server may listen on 127.0.0.1:`port` now. A port left only by closed connections counts as
+    free, as the servers reuse it."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _listening_sockets(port: int) -> set[str] | None:
+    """The inodes of the sockets listening on TCP `port` (Linux's /proc/net/tcp and tcp6); None without them."""
+    inodes: set[str] = set()
+    tables = [Path(name) for name in ("/proc/net/tcp", "/proc/net/tcp6") if Path(name).exists()]
+    if not tables:
+        return None
+    for table in tables:
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def _sockets_of_group(pgid: int) -> set[str]:
+    """The inodes of the sockets the processes of process group `pgid` hold open."""
+    held: set[str] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):  # gone meanwhile, or not ours to read
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            for fd in (entry / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if (target := os.readlink(fd)).startswith("socket:["):
+                        held.add(target[len("socket:["):-1])
+    return held
+
+
+def port_holder(process: subprocess.Popen[bytes], port: int) -> PortHolder:
+    """Who listens on `port`: `process` or a process it started (its process group, as the stack starts each
+    service in a session of its own), another program, nobody."""
+    listening = _listening_sockets(port)
+    if listening is None:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+            return PortHolder.UNKNOWN
+        return PortHolder.NOBODY
+    if not listening:
+        return PortHolder.NOBODY
+    return PortHolder.OURS if listening & _sockets_of_group(process.pid) else PortHolder.ANOTHER
+
+
+def port_in_use(what: str, port: int) -> str:
+    return f"{what} could not start: port {port} is in use by another program."
+
+
+def how_it_ended(process: subprocess.Popen[bytes]) -> str:
+    code = process.returncode
+    return f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], port: int, what: str, log: Path, seconds: float) -> None:
+    """Return once `process` itself listens on `port`; refuse (StackRefused) when another program does, or
+    the process ends, or nothing listens within `seconds`. A port that answers is not enough: a second stack
+    started on the ports of a first found the first's servers answering, while its own had died."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        if process.poll() is not None:
+            if not port_is_free(port):
+                raise StackRefused(port_in_use(what, port))
+            raise StackRefused(f"{what} stopped while starting ({how_it_ended(process)}); its log is {log}")
+        holder = port_holder(process, port)
+        if holder is PortHolder.ANOTHER:
+            raise StackRefused(port_in_use(what, port))
+        if holder in (PortHolder.OURS, PortHolder.UNKNOWN):
             return
         time.sleep(0.3)
-    raise RuntimeError(f"{what} did not answer on port {port} within {seconds:.0f} s")
+    raise StackRefused(f"{what} did not answer on port {port} within {seconds:.0f} s; its log is {log}")
 
 
-def website_command(env: dict[str, str]) -> list[str]:
+def website_command(env: dict[str, str], exact_port: bool = False) -> list[str]:
     """The command serving the secure website (website.app), and CIG_WEBSITE_URL set in `env` to where it
     answers: a URL given in the environment is kept (a reverse proxy's, the website then listening on
     CIG_WEBSITE_PORT if given), else this machine on a free port from 8080 (https on 8443 in production,
-    with the local certificate)."""
+    with the local certificate), on 8080 (8443) itself with `exact_port`."""
     from urllib.parse import urlsplit
 
     given = os.environ.get("CIG_WEBSITE_URL")
@@ -128,7 +267,7 @@ def website_command(env: dict[str, str]) -> list[str]:
     listen = os.environ.get("CIG_WEBSITE_PORT") or env.get("CIG_WEBSITE_PORT")
     port = int(listen) if listen else url.port or (443 if url.scheme == "https" else 80)
     if not given:
-        port = port if listen else free_port(port)
+        port = port if listen or exact_port else free_port(port)
         env["CIG_WEBSITE_URL"] = f"{url.scheme}://127.0.0.1:{port}"
     command = [sys.executable, "-m", "website.app", "--port", str(port)]
     if url.scheme == "https" and "CIG_SMTP_TLS_CERT" in env:
@@ -170,36 +309,121 @@ def stopping_on_signals() -> Iterator[None]:
 
 @contextlib.contextmanager
 def running_stack(home: Path, api_port: int = 4200, smtp_port: int = 8025, workers: int | None = None,
-                  log_dir: Path | None = None, profile: str = "development") -> Iterator[dict[str, str]]:
+                  log_dir: Path | None = None, profile: str = "development",
+                  exact_ports: bool = False) -> Iterator[dict[str, str]]:
     """Start server, mail server and worker(s); register deployments; stop everything on exit,
     SIGTERM and Ctrl-C included (`stopping_on_signals`), even while starting.
 
+    Each server is checked to be the one it started, listening on its port, before anything uses it; else
+    `StackRefused` names the service and the port (another program's, or the service stopped). The ports
+    are the ones given, or free ones near them; with `exact_ports` (`make up`) a port in use is refused at
+    once. While the stack runs, a service that stops by itself stops the whole stack, and `ServiceStopped`
+    (raised at once in the main thread, where the stack was started from it) names the service.
+
     `workers` defaults to one in development and two in production.
     """
-    with stopping_on_signals(), _started_stack(home, api_port, smtp_port, workers, log_dir, profile) as env:
+    with stopping_on_signals(), _started_stack(home, api_port, smtp_port, workers, log_dir, profile,
+                                               exact_ports) as env:
         yield env
+
+
+SERVICES = {"server": "The Prefect server", "mailserver": "The mail server", "website": "The secure website"}
+
+
+def service_name(name: str) -> str:
+    """What the stack's messages call the service started as `name` (its log is logs/<name>.log)."""
+    return SERVICES.get(name) or f"The worker cig-{name}"
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process's group, the last started first; SIGKILL a group still there after 35 s."""
+    for process in reversed(processes):  # the worker first, the server last
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+class ServiceWatch:
+    """A thread that looks at the stack's processes twice a second. The first that ends by itself (it was not
+    stopped) stops all the others, and the main thread is interrupted with `ServiceStopped` naming it, if
+    the watch was started from the main thread; `stop()` ends the watch before the stack stops its services."""
+
+    def __init__(self, processes: dict[str, subprocess.Popen[bytes]], logs: Path) -> None:
+        self.processes, self.logs = processes, logs
+        self.stopped: str | None = None  # what ServiceStopped says, once a service has stopped by itself
+        self._ending = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="stack-service-watch", daemon=True)
+        self._main = threading.current_thread() is threading.main_thread()
+        self._previous_handler: Callable[..., Any] | int | None = None
+
+    def start(self) -> None:
+        if self._main:
+            self._previous_handler = signal.signal(signal.SIGUSR1, self._interrupt)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._ending.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._main and self._previous_handler is not None:
+            signal.signal(signal.SIGUSR1, self._previous_handler)
+            self._previous_handler = None
+
+    def _watch(self) -> None:
+        while not self._ending.wait(0.5):
+            for name, process in list(self.processes.items()):
+                if process.poll() is None:
+                    continue
+                self.stopped = (f"{service_name(name)} stopped ({how_it_ended(process)}), so the whole stack was "
+                                f"stopped; its log is {self.logs / f'{name}.log'}")
+                stop_processes(list(self.processes.values()))
+                if self._main and not self._ending.is_set():
+                    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)  # type: ignore[arg-type]
+                return
+
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopped is not None and not self._ending.is_set():  # not once the stack is being stopped anyway
+            raise ServiceStopped(self.stopped)
 
 
 @contextlib.contextmanager
 def _started_stack(home: Path, api_port: int, smtp_port: int, workers: int | None, log_dir: Path | None,
-                   profile: str) -> Iterator[dict[str, str]]:
+                   profile: str, exact_ports: bool) -> Iterator[dict[str, str]]:
     home.mkdir(parents=True, exist_ok=True)
-    api_port, smtp_port = free_port(api_port), free_port(smtp_port)
+    if not exact_ports:
+        api_port, smtp_port = free_port(api_port), free_port(smtp_port)
     env = stack_env(home, api_port, smtp_port)
     if profile == "production":
         from cli.production import production_env
 
         env.update(production_env(home, environ=env))
-    website = website_command(env)
+    website = website_command(env, exact_port=exact_ports)
+    website_port = int(website[website.index("--port") + 1])
+    if exact_ports:
+        for name, port in (("server", api_port), ("mailserver", smtp_port), ("website", website_port)):
+            if not port_is_free(port):
+                raise StackRefused(port_in_use(service_name(name), port))
     workers = workers if workers is not None else (2 if profile == "production" else 1)
     logs = log_dir or home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    watch = ServiceWatch(processes, logs)
 
-    def start(name: str, *args: str) -> None:
+    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
         out = (logs / f"{name}.log").open("ab")
-        processes.append(subprocess.Popen(list(args), env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT,
-                                          start_new_session=True))
+        processes[name] = subprocess.Popen(list(args), env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+        return processes[name]
+
+    def serving(name: str, port: int, seconds: float) -> None:
+        wait_until_serving(processes[name], port, service_name(name), logs / f"{name}.log", seconds)
 
     try:
         start("server", str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(api_port))
@@ -208,7 +432,10 @@ def _started_stack(home: Path, api_port: int, smtp_port: int, workers: int | Non
                   "--cert", env["CIG_SMTP_TLS_CERT"], "--key", env["CIG_SMTP_TLS_KEY"])
         else:
             start("mailserver", str(BIN / "cig"), "mailserver", "--port", str(smtp_port))
-        wait_for_http(f"http://127.0.0.1:{api_port}/api/health", 120, "the Prefect server")
+        serving("mailserver", smtp_port, 60)
+        serving("server", api_port, 120)
+        wait_for_http(f"http://127.0.0.1:{api_port}/api/health", 60, "the Prefect server")
+        watch.start()  # from here a service that stops stops the stack, whatever it was doing
         run = lambda *a: subprocess.run(list(a), env=env, cwd=PROJECT, check=False, capture_output=True, text=True)  # noqa: E731
         create_work_pool(env)
         deployed = run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
@@ -224,28 +451,29 @@ def _started_stack(home: Path, api_port: int, smtp_port: int, workers: int | Non
         if choices.returncode != 0:
             raise RuntimeError(f"listing the agencies on the referral form failed:\n{choices.stderr}")
         start("website", *website)  # before the workers: it opens (and migrates) the case database first
-        wait_for_port(int(website[website.index("--port") + 1]), 60, "the secure website")
+        serving("website", website_port, 60)
         for n in range(workers):
             start(f"worker-{n + 1}", *worker_command(f"cig-worker-{n + 1}"))
         yield env
+    except (KeyboardInterrupt, Terminated):
+        raise  # a person or a runner stopped the stack: that is the story, whatever stopped meanwhile
+    except BaseException as error:
+        watch.stop()
+        if watch.stopped is not None and not isinstance(error, ServiceStopped):
+            raise ServiceStopped(watch.stopped) from error  # what failed failed because the service had stopped
+        raise
     finally:
-        for process in reversed(processes):  # the worker first, the server last
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=15)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
+        watch.stop()
+        stop_processes(list(processes.values()))
+    if watch.stopped is not None:  # not interrupted (the stack was started outside the main thread)
+        raise ServiceStopped(watch.stopped)
 
 
 def up(profile: str = "development") -> int:
     home = Path(os.environ.get("CIG_HOME", PROJECT / "var"))
+    # on the ports asked for, or none: a second `make up` beside a first would share its var/ and its servers
     with running_stack(home, int(os.environ.get("CIG_PREFECT_PORT", "4200")), int(os.environ.get("CIG_SMTP_PORT", "8025")),
-                       profile=profile) as env:
+                       profile=profile, exact_ports=True) as env:
         ui = env["PREFECT_API_URL"].removesuffix("/api")
         print(f"Prefect UI: {ui}  (profile: {profile})")
         if profile == "production":
@@ -292,4 +520,8 @@ if __name__ == "__main__":
     parser.add_argument("command", nargs="?", default="up", choices=["up", "demo"])
     parser.add_argument("--profile", default="development", choices=["development", "production"])
     arguments = parser.parse_args()
-    sys.exit(up(arguments.profile) if arguments.command == "up" else demo())
+    try:
+        sys.exit(up(arguments.profile) if arguments.command == "up" else demo())
+    except (StackRefused, ServiceStopped) as stopped:
+        print(stopped, file=sys.stderr)
+        sys.exit(1)

@@ -7,11 +7,12 @@ placeholder secrets, plain-text SMTP and an unauthenticated Prefect server.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -83,9 +84,29 @@ class Settings(BaseSettings):
         None, ge=1, le=65535, description="the port the website listens on, when it differs from CIG_WEBSITE_URL's "
         "(behind a reverse proxy that answers https://cig.example.org and forwards to, say, 127.0.0.1:8080)",
     )
+    website_trusted_proxies: str = Field(
+        "", description="comma-separated addresses (or networks, 10.0.0.0/24) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto the website believes; none by default, so the address a request "
+        "came from is the client's (the look-up throttle counts per client)",
+    )
     papers_link_hours: float = Field(
         72.0, gt=0, description="how long after its meeting a member's link to the meeting papers keeps working"
     )
+
+    @field_validator("website_trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",") if part.strip()):
+            try:
+                ipaddress.ip_network(item)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (name each proxy by its address)") from None
+        return value
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """The reverse proxies' addresses or networks (CIG_WEBSITE_TRUSTED_PROXIES); empty: none is trusted."""
+        return [part.strip() for part in self.website_trusted_proxies.split(",") if part.strip()]
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

@@ -3,8 +3,15 @@ on the host and port of CIG_WEBSITE_URL, or those given.
 
 One address per personal link, `/link/{token}`: GET shows the link's page, POST acts on its step. The
 link decides everything (casework.links): which case, which step, whose. A refused link gets a page
-that says why and nothing about the case. Every view and submission is audited in the case's audit
-trail (the link's id, never its token); the server's own log names the route, never the token.
+that says why and nothing about the case. Every submission is audited in the case's audit trail (the
+link's id, never its token), and views once per link per ten minutes, with how many went unrecorded;
+the server's own log names the route, never the token.
+
+Only requests for CIG_WEBSITE_URL's host are answered (a redirect is never built on another). The client
+is the address a request came from, or the one a trusted reverse proxy forwarded
+(CIG_WEBSITE_TRUSTED_PROXIES; none by default). Link look-ups that fail are throttled per client and
+each is audited (no token, no case); a link's page views are throttled per link; the administrator is
+emailed once when a spell of throttling starts (website.notices).
 """
 
 from __future__ import annotations
@@ -16,14 +23,16 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, Request
+import uvicorn
+from fastapi import BackgroundTasks, FastAPI, Request
 from pydantic import ValidationError
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
@@ -41,18 +50,26 @@ from casework.store import data_keys
 from casework.store import links as link_store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import Case, PersonalLink, ReturnDocument
+from casework.referral.actions import queue
 from config.settings import Profile
 from website.pages import page
 from website.fields import PageField, all_fields, field_errors, page_fields, posted_input, refusal_problem, validation_problems
 from website.rendering import markdown_html
 from website.returns import FIELD_WORDS, MAX_FILES, MAX_UPLOAD_BYTES, SIZE_WORDS, ReturnInput, read_return
+from website.notices import link_holder, throttling_notice
 from website.security import (
-    BodyLimit, BodyTooLarge, LookupThrottle, SecurityHeaders, form_token, form_token_valid, same_origin,
+    BodyLimit, BodyTooLarge, RepeatedViews, SecurityHeaders, Throttle, Throttling, client_key, form_token,
+    form_token_valid, same_origin,
 )
 from website.steps import hand_over, wake_case_run
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("website")
+LOOKUPS_ALLOWED = 10  # failed link look-ups from one client in LOOKUP_WINDOW, then its look-ups are refused
+LOOKUP_WINDOW = timedelta(minutes=10)
+VIEWS_ALLOWED = 60  # requests through one link in VIEW_WINDOW (a person reads, sends, downloads), then it rests
+VIEW_WINDOW = timedelta(minutes=10)
+VIEW_RECORD_INTERVAL = timedelta(minutes=10)  # a link's repeated views of one page: one audit row each interval
 
 
 def now() -> datetime:
@@ -149,7 +166,9 @@ def create_app(office: Office | None = None) -> RouteLog:
     the_office = office or open_office()
     settings = the_office.settings
     secret = hashlib.sha256(b"cig website form token\0" + data_keys(settings)[0].encode()).digest()
-    throttle = LookupThrottle()
+    lookups = Throttle(allowed=LOOKUPS_ALLOWED, window=LOOKUP_WINDOW)
+    views = Throttle(allowed=VIEWS_ALLOWED, window=VIEW_WINDOW)
+    repeated = RepeatedViews(interval=VIEW_RECORD_INTERVAL)
     partnership = the_office.partnership.name
     template = the_office.partnership.ciginf1_template
     blank_form = template.read_bytes() if template is not None else None  # the CIGINF1 each request email carries
@@ -169,17 +188,56 @@ def create_app(office: Office | None = None) -> RouteLog:
             store.audit(session, reference=link.reference, actor=link.actor, action=action, now=now(),
                         link=link.id, **detail)
 
-    def open_link(request: Request, token: str) -> OpenedLink | HTMLResponse:
-        """The link a token opens, or the page saying why it does not (a failed look-up is throttled)."""
-        client = request.client.host if request.client else "-"
+    def audit_view(link: OpenedLink, action: str, *what: object, **detail: object) -> None:
+        """Audit a view (of the link's page, of one paper): the first, then one per interval, with how
+        many views of the same went unrecorded in between."""
+        unrecorded = repeated.record((link.id, action, *what), now())
+        if unrecorded is not None:
+            audit(link, action, **detail, **({"unrecorded_views": unrecorded} if unrecorded else {}))
+
+    def tell_administrator(tasks: BackgroundTasks, started: Throttling, moment: datetime, *, window: timedelta,
+                           allowed: int, **facts: str | None) -> None:
+        """When `started` opened a spell of throttling: queue the administrator's notice, sent after the page."""
+        if not started.starts_episode:
+            return
+        notice = throttling_notice(the_office.partnership, started_at=moment, until=started.until, allowed=allowed,
+                                   window=window, **facts)
+        with the_office.sessions.begin() as session:
+            queue(session, None, [notice], moment)
+        tasks.add_task(deliver_notice)
+
+    async def deliver_notice() -> None:
+        try:
+            await deliver_pending(the_office)
+        except Exception as failed:  # the notice stays in the outbox; the sweep sends it
+            log.warning("the administrator's throttling notice left in the outbox: %s", type(failed).__name__)
+
+    def lookup_failed(client: str, moment: datetime, tasks: BackgroundTasks) -> HTMLResponse:
+        """A token that opens no link: audited (the client, no token, no case), counted against the client."""
+        started = lookups.count(client, moment)
+        with the_office.sessions.begin() as session:
+            store.audit(session, reference=None, actor="website", action="link look-up refused", now=moment,
+                        reason=LinkRefusal.unknown.name, client=client)
+            if started is not None:
+                store.audit(session, reference=None, actor="website", action="link look-ups throttled", now=moment,
+                            client=client, until=started.until.isoformat(), failed=lookups.allowed)
+        if started is not None:
+            tell_administrator(tasks, started, moment, window=lookups.window, allowed=lookups.allowed, client=client)
+        return refused(LinkRefusal.unknown, 404)
+
+    def open_link(request: Request, token: str, tasks: BackgroundTasks) -> OpenedLink | HTMLResponse:
+        """The link a token opens, or the page saying why it does not. A failed look-up is audited and
+        throttled per client; every request through a link counts against it (views throttled)."""
+        client = client_key(request.client.host if request.client else None)
         moment = now()
-        if throttle.blocked(client, moment):
+        if lookups.blocked(client, moment):
             return page("link_refused.html", status=429, reason=None, throttled=True, **common())
         with the_office.sessions() as session:
             link = link_store.find_link(session, token=token) if looks_like_token(token) else None
             if link is None:
-                throttle.failed(client, moment)
-                return refused(LinkRefusal.unknown, 404)
+                return lookup_failed(client, moment, tasks)
+            if views.blocked(str(link.id), moment):
+                return page("link_refused.html", status=429, reason=None, throttled=True, viewed=True, **common())
             case = session.get(Case, link.case_id) if link.case_id is not None else None
             if case is not None:
                 case = store.get_case(session, reference=case.reference)
@@ -187,8 +245,14 @@ def create_app(office: Office | None = None) -> RouteLog:
             reason = link_refusal(link_store.link_facts(link), facts, now=moment)
             opened = OpenedLink(link.id, link.token_hash, LinkStep(link.step), link.agency, link.round,
                                 case.reference if case else None, link.meeting_on)
+        started = views.count(str(opened.id), moment)
+        if started is not None:
+            audit(opened, "link views throttled", until=started.until.isoformat(), views=views.allowed)
+            tell_administrator(
+                tasks, started, moment, window=views.window, allowed=views.allowed, reference=opened.reference or "-",
+                holder=link_holder(the_office.partnership, opened.step, opened.agency))
         if reason is not None:
-            audit(opened, "link refused", reason=reason.name)
+            audit_view(opened, "link refused", reason.name, reason=reason.name)
             return refused(reason)
         return opened
 
@@ -218,7 +282,7 @@ def create_app(office: Office | None = None) -> RouteLog:
 
     def papers_page(link: OpenedLink, token: str) -> HTMLResponse:
         files = meeting_papers(link)
-        audit(link, "meeting papers viewed", meeting_on=link.meeting_on.isoformat() if link.meeting_on else None,
+        audit_view(link, "meeting papers viewed", meeting_on=link.meeting_on.isoformat() if link.meeting_on else None,
               papers=len(files))
         if not files:
             return page("papers_not_ready.html", status=404, **common())
@@ -263,7 +327,7 @@ def create_app(office: Office | None = None) -> RouteLog:
                     error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
                     form_token=form_token(secret, link.digest), **common())
 
-    async def chair_post(link: OpenedLink, posted: dict[str, str]) -> HTMLResponse:
+    async def chair_post(link: OpenedLink, posted: dict[str, str], tasks: BackgroundTasks) -> HTMLResponse:
         """Check the posted step with its model, hand it over as `cig` does, and confirm; or show the problems."""
         step = CHAIR_STEPS[link.step]
         with the_office.sessions() as session:
@@ -295,44 +359,43 @@ def create_app(office: Office | None = None) -> RouteLog:
             await deliver_pending(the_office, reference=link.reference)  # the decision's Ofsted notice at once
         except Exception as failed:  # what cannot go now stays in the outbox; the sweep sends it
             log.warning("messages of link %s left in the outbox: %s", link.id, type(failed).__name__)
-        done = page("chair_done.html", heading=step.done, reference=link.reference, next=step.next, **common())
-        done.background = BackgroundTask(wake_case_run, the_office, link.reference or "", link.step.value)
-        return done
+        tasks.add_task(wake_case_run, the_office, link.reference or "", link.step.value)
+        return page("chair_done.html", heading=step.done, reference=link.reference, next=step.next, **common())
 
     @app.get("/", response_class=HTMLResponse)
     async def start() -> HTMLResponse:
         return page("start.html", **common())
 
     @app.get("/link/{token}", response_class=HTMLResponse)
-    async def show_link(request: Request, token: str) -> Response:
-        opened = open_link(request, token)
+    async def show_link(request: Request, token: str, tasks: BackgroundTasks) -> Response:
+        opened = open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
         if opened.step is LinkStep.information_return:
-            audit(opened, "return page viewed")
+            audit_view(opened, "return page viewed")
             return return_page(opened)
         if opened.step is LinkStep.papers:
             return papers_page(opened, token)
-        audit(opened, f"{opened.step.value} page viewed")
+        audit_view(opened, f"{opened.step.value} page viewed")
         return chair_page(opened)
 
     @app.get("/link/{token}/papers/{name}")
-    async def download_paper(request: Request, token: str, name: str) -> Response:
-        opened = open_link(request, token)
+    async def download_paper(request: Request, token: str, name: str, tasks: BackgroundTasks) -> Response:
+        opened = open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
         files = meeting_papers(opened) if opened.step is LinkStep.papers else {}
         if name not in files:
             return page("not_found.html", status=404, **common())
         reference = name.removeprefix("case-").removesuffix(".md") if name.startswith("case-") else None
-        audit(dataclasses.replace(opened, reference=reference), "meeting paper downloaded",
-              meeting_on=opened.meeting_on.isoformat() if opened.meeting_on else None, paper=name)
+        audit_view(dataclasses.replace(opened, reference=reference), "meeting paper downloaded", name,
+                   meeting_on=opened.meeting_on.isoformat() if opened.meeting_on else None, paper=name)
         return Response(files[name].read_bytes(), media_type="text/markdown; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
 
     @app.get("/link/{token}/documents/{number}")
-    async def download_document(request: Request, token: str, number: int) -> Response:
-        opened = open_link(request, token)
+    async def download_document(request: Request, token: str, number: int, tasks: BackgroundTasks) -> Response:
+        opened = open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
         found = [(reference, d) for reference, d in returned_documents(opened) if d.id == number] \
@@ -340,16 +403,16 @@ def create_app(office: Office | None = None) -> RouteLog:
         if not found:
             return page("not_found.html", status=404, **common())
         [(reference, document)] = found
-        audit(dataclasses.replace(opened, reference=reference), "return document downloaded", document=document.id,
-              agency=document.agency)
+        audit_view(dataclasses.replace(opened, reference=reference), "return document downloaded", document.id,
+                   document=document.id, agency=document.agency)
         content = base64.b64decode(document.document["content"])
         filename = quote(document.document["filename"])
         return Response(content, media_type=document.document["content_type"],
                         headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"})
 
     @app.post("/link/{token}", response_class=HTMLResponse)
-    async def act_on_link(request: Request, token: str) -> Response:
-        opened = open_link(request, token)
+    async def act_on_link(request: Request, token: str, tasks: BackgroundTasks) -> Response:
+        opened = open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
         try:
@@ -372,7 +435,7 @@ def create_app(office: Office | None = None) -> RouteLog:
                                                      f"{MAX_UPLOAD_BYTES // 1048576} MB in all"})
             return return_page(opened, given, status=413)
         if opened.step in CHAIR_STEPS:
-            return await chair_post(opened, posted)
+            return await chair_post(opened, posted, tasks)
         if given.form is None:
             audit(opened, "return refused", problem=", ".join(sorted(given.errors)))
             return return_page(opened, given, status=400)
@@ -393,24 +456,32 @@ def create_app(office: Office | None = None) -> RouteLog:
                 log.warning("receipt for link %s left in the outbox: %s", opened.id, type(failed).__name__)
             await wake_case_run(the_office, opened.reference or "", "return")
 
-        done = page("return_done.html", reference=opened.reference, status_given=given.form.status,
+        tasks.add_task(receipt_then_wake)
+        return page("return_done.html", reference=opened.reference, status_given=given.form.status,
                     documents=len(given.documents), **common())
-        done.background = BackgroundTask(receipt_then_wake)
-        return done
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
         return page("not_found.html", status=exc.status_code, **common())
 
     wrapped = BodyLimit(app, limit=MAX_UPLOAD_BYTES)
-    outer = RouteLog(SecurityHeaders(wrapped, hsts=settings.profile is Profile.production))
-    return outer
+    if settings.trusted_proxies:  # the client a trusted proxy forwarded; else the address the request came from
+        wrapped = ProxyHeadersMiddleware(wrapped, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
+    own_host = TrustedHostMiddleware(wrapped, allowed_hosts=[urlsplit(settings.website_url).hostname or ""],
+                                     www_redirect=False)
+    return RouteLog(SecurityHeaders(own_host, hsts=settings.profile is Profile.production))
+
+
+def server_config(app: RouteLog, *, host: str, port: int, ssl_certfile: str | None = None,
+                  ssl_keyfile: str | None = None) -> uvicorn.Config:
+    """How uvicorn serves the website: its access log off (a URL holds a personal link's token), and no
+    forwarded header believed by uvicorn itself (create_app believes only CIG_WEBSITE_TRUSTED_PROXIES)."""
+    return uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False,
+                          ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
 
 
 def main() -> None:
-    """Serve the website with uvicorn, its access log off (a URL holds a personal link's token)."""
-    import uvicorn
-
+    """Serve the website with uvicorn, as `server_config` says."""
     from config.settings import get_settings
 
     settings = get_settings()
@@ -424,8 +495,8 @@ def main() -> None:
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     log.setLevel(logging.INFO)
-    uvicorn.run(create_app(), host=arguments.host, port=arguments.port, access_log=False, log_level="warning",
-                ssl_certfile=arguments.ssl_certfile, ssl_keyfile=arguments.ssl_keyfile, proxy_headers=True)
+    uvicorn.Server(server_config(create_app(), host=arguments.host, port=arguments.port,
+                                 ssl_certfile=arguments.ssl_certfile, ssl_keyfile=arguments.ssl_keyfile)).run()
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
 """What the website puts in front of every page: security headers, a request-size limit counted while the
-body streams in, a same-origin and form-token check on every form post, and a throttle on link
-look-ups that fail (guessing). Needs nothing but the settings.
+body streams in, a same-origin and form-token check on every form post, a throttle on link look-ups that
+fail (guessing, counted per client) and on a link's page views, and the rule that records a link's
+repeated views once per interval. Needs nothing but the settings.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections import defaultdict, deque
+import ipaddress
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -99,28 +102,88 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-class LookupThrottle:
-    """Link look-ups that fail, per client address: past `allowed` within `window`, every look-up from
-    that address is refused until the window has passed (so guessing tokens gets nowhere)."""
+class Throttle:
+    """Events per key (a client's failed link look-ups, a link's page views) within `window`: once a key
+    has had `allowed` of them, it is held back until the window has passed (so guessing tokens, or a
+    script reloading a page, gets nowhere). A spell of throttling (an episode) starts when a key is held
+    back while none was; it lasts a window after the last key was held back, so one episode is told once."""
 
-    def __init__(self, *, allowed: int = 10, window: timedelta = timedelta(minutes=10)) -> None:
+    def __init__(self, *, allowed: int, window: timedelta) -> None:
         self.allowed = allowed
         self.window = window
-        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
+        self._events: dict[str, deque[datetime]] = {}
+        self._episode_until: datetime | None = None
 
-    def _recent(self, client: str, now: datetime) -> deque[datetime]:
-        failures = self._failures[client]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
+    def _recent(self, key: str, now: datetime) -> int:
+        """How many events `key` had within the window before `now` (a key with none takes no memory)."""
+        events = self._events.get(key)
+        if events is None:
+            return 0
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        if not events:
+            del self._events[key]
+        return len(events)
 
-    def blocked(self, client: str, now: datetime) -> bool:
-        """Whether `client` has failed too often lately to look up another link."""
-        return len(self._recent(client, now)) >= self.allowed
+    def blocked(self, key: str, now: datetime) -> bool:
+        """Whether `key` is held back at `now`."""
+        return self._recent(key, now) >= self.allowed
 
-    def failed(self, client: str, now: datetime) -> None:
-        """Count a failed look-up from `client`."""
-        self._recent(client, now).append(now)
+    def count(self, key: str, now: datetime) -> Throttling | None:
+        """Count an event of `key`; when it is the one that holds the key back, the throttling it starts
+        (whether it opens an episode, and until when), else None."""
+        self._recent(key, now)
+        events = self._events.setdefault(key, deque())
+        events.append(now)
+        if len(events) != self.allowed:
+            return None
+        starts_episode = self._episode_until is None or now >= self._episode_until
+        self._episode_until = now + self.window
+        return Throttling(until=events[0] + self.window, starts_episode=starts_episode)
+
+
+@dataclass(frozen=True)
+class Throttling:
+    """A key held back: until when, and whether it opened a spell of throttling (the administrator is told once per spell)."""
+
+    until: datetime
+    starts_episode: bool
+
+
+class RepeatedViews:
+    """Which of a link's repeated views are recorded: the first, then at most one per `interval` (per
+    link and what was viewed), each carrying how many views went unrecorded since the one before."""
+
+    def __init__(self, *, interval: timedelta) -> None:
+        self.interval = interval
+        self._last: dict[tuple[object, ...], tuple[datetime, int]] = {}
+
+    def record(self, key: tuple[object, ...], now: datetime) -> int | None:
+        """The number of views of `key` left unrecorded since the last recorded one, when this view is to be
+        recorded; None when it is not (one was recorded within the interval)."""
+        last, unrecorded = self._last.get(key, (None, 0))
+        if last is not None and now < last + self.interval:
+            self._last[key] = (last, unrecorded + 1)
+            return None
+        self._last[key] = (now, 0)
+        return unrecorded
+
+
+def client_key(host: str | None) -> str:
+    """The client a request came from, as the throttle counts it: its address (the reverse proxy's
+    forwarded one only when the proxy is trusted, settings.website_trusted_proxies); an IPv6 address by
+    its /64 network, which one person or machine holds whole."""
+    if not host:
+        return "-"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def form_token(secret: bytes, link_digest: str) -> str:

@@ -25,7 +25,7 @@ from casework.delivery import deliver_pending
 from casework.forms import ReferralForm, ScreeningForm
 from casework.office import Office, open_office
 from notifications.mailbox import ReceivedMail, read_mailbox, start_mailbox
-from website.app import create_app
+from website.app import create_app, server_config
 
 EXAMPLE_REFERRAL = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
 LINK = re.compile(r"(https?://[^\s/]+/link/[A-Za-z0-9_-]{43})")
@@ -117,8 +117,7 @@ async def client(office: Office) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def served(office: Office, website_port: int) -> Iterator[str]:
     """The website served by uvicorn on its port, as `make up` serves it; its base URL."""
-    server = uvicorn.Server(uvicorn.Config(create_app(office), host="127.0.0.1", port=website_port,
-                                          access_log=False, log_level="warning"))
+    server = uvicorn.Server(server_config(create_app(office), host="127.0.0.1", port=website_port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

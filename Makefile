@@ -7,7 +7,7 @@ PROFILE ?= development
 SIZE ?= default
 TEST_WORKERS ?= 2
 
-.PHONY: install browser up demo demo-month demo-year test test-scale test-fast bench clean
+.PHONY: install browser faketime up demo demo-month demo-year test test-scale test-dates test-fast bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,26 @@ browser:
 ## after another); PostgreSQL too when CIG_TEST_POSTGRES_URL is set (.ci/run sets it).
 test: install browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup -m "not scale" $(PYTEST_ARGS)
+
+## The tests that meet the calendar (the meeting rule, listing lead time, working days, the real clock
+## of the flows, the website and `cig`), run with the whole process tree's clock set by Debian's faketime to
+## each of DATES: the day before a meeting, a meeting day, inside the listing lead time, Christmas Day, and
+## a month's last evening (in British Summer Time the next day already). Green on any date.
+DATES ?= 2027-01-11T16:00 2027-01-12T11:30 2027-02-07T09:00 2026-12-25T10:00 2027-03-31T23:30
+CALENDAR_TESTS ?= tests/rules tests/tasks/test_meeting_changes.py tests/tasks/test_sweep.py tests/tasks/test_action_cli.py \
+  tests/tasks/test_review_cli.py tests/tasks/test_report.py tests/tasks/test_tracker.py \
+  tests/flows/test_learning_forms.py tests/flows/test_annual_report_flow.py tests/flows/test_referral_flow.py \
+  tests/website/test_website_chairs.py tests/website/test_website_links.py tests/website/test_website_papers.py
+test-dates: install browser faketime
+	@for when in $(DATES); do \
+	  echo "== the calendar's tests on $$when"; \
+	  faketime "$$(echo $$when | tr T ' '):00" $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) \
+	    -m "not scale and not system" $(CALENDAR_TESTS) $(PYTEST_ARGS) || exit 1; \
+	done
+
+faketime:
+	@command -v faketime >/dev/null || apt-get install -y -q faketime >/dev/null || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q faketime >/dev/null)
 
 ## The whole-stack scale tests: fifty referrals on two workers (PostgreSQL), the bench smoke. .ci/run runs them after `make test`.
 test-scale: install

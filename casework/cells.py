@@ -9,7 +9,8 @@ markdown table cell of a Prefect artifact. Each reads as typed and does nothing 
   guidance on CSV injection). Numbers and dates are not text and stay as they are (-3 days left);
   the one character "-" (the tracker's "no returns asked yet") is no formula and stays too.
 - A markdown table cell holds one line with no "|" of its own and no HTML: a pipe or a tag typed
-  into a form cannot split the table or draw markup in the Prefect UI.
+  into a form cannot split the table or draw markup in the Prefect UI (they are character
+  references, which markdown shows as the characters and never reads as its syntax).
 
 Pure; needs openpyxl only to be handed a worksheet.
 """
@@ -44,7 +45,12 @@ def csv_field(value: object) -> object:
     return value
 
 
+MARKDOWN_ENTITIES = {"|": "&#124;", "\\": "&#92;", "`": "&#96;"}  # after "&", "<" and ">" (html.escape)
+
+
 def markdown_cell(text: str) -> str:
     """`text` for one cell of a markdown table: on one line, "&", "<" and ">" as entities (no HTML
-    reaches the page) and "|" as "&#124;" (it cannot end the cell); it reads as typed."""
-    return html.escape(" ".join(text.split()), quote=False).replace("|", "&#124;")
+    reaches the page), "|" as an entity (it cannot end the cell), and the backslash and backtick too
+    (an escape or a code span would keep the entities from reading as typed); it reads as typed."""
+    escaped = html.escape(" ".join(text.split()), quote=False)
+    return "".join(MARKDOWN_ENTITIES.get(character, character) for character in escaped)

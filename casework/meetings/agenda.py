@@ -3,7 +3,9 @@ updates to it when the meeting is moved or cancelled) and the messages that carr
 member, and to the administrator the returns still missing).
 
 Plain data in, plain data out; no clock, database or Prefect. The agenda names cases by reference
-and referring agency only: never a child's or family member's name.
+and referring agency only: never a child's or family member's name, nor who will attend (it is the
+Prefect artifact too, and Prefect keeps no name): it counts them per agency. The names go to the
+administrator in the preparation note and to members in each case's papers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from casework.cells import markdown_cell
 from casework.clocks import WorkingCalendar
 from casework.meetings.calendar import Meeting
 from casework.referral.messages import Message
@@ -70,9 +73,19 @@ def agenda_markdown(agenda: Agenda, zone_name: str = "Europe/London") -> str:
     lines += ["## Returns (CIGINF1)", "", "| case | agency | return | attending |", "| --- | --- | --- | --- |"]
     for case in agenda.cases:
         for code, status in case.returns.items():
-            who = ", ".join(case.attendees.get(code, [])) or "-"
-            lines.append(f"| {case.reference} | {code} | {status.replace('_', ' ')} | {who} |")
+            cells = (case.reference, code, status.replace("_", " "), str(len(case.attendees.get(code, []))))
+            lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
+    lines += ["", "## Attending", "", *(f"- {case.reference}: {attending_words(case)}" for case in agenda.cases)]
     return "\n".join(lines + [""])
+
+
+def attending_words(case: ListedCase) -> str:
+    """How many will attend for the case, by agency, never who: "3 attending (POL: 2, HEALTH: 1)"."""
+    counts = {code: len(names) for code, names in case.attendees.items() if names}
+    if not counts:
+        return "no one named to attend"
+    by_agency = ", ".join(f"{code}: {count}" for code, count in counts.items())
+    return f"{sum(counts.values())} attending ({by_agency})"
 
 
 def meeting_uid(scheduled_on: date) -> str:

@@ -4,7 +4,10 @@ A referral with distinctive invented people and words goes in through the `submi
 (the CIGSCR1 as the intake run's parameters, as the Prefect UI sends it) and is carried through
 every step to a no-SCR decision on the test Prefect server, with a decision input the run refuses
 on the way: the CIG chair screens it and one agency returns its CIGINF1 on the secure website (over
-HTTP, from the links in their emails), the others by `cig`. Then every place Prefect keeps anything,
+HTTP, from the links in their emails, naming two attendees, one typed with HTML and a "|"), the
+others by `cig`; the `prepare-meeting` flow prepares the meeting the case is listed for, and the
+monthly and annual reports are published, so that every kind of artifact the flows publish is
+there (`ARTIFACT_KINDS`). Then every place Prefect keeps anything,
 and the website's log, is searched for every personal value: each
 name, date of birth, the reasons and summary of the CIGSCR1, the involvement text, practitioners
 and attendees of the returns, the free text of every person's form (the refused one too): every
@@ -21,13 +24,14 @@ import asyncio
 import json
 import os
 import sqlite3
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID
 
 import yaml
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterName, LogFilter, LogFilterFlowRunId
+from prefect.client.schemas.filters import (ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId,
+                                            FlowRunFilterName, LogFilter, LogFilterFlowRunId)
 from prefect.flow_runs import aresume_flow_run
 from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
 from sqlalchemy import select, text
@@ -43,13 +47,22 @@ from casework.office import Office, open_office
 from casework.store import cases as store
 from casework.store.tables import AuditEvent
 from flows.forms import presented_input
+from casework.meetings.calendar import next_meetings
+from casework.meetings.rescheduling import exceptions_in
+from flows.annual_report import annual_report
 from flows.intake import submit_referral
+from flows.meetings import prepare_meeting
+from flows.report import monthly_report
 from flows.launch import delete_finished_form_runs
 from flows.people import submit_step, waiting_for_input
 from notifications.mailbox import read_mailbox
 from tests.flows.conftest import mail_to, meet_now, wait_until
 from tests.flows.test_referral_flow import EXAMPLE, finished, no_scr_decision
+from tasks.artifacts import TRACKER_KEY, artifact_key, case_key
+from tasks.learning import INDEX_KEY
+from tasks.reports import report_artifact_key
 from tests.website.conftest import link_in
+from tests.website.test_website_return import PDF  # a one-page PDF, as the upload check parses it
 from website.app import create_app
 
 CHILD = "Zephyrine Quillfeather"
@@ -72,6 +85,8 @@ SCREENED_BY = "Thaddeus Screenwright"
 INVOLVEMENT = "Health visitor saw the family at the lantern clinic"
 PRACTITIONER = "Ysolde Brackenbury"
 ATTENDEE = "Cosimo Fernleigh"
+MARKED_UP_ATTENDEE = "Lysander Quaile"
+MARKED_UP = f"<i>{MARKED_UP_ATTENDEE}</i> | deputy head"  # HTML and a table's "|", as an agency typed it
 RECOMMENDED_WHY = "Agencies missed the bramblegate referral"
 DECIDED_BY = "Ignatius Deciderworth"
 DECIDED_WHY = "Learning is local to the hollowmere team"
@@ -80,7 +95,7 @@ CRITERIA_WHY = "Joint working at the copperbeech hub was sound"
 NATURE = "Non-accidental injury reported by the saltmarsh ward"
 
 FREE_TEXT = [ADDRESS, "Gorsewhistle", NAMED_LEAD, SAFEGUARDING_LEAD, REASONS, SUMMARY, SCREENED_BY, INVOLVEMENT, PRACTITIONER, ATTENDEE,
-             RECOMMENDED_WHY, DECIDED_BY, DECIDED_WHY, REFUSED_WHY, CRITERIA_WHY, NATURE]
+             MARKED_UP_ATTENDEE, RECOMMENDED_WHY, DECIDED_BY, DECIDED_WHY, REFUSED_WHY, CRITERIA_WHY, NATURE]
 IDENTITIES = [CHILD, CHILD.split()[1], MOTHER, MOTHER.split()[1], *spellings(CHILD_BORN), *spellings(MOTHER_BORN)]
 NEEDLES = IDENTITIES + FREE_TEXT
 
@@ -194,7 +209,28 @@ async def on_the_website(office: Office, to: str, subject_part: str, fields: dic
     return done.text
 
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+def artifact_kinds(reference: str, meeting_on: date, month: date, year: int) -> dict[str, str]:
+    """Every kind of artifact the flows publish, by the key this test's journey gives it: the intake
+    run's link, the case's timeline and progress, the tracker, the meeting agenda, the monthly and
+    annual reports and the learning and improvement index."""
+    return {"intake": artifact_key("intake", reference), "timeline": case_key(reference),
+            "progress": artifact_key("case", reference, "progress"), "tracker": TRACKER_KEY,
+            "meeting agenda": f"meeting-agenda-{meeting_on:%Y-%m-%d}", "monthly report": report_artifact_key(month),
+            "annual report": f"annual-report-{year}", "learning index": INDEX_KEY}
+
+
+async def prepare_the_listed_meeting(office: Office, reference: str) -> date:
+    """Run `prepare-meeting` as its schedule would on the morning of the meeting the case is listed for
+    (the papers go out from its preparation day on); the meeting's date."""
+    with office.sessions() as session:
+        listed_on = store.get_case(session, reference=reference).meeting_on
+        exceptions = exceptions_in(session)
+    coming = next_meetings(office.partnership.meetings, datetime.now(timezone.utc), 6, exceptions)
+    [meeting] = [m for m in coming if m.scheduled_on == listed_on]
+    assert await prepare_meeting(now=meeting.starts_at - timedelta(minutes=1)) > 0
+    return meeting.starts_at.date()
+
+
 
 
 async def test_no_personal_value_stays_on_the_prefect_server(office: Office, caplog: pytest.LogCaptureFixture) -> None:
@@ -208,10 +244,12 @@ async def test_no_personal_value_stays_on_the_prefect_server(office: Office, cap
     for code in ("POL", "CSC"):
         await submit_step(office, reference, "return", AgencyReturnForm(agency=code, status="nil"))
     returned = await on_the_website(office, "health@example.org", "(CIGINF1)", {
-        "status": "returned", "involvement": INVOLVEMENT, "key_practitioners": PRACTITIONER, "attendees": ATTENDEE},
+        "status": "returned", "involvement": INVOLVEMENT, "key_practitioners": PRACTITIONER,
+        "attendees": f"{ATTENDEE}\n{MARKED_UP}"},
         [("CIGINF1 health.pdf", PDF)])
     assert "Return recorded" in returned
     await wait_until(lambda: stage_of(office, reference) == "awaiting_recommendation", what="every return recorded")
+    meeting_on = await prepare_the_listed_meeting(office, reference)
     meet_now(office, reference)
     await submit_step(office, reference, "recommendation",
                       RecommendationForm(outcome="multi_agency_concise_review", rationale=RECOMMENDED_WHY))
@@ -228,6 +266,10 @@ async def test_no_personal_value_stays_on_the_prefect_server(office: Office, cap
     await wait_until(finished(office, reference), what="the case to be decided")
     await wait_until(lambda: "national-panel@example.org" in mail_to(office), what="the Panel notice")
 
+    today = office.calendar.local_date(datetime.now(timezone.utc))  # the reports, for the artifacts they publish
+    await monthly_report(month=f"{today:%Y-%m}", email=False)
+    await annual_report(year=today.year, email=False)
+
     async with get_client() as client:  # the intake run: renamed after the case, its CIGSCR1 deleted
         [intake] = await client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[f"intake-{reference}"])))
         assert intake.parameters == {} and intake.state.is_completed()
@@ -242,10 +284,17 @@ async def test_no_personal_value_stays_on_the_prefect_server(office: Office, cap
     # everything under PREFECT_HOME: persisted results, local storage, the profile
     assert hits(files_text(Path(os.environ["PREFECT_HOME"]))) == []
 
-    # artifacts and the run's logs, through the API
+    # artifacts and the run's logs, through the API: every kind of artifact the flows publish is there
+    kinds = artifact_kinds(reference, meeting_on, today.replace(day=1), today.year)
     async with get_client() as client:
-        artifacts = await client.read_artifacts()
+        published = ArtifactFilter(key=ArtifactFilterKey(any_=list(kinds.values())))
+        artifacts = await client.read_artifacts(artifact_filter=published)
+        assert {a.key for a in artifacts} == set(kinds.values())
         assert hits("\n".join(a.model_dump_json() for a in artifacts)) == []
+        [agenda] = [a for a in artifacts if a.key == kinds["meeting agenda"]]  # who attends, counted, never named
+        assert f"| {reference} | HEALTH | returned | 2 |" in agenda.data
+        assert f"- {reference}: 2 attending (HEALTH: 2)" in agenda.data
+        assert "<i>" not in agenda.data
         logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id, intake.id])))
         assert hits("\n".join(log.message for log in logs)) == []
         runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))

@@ -234,23 +234,24 @@ def create_app(office: Office | None = None) -> RouteLog:
             return page("link_refused.html", status=429, reason=None, throttled=True, **common())
         with the_office.sessions() as session:
             link = link_store.find_link(session, token=token) if looks_like_token(token) else None
-            if link is None:
-                return lookup_failed(client, moment, tasks)
-            if views.blocked(str(link.id), moment):
-                return page("link_refused.html", status=429, reason=None, throttled=True, viewed=True, **common())
-            case = session.get(Case, link.case_id) if link.case_id is not None else None
-            if case is not None:
-                case = store.get_case(session, reference=case.reference)
-            facts = step_facts(case, link) if case is not None else None
-            reason = link_refusal(link_store.link_facts(link), facts, now=moment)
-            opened = OpenedLink(link.id, link.token_hash, LinkStep(link.step), link.agency, link.round,
-                                case.reference if case else None, link.meeting_on)
+            if link is not None:
+                case = session.get(Case, link.case_id) if link.case_id is not None else None
+                if case is not None:
+                    case = store.get_case(session, reference=case.reference)
+                facts = step_facts(case, link) if case is not None else None
+                reason = link_refusal(link_store.link_facts(link), facts, now=moment)
+                opened = OpenedLink(link.id, link.token_hash, LinkStep(link.step), link.agency, link.round,
+                                    case.reference if case else None, link.meeting_on)
+        if link is None:
+            return lookup_failed(client, moment, tasks)
+        if views.blocked(str(opened.id), moment):
+            return page("link_refused.html", status=429, reason=None, throttled=True, viewed=True, **common())
         started = views.count(str(opened.id), moment)
         if started is not None:
             audit(opened, "link views throttled", until=started.until.isoformat(), views=views.allowed)
-            tell_administrator(
-                tasks, started, moment, window=views.window, allowed=views.allowed, reference=opened.reference or "-",
-                holder=link_holder(the_office.partnership, opened.step, opened.agency))
+            tell_administrator(tasks, started, moment, window=views.window, allowed=views.allowed,
+                               reference=opened.reference, holder=link_holder(the_office.partnership, opened.step,
+                                                                              opened.agency))
         if reason is not None:
             audit_view(opened, "link refused", reason.name, reason=reason.name)
             return refused(reason)

@@ -27,13 +27,13 @@ def throttling_notice(partnership: Partnership, *, started_at: datetime, until: 
                       window: timedelta, client: str | None = None, reference: str | None = None,
                       holder: str | None = None) -> Message:
     """The administrator's notice that a spell of throttling started at `started_at`: of look-ups from
-    `client` (no case), or of the views of `holder`'s link to case `reference`. One per spell: its key
-    is the moment the spell started."""
+    `client` (no case), or of the views of `holder`'s link (to case `reference`, or to a meeting's papers).
+    One per spell: its key is the moment the spell started."""
     context = {
         "partnership": partnership.name, "administrator": partnership.contacts.administrator,
         "reference": reference, "holder": holder, "client": client, "allowed": allowed,
         "window_minutes": int(window.total_seconds() // 60), "started_at": started_at, "until": until,
     }
-    what = "views" if reference else "look-ups"
+    what = "views" if holder else "look-ups"
     return Message(None, f"website-throttled-{what}-{started_at:%Y%m%dT%H%M%S%f}", "website_throttled",
                    partnership.contacts.administrator, 0, context)

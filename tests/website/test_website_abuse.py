@@ -124,7 +124,7 @@ async def test_a_page_reloaded_hundreds_of_times_is_recorded_once_an_interval_an
     assert len(views) == 1
     [throttled] = [e for e in case_events(office, case) if e.action == "link views throttled"]
     assert throttled.actor.startswith("agency POL")
-    [told] = wait_for_mail(office, ADMIN, f"Secure website: a link to case {case} opened too often")
+    [told] = wait_for_mail(office, ADMIN, f"Secure website: Northshire Police's link to case {case} opened too often")
     text = " ".join(told.text().split())
     assert "the page of Northshire Police's link" in text and police_link.rsplit("/", 1)[1] not in text
     assert "This link was opened too many times" in (await client.get(police_link)).text

@@ -10,7 +10,9 @@ time (Europe/London), every actor a role or the name recorded, never a form's in
 
 Only metadata is shown: never the child's name or date of birth, never free text a person typed
 about the case (reasons, rationales, the details of a refused form); of what a form records, only
-who decided, the outcome, agencies, rounds and dates.
+who decided, the outcome, agencies, rounds and dates. The little typed text it does show (the lead
+reviewers, why a review is not published) is escaped (casework.cells.markdown_cell): it reads as
+typed and carries no HTML or table syntax into the artifact.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from casework.cells import markdown_cell
 from casework.clocks import WorkingCalendar, days_left
 from casework.model import MAIN_PATH, Stage, describe_stage, review_labels
 from casework.store.tables import AuditEvent, Case, OutboxMessage
@@ -277,7 +280,7 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
     if action == "review not published":
         on = detail.get("decided_on")
         return "Review not published" + (f" (decided {day_words(datetime.fromisoformat(on).date())})" if on else "") \
-            + (f": {detail['reason']}" if detail.get("reason") else "")
+            + (f": {markdown_cell(str(detail['reason']))}" if detail.get("reason") else "")
     if action == "review closed":
         return "Review complete: the case is closed"
     if action == "message sent":
@@ -299,7 +302,7 @@ def review_line(stage: str, non_publication_reason: str | None) -> str:
     """The review's stage under the timeline's header, and why its final report is not published, when it is not."""
     line = f"Review stage: **{stage.replace('_', ' ')}**."
     if non_publication_reason:
-        line += f" The final report is not published. Why: {non_publication_reason}"
+        line += f" The final report is not published. Why: {markdown_cell(non_publication_reason)}"
     return line
 
 
@@ -335,7 +338,8 @@ def case_timeline_markdown(
         lines.append(f"Listed for the meeting on {_when(case.meeting_at, calendar)} (round {case.round}).")
     if case.decision:
         lines.append(f"Decision: **{labels.get(case.decision, case.decision)}**"
-                     + (f", lead reviewer {', '.join(case.lead_reviewers)}" if case.lead_reviewers else "") + ".")
+                     + (f", lead reviewer {markdown_cell(', '.join(case.lead_reviewers))}" if case.lead_reviewers else "")
+                     + ".")
     if (review := getattr(case, "review", None)) is not None:
         lines.append(review_line(review.stage, review.non_publication_reason))
     lines += ["", "## What happened", "", "| when | who | what |", "| --- | --- | --- |"]

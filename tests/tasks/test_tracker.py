@@ -245,6 +245,24 @@ def test_a_formula_typed_as_the_lead_reviewer_is_text_in_the_workbook_and_quoted
     assert '"\'=HYPERLINK(""http://evil.example"",""x"")"' in line
 
 
+def test_html_typed_as_the_lead_reviewer_reads_as_typed_in_the_timeline_and_draws_no_markup(tracker_office: Office) -> None:
+    from markdown_it import MarkdownIt
+
+    typed = "<img src=x onerror=alert(1)> Rey | Reviewer"
+    late, done = seeded(tracker_office, DECIDE_SCR.model_copy(update={"lead_reviewers": [typed]}))
+    with tracker_office.sessions() as session:
+        case = store.get_case(session, reference=done)
+        text = case_timeline_markdown(case, store.audit_trail(session, reference=done),
+                                      store.messages_for(session, case_id=case.id),
+                                      calendar=tracker_office.calendar, now=at(12, 12))
+    tokens = MarkdownIt("commonmark", {"html": True}).enable("table").parse(text)
+    inline = [child for token in tokens if token.type == "inline" for child in token.children or []]
+    assert [c.content for c in inline if c.type in ("html_inline", "html_block")] == []
+    assert [t.content for t in tokens if t.type == "html_block"] == []
+    shown = "".join(c.content for c in inline if c.type == "text")
+    assert f"lead reviewer {typed}." in shown
+
+
 def test_csv_and_json_carry_the_same_rows(tracker_office: Office) -> None:
     late, done = seeded(tracker_office)
     rows = current_tracker(tracker_office, now=at(12, 12))

@@ -8,16 +8,15 @@ markdown table cell of a Prefect artifact. Each reads as typed and does nothing 
   return, which a spreadsheet would run as a formula, is prefixed with a single quote (the OWASP
   guidance on CSV injection). Numbers and dates are not text and stay as they are (-3 days left);
   the one character "-" (the tracker's "no returns asked yet") is no formula and stays too.
-- A markdown table cell holds one line with no "|" of its own and no HTML: a pipe or a tag typed
-  into a form cannot split the table or draw markup in the Prefect UI (they are character
-  references, which markdown shows as the characters and never reads as its syntax).
+- A markdown table cell holds one line with no "|" of its own and no HTML: a pipe, a tag or an
+  image typed into a form cannot split the table or draw markup in the Prefect UI (they are
+  backslash-escaped, which markdown shows as the characters and never reads as its syntax).
 
 Pure; needs openpyxl only to be handed a worksheet.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -45,12 +44,13 @@ def csv_field(value: object) -> object:
     return value
 
 
-MARKDOWN_ENTITIES = {"|": "&#124;", "\\": "&#92;", "`": "&#96;"}  # after "&", "<" and ">" (html.escape)
+MARKDOWN_SYNTAX = frozenset("\\`*_[]<>&|~!")  # a table's "|", HTML, code spans, links and images, emphasis
 
 
 def markdown_cell(text: str) -> str:
-    """`text` for one cell of a markdown table: on one line, "&", "<" and ">" as entities (no HTML
-    reaches the page), "|" as an entity (it cannot end the cell), and the backslash and backtick too
-    (an escape or a code span would keep the entities from reading as typed); it reads as typed."""
-    escaped = html.escape(" ".join(text.split()), quote=False)
-    return "".join(MARKDOWN_ENTITIES.get(character, character) for character in escaped)
+    """`text` for one cell of a markdown table (or a line of markdown): on one line, each character
+    markdown could read as syntax backslash-escaped, so a "|" cannot end the cell, a tag draws no HTML,
+    an image loads nothing and the text reads as typed (in the Prefect UI, whose renderer decodes
+    only a few character references, as on the website)."""
+    one_line = " ".join(text.split())
+    return "".join("\\" + character if character in MARKDOWN_SYNTAX else character for character in one_line)

@@ -11,7 +11,8 @@ converted when the partners decide on a local child safeguarding practice review
 workbook, the CSV): the columns a manager scans first come first (reference, stage, next deadline,
 when it is due, days left, breaches), under word headings. `tracker_table` writes the artifact's
 cells for reading: stage and outcomes in words, dates as "Wed 16 Dec 2026", times in the
-partnership's local time as "Wed 16 Dec 2026 23:59".
+partnership's local time as "Wed 16 Dec 2026 23:59"; the Prefect UI draws each text cell of a table
+artifact as markdown, so every text cell is escaped (casework.cells.markdown_cell) and reads as typed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import date, datetime
 
 from zoneinfo import ZoneInfo
 
+from casework.cells import markdown_cell
 from casework.clocks import WorkingCalendar, days_left
 from casework.model import Stage, describe_stage, review_labels
 from casework.review.reminders import REVIEW_MILESTONE
@@ -172,7 +174,9 @@ def time_words(moment: datetime, zone: ZoneInfo) -> str:
 
 def tracker_table(rows: Sequence[TrackerRow], zone: ZoneInfo) -> list[dict[str, str | int]]:
     """The rows as the `case-tracker` artifact shows them: one dict per case, keyed by the column
-    headings in `COLUMNS` order, every cell words or a whole number (empty cells "")."""
+    headings in `COLUMNS` order, every cell words or a whole number (empty cells ""); the words escaped
+    as markdown (the Prefect UI draws a text cell as markdown: a lead reviewer typed as HTML or an image
+    shows as typed)."""
     table = []
     for row in rows:
         record: dict[str, str | int] = {}
@@ -182,7 +186,7 @@ def tracker_table(rows: Sequence[TrackerRow], zone: ZoneInfo) -> list[dict[str, 
                 value = time_words(value, zone)
             elif isinstance(value, date):
                 value = day_words(value)
-            record[column.heading] = "" if value is None else value
+            record[column.heading] = "" if value is None else markdown_cell(value) if isinstance(value, str) else value
         table.append(record)
     return table
 

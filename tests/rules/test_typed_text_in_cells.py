@@ -80,11 +80,24 @@ def test_no_csv_field_reads_as_a_formula(text: str) -> None:
     assert field.removeprefix("'") == text or field == text
 
 
-@pytest.mark.parametrize("typed", ["a | b", "<b>bold</b>", "<script>alert('x')</script>", "x\\|y", "&amp; co",
-                                   "`a | b`", "C:\\", "&#124;", "two\nlines", "|", "Dr O'Neil-Smith"])
+TYPED = ["a | b", "<b>bold</b>", "<script>alert('x')</script>", "x\\|y", "&amp; co", "`a | b`", "C:\\", "&#124;",
+         "two\nlines", "|", "Dr O'Neil-Smith", "![x](http://evil.example/pixel.png)", "[click](javascript:alert(1))",
+         "*bold* _it_ ~~gone~~", "snake_case_name", "http://evil.example", "<http://evil.example>"]
+
+
+@pytest.mark.parametrize("typed", TYPED)
 def test_a_markdown_table_cell_keeps_its_table_and_reads_as_typed(typed: str) -> None:
     markdown = f"| one | two |\n| --- | --- |\n| {markdown_cell(typed)} | after |\n"
     assert table_rows(markdown) == [[" ".join(typed.split()), "after"]]
+    inline = [t for token in RENDERER.parse(markdown) if token.type == "inline" for t in token.children or []]
+    assert {t.type for t in inline} <= {"text"}  # no link, image, emphasis, code or HTML: only text
+
+
+@given(st.text(st.characters(blacklist_characters="\x00"), max_size=60))  # (markdown shows NUL as U+FFFD)
+def test_any_text_stays_in_its_cell_and_reads_as_typed(typed: str) -> None:
+    markdown = f"| one | two |\n| --- | --- |\n| {markdown_cell(typed)} | after |\n"
+    [[shown, after]] = table_rows(markdown)
+    assert (" ".join(shown.split()), after) == (" ".join(typed.split()), "after")
 
 
 def entry(text: str) -> IndexEntry:

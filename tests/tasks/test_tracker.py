@@ -245,7 +245,7 @@ def test_a_formula_typed_as_the_lead_reviewer_is_text_in_the_workbook_and_quoted
     assert '"\'=HYPERLINK(""http://evil.example"",""x"")"' in line
 
 
-def test_html_typed_as_the_lead_reviewer_reads_as_typed_in_the_timeline_and_draws_no_markup(tracker_office: Office) -> None:
+def test_html_typed_as_the_lead_reviewer_reads_as_typed_in_the_timeline_and_tracker_artifacts(tracker_office: Office) -> None:
     from markdown_it import MarkdownIt
 
     typed = "<img src=x onerror=alert(1)> Rey | Reviewer"
@@ -261,6 +261,13 @@ def test_html_typed_as_the_lead_reviewer_reads_as_typed_in_the_timeline_and_draw
     assert [t.content for t in tokens if t.type == "html_block"] == []
     shown = "".join(c.content for c in inline if c.type == "text")
     assert f"lead reviewer {typed}." in shown
+
+    from tasks.artifacts import tracker_table  # the Prefect UI draws each text cell of a table artifact as markdown
+
+    table, _ = tracker_table(at(12, 12))
+    [row] = [r for r in table if r["Reference"] == done]
+    [cell] = [t for t in MarkdownIt("commonmark", {"html": True}).parseInline(str(row["Lead reviewer"]))]
+    assert [(c.type, c.content) for c in cell.children or []] == [("text", typed)]
 
 
 def test_csv_and_json_carry_the_same_rows(tracker_office: Office) -> None:

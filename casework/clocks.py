@@ -1,9 +1,13 @@
-"""Statutory clocks: when each thing is due, counted the way the rule set says.
+"""Statutory clocks: when each thing is due, counted the way the rule set says; and the days reminders go.
 
 Working days exclude weekends, England and Wales bank holidays (the `holidays` package) and the
 partnership's own closure days. A deadline counted in days or months is the end of its due day in
 the partnership's time zone; one counted in hours (Ofsted's "immediately") is that many hours after
 the moment its event happened. Either is stored as an absolute UTC date-time.
+
+No reminder, warning, chase or escalation goes on a day that is not a working day: one before a due
+day goes on the working day on or before its offset's day (`reminder_day`); one after (a deadline
+missed, so many days overdue) waits for the first working day on or after its day (`reminders_go_on`).
 """
 
 from __future__ import annotations
@@ -64,6 +68,20 @@ class WorkingCalendar:
             if self.is_working_day(day):
                 counted += 1
         return day
+
+    def working_day_on_or_before(self, day: date) -> date:
+        """`day` if it is a working day, else the last working day before it."""
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def working_day_on_or_after(self, day: date) -> date:
+        """`day` if it is a working day, else the first working day after it."""
+        return self.add_working_days(day, 0)
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days there are after `start`, up to and including `end` (0 if none)."""
+        return sum(self.is_working_day(start + timedelta(days=n)) for n in range(1, (end - start).days + 1))
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
@@ -138,3 +156,17 @@ def information_return_due(
 def days_left(due_at: datetime, now: datetime, calendar: WorkingCalendar) -> int:
     """Whole calendar days from today to the due day (negative when overdue)."""
     return (calendar.local_date(due_at) - calendar.local_date(now)).days
+
+
+def reminder_day(due_day: date, days: int, calendar: WorkingCalendar, *, working_days: bool = False) -> date:
+    """The day a reminder `days` before `due_day` goes: `days` working days before it (`working_days`), or
+    `days` calendar days before it, brought back to the working day before when no one works that day."""
+    if working_days:
+        return calendar.subtract_working_days(due_day, days)
+    return calendar.working_day_on_or_before(due_day - timedelta(days=days))
+
+
+def reminders_go_on(now: datetime, calendar: WorkingCalendar) -> bool:
+    """Whether reminders, warnings, chases and escalations may go at `now`: only on a working day, so one owed
+    on a weekend, a bank holiday or a closure day waits for the next working day."""
+    return calendar.is_working_day(calendar.local_date(now))

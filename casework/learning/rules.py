@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 
-from casework.clocks import WorkingCalendar
+from casework.clocks import WorkingCalendar, reminder_day
 from casework.referral.messages import Message
 from casework.review.rules import Ratification, Ratifier, next_ratifier
 from config.partnership import Contact, Partnership
@@ -120,7 +120,9 @@ def action_reminders_owed(reference: str, due: ActionDue, *, now: datetime, part
     """What one action owes at `now`: a reminder to its lead on each offset's day before the target date (the
     nearest offset passed, one only), a chase once overdue to the lead and the agency's CIG member (who is
     accountable for the agency's actions), and an escalation to the business manager once it is
-    `action_escalation_days` overdue. Nothing for an action done or dropped. Keys carry the action's
+    `action_escalation_days` overdue. A reminder whose day falls on a day no one works goes on the working day
+    before; nothing goes on such a day (casework.referral.reminders asks only on working days, so a chase or
+    an escalation owed on one waits for the next). Nothing for an action done or dropped. Keys carry the action's
     revision, so a target date re-planned through a recorded update is reminded afresh."""
     if due.status != ActionStatus.open.value:
         return []
@@ -137,9 +139,8 @@ def action_reminders_owed(reference: str, due: ActionDue, *, now: datetime, part
             owed.append(_message(reference, due, "escalation", f"{settings.action_escalation_days}d",
                                  partnership.contacts.business_manager, partnership, days_overdue=overdue))
         return owed
-    days_left = (due.target_on - today).days
-    passed = [n for n in set(settings.action_offsets_days)
-              if n > 0 and days_left <= n and due.target_on - timedelta(days=n) > due.created_on]
+    remind_on = {n: reminder_day(due.target_on, n, calendar) for n in set(settings.action_offsets_days) if n > 0}
+    passed = [n for n, day in remind_on.items() if day <= today and day > due.created_on]
     if not passed:
         return []
     offset = min(passed)
@@ -161,7 +162,7 @@ def impact_review_reminders_owed(item: "OpenDeadline", *, now: datetime, partner
     if now > item.due_at:
         return [Message(item.reference, step.format(purpose="escalation", offset="breached"), "impact_review_due",
                         contacts.business_manager, item.round, context | {"purpose": "escalation"})]
-    if today < due_day - timedelta(days=IMPACT_REVIEW_WARNING_DAYS):
+    if today < reminder_day(due_day, IMPACT_REVIEW_WARNING_DAYS, calendar):
         return []
     people = {p.email: p for p in (contacts.professional_development_committee, contacts.business_manager) if p}
     return [Message(item.reference, step.format(purpose="warning", offset=f"{IMPACT_REVIEW_WARNING_DAYS}d"),
@@ -181,7 +182,8 @@ def learning_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership:
 
 def action_horizon(partnership: Partnership) -> timedelta:
     """How far ahead of a target date the sweep must look to see every reminder's day."""
-    return timedelta(days=max(partnership.reminders.action_offsets_days, default=0) + 1)
+    brought_back = 7 + len(partnership.closure_days)  # a reminder day brought back over Christmas or closure days
+    return timedelta(days=max(partnership.reminders.action_offsets_days, default=0) + brought_back + 1)
 
 
 # --- the 6-month review pack --------------------------------------------------------------------

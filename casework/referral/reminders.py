@@ -17,7 +17,10 @@ outbox on every sweep keeps exactly one.
 - a review's engagement, milestones and report (casework.review.reminders).
 
 Only the latest offset whose day has come is owed (a sweep that missed a day does not send two
-reminders at once), none on the day the clock started, and none for a deadline already met.
+reminders at once), none on the day the clock started, and none for a deadline already met. Nothing is
+owed on a day no one works (a weekend, an England and Wales bank holiday, a closure day of the
+partnership): a reminder whose offset falls on one goes on the working day before; a chase or
+escalation owed on one waits for the next working day (casework.clocks).
 
 A clock counted in hours (Ofsted's "immediately": a few hours from the decision) owes no reminder
 or warning, whose offsets are counted in days and would all fall before the clock started; it owes
@@ -33,7 +36,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from casework.clocks import WorkingCalendar
+from casework.clocks import WorkingCalendar, reminder_day, reminders_go_on
 from casework.referral.messages import Message
 from config.partnership import Contact, Partnership
 
@@ -97,7 +100,8 @@ def reminded_deadline(key: str) -> RemindedDeadline | None:
 
 
 def horizon(partnership: Partnership) -> timedelta:
-    """How far ahead the sweep must look so that every offset's day is seen (working days: generously)."""
+    """How far ahead the sweep must look so that every offset's day is seen (working days: generously; and a
+    reminder brought back from a run of days no one works, like Christmas or the partnership's closure days)."""
     reminders = partnership.reminders
     working = max(reminders.return_offsets_working_days, default=0)
     calendar_days = max([*reminders.decision_offsets_days, *reminders.notice_offsets_days,
@@ -105,8 +109,9 @@ def horizon(partnership: Partnership) -> timedelta:
     # n working days can span n weeks' worth of weekends and the Christmas and Easter closures
     from casework.learning.rules import IMPACT_REVIEW_WARNING_DAYS
 
+    brought_back = 7 + len(partnership.closure_days)
     return timedelta(days=max(calendar_days, 2 * working + 7, *reminders.action_offsets_days,
-                              IMPACT_REVIEW_WARNING_DAYS) + 1)
+                              IMPACT_REVIEW_WARNING_DAYS) + brought_back + 1)
 
 
 def _latest_offset_due(
@@ -153,7 +158,10 @@ def _message(
 def reminders_owed(
     deadlines: Sequence[OpenDeadline], *, now: datetime, partnership: Partnership, calendar: WorkingCalendar
 ) -> list[Message]:
-    """Every reminder the deadlines owe at `now` (the outbox keeps one of each, however often asked)."""
+    """Every reminder the deadlines owe at `now` (the outbox keeps one of each, however often asked); none
+    on a day no one works."""
+    if not reminders_go_on(now, calendar):
+        return []
     contacts = partnership.contacts
     settings = partnership.reminders
     today = calendar.local_date(now)
@@ -184,10 +192,11 @@ def reminders_owed(
             if item.counted_in_hours:
                 continue
             offset = _latest_offset_due(settings.return_offsets_working_days, due_day, today, item.started_on,
-                                        lambda n: calendar.subtract_working_days(due_day, n))
-            if offset is not None:
+                                        lambda n: reminder_day(due_day, n, calendar, working_days=True))
+            if offset is not None:  # in so many working days, as they are from today (the email says it)
+                left = calendar.working_days_between(today, due_day)
                 owed.append(_message(item, Purpose.reminder, f"{offset}wd", agency.contact, "agency", partnership,
-                                     {"days": f"{offset} working day{'s' if offset != 1 else ''}"}))
+                                     {"days": f"{left} working day{'s' if left != 1 else ''}"}))
             continue
         if item.kind == "decision":
             before = ((contacts.cig_chair, "CIG chair"), (contacts.independent_chair, "independent chair"))
@@ -205,9 +214,10 @@ def reminders_owed(
             continue
         if item.counted_in_hours:
             continue
-        offset = _latest_offset_due(offsets, due_day, today, item.started_on, lambda n: due_day - timedelta(days=n))
-        if offset is not None:
+        offset = _latest_offset_due(offsets, due_day, today, item.started_on, lambda n: reminder_day(due_day, n, calendar))
+        if offset is not None:  # in so many days from today: more than the offset when brought back over days off
+            left = (due_day - today).days
             for to, role in before:
                 owed.append(_message(item, Purpose.warning, f"{offset}d", to, role, partnership,
-                                     {"days": f"{offset} day{'s' if offset != 1 else ''}"}))
+                                     {"days": f"{left} day{'s' if left != 1 else ''}"}))
     return owed

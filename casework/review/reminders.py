@@ -10,15 +10,18 @@
   each notice offset before they end, and once they have, a reminder to record what becomes of it
   (owed on a closed case too: the report outlives the case's work).
 
+A warning whose day falls on a day no one works goes on the working day before (casework.clocks.reminder_day);
+nothing goes on such a day (casework.referral.reminders asks only on working days).
+
 Keys have the shape of every reminder's ("purpose.kind.subject.offset"), so the outbox keeps one each.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from casework.clocks import WorkingCalendar
+from casework.clocks import WorkingCalendar, reminder_day
 from casework.referral.messages import Message
 from config.partnership import Contact, Partnership
 
@@ -60,7 +63,7 @@ def review_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: P
             return [_message(item, "chase", "missed", person, partnership) for person in to]
         today, due_day = calendar.local_date(now), calendar.local_date(item.due_at)
         warning_days = partnership.reminders.milestone_warning_days
-        if due_day - timedelta(days=warning_days) <= today:
+        if reminder_day(due_day, warning_days, calendar) <= today:
             return [_message(item, "warning", f"{warning_days}d", person, partnership) for person in to]
         return []
     if item.kind == "report_availability":
@@ -68,6 +71,6 @@ def review_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: P
             return [_message(item, "escalation", "breached", manager, partnership)]
         today, due_day = calendar.local_date(now), calendar.local_date(item.due_at)
         offsets = sorted((n for n in partnership.reminders.notice_offsets_days if n > 0), reverse=True)
-        owed = [n for n in offsets if due_day - timedelta(days=n) <= today]
+        owed = [n for n in offsets if reminder_day(due_day, n, calendar) <= today]
         return [_message(item, "warning", f"{owed[-1]}d", manager, partnership)] if owed else []
     return []

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from casework.clocks import WorkingCalendar
 from casework.learning.documents import LearningSummary, summary_docx, summary_markdown
 from casework.learning.rules import (
-    ActionDue, ActionStatus, PackAction, action_reminders_owed, action_status, impact_pack, impact_review_due,
-    plans_ratified_on,
+    ACTION_KIND, ActionDue, ActionStatus, PackAction, action_status, impact_pack, impact_review_due, plans_ratified_on,
 )
+from casework.referral.reminders import OpenDeadline, reminders_owed
 from casework.review.rules import Ratification, RatificationResult, Ratifier
 from config.partnership import CONFIG_DIR, Contact, load_partnership
 
@@ -52,19 +52,23 @@ def _half_year(due: ActionDue, start: date, days: int, done_on: date | None = No
         day = start + timedelta(days=n)
         status = "done" if done_on and day >= done_on else "open"
         now = datetime(day.year, day.month, day.day, 9, tzinfo=timezone.utc)
-        for message in action_reminders_owed("NSCP-2026-0001", ActionDue(**{**due.__dict__, "status": status}),
-                                             now=now, partnership=PARTNERSHIP, calendar=CALENDAR):
+        action = ActionDue(**{**due.__dict__, "status": status})
+        item = OpenDeadline(reference="NSCP-2026-0001", kind=ACTION_KIND, subject=f"A{due.number}", round=due.revision,
+                            label="action", due_at=CALENDAR.end_of_day(due.target_on), action=action)
+        for message in reminders_owed([item], now=now, partnership=PARTNERSHIP, calendar=CALENDAR):  # as the sweep asks
             first.setdefault(message.key, []).append(day)
     return {key: [days_[0]] for key, days_ in first.items()}
 
 
 def test_a_lead_is_reminded_14_and_3_days_before_chased_the_day_after_and_escalated_14_days_late() -> None:
+    """Wednesday 30 June 2027: 14 days before is Wednesday 16 June; 3 days before is Sunday 27 June, so the
+    reminder goes on the working day before it, Friday 25 June."""
     due = ActionDue(number=2, agency="CSC", action="Audit 20 assessments.", lead=LEAD, target_on=date(2027, 6, 30),
                     status="open", revision=0, created_on=date(2027, 4, 20))
     owed = _half_year(due, date(2027, 5, 5), 180)
     assert owed == {
         "NSCP-2026-0001:reminder.learning_action.A2.14d:ash.lead@example.org:0": [date(2027, 6, 16)],
-        "NSCP-2026-0001:reminder.learning_action.A2.3d:ash.lead@example.org:0": [date(2027, 6, 27)],
+        "NSCP-2026-0001:reminder.learning_action.A2.3d:ash.lead@example.org:0": [date(2027, 6, 25)],
         "NSCP-2026-0001:chase.learning_action.A2.overdue:ash.lead@example.org:0": [date(2027, 7, 1)],
         "NSCP-2026-0001:chase.learning_action.A2.overdue:social-care@example.org:0": [date(2027, 7, 1)],
         "NSCP-2026-0001:escalation.learning_action.A2.14d:business-manager@example.org:0": [date(2027, 7, 14)],

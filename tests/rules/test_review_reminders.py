@@ -37,7 +37,9 @@ def owed(item: OpenDeadline, now: datetime, partnership: Partnership = PARTNERSH
 @given(st.datetimes(min_value=datetime(2026, 12, 1), max_value=datetime(2027, 3, 1), timezones=st.just(timezone.utc)))
 def test_a_milestone_owes_a_reminder_from_a_week_before_and_a_missed_notice_after_to_both(now: datetime) -> None:
     got = owed(milestone(), now)
-    if now > CALENDAR.end_of_day(TARGET):
+    if not CALENDAR.is_working_day(CALENDAR.local_date(now)):
+        assert got == []  # nothing on a day no one works
+    elif now > CALENDAR.end_of_day(TARGET):
         assert got == [(MANAGER, "chase.review_milestone.planning_meeting.missed"),
                        (REVIEWER.email, "chase.review_milestone.planning_meeting.missed")]
     elif CALENDAR.local_date(now) >= TARGET - timedelta(days=7):
@@ -53,9 +55,11 @@ def test_a_milestone_is_warned_of_as_many_days_before_as_the_partnership_file_sa
     partnership = PARTNERSHIP.model_copy(update={"reminders": PARTNERSHIP.reminders.model_copy(
         update={"milestone_warning_days": days})})
     got = owed(milestone(lead_reviewers=()), now, partnership)
-    if now > CALENDAR.end_of_day(TARGET):
+    if not CALENDAR.is_working_day(CALENDAR.local_date(now)):
+        assert got == []  # nothing on a day no one works
+    elif now > CALENDAR.end_of_day(TARGET):
         assert got == [(MANAGER, "chase.review_milestone.planning_meeting.missed")]
-    elif CALENDAR.local_date(now) >= TARGET - timedelta(days=days):
+    elif CALENDAR.local_date(now) >= CALENDAR.working_day_on_or_before(TARGET - timedelta(days=days)):
         assert got == [(MANAGER, f"warning.review_milestone.planning_meeting.{days}d")]
     else:
         assert got == []
@@ -83,7 +87,9 @@ def test_the_panel_notice_is_warned_to_the_business_manager_and_the_independent_
                         label="National Panel notice (14 days from the decision)", due_at=due)
     assert owed(item, datetime(2026, 12, 22, 9, tzinfo=timezone.utc)) == [
         (MANAGER, "warning.panel_notice.case.2d"), (INDEPENDENT, "warning.panel_notice.case.2d")]
-    assert owed(item, datetime(2026, 12, 25, 0, tzinfo=timezone.utc)) == [
+    assert owed(item, datetime(2026, 12, 25, 0, tzinfo=timezone.utc)) == []  # Christmas Day, the weekend and the
+    assert owed(item, datetime(2026, 12, 28, 9, tzinfo=timezone.utc)) == []  # substitute Boxing Day: no one works
+    assert owed(item, datetime(2026, 12, 29, 0, tzinfo=timezone.utc)) == [
         (MANAGER, "escalation.panel_notice.case.breached"), (INDEPENDENT, "escalation.panel_notice.case.breached")]
 
 

@@ -181,8 +181,10 @@ async def test_leads_are_reminded_chased_and_escalated_on_the_right_days_of_a_ha
     due2 = f"[{reference}] Due soon: learning action 2 (Children's Social Care)"
     late2 = f"[{reference}] Overdue: learning action 2 (Children's Social Care)"
     assert dict(arrived) == {
-        ("ash.lead@example.org", due1): [date(2027, 7, 17)],
-        ("sky.practitioner@example.org", due2): [date(2027, 6, 16), date(2027, 6, 27)],
+        # 14 days before 31 July is Saturday 17 July, 3 days before 30 June Sunday 27 June: each reminder goes on
+        # the working day before (no reminder on a day no one works)
+        ("ash.lead@example.org", due1): [date(2027, 7, 16)],
+        ("sky.practitioner@example.org", due2): [date(2027, 6, 16), date(2027, 6, 25)],
         ("sky.practitioner@example.org", late2): [date(2027, 7, 1)],
         (SOCIAL_CARE, late2): [date(2027, 7, 1)],
         (MANAGER, late2): [date(2027, 7, 14)],

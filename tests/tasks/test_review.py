@@ -117,33 +117,35 @@ async def test_an_scr_is_commissioned_and_its_panel_notice_waits_for_the_reviewe
     warned = [(m.to, m.subject) for m in received(mailbox, before) if "National Panel" in m.subject]
     assert warned == [([to], f"[{reference}] Warning: National Panel notice (14 days from the decision) due "
                              "Thursday 24 December 2026") for to in (MANAGER, INDEPENDENT)]
-    queue_reminders(office, now=at(12, 25))
-    queue_reminders(office, now=at(12, 25, 11))
-    await deliver_pending(office, now=at(12, 25))
+    assert queue_reminders(office, now=at(12, 25)).queued == 0  # Christmas Day, the weekend, the substitute Boxing
+    assert queue_reminders(office, now=at(12, 28, 11)).queued == 0  # Day: no one works; the first working day after
+    queue_reminders(office, now=at(12, 29))
+    queue_reminders(office, now=at(12, 29, 11))
+    await deliver_pending(office, now=at(12, 29))
     escalated = sorted(to for m in received(mailbox, before) if "DEADLINE BREACHED: National Panel" in m.subject for to in m.to)
     assert escalated == [MANAGER, INDEPENDENT]
 
     # an internal reviewer, or one not confirmed independent of the agencies, is refused; nothing changes
     for bad, field in ((dict(kind="internal", agency="CSC"), "kind: "), (dict(kind="independent"), "independent_of_agencies: ")):
         with pytest.raises(ValueError, match=field):
-            review.appoint_reviewer(office, reference, form(AppointmentForm, reviewer="Rowan Reviewer", appointed_on="2026-12-28",
-                                                            appointed_by="Review group", **bad), now=at(12, 28), actor="t")
+            review.appoint_reviewer(office, reference, form(AppointmentForm, reviewer="Rowan Reviewer", appointed_on="2026-12-30",
+                                                            appointed_by="Review group", **bad), now=at(12, 30), actor="t")
     assert reviewed(office, reference).lead_reviewers == []
 
     appointed = review.appoint_reviewer(office, reference, form(
         AppointmentForm, reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True,
-        appointed_on="2026-12-28", appointed_by="Review group planning meeting"), now=at(12, 28), actor="t")
+        appointed_on="2026-12-30", appointed_by="Review group planning meeting"), now=at(12, 30), actor="t")
     assert (appointed.stage, appointed.queued) == (ReviewStage.under_way, 3)  # the Panel, the BM, the independent chair
     with pytest.raises(store.AlreadyRecorded):
         review.appoint_reviewer(office, reference, form(
             AppointmentForm, reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True,
-            appointed_on="2026-12-28", appointed_by="Review group"), now=at(12, 28), actor="t")
-    await deliver_pending(office, now=at(12, 28))
+            appointed_on="2026-12-30", appointed_by="Review group"), now=at(12, 30), actor="t")
+    await deliver_pending(office, now=at(12, 30))
     [notice] = [m for m in received(mailbox, before) if PANEL in m.to]
     assert "Lead reviewer(s): Rowan Reviewer." in notice.text()
     since = len(mailbox.received())
-    queue_reminders(office, now=at(12, 29))  # the notice went: nothing more about it
-    await deliver_pending(office, now=at(12, 29))
+    queue_reminders(office, now=at(12, 31))  # the notice went: nothing more about it
+    await deliver_pending(office, now=at(12, 31))
     assert not [m.subject for m in received(mailbox, since) if "National Panel" in m.subject]
 
 
@@ -158,9 +160,10 @@ async def test_an_agency_is_chased_for_its_engagement_until_it_confirms(
                                                           confirmed_on="2026-12-14"), now=at(12, 14), actor="t")
     await deliver_pending(office, now=at(12, 14))
     before = len(mailbox.received())
-    queue_reminders(office, now=at(12, 26))
-    queue_reminders(office, now=at(12, 26, 12))
-    await deliver_pending(office, now=at(12, 26))
+    assert queue_reminders(office, now=at(12, 26)).queued == 0  # due on Christmas Day; a Saturday, then a bank holiday
+    queue_reminders(office, now=at(12, 29))  # chased on the first working day after it
+    queue_reminders(office, now=at(12, 29, 12))
+    await deliver_pending(office, now=at(12, 29))
     chased = to_and_subject(m for m in received(mailbox, before) if "engagement" in m.subject)
     assert sorted(to for to, _ in chased) == sorted([*(e for c, e in AGENCIES.items() if c != "POL"), *[MANAGER] * 6])
     assert set(chased.values()) == {1}

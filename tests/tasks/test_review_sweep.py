@@ -60,30 +60,31 @@ async def test_a_national_panel_notice_waits_for_the_reviewer_warned_then_escala
         office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
     """The SCR is decided on Thursday 10 December 2026 with no lead reviewer: its Panel notice is due within 14
     days (by Thursday 24 December). The business manager and the independent chair are warned 2 days before,
-    on the 22nd; both are told it is breached on the 25th; the notice goes when the reviewer is appointed."""
+    on the 22nd; both are told it is breached on Tuesday the 29th, the first working day after it (not on
+    Christmas Day, nor the substitute Boxing Day); the notice goes when the reviewer is appointed."""
     reference = await decided(office, referral_form)
     review.commission_review(office, reference, now=at(12, 11))
     await deliver_pending(office, now=at(12, 11))
     diary = Diary(office, mailbox)
 
-    await diary.run(at(12, 11, 0), at(12, 28, 0))
+    await diary.run(at(12, 11, 0), at(12, 30, 0))
     assert diary.about("panel_notice") == {
         date(2026, 12, 22): [(MANAGER, "warning.panel_notice.case.2d"), (INDEPENDENT, "warning.panel_notice.case.2d")],
-        date(2026, 12, 25): [(MANAGER, "escalation.panel_notice.case.breached"),
+        date(2026, 12, 29): [(MANAGER, "escalation.panel_notice.case.breached"),
                              (INDEPENDENT, "escalation.panel_notice.case.breached")],
     }
     [warning] = [m for m in mailbox.received() if INDEPENDENT in m.to and "Warning: National Panel" in m.subject]
     assert "Thursday 24 December 2026" in warning.subject
 
     def appoint(now: datetime) -> None:
-        if now == at(12, 28, 12):
+        if now == at(12, 30, 12):
             review.appoint_reviewer(office, reference, form(
                 AppointmentForm, reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True,
-                appointed_on="2026-12-28", appointed_by="Review group planning meeting"), now=now, actor="t")
+                appointed_on="2026-12-30", appointed_by="Review group planning meeting"), now=now, actor="t")
 
-    await diary.run(at(12, 28, 0), at(1, 4, 0, year=2027), on_day=appoint)
-    assert diary.about("panel-notice") == {date(2026, 12, 28): [(PANEL, "panel-notice")]}  # the notice itself
-    assert max(diary.about("panel_notice")) == date(2026, 12, 25)  # and no more warnings or escalations
+    await diary.run(at(12, 30, 0), at(1, 6, 0, year=2027), on_day=appoint)
+    assert diary.about("panel-notice") == {date(2026, 12, 30): [(PANEL, "panel-notice")]}  # the notice itself
+    assert max(diary.about("panel_notice")) == date(2026, 12, 29)  # and no more warnings or escalations
 
 
 async def test_each_milestone_is_reminded_to_the_business_manager_and_the_lead_reviewer_before_and_when_missed(
@@ -110,17 +111,17 @@ async def test_each_milestone_is_reminded_to_the_business_manager_and_the_lead_r
                 MilestoneForm, stage="planning_meeting", replan_to="2027-02-05",
                 reason="The chronologies of two agencies came late."), now=now, actor="t")
 
-    await diary.run(at(12, 11, 12), at(2, 8, 0, year=2027), on_day=on_day)
+    await diary.run(at(12, 11, 12), at(2, 9, 0, year=2027), on_day=on_day)
     both = lambda step: [(MANAGER, step), (REVIEWER, step)]  # noqa: E731
     assert diary.about(".initial_meeting.") == {
         date(2026, 12, 18): both("warning.review_milestone.initial_meeting.7d"),
-        date(2026, 12, 26): both("chase.review_milestone.initial_meeting.missed"),
+        date(2026, 12, 29): both("chase.review_milestone.initial_meeting.missed"),  # the first working day after it
     }
     assert diary.about(".spe_chronologies.") == {}  # done on 5 January, before its reminder on the 8th
     assert diary.about(".planning_meeting.") == {
         date(2027, 1, 15): both("warning.review_milestone.planning_meeting.7d"),
         date(2027, 1, 29): both("warning.review_milestone.planning_meeting.7d"),  # its new date, 5 February
-        date(2027, 2, 6): both("chase.review_milestone.planning_meeting.missed"),
+        date(2027, 2, 8): both("chase.review_milestone.planning_meeting.missed"),  # missed on a Friday: the Monday
     }
     missed = [m for m in mailbox.received() if REVIEWER in m.to and "initial meeting" in m.subject.lower()
               and "Overdue" in m.subject]
@@ -165,7 +166,8 @@ async def test_the_milestone_warning_comes_as_many_days_before_as_the_partnershi
         office: Office, mailbox: Mailbox, referral_form: ReferralForm, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The partnership file sets `reminders.milestone_warning_days: 3`: the initial meeting, due on Friday 25
-    December 2026, is warned of on the 22nd (not a week before, on the 18th), then chased once missed."""
+    December 2026, is warned of on the 22nd (not a week before, on the 18th), then chased once missed, on the first
+    working day after Christmas (Tuesday 29 December)."""
     data = yaml.safe_load((CONFIG_DIR / "partnership.example.yaml").read_text(encoding="utf-8"))
     data["reminders"]["milestone_warning_days"] = 3
     (tmp_path / "partnership.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -177,10 +179,10 @@ async def test_the_milestone_warning_comes_as_many_days_before_as_the_partnershi
     review.commission_review(office, reference, now=at(12, 11))
     await deliver_pending(office, now=at(12, 11))
     diary = Diary(office, mailbox)
-    await diary.run(at(12, 11, 12), at(12, 28, 0))
+    await diary.run(at(12, 11, 12), at(12, 30, 0))
     assert diary.about(".initial_meeting.") == {
         date(2026, 12, 22): [(MANAGER, "warning.review_milestone.initial_meeting.3d")],
-        date(2026, 12, 26): [(MANAGER, "chase.review_milestone.initial_meeting.missed")],
+        date(2026, 12, 29): [(MANAGER, "chase.review_milestone.initial_meeting.missed")],
     }
     [warning] = [m for m in mailbox.received() if ".initial_meeting.3d" in m.key]
     assert "Friday 25 December 2026" in warning.text()

@@ -141,8 +141,9 @@ def test_a_month_of_sweeps_sends_each_reminder_once_on_its_day(sweep_office: Off
         # 2 and 1 working days before Friday 27 November, to the one agency still outstanding
         date(2026, 11, 25): [(HEALTH, "reminder.information_return.HEALTH.2wd")],
         date(2026, 11, 26): [(HEALTH, "reminder.information_return.HEALTH.1wd")],
-        # overdue from the first sweep after the end of its due day: the agency, and the administrator's copy
-        date(2026, 11, 28): [(HEALTH, "chase.information_return.HEALTH.overdue"),
+        # overdue from the first sweep on a working day after its due day (Friday: so Monday, never the
+        # weekend): the agency, and the administrator's copy
+        date(2026, 11, 30): [(HEALTH, "chase.information_return.HEALTH.overdue"),
                              (ADMIN, "chase.information_return.HEALTH.overdue")],
         # the decision is due one month from notification (16 December): 7 and 2 days before, then breached
         date(2026, 12, 9): [(CHAIR, "warning.decision.case.7d"), (INDEPENDENT, "warning.decision.case.7d")],
@@ -162,7 +163,8 @@ def test_sweeping_again_and_again_sends_nothing_twice(sweep_office: Office) -> N
     diary = Diary(office)
     for _ in range(3):
         diary.sweep(at(date(2026, 11, 25), 8))
-        diary.sweep(at(date(2026, 11, 28), 8))
+        diary.sweep(at(date(2026, 11, 28), 8))  # a Saturday: nothing
+        diary.sweep(at(date(2026, 11, 30), 8))
     assert sorted(diary.all_steps()) == sorted(
         [(to, "reminder.information_return.{}.2wd".format(code)) for code, to in
          (("POL", "police@example.org"), ("CSC", "social-care@example.org"), ("HEALTH", HEALTH))]
@@ -170,7 +172,7 @@ def test_sweeping_again_and_again_sends_nothing_twice(sweep_office: Office) -> N
            (("POL", "police@example.org"), ("CSC", "social-care@example.org"), ("HEALTH", HEALTH))]
         + [(ADMIN, f"chase.information_return.{code}.overdue") for code in ("POL", "CSC", "HEALTH")]
     )
-    assert queue_reminders(office, now=at(date(2026, 11, 28), 9)).queued == 0
+    assert queue_reminders(office, now=at(date(2026, 11, 30), 9)).queued == 0
 
 
 def test_nothing_is_sent_about_a_return_once_it_is_recorded(sweep_office: Office) -> None:
@@ -199,13 +201,14 @@ def test_a_by_return_request_gets_no_reminder_on_the_day_it_is_issued() -> None:
         due_at=calendar.end_of_day(date(2026, 12, 4)), started_on=date(2026, 12, 3),
     )
     assert reminders_owed([item], now=at(date(2026, 12, 3), 15), partnership=partnership, calendar=calendar) == []
-    owed = reminders_owed([item], now=at(date(2026, 12, 5), 1), partnership=partnership, calendar=calendar)
+    assert reminders_owed([item], now=at(date(2026, 12, 5), 1), partnership=partnership, calendar=calendar) == []  # Sat
+    owed = reminders_owed([item], now=at(date(2026, 12, 7), 1), partnership=partnership, calendar=calendar)
     assert [(m.to.email, m.step) for m in owed] == [
         ("police@example.org", "chase.information_return.POL.overdue"),
         (ADMIN, "chase.information_return.POL.overdue"),
     ]
     met = OpenDeadline(**{**item.__dict__, "met_at": at(date(2026, 12, 4))})
-    assert reminders_owed([met], now=at(date(2026, 12, 5), 1), partnership=partnership, calendar=calendar) == []
+    assert reminders_owed([met], now=at(date(2026, 12, 7), 1), partnership=partnership, calendar=calendar) == []
 
 
 def test_demo_month_prints_each_days_reminders() -> None:
@@ -217,7 +220,9 @@ def test_demo_month_prints_each_days_reminders() -> None:
     done = subprocess.run([sys.executable, "-m", "cli.demo_month"], cwd=PROJECT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    day = done.stdout.split("Sat 28 Nov 2026\n", 1)[1].split("Sun 29 Nov 2026", 1)[0]
+    weekend = done.stdout.split("Sat 28 Nov 2026\n", 1)[1].split("Mon 30 Nov 2026", 1)[0]
+    assert "CHASE" not in weekend  # returns due on Friday are chased on Monday, not at the weekend
+    day = done.stdout.split("Mon 30 Nov 2026\n", 1)[1].split("Tue 01 Dec 2026", 1)[0]
     assert day.count("CHASE") == 6 and "cig-admin@example.org" in day
     assert "20 reminder(s), chase(s), warning(s) and escalation(s), each sent once." in done.stdout
 

@@ -123,7 +123,10 @@ async def test_a_reminder_or_chase_to_an_agency_carries_a_fresh_link_to_its_requ
 
     with office.sessions() as session:
         due_at = next(r.due_at for r in store.get_case(session, reference=case).requests if r.agency == "POL")
-    queue_reminders(office, now=due_at + timedelta(hours=1))  # overdue: a chase to each agency, copied to the administrator
+    chased_at = due_at + timedelta(hours=1)
+    while not office.calendar.is_working_day(office.calendar.local_date(chased_at)):  # chases go on working days only
+        chased_at += timedelta(days=1)
+    queue_reminders(office, now=chased_at)  # overdue: a chase to each agency, copied to the administrator
     await deliver_pending(office)
 
     [chase] = mails_to(office, POLICE, "OVERDUE")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 
+from casework.cells import markdown_cell
 from casework.oversight.report import Share
 
 
@@ -151,7 +152,8 @@ def annual_markdown(report: AnnualReport, *, partnership: str, chart: str | None
         lines += [f"| {a.agency} | {a.due} | {a.on_time} | {a.late} | {a.overdue} | {a.open} | {a.done_with_evidence} |"
                   for a in report.actions_by_agency]
     lines += ["", "## Themes", ""]
-    lines += [f"- {theme}: {n} review{'s' if n != 1 else ''}" for theme, n in report.themes] or ["None recorded."]
+    lines += [f"- {markdown_cell(theme)}: {n} review{'s' if n != 1 else ''}"  # typed: escaped (the artifact)
+              for theme, n in report.themes] or ["None recorded."]
     lines += ["", "## Dissemination", ""]
     lines += [f"- {kind.replace('_', ' ')}: {n}" for kind, n in report.dissemination] or ["None recorded."]
     return "\n".join(lines) + "\n"

@@ -146,3 +146,15 @@ def test_the_agenda_counts_who_attends_by_agency_and_names_no_one() -> None:
                                     ["NSCP-2026-0002", "POL", "outstanding", "0"]]
     assert "- NSCP-2026-0001: 3 attending (POL: 2, HEALTH: 1)" in markdown
     assert "- NSCP-2026-0002: no one named to attend" in markdown
+
+
+def test_a_theme_typed_with_markup_reads_as_typed_in_the_annual_report() -> None:
+    from casework.learning.annual import ReviewFacts, annual_markdown, annual_report
+
+    typed = "![x](http://evil.example/pixel.png) <b>neglect</b>"
+    reviews = [ReviewFacts("NSCP-2026-0002", "critical case review", date(2026, 2, 1), None, None, (typed,))]
+    report = annual_report(2026, today=date(2027, 1, 5), reviews=reviews, clocks=[], actions=[], disseminations=[])
+
+    tokens = RENDERER.parse(annual_markdown(report, partnership="Northshire"))
+    [item] = [t for t in tokens if t.type == "inline" and t.content.endswith(": 1 review")]
+    assert [(c.type, c.content) for c in item.children or []] == [("text", f"{typed}: 1 review")]

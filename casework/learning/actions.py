@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.referral.actions import queue
+from casework.referral.actions import case_file, queue
 from casework.forms import check_no_identities
 from casework.learning import store as learning_store
 from casework.learning.documents import IndexEntry, LearningSummary, summary_docx, summary_markdown
@@ -24,8 +24,8 @@ from casework.learning.forms import (
 )
 from casework.learning.messages import impact_pack_messages
 from casework.learning.rules import (
-    IMPACT_REVIEW_KIND, ActionStatus, ImpactPack, PackAction, action_status, impact_pack, impact_review_due, lead_notice,
-    pack_markdown, plans_ratified_on,
+    IMPACT_REVIEW_KIND, ActionStatus, ImpactPack, PackAction, action_status, impact_pack, impact_review_due,
+    incident_month_year, lead_notice, pack_markdown, plans_ratified_on,
 )
 from casework.model import REVIEW_LABELS
 from casework.office import Office
@@ -212,7 +212,9 @@ def _summary(case: Case, review: Review, form: LearningSummaryForm, partnership_
         area=partnership_name, date_completed=form.completed_on,
         review_type=REVIEW_LABELS.get(review.review_type, review.review_type), methodology=methodology,
         chairing_authoring=f"lead reviewer(s) {chairs}", case_selection=form.case_selection,
-        incident_month_year=case.notified_on.strftime("%B %Y"), reference=case.reference,
+        incident_month_year=incident_month_year(died_on=case_file(case).child_date_of_death, harmed_on=form.harmed_on,
+                                                notified_on=case.notified_on),
+        reference=case.reference,
         learning_about_case=form.learning_about_case, learning_about_method=form.learning_about_method,
         single_agency_recommendations=form.single_agency_recommendations,
         multi_agency_recommendations=form.multi_agency_recommendations, who_is_doing_what=form.who_is_doing_what,
@@ -223,14 +225,18 @@ def record_summary(office: Office, reference: str, form: LearningSummaryForm, *,
                    actor: str) -> LearningSummary:
     """Write the review's learning summary (seed 001 Appendix B) and attach it to the review's record, as
     markdown and Word. Refused, naming the field, if any text names someone from the case or gives a date
-    of birth. A second call replaces the first."""
+    of birth, or a date of serious harm after the partnership was notified. A second call replaces the first."""
     with office.sessions.begin() as session:
         case, review = _open(session, reference)
+        if form.harmed_on is not None and form.harmed_on > case.notified_on:
+            raise ValueError(f"harmed_on: {form.harmed_on:%-d %B %Y} is after the partnership was notified of the "
+                             f"incident ({case.notified_on:%-d %B %Y})")
         check_no_identities({k: v for k, v in form.model_dump().items() if isinstance(v, str)},
                             *store.sealed_identities(case))
         summary = _summary(case, review, form, office.partnership.name)
         learning_store.save_record(session, review=review, kind="summary", key=reference, now=now, data={
-            "form": form.model_dump(mode="json"), "markdown": summary_markdown(summary),
+            "form": form.model_dump(mode="json", exclude={"harmed_on"}),  # the summary keeps its month and year only
+            "markdown": summary_markdown(summary),
             "docx": base64.b64encode(summary_docx(summary)).decode("ascii")})
         store.audit(session, reference=reference, actor=actor, action="learning summary recorded", now=now)
         return summary

@@ -80,6 +80,9 @@ class LearningSummaryForm(Form):
 
     case_selection: Text = Field(description="How the case was selected for review")
     completed_on: date = Field(description="The date the review was completed")
+    harmed_on: date | None = Field(
+        None, description="The date the child was seriously harmed, if known (the summary gives its month and year "
+        "as the incident's; where the child died, the date of death on the referral is used)")
     learning_about_case: Text = Field(description="What was learnt about the case (key themes, early learning)")
     learning_about_method: Text = Field(description="What was learnt about the review / methodology")
     single_agency_recommendations: Text = Field(description="Key single-agency recommendations")
@@ -87,6 +90,8 @@ class LearningSummaryForm(Form):
     who_is_doing_what: Text = Field(description="How the changes will be made and who is doing what")
     impact_audit: Text = Field(description="How impact will be audited")
     other_comments: Text | None = Field(None, description="Other comments")
+
+    _harmed = field_validator("harmed_on")(not_in_future)
 
 
 class DisseminationKind(StrEnum):

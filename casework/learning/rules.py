@@ -7,7 +7,8 @@ data that take `today` (or `now`) and never read the clock.
 - when the professional development committee's 6-month review falls due;
 - what an action's deadline owes its lead, the agency's CIG member and the business manager at `now`
   (the same keys and once-only guarantee as every reminder of casework.referral.reminders);
-- the 6-month review pack: every action, overdue first.
+- the 6-month review pack: every action, overdue first;
+- the learning summary's month and year of the incident.
 """
 
 from __future__ import annotations
@@ -184,6 +185,18 @@ def action_horizon(partnership: Partnership) -> timedelta:
     """How far ahead of a target date the sweep must look to see every reminder's day."""
     brought_back = 7 + len(partnership.closure_days)  # a reminder day brought back over Christmas or closure days
     return timedelta(days=max(partnership.reminders.action_offsets_days, default=0) + brought_back + 1)
+
+
+# --- the learning summary ------------------------------------------------------------------------
+
+def incident_month_year(*, died_on: date | None, harmed_on: date | None, notified_on: date) -> str:
+    """The learning summary's "month/year of incident" (seed 001 Appendix B): the month the child died, or (a
+    child who did not die) the month of the serious harm when its date is recorded. Only when neither date is
+    recorded, the month the partnership was notified, and it says so."""
+    incident = died_on or harmed_on
+    if incident is not None:
+        return incident.strftime("%B %Y")
+    return f"{notified_on:%B %Y} (the month the partnership was notified: no date of the incident is recorded)"
 
 
 # --- the 6-month review pack --------------------------------------------------------------------

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from casework.clocks import WorkingCalendar
 from casework.learning.documents import LearningSummary, summary_docx, summary_markdown
 from casework.learning.rules import (
-    ACTION_KIND, ActionDue, ActionStatus, PackAction, action_status, impact_pack, impact_review_due, plans_ratified_on,
+    ACTION_KIND, ActionDue, ActionStatus, PackAction, action_status, impact_pack, impact_review_due, incident_month_year,
+    plans_ratified_on,
 )
 from casework.referral.reminders import OpenDeadline, reminders_owed
 from casework.review.rules import Ratification, RatificationResult, Ratifier
@@ -89,6 +90,15 @@ def test_nothing_is_owed_for_an_action_once_done_and_nothing_before_it_was_added
             assert first < done_on
     reminders = [k for k in owed if ".reminder." in f".{k.split(':')[1]}"]
     assert len(reminders) <= 2
+
+
+def test_the_month_of_the_incident_is_the_death_or_the_harm_and_the_month_notified_only_when_neither_is_known() -> None:
+    notified = date(2026, 11, 2)
+    assert incident_month_year(died_on=date(2026, 10, 30), harmed_on=None, notified_on=notified) == "October 2026"
+    assert incident_month_year(died_on=date(2026, 10, 30), harmed_on=date(2026, 9, 1), notified_on=notified) == "October 2026"
+    assert incident_month_year(died_on=None, harmed_on=date(2026, 9, 30), notified_on=notified) == "September 2026"
+    assert incident_month_year(died_on=None, harmed_on=None, notified_on=notified) == (
+        "November 2026 (the month the partnership was notified: no date of the incident is recorded)")
 
 
 def test_the_pack_puts_overdue_first_longest_overdue_first_then_open_done_dropped() -> None:

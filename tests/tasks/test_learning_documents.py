@@ -101,7 +101,8 @@ async def test_the_learning_summary_has_every_field_in_word_and_markdown_and_nam
         "How will changes be made and who is doing what", "How will impact be audited", "Other comments"]
     assert fields["Area"] == "Northshire Safeguarding Children Partnership"
     assert fields["Date completed"] == "4 May 2027"
-    assert fields["Month/year of incident"] == "November 2026"
+    assert fields["Month/year of incident"] == (  # harmed, no date of the harm given: the month notified, saying so
+        "November 2026 (the month the partnership was notified: no date of the incident is recorded)")
     assert fields["Review reference"] == reference
     assert fields["Type of review"].startswith("Serious Case Review. Methodology: ")
     assert "Chairing/authoring: lead reviewer(s) Rowan Reviewer" in fields["Type of review"]

@@ -137,14 +137,15 @@ def test_a_command_brought_past_the_refusal_is_not_the_one_the_worker_runs(stack
             "work_queue_name": "default", "job_variables": named, "state": {"type": "SCHEDULED"}})
         deadline = time.monotonic() + 180
         while (state := call(api, f"/flow_runs/{run['id']}")["state"])["type"] not in ("COMPLETED", "FAILED", "CRASHED"):
+            assert not touched.exists(), "the worker ran the command the run named"
             assert time.monotonic() < deadline, f"the worker did not finish the run within 180 s: {state['name']}"
             time.sleep(1)
     finally:
         request(f"{api}/deployments/{deployment['id']}", "PATCH", change, b'{"job_variables": {}}')
 
     assert patched[0] == 204
+    assert not touched.exists(), "the worker ran the command the run named"
     assert state["type"] == "COMPLETED", state
-    assert not touched.exists()
 
 
 def test_make_up_beside_a_running_stack_refuses_naming_the_port(stack: dict[str, str], tmp_path: Path) -> None:

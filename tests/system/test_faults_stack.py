@@ -163,7 +163,7 @@ def test_server_restart_then_worker_killed_before_the_ofsted_notice(stack: Local
     assert ("ofsted_notice", "pending") in outbox and ("panel_notice", "pending") in outbox
 
     # a new worker and a running mail server: the deadline sweep restarts the dead run (one shown
-    # running once its heartbeats, every 30 s in cli/stack.py, have stopped for three intervals)
+    # running once its heartbeat, every 30 s in cli/stack.py, is ten seconds overdue)
     stack.start_mailbox()
     stack.start_worker("worker-2")
     deadline = time.monotonic() + 240

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
+from casework.clocks import WorkingCalendar
 from config.review_plans import ReviewPlan
 
 REVIEW_TYPES = frozenset({"scr", "critical_case_review", "multi_agency_concise_review", "individual_agency_review"})
@@ -71,9 +72,11 @@ class PlannedMilestone:
     target_on: date
 
 
-def lay_out(plan: ReviewPlan, commissioned_on: date) -> list[PlannedMilestone]:
-    """The plan's milestones with target dates: each its offset in calendar days after commissioning."""
-    return [PlannedMilestone(i, m.code, m.label, commissioned_on + timedelta(days=m.offset_days))
+def lay_out(plan: ReviewPlan, commissioned_on: date, calendar: WorkingCalendar) -> list[PlannedMilestone]:
+    """The plan's milestones with target dates: each its offset in calendar days after commissioning, or,
+    when that day is a weekend, a bank holiday or a closure day, the working day before it."""
+    return [PlannedMilestone(i, m.code, m.label,
+                             calendar.working_day_on_or_before(commissioned_on + timedelta(days=m.offset_days)))
             for i, m in enumerate(plan.milestones)]
 
 

@@ -71,11 +71,11 @@ def commission_review(session: Session, *, case: Case, plan: ReviewPlan, agencie
                    for n in named],
         ratifications=[], updated_at=now,
     )
-    for planned in lay_out(plan, today):
+    for planned in lay_out(plan, today, calendar):
         review.milestones.append(ReviewMilestone(position=planned.position, code=planned.code, label=planned.label,
                                                  planned_on=planned.target_on, target_on=planned.target_on, replans=[]))
     session.add(review)
-    for planned in lay_out(plan, today):  # the sweep reminds before each target date, and when it is missed
+    for planned in lay_out(plan, today, calendar):  # the sweep reminds before each target date, and when it is missed
         _set_milestone_deadline(session, case, code=planned.code, label=planned.label, target_on=planned.target_on,
                                 calendar=calendar)
     due = calendar.end_of_day(today + timedelta(days=plan.engagement_days))

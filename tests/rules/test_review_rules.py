@@ -45,18 +45,27 @@ def test_every_review_type_has_a_plan_and_the_scr_follows_the_staged_table_of_se
     assert "family_involvement" in codes and codes[-1] == "family_feedback"
 
 
-def test_the_plan_is_laid_out_from_the_day_of_commissioning() -> None:
-    laid = lay_out(plan_for("scr"), date(2026, 12, 11))
+def test_the_plan_is_laid_out_from_the_day_of_commissioning_and_no_target_is_christmas_day() -> None:
+    laid = lay_out(plan_for("scr"), date(2026, 12, 11), CALENDAR)
+    # the initial meeting's fortnight ends on Friday 25 December 2026: its target is Thursday 24 December
     assert [(m.code, m.target_on) for m in laid[:3]] == [
-        ("initial_meeting", date(2026, 12, 25)), ("spe_chronologies", date(2027, 1, 15)),
+        ("initial_meeting", date(2026, 12, 24)), ("spe_chronologies", date(2027, 1, 15)),
         ("planning_meeting", date(2027, 1, 22))]
     assert [m.position for m in laid] == list(range(len(laid)))
 
 
+def test_a_target_on_a_closure_day_moves_to_the_working_day_before() -> None:
+    closed = WorkingCalendar.of(closure_days=[date(2027, 1, 15)])  # a Friday the partnership's office is shut
+    laid = lay_out(plan_for("scr"), date(2026, 12, 11), closed)
+    assert laid[1].target_on == date(2027, 1, 14)
+
+
 @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31)))
-def test_no_milestone_is_targeted_before_commissioning_and_the_order_is_kept(commissioned: date) -> None:
+def test_no_milestone_is_targeted_on_a_day_off_or_before_commissioning_and_the_order_is_kept(
+        commissioned: date) -> None:
     for name in ("scr_staged", "systems_review", "concise_review"):
-        laid = lay_out(load_review_plans()[name], commissioned)
+        laid = lay_out(load_review_plans()[name], commissioned, CALENDAR)
+        assert all(CALENDAR.is_working_day(m.target_on) for m in laid)
         assert all(m.target_on >= commissioned for m in laid)
         assert [m.target_on for m in laid] == sorted(m.target_on for m in laid)
 

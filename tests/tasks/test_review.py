@@ -108,7 +108,7 @@ async def test_an_scr_is_commissioned_and_its_panel_notice_waits_for_the_reviewe
     assert RATIONALE in police.text() and "Friday 25 December 2026" in police.text()
     assert "Robin" not in police.text()  # members get the rationale, never the child's name
     [plan] = [m for m in mails if MANAGER in m.to]
-    assert "Review group initial meeting: by Friday 25 December 2026" in plan.text()
+    assert "Review group initial meeting: by Thursday 24 December 2026" in plan.text()  # not Christmas Day
 
     # the sweep: a warning to the business manager and the independent chair 2 days before the 14 days run
     # out, and the escalation once they have

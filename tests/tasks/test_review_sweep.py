@@ -114,7 +114,7 @@ async def test_each_milestone_is_reminded_to_the_business_manager_and_the_lead_r
     await diary.run(at(12, 11, 12), at(2, 9, 0, year=2027), on_day=on_day)
     both = lambda step: [(MANAGER, step), (REVIEWER, step)]  # noqa: E731
     assert diary.about(".initial_meeting.") == {
-        date(2026, 12, 18): both("warning.review_milestone.initial_meeting.7d"),
+        date(2026, 12, 17): both("warning.review_milestone.initial_meeting.7d"),  # a week before Thursday 24th
         date(2026, 12, 29): both("chase.review_milestone.initial_meeting.missed"),  # the first working day after it
     }
     assert diary.about(".spe_chronologies.") == {}  # done on 5 January, before its reminder on the 8th
@@ -126,14 +126,14 @@ async def test_each_milestone_is_reminded_to_the_business_manager_and_the_lead_r
     missed = [m for m in mailbox.received() if REVIEWER in m.to and "initial meeting" in m.subject.lower()
               and "Overdue" in m.subject]
     assert [m.subject for m in missed] == [f"[{reference}] Overdue: Review milestone: Review group initial meeting"]
-    assert "Friday 25 December 2026" in missed[0].text()
+    assert "Thursday 24 December 2026" in missed[0].text()  # the fortnight ends on Christmas Day: the day before
     assert f"cig review milestone {reference} --stage initial_meeting" in missed[0].text()
 
     # the tracker shows a missed milestone in its own columns, not among the case's breached deadlines
     from casework.oversight.exports import current_tracker
 
     [row] = current_tracker(office, now=at(2, 7, 12, year=2027))
-    assert (row.next_milestone, row.next_milestone_on) == ("Review group initial meeting", date(2026, 12, 25))
+    assert (row.next_milestone, row.next_milestone_on) == ("Review group initial meeting", date(2026, 12, 24))
     assert not any("milestone" in b.label.lower() for b in row.breaches)
     assert row.next_deadline is None or "milestone" not in row.next_deadline.lower()
 
@@ -165,8 +165,8 @@ async def test_a_review_commissioned_before_milestones_were_reminded_of_gets_the
 async def test_the_milestone_warning_comes_as_many_days_before_as_the_partnership_file_says(
         office: Office, mailbox: Mailbox, referral_form: ReferralForm, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The partnership file sets `reminders.milestone_warning_days: 3`: the initial meeting, due on Friday 25
-    December 2026, is warned of on the 22nd (not a week before, on the 18th), then chased once missed, on the first
+    """The partnership file sets `reminders.milestone_warning_days: 3`: the initial meeting, due on Thursday 24
+    December 2026 (its fortnight ends on Christmas Day), is warned of on the 21st (not a week before, on the 17th), then chased once missed, on the first
     working day after Christmas (Tuesday 29 December)."""
     data = yaml.safe_load((CONFIG_DIR / "partnership.example.yaml").read_text(encoding="utf-8"))
     data["reminders"]["milestone_warning_days"] = 3
@@ -181,8 +181,8 @@ async def test_the_milestone_warning_comes_as_many_days_before_as_the_partnershi
     diary = Diary(office, mailbox)
     await diary.run(at(12, 11, 12), at(12, 30, 0))
     assert diary.about(".initial_meeting.") == {
-        date(2026, 12, 22): [(MANAGER, "warning.review_milestone.initial_meeting.3d")],
+        date(2026, 12, 21): [(MANAGER, "warning.review_milestone.initial_meeting.3d")],
         date(2026, 12, 29): [(MANAGER, "chase.review_milestone.initial_meeting.missed")],
     }
     [warning] = [m for m in mailbox.received() if ".initial_meeting.3d" in m.key]
-    assert "Friday 25 December 2026" in warning.text()
+    assert "Thursday 24 December 2026" in warning.text()

@@ -73,7 +73,7 @@ def not_in_future(value: date | None, info: ValidationInfo) -> date | None:
 
 class Form(BaseModel):
     """A form's fields. A coded choice may be given as its code or as its label on the form
-    (`CHOICE_LABELS`), and an agency as "POL" or as "POL: Northshire Police"."""
+    (casework.model.CHOICE_LABELS), and an agency as "POL" or as "POL: Northshire Police"."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
                               json_schema_extra=lambda schema, cls: present_schema(schema, cls))
@@ -384,7 +384,7 @@ class DecisionForm(Form):
     lead_reviewers: list[Name] = Field(
         default_factory=list, max_length=5,
         description="Optional: lead reviewer name(s) already chosen. Usually left empty: for an SCR the lead reviewer "
-        "is appointed later on the review's run (`cig review appoint`), and the National Panel is told then",
+        "is appointed later on the review's run (its appointment form), and the National Panel is told then",
     )
     anonymised_details: AnonymisedDetails | None = Field(
         None, description="When no SCR is initiated and no Serious Incident Notification is recorded: brief "

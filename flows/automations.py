@@ -147,13 +147,13 @@ def undelivered_mail_automation(alert_block_id: str | None) -> AutomationCore:
             block_document_id=alert_block_id,
             subject="CIG: case mail undelivered",
             body="Messages of a case could not be delivered after every retry: {{ event.resource.name }} "
-                 "(flow run {{ flow_run.name }}). They stay pending in the outbox; `cig outbox` lists them and "
-                 "`cig outbox retry` resends once the mail server is back.",
+                 "(flow run {{ flow_run.name }}). They stay pending in the outbox, and the deadline sweep sends them "
+                 "once the mail server is back.",
         )
     return AutomationCore(
         name=UNDELIVERED,
         description="A case's messages are still undelivered after every retry (the send_messages task run failed). "
-                    "They stay pending in the outbox: `cig outbox`, then `cig outbox retry` once the mail server is back.",
+                    "They stay pending in the outbox, and the deadline sweep sends them once the mail server is back.",
         trigger=EventTrigger(
             posture=Posture.Reactive,
             expect={"prefect.task-run.Failed"},

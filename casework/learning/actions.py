@@ -249,7 +249,7 @@ def summary_files(office: Office, reference: str) -> tuple[str, bytes]:
         review = review_store.get_review(session, case=case)
         found = learning_store.records(session, kind="summary", review=review)
         if not found:
-            raise LookupError(f"{reference} has no learning summary yet (`cig learning summary {reference} FILE`)")
+            raise LookupError(f"{reference} has no learning summary recorded yet")
         data = found[-1].data
         return data["markdown"], base64.b64decode(data["docx"])
 

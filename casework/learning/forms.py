@@ -38,7 +38,7 @@ class ActionUpdateForm(Form):
     """A recorded update to an action: its status (done with evidence, dropped with a reason), a new target
     date, a new lead, or new wording; after ratification every update needs a reason."""
 
-    number: int = Field(ge=1, title="Action number", description="The action's number in the review's plans (`cig action list`)")
+    number: int = Field(ge=1, title="Action number", description="The action's number in the review's plans (as its emails give it)")
     status: SetStatus | None = Field(None, description="**done** (with evidence), **dropped** (with a reason), or **open** again")
     evidence: Text | None = Field(None, description="The evidence that the action is done")
     done_on: date | None = Field(None, title="Done on", description="When it was done (default: today)")

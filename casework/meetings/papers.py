@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from casework.cells import markdown_cell
 from casework.model import ReturnStatus
 
 RECEIVED = (ReturnStatus.returned, ReturnStatus.nil)
@@ -122,11 +123,11 @@ def case_paper_markdown(papers: CasePapers, zone_name: str = "Europe/London") ->
 
 def papers_index_markdown(cases: Sequence[CasePapers], files: Mapping[str, Path], agenda_file: Path) -> str:
     """The pack's index for the Prefect artifact: case references, return counts and file paths only."""
-    lines = ["## Papers pack", "", f"Agenda: `{agenda_file}`", ""]
+    lines = ["## Papers pack", "", f"Agenda: {markdown_cell(str(agenda_file))}", ""]
     if not cases:
         return "\n".join(lines + ["No case papers: no cases are listed.", ""])
     lines += ["| case | returns received | returns missing | papers |", "| --- | --- | --- | --- |"]
     for papers in cases:
         lines.append(f"| {papers.reference} | {len(papers.received)} of {len(papers.returns)} "
-                     f"| {len(papers.missing)} | `{files[papers.reference]}` |")
+                     f"| {len(papers.missing)} | {markdown_cell(str(files[papers.reference]))} |")
     return "\n".join(lines + ["", "The case papers hold personal data: they are readable by the service account only.", ""])

@@ -91,8 +91,6 @@ STEP_FORMS = {"screening": "screening form", "return": "CIGINF1 return form", "r
               "decision": "decision form", "appointment": "appointment form", "ratification": "ratification form",
               "publication": "publication form"}
 
-CIG_COMMANDS = ("referral", "meeting", "review", "keys", "outbox", "screen", "return", "recommend", "decide")
-
 ROLE_WORDS = {
     "administrator": "the administrator",
     "cig_chair": "the CIG chair",
@@ -188,20 +186,21 @@ def _when(moment: datetime, calendar: WorkingCalendar) -> str:
 
 def actor_words(actor: str, people: People) -> str:
     """Who did it, as a person reads it: the role behind a form ("the CIG chair and business manager
-    (screening form)"), the command someone ran, or the role or name recorded."""
+    (screening form)"), someone at the command line (never the command: people read this), or the role or
+    name recorded."""
     if actor in FORM_ACTORS:
         return FORM_ACTORS[actor]
     if actor in ACTOR_WORDS:
         return ACTOR_WORDS[actor]
     words = actor.split()
-    if len(words) > 1 and words[0] == "cig" and (words[1] in CIG_COMMANDS or words[1].startswith("(")):
-        return f"someone at the command line (`{actor}`)"
+    if words and words[0] == "cig":  # `cig <command>` or `cig (<user>)`: whoever it was, at the server
+        return "someone at the command line"
     return people.agency(actor) if actor in people.agencies else actor
 
 
 def _who(event: AuditEvent, people: People) -> str:
     """The role who acted, never a name typed into a form: the timeline is a Prefect artifact, and
-    Prefect keeps no personal value a case holds (`cig audit` shows the names recorded)."""
+    Prefect keeps no personal value a case holds (the audit trail keeps the names recorded)."""
     return actor_words(event.actor, people)
 
 
@@ -290,8 +289,8 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
     if action == "message delivery failed":
         kind = str(detail.get("kind", ""))
         noun = MESSAGE_NOUNS.get(kind, kind.replace("_", " ").capitalize() or "Message")
-        return f"{noun} not delivered: " + ("the mail server will be tried again" if detail.get("temporary")
-                                             else "the mail server refused it (see `cig outbox`)")
+        refused = "the mail server refused it (ask the partnership administrator to have it sent again)"
+        return f"{noun} not delivered: " + ("the mail server will be tried again" if detail.get("temporary") else refused)
     if action == "case data purged":
         years = detail.get("retention_years")
         return f"Case data deleted at the end of its {years} years' retention" if years else "Case data deleted"

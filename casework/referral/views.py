@@ -46,7 +46,8 @@ def case_summary_markdown(
         lines.append(f"**Due:** {first.label}, {_when(first.due_at, calendar)} "
                      f"({days_left(first.due_at, now, calendar)} days left)")
     if case.sin is None and not rules.notifies_panel_at_referral:
-        lines.append(f"**No Serious Incident Notification recorded yet** (`cig sin record {case.reference}`)")
+        lines.append("**No Serious Incident Notification recorded yet**: ask the partnership administrator to record it "
+                     "when the safeguarding unit manager sends it")
     if timeline_url:
         lines.append(f"[The case's timeline]({timeline_url})")
     return "  \n".join(lines)

@@ -204,8 +204,8 @@ def check_publication(review_type: str, family: FamilyInvolvement | None, board_
         raise ValueError("published_on: the partnership board has not ratified the final report yet")
     if review_type == "scr" and family is None:
         raise ValueError("family_involvement: for an SCR the family's involvement must be complete before the final "
-                         "report is published: record it (`cig review family REF --complete-on ...`) or record why it "
-                         "was not possible")
+                         "report is published: ask the partnership administrator to record it, or why it was not "
+                         "possible")
 
 
 def check_non_publication(stage: ReviewStage, board_ratified: bool) -> None:

@@ -349,7 +349,8 @@ def record_decision(
     check_decision_against_recommendation(form, Recommendation(case.recommendation) if case.recommendation else None)
     if form.decision is not ReviewType.scr and form.anonymised_details is None and case.sin is None:
         raise ValueError("anonymised_details: no Serious Incident Notification is recorded for this case, so the "
-                         "National Panel needs brief anonymised details (or record the SIN first: `cig sin record`)")
+                         "National Panel needs brief anonymised details (or ask the partnership administrator to record "
+                         "the SIN first)")
     check_anonymised_details(form, *sealed_identities(case))
     case.chair_response = form.response.value
     case.decision = form.decision.value

@@ -151,4 +151,4 @@ def test_a_run_left_stopped_is_escalated_to_the_business_manager_and_the_adminis
     assert len({m.key for m in messages}) == 2
     mail = render(messages[0])
     assert "ACTION NEEDED" in mail.subject
-    assert "3 times in\n60 minutes" in mail.text and "cig referral recover NSCP-2026-0007" in mail.text
+    assert "3 times in\n60 minutes" in mail.text and "restart the case's run" in mail.text

@@ -231,7 +231,7 @@ async def test_the_sweep_tells_the_committee_when_the_6_month_review_falls_due_a
     assert await sweep(10, 21) == [(MANAGER, due), (PDC, due)]  # 14 days before 4 November
     assert await sweep(10, 28) == []  # once
     [warning] = [m for m in mailbox.received() if m.subject == due and PDC in m.to]
-    assert f"cig learning pack {reference} --meeting" in warning.text()
+    assert "ask the partnership administrator to send the committee its pack" in warning.text()
     assert await sweep(11, 5) == [(MANAGER, late)]  # no pack was sent
     assert await sweep(11, 6) == []
 

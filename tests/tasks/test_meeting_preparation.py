@@ -17,6 +17,7 @@ from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm
 from casework.referral import actions
 from casework.office import Office
+from casework.cells import markdown_cell
 from casework.meetings.preparation import prepare_meeting
 from notifications.mailbox import read_mailbox
 from tests.tasks.test_sweep import at, open_case, sweep_office  # noqa: F401 (fixture)
@@ -112,8 +113,10 @@ def test_the_papers_pack_holds_each_case_on_disk_for_the_owner_only(sweep_office
         assert not [word for word in CHILD if word in public], public
         assert "Skeletal survey" not in public and "Two call-outs" not in public
     assert prepared.artifact.startswith(prepared.markdown)
-    assert f"| {first} | 2 of 3 | 1 | `{prepared.files[first]}` |" in prepared.artifact
-    assert f"| {second} | 0 of 3 | 3 | `{prepared.files[second]}` |" in prepared.artifact
+    # each case's papers by their path as text, never a code span (no backtick in what a person reads)
+    assert f"| {first} | 2 of 3 | 1 | {markdown_cell(str(prepared.files[first]))} |" in prepared.artifact
+    assert f"| {second} | 0 of 3 | 3 | {markdown_cell(str(prepared.files[second]))} |" in prepared.artifact
+    assert "`" not in prepared.artifact
 
     # a later run rewrites the papers with what has come in since (the messages are not sent again)
     actions.record_return(office, second, AgencyReturnForm(

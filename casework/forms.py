@@ -287,13 +287,15 @@ class ReferralForm(Form):
 class SeriousIncidentNotificationForm(Form):
     """The Serious Incident Notification (SIN), completed by the safeguarding unit manager (step 1)."""
 
-    completed_on: date = Field(description="Date the notification was completed")
-    completed_by: Name = Field(description="Who completed it (the safeguarding unit manager)")
+    completed_on: date = Field(title="Date completed", description="Date the notification was completed")
+    completed_by: Name = Field(title="Who completed it", description="The safeguarding unit manager's name")
     sent_on: date | None = Field(
-        None, description="Date it was sent to Ofsted, the CIG chair, the business manager and the partnership "
-        "chair, if it was sent before it was recorded here (otherwise the system sends it now)"
+        None, title="Date sent, if sent before", description="Date it was sent to Ofsted, the CIG chair, the "
+        "business manager and the partnership chair, if it was sent before it was recorded here (otherwise the "
+        "system sends it now)"
     )
-    notification: Text | None = Field(None, description="The notification's text, when no document is attached")
+    notification: Text | None = Field(None, title="The notification's text",
+                                      description="The notification's text, when no document is attached")
 
     _past = field_validator("completed_on", "sent_on")(not_in_future)
 

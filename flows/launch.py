@@ -48,9 +48,11 @@ async def start_referral_run(reference: str, office: Office | None = None) -> st
 RECOVERABLE = {"CRASHED", "FAILED"}
 
 
-# The flows whose parameters are a person's form: the CIGSCR1 (a child's name, address, date of birth)
-# and a learning action (its lead's name and email).
-FORM_FLOWS = ("submit-referral", "add-action", "update-action")
+# The flows whose parameters are a person's form: the CIGSCR1 (a child's name, address, date of birth),
+# a learning action (its lead's name and email), and the office's forms (flows.office: a SIN's text and who
+# completed it, a meeting's reason, a case's reference).
+FORM_FLOWS = ("submit-referral", "add-action", "update-action", "record-sin", "add-meeting", "move-meeting",
+              "cancel-meeting", "resend-link", "revoke-links")
 
 
 async def delete_finished_form_runs(office: Office | None = None) -> int:

@@ -1,0 +1,343 @@
+"""The partnership office's own tasks as Run forms in the Prefect UI, so the administrator needs no shell:
+
+- `record-sin`: a case's Serious Incident Notification (its dates, who completed it, its text), sent to Ofsted,
+  the CIG chair, the business manager and the partnership chair unless it was sent before;
+- `add-meeting`, `move-meeting`, `cancel-meeting`: the group's meeting calendar, the members told;
+- `resend-link`, `revoke-links`: a case's personal links to the secure website;
+- `tracker-workbook`: the case tracker as a workbook under the papers folder, named in an artifact.
+
+Each form is the model `cig` reads (casework.forms, casework.office_forms) and records through the same casework
+function (the same rules, audit and outbox), then sends at once what it queued (the deadline sweep sends it
+otherwise). What the form's schema cannot check fails the run with one line naming the field in the form's words
+as its state message, and nothing is recorded; the run keeps what was typed for "Copy to new run" until the
+sweep's housekeeping deletes it (flows.launch.FORM_FLOWS). A recorded run is emptied of the form and renamed.
+
+Needs the case database (through the office), the mail server and a Prefect API.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.cache_policies import NONE
+from prefect.states import Failed, State
+from pydantic import BaseModel, ValidationError
+
+from casework.delivery import deliver_pending
+from casework.forms import SeriousIncidentNotificationForm
+from casework.meetings import rescheduling
+from casework.office import open_office
+from casework.office_forms import (
+    LinkResendForm, LinkRevokeForm, MeetingAddForm, MeetingCancelForm, MeetingMoveForm, local_moment,
+)
+from casework.referral import actions
+from flows.learning_actions import ActionRefused, check_form, empty_form_run, in_words, send_case_messages
+
+SIN_ACTOR = "record-sin form"
+MEETING_ACTOR = "meeting form"
+LINK_ACTOR = "link form"
+TRACKER_ACTOR = "tracker-workbook form"
+TRACKER_WORKBOOK_KEY = "case-tracker-workbook"
+
+# What casework calls a field, where the form calls it something else.
+ADD_FIELDS = {"at": "on", "list": "cases"}
+MOVE_FIELDS = {"to": "to_on"}
+
+
+def refusal_words(model: type[BaseModel], problem: Exception, fields: dict[str, str] | None = None) -> str:
+    """What a casework refusal (a ValueError or LookupError, "field: why") says, one line naming the field as
+    the form heads it: an unknown case is the Reference's fault, an unknown agency the Agency's."""
+    text = str(problem)
+    if text.startswith("unknown agency code"):
+        return f"Agency: {text}"
+    if text.startswith("no case with reference"):
+        return f"Reference: {text}"
+    name, colon, rest = text.partition(": ")
+    if colon and fields and name in fields:
+        text = f"{fields[name]}: {rest}"
+    return in_words(model, text)
+
+
+def _refused(what: str, refusal: str) -> State:
+    problem = f"{what}: {refusal}"
+    get_run_logger().error(problem)
+    return Failed(message=problem)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _today() -> date:
+    return open_office().calendar.local_date(_now())
+
+
+def _checked(model: type[BaseModel], form: BaseModel | dict[str, Any] | None) -> Any:
+    return check_form(model, form, _today())
+
+
+@task(name="send_office_messages", cache_policy=NONE, persist_result=False)
+async def send_office_messages() -> int:
+    """Send every pending message now, once each (the meeting notices belong to no case); what cannot be sent
+    yet stays queued for the sweep."""
+    report = await deliver_pending(open_office())
+    return len(report.sent)
+
+
+# --- the Serious Incident Notification ---------------------------------------------------------------------
+
+@task(name="record_serious_incident_notification", cache_policy=NONE, persist_result=False)
+def record_serious_incident_notification(reference: str, form: SeriousIncidentNotificationForm) -> str | None:
+    """Record the case's SIN as `cig sin record` does (audited; queued to its recipients unless sent before):
+    None, or why not (one line naming the field; nothing recorded)."""
+    try:
+        actions.record_serious_incident_notification(open_office(), reference, form, document=None, now=_now(),
+                                                     actor=SIN_ACTOR)
+    except (ValueError, LookupError) as refused:
+        return refusal_words(SeriousIncidentNotificationForm, refused)
+    return None
+
+
+@flow(name="record-sin", persist_result=False, validate_parameters=False)
+async def record_sin(reference: str, notification: SeriousIncidentNotificationForm) -> str | State:
+    """Record a case's Serious Incident Notification (SIN) and send it to Ofsted, the CIG chair, the business
+    manager and the partnership chair (unless it was sent before).
+
+    Args:
+        reference: The case's reference, e.g. NSCP-2026-0001
+        notification: The notification's dates, who completed it, and its text. This form takes no file: type or
+            paste the notification's text
+    """
+    reference = reference.strip()
+    what = f"Serious Incident Notification not recorded for {reference}"
+    try:
+        checked = _checked(SeriousIncidentNotificationForm, notification)
+    except ActionRefused as refused:
+        return _refused(what, str(refused))
+    if not checked.notification:
+        return _refused(what, "Notification: type or paste the notification's text")
+    refusal = record_serious_incident_notification(reference, checked)
+    if refusal is not None:
+        return _refused(what, refusal)
+    await send_case_messages(reference)
+    await empty_form_run(f"record-sin-{reference}")
+    get_run_logger().info("%s: Serious Incident Notification recorded", reference)
+    return reference
+
+
+# --- the meeting calendar ----------------------------------------------------------------------------------
+
+def _in_local_words(moment: datetime) -> str:
+    return moment.astimezone(open_office().partnership.meetings.zone).strftime("%A %-d %B %Y %H:%M")
+
+
+@task(name="add_extraordinary_meeting", cache_policy=NONE, persist_result=False)
+def add_extraordinary_meeting(form: MeetingAddForm) -> str | None:
+    """Add the meeting and re-list the named cases for it, as `cig meeting add` does: None, or why not."""
+    office = open_office()
+    try:
+        added = rescheduling.add_meeting(office, local_moment(form.on, form.starts_at, office.partnership.meetings),
+                                         now=_now(), reason=form.reason, actor=MEETING_ACTOR,
+                                         relist_cases=[c.strip() for c in form.cases])
+    except (ValueError, LookupError) as refused:
+        return refusal_words(MeetingAddForm, refused, ADD_FIELDS)
+    get_run_logger().info("The extraordinary meeting of %s %s%s", _in_local_words(added.meeting.starts_at),
+                          "is added" if added.added else "was already in the calendar",
+                          f"; listed for it: {', '.join(added.relisted)}" if added.relisted else "")
+    return None
+
+
+@task(name="change_meeting", cache_policy=NONE, persist_result=False)
+def change_meeting(form: MeetingMoveForm | MeetingCancelForm) -> str | None:
+    """Move or cancel the meeting, as `cig meeting move` / `cancel` do: None, or why not."""
+    office = open_office()
+    try:
+        if isinstance(form, MeetingMoveForm):
+            change = rescheduling.move_meeting(office, form.on, local_moment(form.to_on, form.to_time,
+                                                                             office.partnership.meetings),
+                                               now=_now(), reason=form.reason, actor=MEETING_ACTOR)
+        else:
+            change = rescheduling.cancel_meeting(office, form.on, now=_now(), reason=form.reason, actor=MEETING_ACTOR)
+    except (ValueError, LookupError) as refused:
+        return refusal_words(type(form), refused, MOVE_FIELDS)
+    what = f"moved to {_in_local_words(change.now_at)}" if change.now_at else "cancelled"
+    get_run_logger().info("The meeting of %s is %s; %d case(s) re-listed; %d notice(s) queued",
+                          _in_local_words(change.was_at), what, len(change.relisted), change.queued)
+    return None
+
+
+@flow(name="add-meeting", persist_result=False, validate_parameters=False)
+async def add_meeting(meeting: MeetingAddForm) -> str | State:
+    """Add an extraordinary meeting of the group to the calendar, and move the cases named to it.
+
+    Args:
+        meeting: When the group meets, why, and which cases it considers
+    """
+    try:
+        checked = _checked(MeetingAddForm, meeting)
+    except ActionRefused as refused:
+        return _refused("Meeting not added", str(refused))
+    refusal = add_extraordinary_meeting(checked)
+    if refusal is not None:
+        return _refused("Meeting not added", refusal)
+    await send_office_messages()
+    await empty_form_run(f"add-meeting-{checked.on.isoformat()}")
+    return checked.on.isoformat()
+
+
+@flow(name="move-meeting", persist_result=False, validate_parameters=False)
+async def move_meeting(meeting: MeetingMoveForm) -> str | State:
+    """Move a coming meeting of the group; its cases stay listed for it and every member is told.
+
+    Args:
+        meeting: Which meeting, where it moves to, and why
+    """
+    try:
+        checked = _checked(MeetingMoveForm, meeting)
+    except ActionRefused as refused:
+        return _refused("Meeting not moved", str(refused))
+    refusal = change_meeting(checked)
+    if refusal is not None:
+        return _refused("Meeting not moved", refusal)
+    await send_office_messages()
+    await empty_form_run(f"move-meeting-{checked.on.isoformat()}")
+    return checked.on.isoformat()
+
+
+@flow(name="cancel-meeting", persist_result=False, validate_parameters=False)
+async def cancel_meeting(meeting: MeetingCancelForm) -> str | State:
+    """Cancel a coming meeting of the group; its cases go to the next meeting and every member is told.
+
+    Args:
+        meeting: Which meeting, and why
+    """
+    try:
+        checked = _checked(MeetingCancelForm, meeting)
+    except ActionRefused as refused:
+        return _refused("Meeting not cancelled", str(refused))
+    refusal = change_meeting(checked)
+    if refusal is not None:
+        return _refused("Meeting not cancelled", refusal)
+    await send_office_messages()
+    await empty_form_run(f"cancel-meeting-{checked.on.isoformat()}")
+    return checked.on.isoformat()
+
+
+# --- personal links ----------------------------------------------------------------------------------------
+
+@task(name="reissue_return_link", cache_policy=NONE, persist_result=False)
+def reissue_return_link(reference: str, form: LinkResendForm) -> str | None:
+    """Withdraw the agency's links to its CIGINF1 request and queue it a new one (audited): None, or why not."""
+    try:
+        actions.resend_return_link(open_office(), reference, form.agency, now=_now(), actor=LINK_ACTOR)
+    except (ValueError, LookupError) as refused:
+        return refusal_words(LinkResendForm, refused)
+    return None
+
+
+@task(name="withdraw_case_links", cache_policy=NONE, persist_result=False)
+def withdraw_case_links(reference: str, form: LinkRevokeForm) -> int | str:
+    """Withdraw the case's live links (one agency's, or all; audited): how many, or why not."""
+    try:
+        return actions.revoke_case_links(open_office(), reference, agency=form.agency, now=_now(), actor=LINK_ACTOR)
+    except (ValueError, LookupError) as refused:
+        return refusal_words(LinkRevokeForm, refused)
+
+
+@flow(name="resend-link", persist_result=False, validate_parameters=False)
+async def resend_link(reference: str, link: LinkResendForm) -> str | State:
+    """Email an agency a new link to its outstanding CIGINF1 request; its earlier links stop working.
+
+    Args:
+        reference: The case's reference, e.g. NSCP-2026-0001
+        link: The agency that needs a new link
+    """
+    reference = reference.strip()
+    try:
+        checked = _checked(LinkResendForm, link)
+    except ActionRefused as refused:
+        return _refused(f"No new link sent for {reference}", str(refused))
+    refusal = reissue_return_link(reference, checked)
+    if refusal is not None:
+        return _refused(f"No new link sent for {reference}", refusal)
+    await send_case_messages(reference)
+    await empty_form_run(f"resend-link-{reference}-{checked.agency}")
+    get_run_logger().info("%s: a new link sent to %s; its earlier links no longer work", reference, checked.agency)
+    return checked.agency
+
+
+@flow(name="revoke-links", persist_result=False, validate_parameters=False)
+async def revoke_links(reference: str, links: LinkRevokeForm) -> int | State:
+    """Withdraw a case's live personal links (one agency's, or all): they open no page again.
+
+    Args:
+        reference: The case's reference, e.g. NSCP-2026-0001
+        links: Whose links to withdraw
+    """
+    reference = reference.strip()
+    try:
+        checked = _checked(LinkRevokeForm, links)
+    except ActionRefused as refused:
+        return _refused(f"No link withdrawn for {reference}", str(refused))
+    withdrawn = withdraw_case_links(reference, checked)
+    if isinstance(withdrawn, str):
+        return _refused(f"No link withdrawn for {reference}", withdrawn)
+    await empty_form_run(f"revoke-links-{reference}" + (f"-{checked.agency}" if checked.agency else ""))
+    get_run_logger().info("%s: %d live link(s)%s withdrawn", reference, withdrawn,
+                          f" of {checked.agency}" if checked.agency else "")
+    return withdrawn
+
+
+# --- the tracker workbook ----------------------------------------------------------------------------------
+
+def workbook_markdown(path: Path, cases: int, overdue: int, columns: list[str], tracker_link: str | None,
+                      now_words: str) -> str:
+    """The artifact naming the workbook: where it is, what it holds; no case's details (those stay in the file)."""
+    lines = [f"# Case tracker workbook, {now_words}", "",
+             f"Written to the papers folder as **{path.name}** ({path.parent}): {cases} case(s), {overdue} with an "
+             "overdue deadline. Open it from the papers folder; it is not copied into Prefect.", "",
+             "Its columns: " + ", ".join(columns) + "."]
+    if tracker_link:
+        lines += ["", f"The same table, as of now: [the latest case tracker]({tracker_link})."]
+    return "\n".join(lines) + "\n"
+
+
+@task(name="write_tracker_workbook", cache_policy=NONE, persist_result=False)
+def write_tracker_workbook() -> tuple[Path, int, int]:
+    """Write the tracker (every case, no child's name or date of birth) under the papers folder, audited as
+    `cig tracker` is: the file, how many cases, how many overdue."""
+    from casework.oversight.exports import current_tracker, write_tracker_xlsx
+    from casework.store import cases as store
+
+    office = open_office()
+    now = _now()
+    rows = current_tracker(office, now=now)
+    path = office.settings.papers_dir / f"case-tracker-{office.calendar.local_date(now).isoformat()}.xlsx"
+    write_tracker_xlsx(rows, path, now=now)
+    with office.sessions.begin() as session:
+        store.audit(session, reference=None, actor=TRACKER_ACTOR, action="tracker exported", now=now, format="xlsx",
+                    cases=len(rows))
+    return path, len(rows), sum(1 for row in rows if row.overdue)
+
+
+@flow(name="tracker-workbook", persist_result=False)
+async def tracker_workbook() -> str:
+    """Write the case tracker as a workbook (xlsx) under the papers folder and name it in the artifact
+    case-tracker-workbook; the latest tracker table is published beside it."""
+    from casework.oversight.tracker import COLUMNS
+    from tasks.artifacts import publish_tracker, tracker_url
+
+    path, cases, overdue = write_tracker_workbook()
+    await publish_tracker()
+    now = _now()
+    columns = [column.heading for column in COLUMNS] + ["Overdue"]
+    zone = open_office().partnership.meetings.zone
+    await acreate_markdown_artifact(
+        markdown=workbook_markdown(path, cases, overdue, columns, tracker_url(), f"{now.astimezone(zone):%A %-d %B %Y %H:%M}"),
+        key=TRACKER_WORKBOOK_KEY, description="The case tracker workbook: where it was written")
+    get_run_logger().info("Case tracker workbook written: %s (%d case(s), %d overdue)", path.name, cases, overdue)
+    return str(path)

@@ -21,6 +21,8 @@ class LinkStep(StrEnum):
     papers = "papers"  # a member reads a meeting's papers
     screening = "screening"  # the CIG chair and business manager screen a referral
     decision = "decision"  # the independent chair decides
+    review = "review"  # the business manager and each lead reviewer keep a review's task list
+    engagement = "engagement"  # an agency confirms its engagement with a review
 
 
 class LinkRefusal(StrEnum):

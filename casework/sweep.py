@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casework.referral.actions import queue, with_return_link
+from casework.review.actions import review_holders, with_review_links
 from casework.clocks import WorkingCalendar
 from casework.learning.store import actions_due
 from casework.referral.messages import run_left_stopped, run_recovered
@@ -102,6 +103,9 @@ def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:
             case = cases[message.reference or ""]
             if message.context.get("kind") == "information_return" and message.context.get("role") == "agency":
                 message = with_return_link(session, office, case, message, now=now)
+            elif message.template == "review_reminder":  # a fresh link to the review's task list, or the engagement page
+                message = with_review_links(session, office, case, [message], review_holders=review_holders(case),
+                                            now=now)[0]
             if queue(session, case, [message], now):
                 queued[message.step.split(".", 1)[0]] += 1
         return SweepOutcome(len(rows), sum(queued.values()), dict(queued))

@@ -7,11 +7,12 @@ from datetime import datetime
 from prefect import task
 
 from casework.office import open_office
-from casework.meetings.preparation import Preparation, prepare_meeting
+from casework.meetings.preparation import Preparation, prepare_meetings
 from tasks.cases import DB_TASK
 
 
 @task(name="prepare_meeting", **DB_TASK)
-def prepare_next_meeting(now: datetime) -> Preparation | None:
-    """Build the next meeting's agenda and papers and queue them, once its preparation day has come."""
-    return prepare_meeting(open_office(), now=now)
+def prepare_next_meetings(now: datetime) -> list[Preparation]:
+    """Build the agenda and papers of every coming meeting whose preparation day has come and which has a case
+    listed, and queue them; each meeting's messages go once."""
+    return prepare_meetings(open_office(), now=now)

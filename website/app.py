@@ -55,6 +55,7 @@ from config.settings import Profile
 from website.pages import page
 from website.fields import PageField, all_fields, field_errors, page_fields, posted_input, refusal_problem, validation_problems
 from website.rendering import markdown_html
+from website.review_pages import REVIEW_LINK_STEPS, add_review_routes, review_step_facts
 from website.returns import FIELD_WORDS, MAX_FILES, MAX_UPLOAD_BYTES, SIZE_WORDS, ReturnInput, read_return
 from website.notices import link_holder, throttling_notice
 from website.security import (
@@ -120,6 +121,8 @@ CHAIR_STEPS = {
 
 def step_facts(case: Case, link: PersonalLink) -> StepFacts:
     """The case as the link's step sees it (casework.links)."""
+    if link.step in REVIEW_LINK_STEPS:
+        return review_step_facts(case, link)
     if link.step == LinkStep.information_return:
         request = next((r for r in case.requests if r.round == case.round and r.agency == link.agency), None)
         done = request is not None and request.status != ReturnStatus.outstanding
@@ -377,6 +380,8 @@ def create_app(office: Office | None = None) -> RouteLog:
             return return_page(opened)
         if opened.step is LinkStep.papers:
             return papers_page(opened, token)
+        if opened.step in REVIEW_LINK_STEPS:
+            return await review.show(opened, token, request)
         audit_view(opened, f"{opened.step.value} page viewed")
         return chair_page(opened)
 
@@ -416,6 +421,8 @@ def create_app(office: Office | None = None) -> RouteLog:
         opened = open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
+        if opened.step in REVIEW_LINK_STEPS:
+            return await review.act(request, opened, tasks)
         try:
             async with request.form(max_files=MAX_FILES + 1, max_fields=20) as data:
                 if not same_origin(request, settings.website_url) or \
@@ -460,6 +467,9 @@ def create_app(office: Office | None = None) -> RouteLog:
         tasks.add_task(receipt_then_wake)
         return page("return_done.html", reference=opened.reference, status_given=given.form.status,
                     documents=len(given.documents), **common())
+
+    review = add_review_routes(app, the_office, open_link=open_link, audit=audit, audit_view=audit_view,
+                               common=common, secret=secret)  # the review's task list and forms (website.review_pages)
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: StarletteHTTPException) -> HTMLResponse:

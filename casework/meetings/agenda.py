@@ -79,6 +79,46 @@ def agenda_markdown(agenda: Agenda, zone_name: str = "Europe/London") -> str:
     return "\n".join(lines + [""])
 
 
+def agenda_docx(agenda: Agenda, zone_name: str = "Europe/London") -> bytes:
+    """The agenda as a Word document: what `agenda_markdown` says (parts A and B, the returns table, who
+    attends counted by agency), with no name of a child, a family member or an attendee."""
+    import io
+    from zoneinfo import ZoneInfo
+
+    from docx import Document  # (imported here: `cig` starts faster without it)
+
+    when = agenda.meeting.starts_at.astimezone(ZoneInfo(zone_name)).strftime("%A %-d %B %Y, %H:%M")
+    document = Document()
+    document.add_heading(f"CIGM1 agenda: {agenda.partnership}", level=1)
+    document.add_paragraph().add_run(f"{when}, {agenda.location}").bold = True
+    if not agenda.cases:
+        document.add_paragraph("No cases are listed for this meeting.")
+    for part, title in (("A", "Practitioner review"), ("B", "Review and decision")) if agenda.cases else ():
+        document.add_heading(f"Part {part}: {title}", level=2)
+        for number, case in enumerate(agenda.cases, start=1):
+            document.add_paragraph(f"{part}{number}. Case {case.reference} (round {case.round}, referred by "
+                                   f"{case.referring_agency})")
+    if agenda.cases:
+        document.add_heading("Returns (CIGINF1)", level=2)
+        table = document.add_table(rows=1, cols=4)
+        table.style = "Table Grid"
+        for cell, heading in zip(table.rows[0].cells, ("Case", "Agency", "Return", "Attending")):
+            cell.text = heading
+            cell.paragraphs[0].runs[0].bold = True
+        for case in agenda.cases:
+            for code, status in case.returns.items():
+                cells = table.add_row().cells
+                for cell, text in zip(cells, (case.reference, code, status.replace("_", " "),
+                                              str(len(case.attendees.get(code, []))))):
+                    cell.text = text
+        document.add_heading("Attending", level=2)
+        for case in agenda.cases:
+            document.add_paragraph(f"{case.reference}: {attending_words(case)}", style="List Bullet")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def attending_words(case: ListedCase) -> str:
     """How many will attend for the case, by agency, never who: "3 attending (POL: 2, HEALTH: 1)"."""
     counts = {code: len(names) for code, names in case.attendees.items() if names}

@@ -1,14 +1,18 @@
-"""Preparing the next meeting, in the database: when its preparation day has come, build the agenda
-from the cases listed for it, write the papers pack to disk and queue the agenda (with the
-invitation) to every member and the missing returns to the administrator, in one transaction.
+"""Preparing the coming meetings, in the database: when a meeting's preparation day has come, build its
+agenda from the cases listed for it now, write its papers pack to disk and queue the agenda (with the
+invitation and each member's papers link) to every member and the missing returns to the administrator,
+in one transaction. Every meeting whose day has come is prepared, an extraordinary one as well as the
+regular one after it; a meeting with no case listed gets no agenda.
 
-The papers pack is a folder per meeting under the settings' papers folder: `agenda.md` and one
-`case-<reference>.md` per listed case (CIGSCR1 summary, returns received, returns missing). The
-case papers hold special-category data, so folders are 0700 and files 0600. Needs the case
-database with its data keys installed (casework.office). Safe to run every day: the messages carry
-the meeting's date and time in their keys, so they go once per meeting (and again only if the
-meeting is moved); the papers are rewritten each run with the returns received so far. Nothing
-here imports Prefect.
+The papers pack is a folder per meeting under the settings' papers folder, named by the date the calendar
+gave the meeting: the agenda and one paper per listed case (CIGSCR1 summary, returns received, returns
+missing), each as markdown (`agenda.md`, `case-<reference>.md`: what the website's papers page shows) and
+as a Word document (`agenda.docx`, `case-<reference>.docx`: what a member downloads). The case papers hold
+special-category data, so folders are 0700 and files 0600. Needs the case database with its data keys
+installed (casework.office). Safe to run every day: the messages carry the meeting's date and time in
+their keys, so they go once per meeting (and again only if the meeting is moved); the papers are
+rewritten each run with the returns received so far, and a case listed elsewhere since loses its paper.
+Nothing here imports Prefect.
 """
 
 from __future__ import annotations
@@ -24,17 +28,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.referral.actions import queue
-from casework.meetings.agenda import Agenda, ListedCase, agenda_markdown, agenda_messages, preparation_day
+from casework.meetings.agenda import Agenda, ListedCase, agenda_docx, agenda_markdown, agenda_messages, preparation_day
 from casework.links import LinkStep, link_url
 from casework.meetings.calendar import Meeting, next_meetings
 from casework.referral.messages import Message
 from casework.office import Office
-from casework.meetings.papers import CasePapers, ReturnPaper, case_paper_markdown, paper_filename, papers_index_markdown
+from casework.meetings.papers import (
+    CasePapers, ReturnPaper, case_paper_docx, case_paper_markdown, paper_filename, papers_index_markdown,
+)
 from casework.meetings.rescheduling import change_sequence, exceptions_in
 from casework.store import cases as store
 from casework.store import links as link_store
 from casework.store.tables import Case, OutboxMessage
 from config.partnership import Partnership
+
+
+AGENDA_MARKDOWN, AGENDA_DOCUMENT = "agenda.md", "agenda.docx"
 
 
 @dataclass(frozen=True)
@@ -121,44 +130,80 @@ def _private_folder(path: Path) -> Path:
     return path
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Replace the file whole with `text`, readable and writable by the owner only (0600)."""
+def _write_private(path: Path, content: str | bytes) -> None:
+    """Replace the file whole with `content` (text is written as UTF-8), readable and writable by the owner
+    only (0600)."""
     descriptor, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".draft")  # mode 0600
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
         os.replace(draft, path)
     except BaseException:
         Path(draft).unlink(missing_ok=True)
         raise
 
 
-def write_papers(folder: Path, agenda_text: str, cases: list[CasePapers], zone_name: str) -> dict[str, Path]:
-    """Write the pack: agenda.md and one paper per case (a case no longer listed loses its paper)."""
+def write_papers(folder: Path, agenda: Agenda, cases: list[CasePapers], zone_name: str) -> dict[str, Path]:
+    """Write the pack: the agenda and one paper per case, each as markdown (read on the website's page) and as
+    a Word document (the download); a case no longer listed loses its paper. The markdown papers by reference."""
     _private_folder(folder.parent)
     _private_folder(folder)
-    _write_private(folder / "agenda.md", agenda_text)
+    _write_private(folder / AGENDA_MARKDOWN, agenda_markdown(agenda, zone_name))
+    _write_private(folder / AGENDA_DOCUMENT, agenda_docx(agenda, zone_name))
     files = {c.reference: folder / paper_filename(c.reference) for c in cases}
     for papers in cases:
         _write_private(files[papers.reference], case_paper_markdown(papers, zone_name))
-    for stale in set(folder.glob(paper_filename("*"))) - set(files.values()):
-        stale.unlink()
+        _write_private(folder / paper_filename(papers.reference, ".docx"), case_paper_docx(papers, zone_name))
+    kept = {name for reference in files for name in (paper_filename(reference), paper_filename(reference, ".docx"))}
+    for stale in folder.glob("case-*"):
+        if stale.name not in kept:
+            stale.unlink()
     return files
 
 
-def prepare_meeting(office: Office, *, now: datetime) -> Preparation | None:
-    """Prepare the next meeting if its preparation day has come; None when there is nothing to do yet."""
+def listed_for(session: Session, meeting: Meeting) -> list[Case]:
+    """The open cases listed for `meeting` now: on its date and at its time (an extraordinary meeting held
+    earlier the same day keeps the cases it considered)."""
+    return [case for case in store.meeting_cases(session, meeting_on=meeting.scheduled_on)
+            if case.meeting_at == meeting.starts_at]
+
+
+def prepare_meetings(office: Office, *, now: datetime) -> list[Preparation]:
+    """Prepare every coming meeting whose preparation day has come and which has a case listed (an
+    extraordinary meeting as well as the regular one after it: each its own pack, agenda and papers links).
+    A meeting with no case listed gets no agenda; its pack, if one was written before its cases moved, loses
+    their papers."""
     rule = office.partnership.meetings
-    with office.sessions.begin() as session:
-        coming = next_meetings(rule, now, 1, exceptions_in(session))
-        if not coming:
-            return None
-        meeting = coming[0]
+    prepared = []
+    with office.sessions() as session:
+        coming = next_meetings(rule, now, 6, exceptions_in(session))
+    for meeting in coming:
         if office.calendar.local_date(now) < preparation_day(meeting, rule.prepare_working_days_before, office.calendar):
+            break  # the meetings are in order: a later one's day has not come either
+        preparation = _prepare(office, meeting, now=now)
+        if preparation is not None:
+            prepared.append(preparation)
+    return prepared
+
+
+def prepare_meeting(office: Office, *, now: datetime) -> Preparation | None:
+    """The first meeting `prepare_meetings` prepared, or None when there was nothing to do yet."""
+    return next(iter(prepare_meetings(office, now=now)), None)
+
+
+def _prepare(office: Office, meeting: Meeting, *, now: datetime) -> Preparation | None:
+    """Build the meeting's agenda and pack from the cases listed for it now, and queue its messages."""
+    rule = office.partnership.meetings
+    papers = meeting_papers_folder(office.settings.papers_dir, meeting.scheduled_on)
+    with office.sessions.begin() as session:
+        cases = listed_for(session, meeting)
+        if not cases:
+            for stale in papers.glob("case-*") if papers.is_dir() else ():
+                stale.unlink()
             return None
         listed = []
         papers_of = []
-        for case in store.meeting_cases(session, meeting_on=meeting.scheduled_on):
+        for case in cases:
             papers_of.append(case_papers(case, office.partnership))
             requests = store.round_requests(case)
             listed.append(ListedCase(
@@ -168,9 +213,8 @@ def prepare_meeting(office: Office, *, now: datetime) -> Preparation | None:
             ))
         agenda = Agenda(office.partnership.name, meeting, rule.location, tuple(listed))
         markdown = agenda_markdown(agenda, rule.timezone)
-        papers = meeting_papers_folder(office.settings.papers_dir, meeting.scheduled_on)
-        files = write_papers(papers, markdown, papers_of, rule.timezone)
-        artifact = markdown + "\n" + papers_index_markdown(papers_of, files, papers / "agenda.md")
+        files = write_papers(papers, agenda, papers_of, rule.timezone)
+        artifact = markdown + "\n" + papers_index_markdown(papers_of, files, papers / AGENDA_MARKDOWN)
         sequence = change_sequence(session, meeting.scheduled_on)
         messages = agenda_messages(agenda, office.partnership, now, sequence)
         queued = queue(session, None, with_papers_links(session, office, messages, meeting, now=now), now)

@@ -6,10 +6,16 @@ Used by the review flow's tasks and by `cig review` alike; nothing here imports 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.links import LinkStep, link_url
 from casework.referral.actions import _known_agency, case_file, queue
+from casework.referral.messages import Message
 from casework.learning.store import plan_impact_review
 from casework.office import Office
 from casework.review import store as review_store
@@ -23,6 +29,9 @@ from casework.review.messages import (
 )
 from casework.review.rules import ReviewStage, starts_review
 from casework.store import cases as store
+from casework.store import links as link_store
+from casework.store.tables import Case, OutboxMessage
+from config.partnership import Contact
 from config.review_plans import load_review_plans, plan_for
 
 
@@ -34,6 +43,58 @@ class ReviewOutcome:
     stage: ReviewStage
     closed: bool = False
     queued: int = 0
+
+
+REVIEW_LINK_DAYS = 550  # a review's task-list link: past the report's 12 months on the website; each reminder brings a new one
+ENGAGEMENT_LINK_DAYS = 180  # an agency's engagement link: it stops once the engagement is confirmed
+
+
+def review_link(session: Session, office: Office, case: Case, recipient: str, *, now: datetime) -> str:
+    """A new personal link for the business manager or a lead reviewer (`recipient`) to the review's task list;
+    its address. It opens while the review is open (and its report's availability is owed), until revoked."""
+    token = link_store.issue_link(session, case=case, step=LinkStep.review, recipient=recipient, agency=None,
+                                  round=0, meeting_on=None, expires_at=now + timedelta(days=REVIEW_LINK_DAYS), now=now)
+    return link_url(office.settings.website_url, token)
+
+
+def engagement_link(session: Session, office: Office, case: Case, agency: str, *, now: datetime) -> str:
+    """A new personal link for `agency`'s contact to confirm its engagement with the review; its address."""
+    token = link_store.issue_link(session, case=case, step=LinkStep.engagement,
+                                  recipient=office.partnership.agency(agency).contact.email, agency=agency, round=0,
+                                  meeting_on=None, expires_at=now + timedelta(days=ENGAGEMENT_LINK_DAYS), now=now)
+    return link_url(office.settings.website_url, token)
+
+
+def review_holders(case: Case) -> set[str]:
+    """The lead reviewers of the case's review appointed with an email address (by email): with the business
+    manager, who hold a link to its task list."""
+    review = getattr(case, "review", None)
+    return {r["email"] for r in (review.reviewers if review is not None else []) if r.get("email")}
+
+
+def with_review_links(session: Session, office: Office, case: Case, messages: list[Message], *,
+                      review_holders: set[str], now: datetime) -> list[Message]:
+    """The messages, each not yet queued carrying a new personal link: to the review's task list for the
+    business manager and the lead reviewers (`review_holders`, by email), to the engagement page for an
+    agency asked to confirm its engagement (the commencement email, its chase). Others are left as they are."""
+    queued = set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_([m.key for m in messages]))))
+    agencies = {a.contact.email.casefold(): a.code for a in office.partnership.agencies}
+    business_manager = office.partnership.contacts.business_manager.email.casefold()
+    linked = []
+    for message in messages:
+        address = message.to.email.casefold()
+        if message.key in queued:
+            pass
+        elif message.template == "review_commencement" and address in agencies or message.template == \
+                "review_reminder" and message.context.get("kind") == "review_engagement" and not message.context.get("copy_for"):
+            agency = str(message.context.get("subject") or agencies[address])  # a chase names its agency
+            message = dataclasses.replace(message, context=message.context | {
+                "link": engagement_link(session, office, case, agency, now=now)})
+        elif address in {holder.casefold() for holder in review_holders} | {business_manager}:
+            message = dataclasses.replace(message, context=message.context | {
+                "link": review_link(session, office, case, message.to.email, now=now)})
+        linked.append(message)
+    return linked
 
 
 def _outcome(reference: str, review, case, queued: int = 0) -> ReviewOutcome:  # type: ignore[no-untyped-def]
@@ -60,7 +121,10 @@ def commission_review(office: Office, reference: str, *, now: datetime, actor: s
                               commissioned_on=review.commissioned_on,
                               milestones=[(m.label, m.target_on) for m in review.milestones],
                               engagement_due_at=min(engagement) if engagement else None)
-            queued = queue(session, case, commissioning_notices(case_file(case), file, office.partnership, rules), now)
+            messages = with_review_links(session, office, case,
+                                         commissioning_notices(case_file(case), file, office.partnership, rules),
+                                         review_holders={office.partnership.contacts.business_manager.email}, now=now)
+            queued = queue(session, case, messages, now)
         return _outcome(reference, review, case, queued)
 
 
@@ -82,7 +146,10 @@ def appoint_reviewer(office: Office, reference: str, form: AppointmentForm, *, n
         panel_owed = review_store.record_appointment(session, case=case, review=review, form=form, now=now, actor=actor)
         rules = office.rules(case.regime)
         messages = appointment_notices(case_file(case), [r["name"] for r in review.reviewers], office.partnership,
-                                       rules, panel_owed=panel_owed)
+                                       rules, panel_owed=panel_owed,
+                                       reviewer=Contact(name=form.reviewer, email=form.email) if form.email else None)
+        messages = with_review_links(session, office, case, messages, now=now, review_holders={
+            office.partnership.contacts.business_manager.email, *([form.email] if form.email else [])})
         return _outcome(reference, review, case, queue(session, case, messages, now))
 
 

@@ -51,15 +51,19 @@ def commissioning_notices(case: CaseFile, review: ReviewFile, partnership: Partn
 
 
 def appointment_notices(case: CaseFile, reviewers: list[str], partnership: Partnership, rules: RuleSet,
-                        *, panel_owed: bool) -> list[Message]:
-    """A lead reviewer is appointed: the business manager and the independent chair are told; for an SCR
-    whose National Panel notice waited for the appointment, the notice goes now, naming the reviewer(s)."""
+                        *, panel_owed: bool, reviewer: Contact | None = None) -> list[Message]:
+    """A lead reviewer is appointed: the business manager and the independent chair are told, and the lead
+    reviewer appointed (`reviewer`, when an email address was given); for an SCR whose National Panel notice
+    waited for the appointment, the notice goes now, naming the reviewer(s)."""
     appointed = replace(case, lead_reviewers=list(reviewers))
     context = _common(case, partnership, rules) | {"reviewers": reviewers, "review_type": case.decision,
                                                    "panel_told": panel_owed}
     contacts = partnership.contacts
     messages = [Message(case.reference, f"review-appointment-{len(reviewers)}", "review_appointment", to, 0, context)
                 for to in (contacts.business_manager, contacts.independent_chair)]
+    if reviewer is not None and reviewer.email.casefold() not in {m.to.email.casefold() for m in messages}:
+        messages.append(Message(case.reference, f"review-appointment-{len(reviewers)}", "review_appointment", reviewer,
+                                0, context | {"appointed": reviewer.name}))
     if panel_owed and "panel_notice" in rules.notices:
         messages.append(_statutory_notice("panel_notice", rules.notices["panel_notice"].title, appointed, partnership, rules))
     return messages

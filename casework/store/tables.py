@@ -189,7 +189,7 @@ class PersonalLink(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    step: Mapped[str] = mapped_column(String(16))  # return, papers, screening, decision
+    step: Mapped[str] = mapped_column(String(16))  # return, papers, screening, decision, review, engagement
     recipient: Mapped[str] = mapped_column(String(254))  # the address the link was sent to
     agency: Mapped[str | None] = mapped_column(String(12))
     round: Mapped[int] = mapped_column(Integer, default=0)

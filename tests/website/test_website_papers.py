@@ -4,11 +4,13 @@ download audited; the link stops a configured time after the meeting."""
 
 from __future__ import annotations
 
+import io
 import re
 
 from datetime import datetime, timedelta
 
 import httpx
+from docx import Document
 from sqlalchemy import update
 
 from casework.links import token_digest
@@ -18,6 +20,16 @@ from casework.store import cases as store
 from casework.store.tables import AuditEvent, PersonalLink
 from tests.website.conftest import IDENTITIES, link_in, mails_to, now
 from tests.website.test_website_return import PDF, RETURN, post_return
+
+
+WORD = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def word_text(content: bytes) -> str:
+    """Every paragraph and table cell of a downloaded Word document, as python-docx opens it."""
+    document = Document(io.BytesIO(content))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return " ".join([p.text for p in document.paragraphs] + cells)
 
 
 def prepared(office: Office, reference: str) -> Preparation:
@@ -58,9 +70,18 @@ async def test_a_member_reads_the_papers_from_the_link_in_the_agenda(
     assert "CIGM1 agenda" in page and "Part A: Practitioner review" in page
     for identity in IDENTITIES:
         assert identity not in page.split("</title>")[0]
-    download = await client.get(f"{link}/papers/case-{case}.md")
+    assert f'href="/link/{link.rsplit("/", 1)[1]}/papers/agenda.docx"' in page
+    download = await client.get(f"{link}/papers/case-{case}.docx")
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
-    assert download.text == (preparation.papers / f"case-{case}.md").read_text()
+    assert download.headers["content-type"] == WORD
+    paper = word_text(download.content)
+    assert f"Case {case}: papers for the meeting" in paper and "Robin Testchild" in paper
+    assert "Two home visits in August" in paper
+    agenda_document = await client.get(f"{link}/papers/agenda.docx")
+    assert agenda_document.headers["content-type"] == WORD
+    assert f"A1. Case {case}" in word_text(agenda_document.content)
+    assert (await client.get(f"{link}/papers/case-{case}.md")).status_code == 404  # Word, not markdown
+    assert preparation.papers.exists()
     assert (await client.get(f"{link}/papers/..%2Fcig.sqlite3")).status_code == 404
     with office.sessions() as session:
         actions = [e.action for e in session.query(AuditEvent).all()]

@@ -1,0 +1,503 @@
+"""A review on the secure website: the business manager's and each lead reviewer's task list, and an agency's
+confirmation of its engagement.
+
+The business manager and each lead reviewer hold a personal link (`LinkStep.review`) from the "review
+commissioned" email, the appointment email and every milestone reminder. It opens one page per review in the
+GOV.UK "complete multiple tasks" pattern, at `/link/{token}`; each task's form is at
+`/link/{token}/task/{name}` (GET shows it, POST records it). A form is the same pydantic model `cig review
+...` fills in, recorded by the same casework.review.actions function: what `cig` refuses, the page refuses,
+naming the field in the error summary, and nothing is written. The link is not used up by a task: it opens
+while the review is open (and, after publication, until the report's availability is recorded), until it
+expires or is revoked. A step the review's run waits for (the appointment, a ratification, the publication,
+the decision not to publish) is recorded at once and the run woken, as the chairs' pages do.
+
+An agency's contact holds a link (`LinkStep.engagement`) from the commencement email: a page with its name and
+one button, recorded as `cig review engage` records it; the link is used up then.
+
+Needs the office (casework.office) and, from website.app, the link look-up, the audit and the form token's
+secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from typing import Any, Protocol
+
+from fastapi import BackgroundTasks, FastAPI, Request
+from pydantic import ValidationError
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from casework.delivery import deliver_pending
+from casework.forms import Form
+from casework.links import LinkRefusal, LinkStep, StepFacts
+from casework.model import REVIEW_LABELS
+from casework.office import Office
+from casework.review import actions
+from casework.review.forms import (
+    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
+    NonPublicationForm, RatificationForm, ReviewPublicationForm, TermsForm,
+)
+from casework.review.rules import RATIFIER_WORDS, RatificationResult, Ratifier, ReviewStage, next_ratifier
+from casework.review.store import ratification_history
+from casework.store import cases as store
+from casework.store import links as link_store
+from casework.store.cases import AlreadyRecorded, NotAtThisStep
+from casework.store.tables import Case, PersonalLink, Review
+from website.fields import PageField, _unwrap, all_fields, field_errors, page_fields, posted_input, refusal_problem, \
+    validation_problems
+from website.pages import day, page
+from website.security import form_token, form_token_valid, same_origin
+
+log = logging.getLogger("website")
+REVIEW_LINK_STEPS = frozenset({LinkStep.review, LinkStep.engagement})
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- when a review's links open -------------------------------------------------------------------
+
+def review_link_open(case: Case, review: Review | None) -> bool:
+    """Whether a review's task list still has work: the review is not closed, or its report was published and
+    what becomes of it after 12 months is not recorded yet."""
+    if review is None:
+        return False
+    return review.stage != ReviewStage.closed or (case.published_on is not None and review.availability is None)
+
+
+def review_step_facts(case: Case, link: PersonalLink) -> StepFacts:
+    """The case as a review link sees it (casework.links.link_refusal): a task-list link is never used up by a
+    task, only closed with the review; an engagement link is done once its agency's engagement is confirmed."""
+    review = case.review
+    same = {"round": link.round, "meeting_on": link.meeting_on}  # a review's links belong to no round or meeting
+    if link.step == LinkStep.engagement:
+        asked = next((d for d in case.deadlines if d.kind == "review_engagement" and d.subject == link.agency), None)
+        is_open = asked is not None and review is not None and review.stage != ReviewStage.closed
+        return StepFacts(**same, open=is_open, done=asked is not None and asked.met_at is not None)
+    return StepFacts(**same, open=review_link_open(case, review), done=False)
+
+
+# --- the task list --------------------------------------------------------------------------------
+
+class TaskStatus(StrEnum):
+    """A task's status in the GOV.UK task list pattern's words."""
+
+    completed = "Completed"
+    in_progress = "In progress"
+    not_started = "Not yet started"
+    cannot_start = "Cannot start yet"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One row of the task list: `name` is its address under the link; `again` lets a completed task be
+    opened again (another lead reviewer, another group member, terms agreed again)."""
+
+    name: str
+    title: str
+    status: TaskStatus
+    hint: str = ""
+    again: bool = False
+
+    @property
+    def opens(self) -> bool:
+        return self.status is not TaskStatus.cannot_start and (self.status is not TaskStatus.completed or self.again)
+
+
+@dataclass(frozen=True)
+class TaskSection:
+    heading: str
+    tasks: list[Task]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today: date) -> list[TaskSection]:
+    """The review's tasks, in the order of seed 002's flowchart, each with its status and a hint."""
+    stage = ReviewStage(review.stage)
+    engagement = sorted((d for d in case.deadlines if d.kind == "review_engagement"), key=lambda d: d.subject or "")
+    reviewers = [r["name"] for r in review.reviewers]
+    members = {group: sum(1 for p in review.people if p.group == group) for group in ("review", "case")}
+
+    sections = [TaskSection("Commissioning", [
+        Task("commissioning", "Review commissioned", TaskStatus.completed,
+             f"Commissioned on {day(review.commissioned_on)}: {review.plan}"),
+    ])]
+    sections.append(TaskSection("Each agency's engagement", [
+        Task(f"engagement-{d.subject}", f"Engagement: {agency_names.get(d.subject or '', d.subject)}",
+             TaskStatus.completed if d.met_at else TaskStatus.not_started,
+             "Confirmed" if d.met_at else f"Asked to confirm by {day(d.due_at)}")
+        for d in engagement]))
+    sections.append(TaskSection("The lead reviewer and the groups", [
+        Task("appointment", "Lead reviewer appointed", TaskStatus.completed if reviewers else TaskStatus.not_started,
+             ", ".join(reviewers) + "; appoint a further lead reviewer here" if reviewers else
+             "For a Serious Case Review, independent of all the partnership's agencies", again=True),
+        Task("review-group", "Review group", TaskStatus.completed if members["review"] else TaskStatus.not_started,
+             f"{_plural(members['review'], 'member')}; add another" if members["review"] else
+             "Senior managers of the agencies involved", again=True),
+        Task("case-group", "Case group", TaskStatus.completed if members["case"] else TaskStatus.not_started,
+             f"{_plural(members['case'], 'member')}; add another" if members["case"] else
+             "The practitioners and managers involved in the case", again=True),
+        Task("terms", "Terms of reference and scope", TaskStatus.completed if review.terms else TaskStatus.not_started,
+             f"Agreed on {day(review.terms['agreed_on'])}; record them again if they change" if review.terms else
+             "As agreed at the review group planning meeting", again=True),
+    ]))
+    milestones = []
+    for m in review.milestones:
+        replans = m.replans or []
+        if m.done_on is not None:
+            status, hint = TaskStatus.completed, f"Done on {day(m.done_on)} by {m.done_by}"
+        else:
+            late = (today - m.target_on).days
+            status = TaskStatus.in_progress if replans else TaskStatus.not_started
+            hint = f"Target {day(m.target_on)}" + (f", {_plural(late, 'day')} overdue" if late > 0 else "")
+            if replans:
+                hint += f"; re-planned from {day(replans[-1]['from'])} ({replans[-1]['reason']})"
+        milestones.append(Task(f"milestone-{m.code}", m.label, status, hint))
+    sections.append(TaskSection("The plan's milestones", milestones))
+    family = review.family
+    sections.append(TaskSection("The family", [
+        Task("family", "The family's and child's involvement", TaskStatus.completed if family else TaskStatus.not_started,
+             ("Complete on " if family and family["involvement"] == "complete" else "Not possible, recorded on ")
+             + day(family["on"]) if family else "Complete, or not possible and why (needed before a Serious Case "
+             "Review is published)"),
+    ]))
+    history = ratification_history(review)
+    due = next_ratifier(history)
+    ratifications = []
+    for body in Ratifier:
+        given = [r for r in history if r.by is body]
+        if any(r.result is RatificationResult.ratified for r in given):
+            status, hint = TaskStatus.completed, f"Ratified on {day(given[-1].on)}"
+        elif body is due and stage in (ReviewStage.under_way, ReviewStage.ratifying):
+            status = TaskStatus.in_progress if given else TaskStatus.not_started
+            hint = f"Returned with comments on {day(given[-1].on)}; record the revised drafts' outcome" if given else \
+                "Record the outcome of the meeting"
+        else:
+            status, hint = TaskStatus.cannot_start, "After the lead reviewer is appointed and the drafts go before " \
+                "the bodies before it" if body is not Ratifier.cig else "After the lead reviewer is appointed"
+        ratifications.append(Task(f"ratification-{body.value}", RATIFIER_WORDS[body][:1].upper() + RATIFIER_WORDS[body][1:],
+                                  status, hint))
+    sections.append(TaskSection("Drafts and ratification", ratifications))
+    publishing = []
+    if review.availability != "not_published":
+        publishing.append(Task(
+            "publication", "Publication of the final report, with the partnership's response",
+            TaskStatus.completed if case.published_on else TaskStatus.not_started
+            if stage is ReviewStage.awaiting_publication else TaskStatus.cannot_start,
+            f"Published on {day(case.published_on)}" if case.published_on else "After the board ratifies the final report"))
+    if case.published_on is None:
+        publishing.append(Task(
+            "not-published", "A decision not to publish the final report",
+            TaskStatus.completed if review.availability == "not_published" else TaskStatus.not_started
+            if stage is ReviewStage.awaiting_publication else TaskStatus.cannot_start,
+            "Recorded, with the reason" if review.availability == "not_published" else
+            "Only if the partnership decides not to publish it, with the reason"))
+    if review.availability != "not_published":
+        publishing.append(Task(
+            "availability", "The report after 12 months on the website",
+            TaskStatus.completed if review.availability in ("stays_published", "on_request") else TaskStatus.not_started
+            if case.published_on else TaskStatus.cannot_start,
+            "Recorded" if review.availability else "Whether it stays published or becomes available on request"))
+    sections.append(TaskSection("Publication", publishing))
+    return [s for s in sections if s.tasks]
+
+
+# --- the forms ------------------------------------------------------------------------------------
+
+class Record(Protocol):
+    def __call__(self, office: Office, reference: str, form: Any, *, now: datetime, actor: str) -> actions.ReviewOutcome:
+        ...
+
+
+@dataclass(frozen=True)
+class TaskForm:
+    """A task's form: the model `cig review ...` fills in, the casework function that records it, the fields the
+    page sets itself (from the task), and its words."""
+
+    model: type[Form]
+    record: Record
+    heading: str
+    button: str
+    done: str
+    fixed: dict[str, str]
+    wakes_run: bool = False
+
+
+def task_form(name: str) -> TaskForm | None:
+    """The form of the task `name` (as the task list names it), or None."""
+    kind, _, subject = name.partition("-")
+    if kind == "engagement" and subject:
+        return TaskForm(EngagementForm, actions.confirm_engagement, "Record an agency's engagement",
+                        "Record the engagement", "Engagement recorded", {"agency": subject})
+    if name == "appointment":
+        return TaskForm(AppointmentForm, actions.appoint_reviewer, "Appoint a lead reviewer", "Record the appointment",
+                        "Lead reviewer appointed", {}, wakes_run=True)
+    if name in ("review-group", "case-group"):
+        return TaskForm(GroupMemberForm, actions.add_member, f"Add a member of the {kind} group", "Add the member",
+                        f"{kind.capitalize()} group member added", {"group": kind})
+    if name == "terms":
+        return TaskForm(TermsForm, actions.record_terms, "Terms of reference and scope", "Record the terms of reference",
+                        "Terms of reference recorded", {})
+    if kind == "milestone" and subject:
+        return TaskForm(MilestoneForm, actions.record_milestone, "Record a milestone done, or re-plan it",
+                        "Record the milestone", "Milestone recorded", {"stage": subject})
+    if name == "family":
+        return TaskForm(FamilyInvolvementForm, actions.record_family, "The family's and child's involvement",
+                        "Record the family's involvement", "Family involvement recorded", {})
+    if kind == "ratification" and subject in Ratifier.__members__:
+        return TaskForm(RatificationForm, actions.record_ratification, "Record the outcome of the drafts",
+                        "Record the outcome", "Outcome recorded", {"by": subject}, wakes_run=True)
+    if name == "publication":
+        return TaskForm(ReviewPublicationForm, actions.publish_review, "Record the publication of the final report",
+                        "Record the publication", "Publication recorded", {}, wakes_run=True)
+    if name == "not-published":
+        return TaskForm(NonPublicationForm, actions.record_non_publication, "Record a decision not to publish",
+                        "Record the decision", "Decision not to publish recorded", {}, wakes_run=True)
+    if name == "availability":
+        return TaskForm(AvailabilityForm, actions.record_availability, "The report after 12 months on the website",
+                        "Record what becomes of it", "Availability recorded", {})
+    return None
+
+
+DATE_PARTS = (("day", "Day", 2), ("month", "Month", 2), ("year", "Year", 4))
+
+
+def date_fields(model: type[Form]) -> frozenset[str]:
+    """The model's date fields: the page asks for each as day, month and year (the GOV.UK date input)."""
+    return frozenset(name for name, info in model.model_fields.items() if _unwrap(info.annotation)[0] is date)
+
+
+def form_fields(form: TaskForm, agencies: list[tuple[str, str]]) -> tuple[PageField, ...]:
+    """The fields the page shows: the model's, less those the task sets, an agency as a choice of the
+    partnership's agencies."""
+    fields = page_fields(form.model, leave_out=frozenset(form.fixed))
+    return tuple(replace(item, kind="radios", options=tuple(agencies)) if item.name == "agency" else item
+                 for item in fields)
+
+
+def posted_dates(fields: frozenset[str], posted: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The posted day, month and year of each date field as one ISO date (what the model reads), and the
+    problems of a date given in part or not a real date."""
+    values, problems = dict(posted), []
+    for name in sorted(fields):
+        parts = [(posted.get(f"{name}-{part}") or "").strip() for part, _, _ in DATE_PARTS]
+        if not any(parts):
+            continue
+        try:
+            values[name] = date(int(parts[2]), int(parts[1]), int(parts[0])).isoformat()
+        except ValueError:
+            problems.append((name, "enter a real date, for example 22 1 2027"))
+    return values, problems
+
+
+# --- the routes -----------------------------------------------------------------------------------
+
+OpenLink = Callable[[Request, str, BackgroundTasks], Any]
+
+
+@dataclass
+class ReviewPages:
+    """The review's pages on `office`: website.app hands a review link's page and post here."""
+
+    office: Office
+    open_link: OpenLink
+    audit: Callable[..., None]
+    audit_view: Callable[..., None]
+    common: Callable[[], dict[str, object]]
+    secret: bytes
+
+    def actor(self, opened: Any) -> str:
+        """Who acted, as the audit trail names a person who came by link (never a name)."""
+        if opened.step is LinkStep.engagement:
+            return opened.actor
+        with self.office.sessions() as session:
+            link = session.get(PersonalLink, opened.id)
+            recipient = link.recipient.casefold() if link else ""
+        manager = self.office.partnership.contacts.business_manager.email.casefold()
+        return f"{'the business manager' if recipient == manager else 'a lead reviewer'} (link {opened.id})"
+
+    def agencies(self) -> list[tuple[str, str]]:
+        return [(a.code, a.name) for a in self.office.partnership.agencies]
+
+    def tasks(self, reference: str) -> tuple[Case, Review, list[TaskSection]]:
+        with self.office.sessions() as session:
+            case = store.get_case(session, reference=reference)
+            review = case.review
+            sections = review_tasks(case, review, dict(self.agencies()), self.office.calendar.local_date(now()))
+        return case, review, sections
+
+    # the task list
+
+    def task_list(self, opened: Any, token: str, recorded: str | None = None) -> HTMLResponse:
+        case, review, sections = self.tasks(opened.reference or "")
+        every = [t for s in sections for t in s.tasks]
+        done = sum(1 for t in every if t.status is TaskStatus.completed)
+        following = next((t for t in every if t.opens and t.status is not TaskStatus.completed), None)
+        form = task_form(recorded) if recorded else None
+        return page("review_tasks.html", reference=case.reference,
+                    review_type=REVIEW_LABELS.get(review.review_type, review.review_type),
+                    stage=ReviewStage(review.stage).value.replace("_", " "),
+                    reviewers=[r["name"] for r in review.reviewers], sections=sections, done=done, total=len(every),
+                    following=following, here=f"/link/{token}", recorded=form.done if form else None, **self.common())
+
+    def engagement_page(self, opened: Any, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+                        status: int = 200) -> HTMLResponse:
+        with self.office.sessions() as session:
+            case = store.get_case(session, reference=opened.reference or "")
+            review_type, commissioned_on = case.review.review_type, case.review.commissioned_on
+            due = next((d.due_at for d in case.deadlines if d.kind == "review_engagement" and d.subject == opened.agency),
+                       None)
+        errors = errors or {}
+        return page("review_engagement.html", status=status, reference=opened.reference,
+                    review_type=REVIEW_LABELS.get(review_type, review_type), commissioned_on=commissioned_on, due_at=due,
+                    agency=self.office.partnership.agency(opened.agency or "").name, values=values or {},
+                    errors=errors, error_list=list(errors.items()), form_token=form_token(self.secret, opened.digest),
+                    **self.common())
+
+    async def show(self, opened: Any, token: str, request: Request) -> HTMLResponse:
+        """The page a review link opens: the task list, or an agency's engagement page."""
+        if opened.step is LinkStep.engagement:
+            self.audit_view(opened, "engagement page viewed")
+            return self.engagement_page(opened)
+        self.audit_view(opened, "review task list viewed")
+        return self.task_list(opened, token, request.query_params.get("recorded"))
+
+    async def act(self, request: Request, opened: Any, tasks: BackgroundTasks) -> Response:
+        """An agency confirms its engagement (the only post to a review link's own address)."""
+        async with request.form(max_files=0, max_fields=5) as data:
+            posted = {key: str(value) for key, value in data.items() if isinstance(value, str)}
+        if not self.from_this_site(request, opened, posted):
+            return page("forbidden.html", status=403, **self.common())
+        if opened.step is not LinkStep.engagement:
+            return page("not_found.html", status=404, **self.common())
+        moment = now()
+        fields = (PageField("confirmed_by", "Your name", "text", False),)
+        try:
+            form = EngagementForm.model_validate(
+                {"agency": opened.agency, "confirmed_on": self.office.calendar.local_date(moment),
+                 **posted_input(fields, posted)}, context={"today": self.office.calendar.local_date(moment)})
+            actions.confirm_engagement(self.office, opened.reference or "", form, now=moment, actor=opened.actor)
+        except ValidationError as invalid:
+            self.audit(opened, "engagement refused", problem="form")
+            return self.engagement_page(opened, field_errors(fields, validation_problems(invalid)), posted, 400)
+        except AlreadyRecorded:
+            return page("link_refused.html", status=410, reason=LinkRefusal.used, **self.common())
+        with self.office.sessions.begin() as session:
+            stored = session.get(PersonalLink, opened.id)
+            if stored is not None:
+                link_store.mark_link_used(session, link=stored, now=moment)
+        return page("review_engagement_done.html", reference=opened.reference, **self.common())
+
+    def from_this_site(self, request: Request, opened: Any, posted: dict[str, str]) -> bool:
+        ok = same_origin(request, self.office.settings.website_url) and \
+            form_token_valid(self.secret, opened.digest, posted.get("form_token") or "")
+        if not ok:
+            self.audit(opened, "form post refused", problem="not from this website's page")
+        return ok
+
+    # a task's form
+
+    def find_task(self, opened: Any, name: str) -> Task | None:
+        if opened.step is not LinkStep.review:
+            return None
+        _, _, sections = self.tasks(opened.reference or "")
+        return next((t for s in sections for t in s.tasks if t.name == name), None)
+
+    def task_page(self, opened: Any, token: str, task: Task, form: TaskForm, values: dict[str, str] | None = None,
+                  errors: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
+        fields = form_fields(form, self.agencies())
+        errors = errors or {}
+        order = [item.id for item in all_fields(fields)]
+        return page("review_task.html", status=status, reference=opened.reference, heading=form.heading, task=task,
+                    form_title=(form.model.__doc__ or "").strip(), button=form.button, fields=fields,
+                    dates=date_fields(form.model), values=values or {}, errors=errors,
+                    error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
+                    back=f"/link/{token}", form_token=form_token(self.secret, opened.digest), **self.common())
+
+    def refused_task(self, task: Task | None, token: str) -> HTMLResponse:
+        """A task this link cannot open now: unknown, not yet possible, or already recorded (nothing else said)."""
+        return page("review_task_closed.html", status=404 if task is None else 409, task=task, back=f"/link/{token}",
+                    **self.common())
+
+    async def show_task(self, request: Request, token: str, name: str, tasks: BackgroundTasks) -> Response:
+        opened = self.open_link(request, token, tasks)
+        if isinstance(opened, Response):
+            return opened
+        task, form = self.find_task(opened, name), task_form(name)
+        if task is None or form is None or not task.opens:
+            return self.refused_task(task if form else None, token)
+        self.audit_view(opened, "review task viewed", name, task=name)
+        return self.task_page(opened, token, task, form)
+
+    async def post_task(self, request: Request, token: str, name: str, tasks: BackgroundTasks) -> Response:
+        opened = self.open_link(request, token, tasks)
+        if isinstance(opened, Response):
+            return opened
+        async with request.form(max_files=0, max_fields=40) as data:
+            posted = {key: str(value) for key, value in data.items() if isinstance(value, str)}
+        if not self.from_this_site(request, opened, posted):
+            return page("forbidden.html", status=403, **self.common())
+        task, form = self.find_task(opened, name), task_form(name)
+        if task is None or form is None or not task.opens:
+            return self.refused_task(task if form else None, token)
+        fields = form_fields(form, self.agencies())
+        moment = now()
+        today = self.office.calendar.local_date(moment)
+        values, problems = posted_dates(date_fields(form.model), posted)
+        try:
+            given = form.model.model_validate(posted_input(fields, values) | form.fixed, context={"today": today})
+        except ValidationError as invalid:
+            problems += validation_problems(invalid)
+        if problems:
+            self.audit(opened, "review task refused", task=name, problem="form")
+            return self.task_page(opened, token, task, form, posted, field_errors(fields, problems), 400)
+        try:
+            form.record(self.office, opened.reference or "", given, now=moment, actor=self.actor(opened))
+        except (AlreadyRecorded, NotAtThisStep, ValueError, LookupError) as refused:
+            self.audit(opened, "review task refused", task=name, problem="case rule")
+            field, why = refusal_problem(refused)
+            why = why.split(": ", 1)[1] if why.startswith(f"{opened.reference}: ") else why
+            return self.task_page(opened, token, task, form, posted, field_errors(fields, [(field, why)]), 400)
+        tasks.add_task(self.after, opened.reference or "", form.wakes_run)
+        return RedirectResponse(f"/link/{token}?recorded={name}", status_code=303)
+
+    async def after(self, reference: str, wakes_run: bool) -> None:
+        """After the page: send what the task owes, and wake the review's run if it waits for what was recorded."""
+        try:
+            await deliver_pending(self.office, reference=reference)
+        except Exception as failed:  # what cannot go now stays in the outbox; the sweep sends it
+            log.warning("a review task's messages left in the outbox: %s", type(failed).__name__)
+        if not wakes_run:
+            return
+        try:
+            from flows.review import wake_review_run
+
+            await wake_review_run(self.office, reference)
+        except Exception as failed:  # recorded; the deadline sweep catches the run up
+            log.warning("a review run was not woken after a task: %s", type(failed).__name__)
+
+
+def add_review_routes(app: FastAPI, office: Office, *, open_link: OpenLink, audit: Callable[..., None],
+                      audit_view: Callable[..., None], common: Callable[[], dict[str, object]],
+                      secret: bytes) -> ReviewPages:
+    """Add the review's task forms to `app`; the pages a review link's own address shows and takes are the
+    returned object's `show` and `act` (website.app hands them over)."""
+    pages = ReviewPages(office, open_link, audit, audit_view, common, secret)
+
+    @app.get("/link/{token}/task/{name}", response_class=HTMLResponse)
+    async def show_task(request: Request, token: str, name: str, tasks: BackgroundTasks) -> Response:
+        return await pages.show_task(request, token, name, tasks)
+
+    @app.post("/link/{token}/task/{name}", response_class=HTMLResponse)
+    async def post_task(request: Request, token: str, name: str, tasks: BackgroundTasks) -> Response:
+        return await pages.post_task(request, token, name, tasks)
+
+    return pages

@@ -147,3 +147,5 @@ if __name__ == "__main__":  # `make up`, once the deployments are registered
     asyncio.run(offer_agency_choices("submit-referral/submit-referral", open_office().partnership,
                                      heading="CIGSCR1: request for CIG consideration"))
     asyncio.run(offer_agency_choices("add-action/add-action", open_office().partnership))
+    for office_form in ("resend-link/resend-link", "revoke-links/revoke-links"):  # flows.office
+        asyncio.run(offer_agency_choices(office_form, open_office().partnership))

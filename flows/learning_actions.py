@@ -156,7 +156,7 @@ async def add_action(reference: str, action: ActionForm, reason: str = "") -> in
     """Add an action to a review's multi-agency or single-agency learning and improvement plan.
 
     Args:
-        reference: The review's case reference, e.g. NS-2026-0001
+        reference: The review's case reference, e.g. NSCP-2026-0001
         action: The action, its finding, agency, named lead, target date and evidence of impact
         reason: Why it is added: required once the executive group has ratified the plans, else leave empty
     """
@@ -179,7 +179,7 @@ async def update_action(reference: str, update: ActionUpdateForm) -> int | State
     """Record an update to an action: done with evidence, dropped with a reason, a new target date, lead or wording.
 
     Args:
-        reference: The review's case reference, e.g. NS-2026-0001
+        reference: The review's case reference, e.g. NSCP-2026-0001
         update: The action's number and what changes; leave the rest empty
     """
     reference = reference.strip()

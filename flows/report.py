@@ -20,7 +20,7 @@ from tasks.mail import send_messages
 from tasks.reports import publish_report_artifact, write_monthly_report
 
 
-def _month(value: str | None) -> date:
+def _month(value: str) -> date:
     if not value:
         return last_month(datetime.now(timezone.utc), open_office().calendar)
     return datetime.strptime(value, "%Y-%m").date().replace(day=1)
@@ -32,8 +32,14 @@ def first_working_day(day: date, calendar: WorkingCalendar) -> date:
 
 
 @flow(name="monthly-report", persist_result=False)
-async def monthly_report(month: str | None = None, email: bool = True, only_on_first_working_day: bool = False) -> str:
-    """Write, publish and email the month's report (default: last month); returns the markdown's path."""
+async def monthly_report(month: str = "", email: bool = True, only_on_first_working_day: bool = False) -> str:
+    """Write, publish and email the month's report (default: last month); returns the markdown's path.
+
+    Args:
+        month: The month to report on, as year and month, e.g. 2026-11. Leave empty for last month
+        email: Email it to the managers' list
+        only_on_first_working_day: For the schedule's runs: report only on the month's first working day
+    """
     if only_on_first_working_day:
         calendar = open_office().calendar
         today = calendar.local_date(datetime.now(timezone.utc))

@@ -1,0 +1,114 @@
+"""Every deployment's Run form (its parameter schema, as `prefect deploy` computes it from prefect.yaml) reads in
+the words a person uses: no optional field shown as a "X | None" type switch, every choice in words (no code such
+as "multi_agency"), no label made mechanically from a field name ("Deprivation Of Liberty 16 17"), and every
+example reference in the partnership's own form (NSCP-2026-0001, not NS-2026-0001).
+
+What is listed in LEFT_AS_IT_WAS was found by this test and left to its owner; the test fails when one of them is
+fixed (so the list only shrinks) or when anything new is added that breaks a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prefect.utilities.callables import parameter_schema_from_entrypoint
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOYMENTS = {d["name"]: d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
+PREFIX = yaml.safe_load((ROOT / "config" / "partnership.example.yaml").read_text())["reference_prefix"]
+CODE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")  # multi_agency, scr_staged
+EXAMPLE_REFERENCE = re.compile(r"\b([A-Z]{2,8})-20\d\d-\d{4}\b")
+
+# (deployment, where, rule) found when the rules were written, each left to the form's owner: the CIGSCR1's
+# labels (casework.forms.ReferralForm and its parts), the add-action plan's codes, the meeting outcomes' labels,
+# and the operations' own parameters of the scheduled flows (`now`, the recovery limits), which no person's
+# task needs.
+LEFT_AS_IT_WAS: set[tuple[str, str, str]] = {
+    ('add-action', 'ActionForm.plan', 'a choice shown as its code'),
+    ('annual-report', 'year', 'a switch between a value and None'),
+    ('deadline-sweep', 'now', 'a switch between a value and None'),
+    ('deadline-sweep', 'recovery_limit', "a label made from the field's name"),
+    ('deadline-sweep', 'recovery_window_minutes', "a label made from the field's name"),
+    ('meeting-outcomes', 'CaseOutcome.further_information_from', "a label made from the field's name"),
+    ('meeting-outcomes', 'MeetingOutcomesForm.meeting_on', "a label made from the field's name"),
+    ('monthly-report', 'only_on_first_working_day', "a label made from the field's name"),
+    ('prepare-meeting', 'now', 'a switch between a value and None'),
+    ('purge', 'now', 'a switch between a value and None'),
+    ('recover-runs', 'recovery_limit', "a label made from the field's name"),
+    ('recover-runs', 'recovery_window_minutes', "a label made from the field's name"),
+    ('submit-referral', 'CaseFacts.abuse_or_neglect_suspected', "a label made from the field's name"),
+    ('submit-referral', 'CaseFacts.child_died', "a label made from the field's name"),
+    ('submit-referral', 'CaseFacts.seriously_harmed', "a label made from the field's name"),
+    ('submit-referral', 'CaseFacts.concern_about_joint_working', "a label made from the field's name"),
+    ('submit-referral', 'CaseFacts.died_in_custody_or_detention', "a label made from the field's name"),
+    ('submit-referral', 'CaseFacts.detained_under_mental_health_act', "a label made from the field's name"),
+    ('submit-referral', 'CaseFacts.deprivation_of_liberty_16_17', "a label made from the field's name"),
+    ('submit-referral', 'CaseFacts.looked_after', "a label made from the field's name"),
+    ('submit-referral', 'Child.date_of_birth', "a label made from the field's name"),
+    ('submit-referral', 'Child.date_of_death', "a label made from the field's name"),
+    ('submit-referral', 'ReferralForm.notified_on', "a label made from the field's name"),
+    ('submit-referral', 'ReferralForm.case_summary', "a label made from the field's name"),
+    ('submit-referral', 'ReferralForm.significant_people', "a label made from the field's name"),
+    ('submit-referral', 'ReferralForm.named_lead', "a label made from the field's name"),
+    ('submit-referral', 'ReferralForm.referrer_email', "a label made from the field's name"),
+    ('submit-referral', 'ReferralForm.referrer_phone', "a label made from the field's name"),
+    ('submit-referral', 'ReferralForm.completed_on', "a label made from the field's name"),
+    ('submit-referral', 'SignificantPerson.date_of_birth', "a label made from the field's name"),
+}
+
+
+def fields(schema: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each field a person sees: (where, its name, its schema), the parameters and every sub-form's fields."""
+    for name, field in schema.get("properties", {}).items():
+        yield name, name, field
+    for form, definition in schema.get("definitions", {}).items():
+        for name, field in definition.get("properties", {}).items():
+            yield f"{form}.{name}", name, field
+
+
+def broken_rules(schema: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(where, rule) for each rule a field of the schema breaks."""
+    definitions = schema.get("definitions", {})
+    for where, name, field in fields(schema):
+        if any(option.get("type") == "null" for option in field.get("anyOf", [])):
+            yield where, "a switch between a value and None"
+        choices = list(field.get("enum", [])) + list(field.get("items", {}).get("enum", []))
+        for ref in (field.get("$ref"), field.get("items", {}).get("$ref")):
+            if ref and "properties" not in definitions.get(ref.rsplit("/", 1)[-1], {"properties": 1}):
+                choices += definitions[ref.rsplit("/", 1)[-1]].get("enum", [])
+        if any(isinstance(choice, str) and CODE.match(choice) for choice in choices):
+            yield where, "a choice shown as its code"
+        title = field.get("title", name)
+        words = name.replace("_", " ")
+        if ("_" in name or any(ch.isdigit() for ch in name)) and title in (name, words.title()):
+            yield where, "a label made from the field's name"
+        for example in EXAMPLE_REFERENCE.findall(field.get("description", "")):
+            if example != PREFIX:
+                yield where, "an example reference that is not the partnership's"
+
+
+@pytest.mark.parametrize("deployment", sorted(DEPLOYMENTS))
+def test_each_run_form_reads_in_a_persons_words(deployment: str) -> None:
+    schema = parameter_schema_from_entrypoint(str(ROOT / DEPLOYMENTS[deployment]["entrypoint"])).model_dump()
+    broken = {(deployment, where, rule) for where, rule in broken_rules(schema)}
+    assert broken - LEFT_AS_IT_WAS == set()
+    assert {left for left in LEFT_AS_IT_WAS if left[0] == deployment} - broken == set(), "fixed: take it off the list"
+
+
+def test_the_rules_catch_what_the_administrator_met() -> None:
+    """Each rule fails on the example the issue gives."""
+    schema = {"properties": {"month": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "month"},
+                             "plan": {"$ref": "#/definitions/Plan"},
+                             "reference": {"title": "reference", "description": "e.g. NS-2026-0001"}},
+              "definitions": {"Plan": {"enum": ["multi_agency", "single_agency"]},
+                              "CaseFacts": {"properties": {"deprivation_of_liberty_16_17": {
+                                  "title": "Deprivation Of Liberty 16 17"}}}}}
+    assert set(broken_rules(schema)) == {
+        ("month", "a switch between a value and None"), ("plan", "a choice shown as its code"),
+        ("reference", "an example reference that is not the partnership's"),
+        ("CaseFacts.deprivation_of_liberty_16_17", "a label made from the field's name")}

@@ -45,13 +45,13 @@ BIN = Path(sys.executable).parent
 
 
 def free_port(preferred: int) -> int:
+    """`preferred` if it is free now, else (or for 0) a free port the kernel hands out."""
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", preferred))
-            return preferred
         except OSError:
             s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
+        return s.getsockname()[1]
 
 
 def ui_origins(api_port: int) -> str:
@@ -84,13 +84,15 @@ def stack_env(home: Path, api_port: int, smtp_port: int) -> dict[str, str]:
         "PREFECT_LOGGING_LEVEL": env.get("PREFECT_LOGGING_LEVEL", "INFO"),
         "PREFECT_WORKER_QUERY_SECONDS": env.get("PREFECT_WORKER_QUERY_SECONDS", "2"),
         "PREFECT_RUNNER_POLL_FREQUENCY": env.get("PREFECT_RUNNER_POLL_FREQUENCY", "2"),
-        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": env.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),  # dead runs seen in 90 s
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": env.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),  # a dead run seen in 40 s
         "PATH": f"{BIN}:{env.get('PATH', '')}",
     })
     return env
 
 
-POOL_LIMIT = "4"  # flow runs the `cig` pool runs at once: each flow-run process costs ~4 s of CPU to start
+POOL_LIMIT = "4"  # case flow runs the `cig` pool runs at once: each flow-run process costs ~4 s of CPU to start
+OPS_QUEUE = "ops"  # the pool's queue for the deadline sweep and the recovery check (prefect.yaml)
+OPS_LIMIT = "2"  # their runs at once: a check waits for the one before it anyway
 
 
 # What a flow run may set on the `cig` pool: `command`, `env` and `working_dir` each let whoever creates a run
@@ -115,13 +117,15 @@ def cig_base_job_template() -> dict[str, Any]:
 
 
 def create_work_pool(env: dict[str, str]) -> None:
-    """Create the `cig` process pool, or update it, with `cig_base_job_template()` and at most CIG_POOL_LIMIT
-    flow runs running at once.
+    """Create the `cig` process pool, or update it, with `cig_base_job_template()`; at most CIG_POOL_LIMIT case
+    runs at once on its default queue, and at most OPS_LIMIT sweeps and recovery checks on its `ops` queue.
 
     Unbounded, workers handed 50 referrals start 50 Python processes together and a two-core
     machine thrashes; bounded, the rest wait as Scheduled runs on the server, holding nothing.
     Suspended cases do not count. The limit is the server's, not the worker's `--limit`: that one
     crashes a process worker when a run it just let go is resumed at once (Prefect issue 16806).
+    The limits are the queues', not the pool's: a worker killed with four case runs left them Running,
+    holding every slot of a pool-wide limit, so the check that restarts them could never start.
     """
     prefect = str(BIN / "prefect")
     run = lambda *a: subprocess.run(list(a), env=env, cwd=PROJECT, check=False, capture_output=True, text=True)  # noqa: E731
@@ -132,9 +136,13 @@ def create_work_pool(env: dict[str, str]) -> None:
                   "--overwrite")
     if created.returncode != 0:
         raise RuntimeError(f"creating the cig work pool failed:\n{created.stdout}\n{created.stderr}")
-    limited = run(prefect, "work-pool", "set-concurrency-limit", "cig", env.get("CIG_POOL_LIMIT", POOL_LIMIT))
-    if limited.returncode != 0:
-        raise RuntimeError(f"limiting the cig work pool failed:\n{limited.stdout}\n{limited.stderr}")
+    run(prefect, "work-queue", "create", OPS_QUEUE, "--pool", "cig")  # fails harmlessly when it exists
+    for step in (("work-pool", "clear-concurrency-limit", "cig"),
+                 ("work-queue", "set-concurrency-limit", "default", env.get("CIG_POOL_LIMIT", POOL_LIMIT), "--pool", "cig"),
+                 ("work-queue", "set-concurrency-limit", OPS_QUEUE, OPS_LIMIT, "--pool", "cig")):
+        done = run(prefect, *step)
+        if done.returncode != 0:
+            raise RuntimeError(f"limiting the cig work pool failed ({' '.join(step)}):\n{done.stdout}\n{done.stderr}")
 
 
 def worker_command(name: str) -> list[str]:
@@ -258,8 +266,8 @@ def wait_until_serving(process: subprocess.Popen[bytes], port: int, what: str, l
 def website_command(env: dict[str, str], exact_port: bool = False) -> list[str]:
     """The command serving the secure website (website.app), and CIG_WEBSITE_URL set in `env` to where it
     answers: a URL given in the environment is kept (a reverse proxy's, the website then listening on
-    CIG_WEBSITE_PORT if given), else this machine on a free port from 8080 (https on 8443 in production,
-    with the local certificate), on 8080 (8443) itself with `exact_port`."""
+    CIG_WEBSITE_PORT if given), else this machine on a free port the kernel gives (https in production, with the local
+    certificate), on 8080 (8443) itself with `exact_port`."""
     from urllib.parse import urlsplit
 
     given = os.environ.get("CIG_WEBSITE_URL")
@@ -267,7 +275,9 @@ def website_command(env: dict[str, str], exact_port: bool = False) -> list[str]:
     listen = os.environ.get("CIG_WEBSITE_PORT") or env.get("CIG_WEBSITE_PORT")
     port = int(listen) if listen else url.port or (443 if url.scheme == "https" else 80)
     if not given:
-        port = port if listen or exact_port else free_port(port)
+        # a stack that may move takes a port the kernel hands out, not the first free one from 8080: two stacks
+        # starting at once (a system test beside a website test) both found 8080 free, and one lost it
+        port = port if listen or exact_port else free_port(0)
         env["CIG_WEBSITE_URL"] = f"{url.scheme}://127.0.0.1:{port}"
     command = [sys.executable, "-m", "website.app", "--port", str(port)]
     if url.scheme == "https" and "CIG_SMTP_TLS_CERT" in env:

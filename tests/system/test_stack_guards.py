@@ -148,6 +148,29 @@ def test_a_command_brought_past_the_refusal_is_not_the_one_the_worker_runs(stack
     assert state["type"] == "COMPLETED", state
 
 
+def test_case_runs_left_running_by_a_dead_worker_do_not_hold_back_the_recovery_check(stack: dict[str, str]) -> None:
+    """A worker killed with as many case runs as the pool's limit leaves them all Running: the recovery check
+    that would restart them must still start (it has its own queue and slots), or nothing ever recovers them."""
+    api = stack["PREFECT_API_URL"]
+    deployments = {d["name"]: d for d in call(api, "/deployments/filter", {})}
+    referral, check = deployments["referral"], deployments["recover-runs"]
+    left_running = [call(api, f"/deployments/{referral['id']}/create_flow_run", {
+        "parameters": {"reference": f"NSCP-2026-09{n:02d}"}, "state": {"type": "RUNNING"}})
+        for n in range(int(cli.stack.POOL_LIMIT))]  # no process behind them: their worker was killed
+    try:
+        assert {run["work_queue_name"] for run in left_running} == {"default"}
+        run = call(api, f"/deployments/{check['id']}/create_flow_run", {})
+        assert run["work_queue_name"] == cli.stack.OPS_QUEUE
+        deadline = time.monotonic() + 120
+        while (state := call(api, f"/flow_runs/{run['id']}")["state"])["type"] not in ("COMPLETED", "FAILED", "CRASHED"):
+            assert time.monotonic() < deadline, f"the recovery check did not run within 120 s: {state['name']}"
+            time.sleep(1)
+        assert state["type"] == "COMPLETED", state
+    finally:
+        for stuck in left_running:
+            call(api, f"/flow_runs/{stuck['id']}/set_state", {"state": {"type": "CANCELLED"}, "force": True})
+
+
 def test_make_up_beside_a_running_stack_refuses_naming_the_port(stack: dict[str, str], tmp_path: Path) -> None:
     api_port = stack["PREFECT_SERVER_API_PORT"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CIG_", "PREFECT_"))}

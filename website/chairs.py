@@ -122,19 +122,23 @@ def decision_record(case: Case, partnership: Partnership, rules: RuleSet, calend
     on = f" on {day(case.decided_at)}" if case.decided_at else ""
     recorded = [f"You {verb} the {rules.term('group')}'s recommendation ({recommended}) and decided: {decision}{on}.",
                 f"Your rationale: {case.decision_rationale}"]
-    told = []
+    groups: dict[str, list[str]] = {}  # when (sent at a moment, or about to go) -> who, in the order queued
     for message in sorted(messages, key=lambda m: m.id):
+        state = f"sent {when(message.sent_at)}" if message.sent_at else "going out within minutes"
         who = _who(message, partnership)
-        state = f"sent {when(message.sent_at)}" if message.sent_at else "goes out within minutes"
-        words = f"{who} ({state})"
-        if words not in told:
-            told.append(words)
-    steps = [f"Told of the decision by email: {'; '.join(told)}."] if told else []
+        if who not in groups.setdefault(state, []):
+            groups[state].append(who)
+    steps = [f"Told of your decision by email ({state}): {_listed(who)}." for state, who in groups.items()]
     for item in sorted((d for d in case.deadlines if d.met_at is None), key=lambda d: d.due_at):
         steps.append(f"Still to do: {item.label}, by {day(calendar.local_date(item.due_at))}.")
     if not steps:
         steps.append("Nothing more is needed from you for this case.")
-    return StepRecord(f"Decision recorded: {decision}", recorded, steps)
+    return StepRecord(f"Your decision: {decision}", recorded, steps)
+
+
+def _listed(items: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def decision_contradiction(form: DecisionForm, recommendation: str | None, labels: Mapping[str, str],

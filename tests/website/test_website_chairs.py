@@ -157,10 +157,11 @@ async def test_the_independent_chair_decides_from_the_link_in_the_recommendation
     assert stage(office, case) in ("notifying", "decided")
     assert mails_to(office, "ofsted@example.org", case)  # the Ofsted notice went at once
     confirmed = words(done.text)
-    assert "Decision recorded: Serious Case Review" in confirmed
+    assert "Your decision: Serious Case Review" in confirmed
     assert (f"You affirmed the Critical Incident Group's recommendation (Serious Case Review) and decided: Serious Case Review on "
             f"{day(now())}.") in confirmed
-    assert f"Ofsted (sent {day(now())}" in confirmed and "the referrer (" in confirmed
+    assert f"Told of your decision by email (sent {day(now())}" in confirmed
+    assert all(who in confirmed for who in ("Ofsted", "the referrer", "the CIG chair", "the business manager"))
     with office.sessions() as session:
         decided = store.get_case(session, reference=case)
         assert (decided.chair_response, decided.decision, decided.decided_by) == ("affirm", "scr", "Indra Independent")
@@ -168,6 +169,6 @@ async def test_the_independent_chair_decides_from_the_link_in_the_recommendation
     again = await client.post(link, data={"response": "affirm", "decision": "scr", "rationale": "Again.",
                                           "decided_by": "Indra Independent", "form_token": token_of(page)})
     assert again.status_code == 409 and "This has already been recorded" in again.text
-    assert "Decision recorded: Serious Case Review" in words(again.text)
+    assert "Your decision: Serious Case Review" in words(again.text)
     with office.sessions() as session:
         assert store.get_case(session, reference=case).decision_rationale == "Regulation 5(2)(b)(ii) is met."

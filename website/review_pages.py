@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Protocol
 
 from fastapi import BackgroundTasks, FastAPI, Request
@@ -47,6 +48,7 @@ from casework.store import cases as store
 from casework.store import links as link_store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import Case, PersonalLink, Review
+from config.review_plans import ReviewPlan, load_review_plans
 from website.fields import PageField, _unwrap, all_fields, field_errors, page_fields, posted_input, refusal_problem, \
     validation_problems
 from website.pages import day, page
@@ -119,7 +121,19 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today: date) -> list[TaskSection]:
+STAGE_WORDS = {
+    ReviewStage.awaiting_reviewer: "waiting for its lead reviewer to be appointed",
+    ReviewStage.under_way: "under way",
+    ReviewStage.ratifying: "at ratification: its drafts are before the partnership's bodies",
+    ReviewStage.awaiting_publication: "ratified, waiting for the final report's publication",
+    ReviewStage.published: "published",
+    ReviewStage.not_published: "finished: the partnership decided not to publish the final report",
+    ReviewStage.closed: "closed",
+}
+
+
+def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today: date,
+                 plan_title: str | None = None) -> list[TaskSection]:
     """The review's tasks, in the order of seed 002's flowchart, each with its status and a hint."""
     stage = ReviewStage(review.stage)
     engagement = sorted((d for d in case.deadlines if d.kind == "review_engagement"), key=lambda d: d.subject or "")
@@ -128,7 +142,7 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
 
     sections = [TaskSection("Commissioning", [
         Task("commissioning", "Review commissioned", TaskStatus.completed,
-             f"Commissioned on {day(review.commissioned_on)}: {review.plan}"),
+             f"Commissioned on {day(review.commissioned_on)}: {plan_title or review.plan}"),
     ])]
     sections.append(TaskSection("Each agency's engagement", [
         Task(f"engagement-{d.subject}", f"Engagement: {agency_names.get(d.subject or '', d.subject)}",
@@ -136,16 +150,16 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
              "Confirmed" if d.met_at else f"Asked to confirm by {day(d.due_at)}")
         for d in engagement]))
     sections.append(TaskSection("The lead reviewer and the groups", [
-        Task("appointment", "Lead reviewer appointed", TaskStatus.completed if reviewers else TaskStatus.not_started,
+        Task("appointment", "Appoint the lead reviewer", TaskStatus.completed if reviewers else TaskStatus.not_started,
              ", ".join(reviewers) + "; appoint a further lead reviewer here" if reviewers else
              "For a Serious Case Review, independent of all the partnership's agencies", again=True),
-        Task("review-group", "Review group", TaskStatus.completed if members["review"] else TaskStatus.not_started,
+        Task("review-group", "Record the review group", TaskStatus.completed if members["review"] else TaskStatus.not_started,
              f"{_plural(members['review'], 'member')}; add another" if members["review"] else
              "Senior managers of the agencies involved", again=True),
-        Task("case-group", "Case group", TaskStatus.completed if members["case"] else TaskStatus.not_started,
+        Task("case-group", "Record the case group", TaskStatus.completed if members["case"] else TaskStatus.not_started,
              f"{_plural(members['case'], 'member')}; add another" if members["case"] else
              "The practitioners and managers involved in the case", again=True),
-        Task("terms", "Terms of reference and scope", TaskStatus.completed if review.terms else TaskStatus.not_started,
+        Task("terms", "Record the terms of reference and scope", TaskStatus.completed if review.terms else TaskStatus.not_started,
              f"Agreed on {day(review.terms['agreed_on'])}; record them again if they change" if review.terms else
              "As agreed at the review group planning meeting", again=True),
     ]))
@@ -164,7 +178,7 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
     sections.append(TaskSection("The plan's milestones", milestones))
     family = review.family
     sections.append(TaskSection("The family", [
-        Task("family", "The family's and child's involvement", TaskStatus.completed if family else TaskStatus.not_started,
+        Task("family", "Record the family's and child's involvement", TaskStatus.completed if family else TaskStatus.not_started,
              ("Complete on " if family and family["involvement"] == "complete" else "Not possible, recorded on ")
              + day(family["on"]) if family else "Complete, or not possible and why (needed before a Serious Case "
              "Review is published)"),
@@ -183,26 +197,25 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
         else:
             status, hint = TaskStatus.cannot_start, "After the lead reviewer is appointed and the drafts go before " \
                 "the bodies before it" if body is not Ratifier.cig else "After the lead reviewer is appointed"
-        ratifications.append(Task(f"ratification-{body.value}", RATIFIER_WORDS[body][:1].upper() + RATIFIER_WORDS[body][1:],
-                                  status, hint))
+        ratifications.append(Task(f"ratification-{body.value}", f"Drafts before {RATIFIER_WORDS[body]}", status, hint))
     sections.append(TaskSection("Drafts and ratification", ratifications))
     publishing = []
     if review.availability != "not_published":
         publishing.append(Task(
-            "publication", "Publication of the final report, with the partnership's response",
+            "publication", "Record the publication of the final report, with the partnership's response",
             TaskStatus.completed if case.published_on else TaskStatus.not_started
             if stage is ReviewStage.awaiting_publication else TaskStatus.cannot_start,
             f"Published on {day(case.published_on)}" if case.published_on else "After the board ratifies the final report"))
     if case.published_on is None:
         publishing.append(Task(
-            "not-published", "A decision not to publish the final report",
+            "not-published", "Record a decision not to publish the final report",
             TaskStatus.completed if review.availability == "not_published" else TaskStatus.not_started
             if stage is ReviewStage.awaiting_publication else TaskStatus.cannot_start,
             "Recorded, with the reason" if review.availability == "not_published" else
             "Only if the partnership decides not to publish it, with the reason"))
     if review.availability != "not_published":
         publishing.append(Task(
-            "availability", "The report after 12 months on the website",
+            "availability", "Record what becomes of the report after 12 months",
             TaskStatus.completed if review.availability in ("stays_published", "on_request") else TaskStatus.not_started
             if case.published_on else TaskStatus.cannot_start,
             "Recorded" if review.availability else "Whether it stays published or becomes available on request"))
@@ -314,6 +327,10 @@ class ReviewPages:
     common: Callable[[], dict[str, object]]
     secret: bytes
 
+    @cached_property
+    def plans(self) -> dict[str, ReviewPlan]:
+        return load_review_plans()
+
     def actor(self, opened: Any) -> str:
         """Who acted, as the audit trail names a person who came by link (never a name)."""
         if opened.step is LinkStep.engagement:
@@ -331,7 +348,9 @@ class ReviewPages:
         with self.office.sessions() as session:
             case = store.get_case(session, reference=reference)
             review = case.review
-            sections = review_tasks(case, review, dict(self.agencies()), self.office.calendar.local_date(now()))
+            plan = self.plans.get(review.plan)
+            sections = review_tasks(case, review, dict(self.agencies()), self.office.calendar.local_date(now()),
+                                    plan.title if plan else None)
         return case, review, sections
 
     # the task list
@@ -340,11 +359,12 @@ class ReviewPages:
         case, review, sections = self.tasks(opened.reference or "")
         every = [t for s in sections for t in s.tasks]
         done = sum(1 for t in every if t.status is TaskStatus.completed)
-        following = next((t for t in every if t.opens and t.status is not TaskStatus.completed), None)
+        following = next((t for t in every if t.opens and t.status is not TaskStatus.completed  # agencies confirm their own
+                          and not t.name.startswith("engagement-")), None)
         form = task_form(recorded) if recorded else None
         return page("review_tasks.html", reference=case.reference,
                     review_type=REVIEW_LABELS.get(review.review_type, review.review_type),
-                    stage=ReviewStage(review.stage).value.replace("_", " "),
+                    stage=STAGE_WORDS[ReviewStage(review.stage)],
                     reviewers=[r["name"] for r in review.reviewers], sections=sections, done=done, total=len(every),
                     following=following, here=f"/link/{token}", recorded=form.done if form else None, **self.common())
 

@@ -81,9 +81,9 @@ async def test_the_business_manager_keeps_the_review_from_the_link_in_the_commis
     page = (await client.get(link)).text
     assert "Serious Case Review: the review's tasks" in page and f"Case {reference}" in page
     assert 'class="govuk-task-list"' in page
-    assert "Engagement: Northshire Police" in page and "Lead reviewer appointed" in page
+    assert "Engagement: Northshire Police" in page and "Appoint the lead reviewer" in page
     assert "Not yet started" in page and "Cannot start yet" in page and "Completed" in page  # commissioning
-    assert "Next: <a class=\"govuk-link\"" in page
+    assert "Next: <a class=\"govuk-link\" href=\"/link/" in page and "appoint the lead reviewer</a>" in page
 
     # terms of reference: refused naming the field, nothing written; then recorded
     form = (await client.get(f"{link}/task/terms")).text
@@ -173,8 +173,10 @@ async def test_the_business_manager_keeps_the_review_from_the_link_in_the_commis
 
     # the drafts before the CIG: the next body's task opens, later ones cannot start yet
     page = (await client.get(link)).text
-    board = page.split("The partnership board (final report and action plans)", 1)[1].split("</li>", 1)[0]
-    assert "Cannot start yet" in board and "<a " not in page.split("The partnership board (final report", 1)[0][-200:]
+    board = page.split("Drafts before the partnership board (final report and action plans)", 1)
+    assert "Cannot start yet" in board[1].split("</li>", 1)[0] and "<a " not in board[0][-120:]  # no link to it yet
+    assert '<a class="govuk-link govuk-task-list__link" href="/link/' in page.split(
+        "Drafts before the Critical Incident Group", 1)[0][-200:]
     assert (await client.get(f"{link}/task/ratification-board")).status_code == 409
     assert (await client.get(f"{link}/task/publication")).status_code == 409
     form = (await client.get(f"{link}/task/ratification-cig")).text

@@ -1,0 +1,83 @@
+"""The review's task list and a task's form in headless Chromium (Debian's, through Playwright), served by
+uvicorn as `make up` serves it: the business manager opens the link from the "review commissioned" email the
+test SMTP server received, sees the task list, opens the terms of reference, is told what is missing, records
+them and is back on the task list with them completed; an agency confirms its engagement from its
+commencement email. axe-core checks every page against WCAG 2.2 AA: no violations. Screenshots (1366x768)
+are kept under the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from casework.office import Office
+from tests.system.browser import chromium
+from tests.website.conftest import POLICE, link_in, mails_to, now
+from tests.website.test_review_pages import MANAGER, commissioned, review_of
+from tests.website.test_website_browser import AXE, violations
+
+
+def test_the_business_manager_records_the_terms_of_reference_from_the_task_list(
+        office: Office, served: str, tmp_path: Path) -> None:
+    assert AXE.exists(), "make install puts axe-core under website/node_modules (npm ci)"
+    reference = asyncio.run(commissioned(office))
+    [mail] = mails_to(office, MANAGER, "commissioned")
+    problems: list[str] = []
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
+                if response.status >= 400 and response.request.resource_type != "document" else None)
+
+        page.goto(link_in(mail))
+        page.get_by_role("heading", name="Serious Case Review: the review's tasks").wait_for()
+        assert page.get_by_role("heading", name="The plan's milestones").is_visible()
+        assert reference not in page.title()
+        page.screenshot(path=str(tmp_path / "review-tasks.png"))
+        page.screenshot(path=str(tmp_path / "review-tasks-full.png"), full_page=True)
+        assert violations(page) == []
+
+        page.get_by_role("link", name="Record the terms of reference and scope").click()
+        page.get_by_role("heading", name="Terms of reference and scope").wait_for()
+        page.screenshot(path=str(tmp_path / "review-terms.png"), full_page=True)
+        assert violations(page) == []
+
+        page.get_by_role("button", name="Record the terms of reference").click()
+        page.get_by_role("heading", name="There is a problem").wait_for()
+        assert page.title().startswith("Error: ")
+        page.get_by_role("link", name="The terms of reference: this is required").click()
+        assert page.evaluate("document.activeElement.id") == "terms_of_reference"
+        page.screenshot(path=str(tmp_path / "review-terms-problems.png"), full_page=True)
+        assert violations(page) == []
+
+        agreed = (now() - timedelta(days=1)).date()
+        page.get_by_label("The terms of reference").fill("How agencies shared information about the family.")
+        page.get_by_label("The scope: period, agencies, questions").fill("July to November 2026; all agencies")
+        page.get_by_label("Day").fill(str(agreed.day))
+        page.get_by_label("Month").fill(str(agreed.month))
+        page.get_by_label("Year").fill(str(agreed.year))
+        page.get_by_role("button", name="Record the terms of reference").click()
+        page.get_by_role("heading", name="Serious Case Review: the review's tasks").wait_for()
+        assert "Terms of reference recorded" in page.inner_text("main")
+        page.screenshot(path=str(tmp_path / "review-terms-recorded.png"))
+        assert violations(page) == []
+    assert problems == []
+    assert review_of(office, reference)["terms"]["agreed_on"] == agreed.isoformat()
+
+
+def test_an_agency_confirms_its_engagement_in_the_browser(office: Office, served: str, tmp_path: Path) -> None:
+    reference = asyncio.run(commissioned(office))
+    [mail] = mails_to(office, POLICE, "please confirm your engagement")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(link_in(mail))
+        page.get_by_role("heading", name="Confirm your agency's engagement with the review").wait_for()
+        assert violations(page) == []
+        page.get_by_label("Your name").fill("DI Pat Police")
+        page.get_by_role("button", name="Confirm our engagement").click()
+        page.get_by_role("heading", name="Engagement confirmed").wait_for()
+        page.screenshot(path=str(tmp_path / "engagement-confirmed.png"))
+        assert violations(page) == []
+    assert review_of(office, reference)["engagement"]["POL"] is not None

@@ -132,7 +132,7 @@ def _choices(annotation: object) -> list[object]:
     return [member.value for member in annotation]  # type: ignore[attr-defined]
 
 
-CHOICE_FIELDS = frozenset({"outcome", "status", "response", "decision"})
+CHOICE_FIELDS = frozenset({"outcome", "status", "response", "decision", "plan"})
 AGENCY_FIELDS = frozenset({"agency", "further_information_from"})
 _CODES = {label: code for code, label in CHOICE_LABELS.items()}
 _AGENCY_CHOICE = re.compile(r"^([A-Z][A-Z0-9]{1,11}): .+$")

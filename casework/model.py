@@ -119,6 +119,8 @@ CHOICE_LABELS = {  # how each coded choice reads on a form; the forms accept eit
     "not_received": "Not received: the meeting goes ahead without it",
     "affirm": "Affirm the recommendation",
     "challenge": "Challenge the recommendation",
+    "multi_agency": "Multi-agency plan (the training officer's)",
+    "single_agency": "Single-agency plan (the agency's own)",
 }
 
 

@@ -17,7 +17,7 @@ from casework.learning.rules import ImpactOutcome, Plan
 class ActionForm(Form):
     """One action of a review's multi-agency or single-agency learning and improvement plan."""
 
-    plan: Plan = Field(description="**multi_agency** (the training officer's plan) or **single_agency** (an agency's own)")
+    plan: Plan = Field(description="The multi-agency plan (the training officer's) or the agency's own single-agency plan")
     finding: Text = Field(description="The finding or recommendation the action answers")
     action: Text = Field(description="The learning and improvement action")
     agency: AgencyCode = Field(description="The agency responsible (its CIG member is accountable for it)")

@@ -244,7 +244,8 @@ def test_the_deployments_run_forms_require_what_the_forms_require_and_list_the_c
     assert form["required"] == ["plan", "finding", "action", "agency", "lead_name", "lead_email", "target_on",
                                 "evidence_of_impact"]
     assert not any("default" in field for field in form["properties"].values())
-    assert schema["definitions"]["Plan"]["enum"] == ["multi_agency", "single_agency"]
+    assert form["properties"]["plan"]["enum"] == ["Multi-agency plan (the training officer's)",
+                                                  "Single-agency plan (the agency's own)"]  # in words, not codes
 
     schema = parameter_schema_from_entrypoint(str(ROOT / update["entrypoint"])).model_dump()
     assert schema["required"] == ["reference", "update"]

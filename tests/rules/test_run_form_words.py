@@ -25,11 +25,10 @@ CODE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")  # multi_agency, scr_staged
 EXAMPLE_REFERENCE = re.compile(r"\b([A-Z]{2,8})-20\d\d-\d{4}\b")
 
 # (deployment, where, rule) found when the rules were written, each left to the form's owner: the CIGSCR1's
-# labels (casework.forms.ReferralForm and its parts), the add-action plan's codes, the meeting outcomes' labels,
+# labels (casework.forms.ReferralForm and its parts), the meeting outcomes' labels,
 # and the operations' own parameters of the scheduled flows (`now`, the recovery limits), which no person's
 # task needs.
 LEFT_AS_IT_WAS: set[tuple[str, str, str]] = {
-    ('add-action', 'ActionForm.plan', 'a choice shown as its code'),
     ('annual-report', 'year', 'a switch between a value and None'),
     ('deadline-sweep', 'now', 'a switch between a value and None'),
     ('deadline-sweep', 'recovery_limit', "a label made from the field's name"),
@@ -112,3 +111,17 @@ def test_the_rules_catch_what_the_administrator_met() -> None:
         ("month", "a switch between a value and None"), ("plan", "a choice shown as its code"),
         ("reference", "an example reference that is not the partnership's"),
         ("CaseFacts.deprivation_of_liberty_16_17", "a label made from the field's name")}
+
+
+def test_a_plan_chosen_in_words_is_recorded_as_its_plan() -> None:
+    from casework.learning.forms import ActionForm
+    from casework.learning.rules import Plan
+
+    schema = parameter_schema_from_entrypoint(str(ROOT / DEPLOYMENTS["add-action"]["entrypoint"])).model_dump()
+    [multi, single] = schema["definitions"]["ActionForm"]["properties"]["plan"]["enum"]
+    action = {"finding": "Late information.", "action": "A daily triage call.", "agency": "HEALTH: Northshire Health Trust",
+              "lead_name": "Ash Lead", "lead_email": "ash.lead@example.org", "target_on": "2027-03-01",
+              "evidence_of_impact": "Minutes."}
+    assert (multi, single) == ("Multi-agency plan (the training officer's)", "Single-agency plan (the agency's own)")
+    assert ActionForm.model_validate({**action, "plan": multi}).plan is Plan.multi_agency
+    assert ActionForm.model_validate({**action, "plan": single}).plan is Plan.single_agency

@@ -15,11 +15,12 @@ from sqlalchemy import update
 
 from casework.links import token_digest
 from casework.office import Office
-from casework.meetings.preparation import Preparation, prepare_meeting
+from casework.meetings.preparation import Preparation, prepare_meeting, prepare_meetings
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, PersonalLink
 from tests.website.conftest import IDENTITIES, link_in, mails_to, now
 from tests.website.test_website_return import PDF, RETURN, post_return
+from website.pages import day
 
 
 WORD = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -109,3 +110,33 @@ async def test_the_papers_link_stops_after_the_meeting(office: Office, case: str
 
     assert response.status_code == 410 and "This link has expired" in response.text
     assert case not in response.text
+
+
+async def test_an_extraordinary_meeting_has_its_own_papers_link_with_only_its_cases(
+        office: Office, client: httpx.AsyncClient) -> None:
+    from casework.delivery import deliver_pending
+    from casework.meetings.rescheduling import add_meeting
+    from tests.website.conftest import listed_case
+
+    urgent, regular = await listed_case(office), await listed_case(office)  # both listed for the next meeting
+    with office.sessions() as session:
+        meeting_at: datetime = store.get_case(session, reference=regular).meeting_at  # type: ignore[assignment]
+    extraordinary = meeting_at - timedelta(days=1)  # the day before: a day the rule gives no meeting
+    add_meeting(office, extraordinary, now=now(), reason="The urgent case cannot wait", actor="administrator",
+                relist_cases=[urgent])
+    for days in range(14, -1, -1):
+        prepare_meetings(office, now=extraordinary - timedelta(days=days))
+    await deliver_pending(office)
+
+    agendas = mails_to(office, "cig-chair@example.org", "Agenda (CIGM1)")
+    assert len(agendas) == 2
+    links = {agenda.subject: link_in(agenda) for agenda in agendas}
+    [own] = [link for subject, link in links.items() if day(extraordinary) in subject]
+    [usual] = [link for subject, link in links.items() if day(meeting_at) in subject]
+
+    own_page, usual_page = (await client.get(own)).text, (await client.get(usual)).text
+    assert f"Case {urgent}: papers for the meeting" in own_page and regular not in own_page
+    assert f"Case {regular}: papers for the meeting" in usual_page and urgent not in usual_page
+    assert (await client.get(f"{own}/papers/case-{urgent}.docx")).status_code == 200
+    assert (await client.get(f"{usual}/papers/case-{urgent}.docx")).status_code == 404
+    assert f"A1. Case {urgent}" in word_text((await client.get(f"{own}/papers/agenda.docx")).content)

@@ -20,16 +20,20 @@ secret.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
+from urllib.parse import quote
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, Protocol
 
 from fastapi import BackgroundTasks, FastAPI, Request
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from casework.delivery import deliver_pending
@@ -40,9 +44,10 @@ from casework.office import Office
 from casework.review import actions
 from casework.review.forms import (
     AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
-    NonPublicationForm, RatificationForm, ReviewPublicationForm, TermsForm,
+    NonPublicationForm, RatificationForm, ReviewDocumentForm, ReviewPublicationForm, TermsForm,
 )
 from casework.review.rules import RATIFIER_WORDS, RatificationResult, Ratifier, ReviewStage, next_ratifier
+from casework.review import store as review_store
 from casework.review.store import ratification_history
 from casework.store import cases as store
 from casework.store import links as link_store
@@ -52,7 +57,7 @@ from config.review_plans import ReviewPlan, load_review_plans
 from website.fields import PageField, _unwrap, all_fields, field_errors, page_fields, posted_input, refusal_problem, \
     validation_problems
 from website.pages import day, page
-from website.security import form_token, form_token_valid, same_origin
+from website.security import BodyTooLarge, form_token, form_token_valid, same_origin
 
 log = logging.getLogger("website")
 REVIEW_LINK_STEPS = frozenset({LinkStep.review, LinkStep.engagement})
@@ -133,7 +138,7 @@ STAGE_WORDS = {
 
 
 def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today: date,
-                 plan_title: str | None = None) -> list[TaskSection]:
+                 plan_title: str | None = None, documents: tuple[str, ...] = ()) -> list[TaskSection]:
     """The review's tasks, in the order of seed 002's flowchart, each with its status and a hint."""
     stage = ReviewStage(review.stage)
     engagement = sorted((d for d in case.deadlines if d.kind == "review_engagement"), key=lambda d: d.subject or "")
@@ -185,7 +190,15 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
     ]))
     history = ratification_history(review)
     due = next_ratifier(history)
-    ratifications = []
+    finished = stage in (ReviewStage.published, ReviewStage.not_published, ReviewStage.closed)
+    ratifications = [Task(
+        "drafts", "Upload the drafts and the final report",
+        TaskStatus.cannot_start if stage is ReviewStage.awaiting_reviewer else TaskStatus.completed
+        if "final_report" in documents or finished and documents else TaskStatus.in_progress if documents
+        else TaskStatus.not_started,
+        f"{_plural(len(documents), 'document')} uploaded" + ("; upload another" if not finished else "") if documents
+        else "After the lead reviewer is appointed" if stage is ReviewStage.awaiting_reviewer
+        else "PDF, Word or OpenDocument: the draft report, the action plans, the final report", again=not finished)]
     for body in Ratifier:
         given = [r for r in history if r.by is body]
         if any(r.result is RatificationResult.ratified for r in given):
@@ -242,6 +255,7 @@ class TaskForm:
     done: str
     fixed: dict[str, str]
     wakes_run: bool = False
+    upload: bool = False  # the form carries a document (PDF, Word or ODT), checked and sealed
 
 
 def task_form(name: str) -> TaskForm | None:
@@ -268,6 +282,9 @@ def task_form(name: str) -> TaskForm | None:
     if kind == "ratification" and subject in Ratifier.__members__:
         return TaskForm(RatificationForm, actions.record_ratification, "Record the outcome of the drafts",
                         "Record the outcome", "Outcome recorded", {"by": subject}, wakes_run=True)
+    if name == "drafts":
+        return TaskForm(ReviewDocumentForm, record_document, "Upload a draft or the final report", "Upload the document",
+                        "Document uploaded", {}, upload=True)
     if name == "publication":
         return TaskForm(ReviewPublicationForm, actions.publish_review, "Record the publication of the final report",
                         "Record the publication", "Publication recorded", {}, wakes_run=True)
@@ -280,6 +297,13 @@ def task_form(name: str) -> TaskForm | None:
     return None
 
 
+def record_document(office: Office, reference: str, form: ReviewDocumentForm, *, now: datetime, actor: str,
+                    filename: str = "", data: bytes = b"") -> actions.ReviewOutcome:
+    """A lead reviewer's document, kept as casework.review.actions keeps it (checked by content, sealed)."""
+    return actions.upload_review_document(office, reference, form, filename=filename, data=data, now=now, actor=actor)
+
+
+DOCUMENT_FIELD = PageField("document", "The document (PDF, Word or OpenDocument, 10 MB at most)", "file", False)  # type: ignore[arg-type]
 DATE_PARTS = (("day", "Day", 2), ("month", "Month", 2), ("year", "Year", 4))
 
 
@@ -288,12 +312,34 @@ def date_fields(model: type[Form]) -> frozenset[str]:
     return frozenset(name for name, info in model.model_fields.items() if _unwrap(info.annotation)[0] is date)
 
 
+CHOICE_WORDS = {  # the review forms' coded choices as the page reads them
+    "independent": "Independent of the case (for a Serious Case Review, of all the partnership's agencies)",
+    "internal": "Internal: from one of the partnership's agencies, not involved in the case",
+    "ratified": "Ratified",
+    "returned": "Returned with comments: revised, and back to the same body",
+    "complete": "Complete",
+    "not_possible": "Not possible (say why)",
+    "stays_published": "It stays published",
+    "on_request": "It becomes available on request",
+    "draft_report": "The draft report and findings (for the CIG)",
+    "action_plans": "The action plans (for the executive group)",
+    "final_report": "The final report (for the partnership board)",
+}
+FIELD_WORDS = {  # a field whose model description speaks in codes (the Prefect UI's form shows them as choices)
+    (AppointmentForm, "kind"): "Independent or internal",
+    (RatificationForm, "result"): "The outcome",
+    (FamilyInvolvementForm, "involvement"): "The family's and child's involvement",
+    (AvailabilityForm, "availability"): "What becomes of the final report after its 12 months on the website",
+}
+
+
 def form_fields(form: TaskForm, agencies: list[tuple[str, str]]) -> tuple[PageField, ...]:
-    """The fields the page shows: the model's, less those the task sets, an agency as a choice of the
-    partnership's agencies."""
-    fields = page_fields(form.model, leave_out=frozenset(form.fixed))
+    """The fields the page shows: the model's, less those the task sets, its choices in words, an agency as a
+    choice of the partnership's agencies."""
+    fields = page_fields(form.model, labels=CHOICE_WORDS, leave_out=frozenset(form.fixed))
+    fields = tuple(replace(item, label=FIELD_WORDS.get((form.model, item.name), item.label)) for item in fields)
     return tuple(replace(item, kind="radios", options=tuple(agencies)) if item.name == "agency" else item
-                 for item in fields)
+                 for item in fields) + ((DOCUMENT_FIELD,) if form.upload else ())
 
 
 def posted_dates(fields: frozenset[str], posted: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -349,8 +395,9 @@ class ReviewPages:
             case = store.get_case(session, reference=reference)
             review = case.review
             plan = self.plans.get(review.plan)
+            documents = tuple(d.kind for d in review_store.review_documents(session, case=case))
             sections = review_tasks(case, review, dict(self.agencies()), self.office.calendar.local_date(now()),
-                                    plan.title if plan else None)
+                                    plan.title if plan else None, documents)
         return case, review, sections
 
     # the task list
@@ -436,11 +483,38 @@ class ReviewPages:
         fields = form_fields(form, self.agencies())
         errors = errors or {}
         order = [item.id for item in all_fields(fields)]
+        documents = self.documents(opened) if form.upload else []
         return page("review_task.html", status=status, reference=opened.reference, heading=form.heading, task=task,
+                    documents=documents, upload=form.upload,
                     form_title=(form.model.__doc__ or "").strip(), button=form.button, fields=fields,
                     dates=date_fields(form.model), values=values or {}, errors=errors,
                     error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
                     back=f"/link/{token}", form_token=form_token(self.secret, opened.digest), **self.common())
+
+    def documents(self, opened: Any) -> list[dict[str, object]]:
+        """The drafts and final reports uploaded for the link's review: id, kind in words, name, when."""
+        words = {"draft_report": "Draft report and findings", "action_plans": "Action plans", "final_report": "Final report"}
+        with self.office.sessions() as session:
+            case = store.get_case(session, reference=opened.reference or "")
+            return [{"id": d.id, "kind": words.get(d.kind, d.kind), "filename": d.document["filename"],
+                     "uploaded_at": d.uploaded_at} for d in review_store.review_documents(session, case=case)]
+
+    async def download(self, request: Request, token: str, number: int, tasks: BackgroundTasks) -> Response:
+        """One uploaded draft or final report, to a holder of the review's task-list link only."""
+        opened = self.open_link(request, token, tasks)
+        if isinstance(opened, Response):
+            return opened
+        found = None
+        if opened.step is LinkStep.review:
+            with self.office.sessions() as session:
+                case = store.get_case(session, reference=opened.reference or "")
+                found = next((d for d in review_store.review_documents(session, case=case) if d.id == number), None)
+        if found is None:
+            return page("not_found.html", status=404, **self.common())
+        self.audit_view(opened, "review document downloaded", found.id, document=found.id, kind=found.kind)
+        filename = quote(found.document["filename"])
+        return Response(base64.b64decode(found.document["content"]), media_type=found.document["content_type"],
+                        headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"})
 
     def refused_task(self, task: Task | None, token: str) -> HTMLResponse:
         """A task this link cannot open now: unknown, not yet possible, or already recorded (nothing else said)."""
@@ -461,17 +535,30 @@ class ReviewPages:
         opened = self.open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
-        async with request.form(max_files=0, max_fields=40) as data:
-            posted = {key: str(value) for key, value in data.items() if isinstance(value, str)}
+        task, form = self.find_task(opened, name), task_form(name)
+        upload: tuple[str, bytes] | None = None
+        try:
+            async with request.form(max_files=1, max_fields=40) as data:
+                posted = {key: str(value) for key, value in data.items() if isinstance(value, str)}
+                given_file = data.get("document")
+                if isinstance(given_file, UploadFile) and given_file.filename:
+                    upload = (given_file.filename, await given_file.read())
+        except BodyTooLarge:
+            self.audit(opened, "review task refused", task=name, problem="too large")
+            if task is None or form is None or not task.opens:
+                return self.refused_task(task if form else None, token)
+            return self.task_page(opened, token, task, form, {}, {"document": f"{DOCUMENT_FIELD.label}: the file is too "
+                                                                  "large; the limit is 10 MB"}, 413)
         if not self.from_this_site(request, opened, posted):
             return page("forbidden.html", status=403, **self.common())
-        task, form = self.find_task(opened, name), task_form(name)
         if task is None or form is None or not task.opens:
             return self.refused_task(task if form else None, token)
         fields = form_fields(form, self.agencies())
         moment = now()
         today = self.office.calendar.local_date(moment)
         values, problems = posted_dates(date_fields(form.model), posted)
+        if form.upload and upload is None:
+            problems.append(("document", "select the document to upload"))
         try:
             given = form.model.model_validate(posted_input(fields, values) | form.fixed, context={"today": today})
         except ValidationError as invalid:
@@ -480,12 +567,19 @@ class ReviewPages:
             self.audit(opened, "review task refused", task=name, problem="form")
             return self.task_page(opened, token, task, form, posted, field_errors(fields, problems), 400)
         try:
-            form.record(self.office, opened.reference or "", given, now=moment, actor=self.actor(opened))
+            if upload is not None and form.upload:  # reading a document through takes a while: off the event loop
+                await run_in_threadpool(record_document, self.office, opened.reference or "", given, now=moment,
+                                        actor=self.actor(opened), filename=upload[0], data=upload[1])
+            else:
+                form.record(self.office, opened.reference or "", given, now=moment, actor=self.actor(opened))
         except (AlreadyRecorded, NotAtThisStep, ValueError, LookupError) as refused:
             self.audit(opened, "review task refused", task=name, problem="case rule")
             field, why = refusal_problem(refused)
             why = why.split(": ", 1)[1] if why.startswith(f"{opened.reference}: ") else why
-            return self.task_page(opened, token, task, form, posted, field_errors(fields, [(field, why)]), 400)
+            errors = field_errors(fields, [(field, why)])
+            if field == DOCUMENT_FIELD.name:  # a file's name keeps its case
+                errors[field] = f"{DOCUMENT_FIELD.label}: {why}"
+            return self.task_page(opened, token, task, form, posted, errors, 400)
         tasks.add_task(self.after, opened.reference or "", form.wakes_run)
         return RedirectResponse(f"/link/{token}?recorded={name}", status_code=303)
 
@@ -515,6 +609,10 @@ def add_review_routes(app: FastAPI, office: Office, *, open_link: OpenLink, audi
     @app.get("/link/{token}/task/{name}", response_class=HTMLResponse)
     async def show_task(request: Request, token: str, name: str, tasks: BackgroundTasks) -> Response:
         return await pages.show_task(request, token, name, tasks)
+
+    @app.get("/link/{token}/review-documents/{number}")
+    async def download(request: Request, token: str, number: int, tasks: BackgroundTasks) -> Response:
+        return await pages.download(request, token, number, tasks)
 
     @app.post("/link/{token}/task/{name}", response_class=HTMLResponse)
     async def post_task(request: Request, token: str, name: str, tasks: BackgroundTasks) -> Response:

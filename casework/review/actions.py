@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.documents import document_attachment
 from casework.links import LinkStep, link_url
 from casework.referral.actions import _known_agency, case_file, queue
 from casework.referral.messages import Message
@@ -21,7 +22,7 @@ from casework.office import Office
 from casework.review import store as review_store
 from casework.review.forms import (
     AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
-    NonPublicationForm, RatificationForm, ReviewPublicationForm, TermsForm,
+    NonPublicationForm, RatificationForm, ReviewDocumentForm, ReviewPublicationForm, TermsForm,
 )
 from casework.review.messages import (
     ReviewFile, appointment_notices, commissioning_notices, non_publication_notices, publication_notices,
@@ -247,6 +248,19 @@ def record_non_publication(office: Office, reference: str, form: NonPublicationF
         queued = queue(session, case, messages, now)
         review_store.close_if_done(session, case=case, review=review, now=now)
         return _outcome(reference, review, case, queued)
+
+
+def upload_review_document(office: Office, reference: str, form: ReviewDocumentForm, *, filename: str, data: bytes,
+                           now: datetime, actor: str) -> ReviewOutcome:
+    """Keep a lead reviewer's draft or final report, checked by its content as a return's CIGINF1 is (PDF, Word
+    or ODT; DocumentRefused naming the `document` field otherwise), sealed; nothing is kept when refused."""
+    document = document_attachment(filename, data, field="document")
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        review_store.save_review_document(session, case=case, review=review, form=form, document=document, now=now,
+                                          actor=actor)
+        return _outcome(reference, review, case)
 
 
 def record_availability(office: Office, reference: str, form: AvailabilityForm, *, now: datetime,

@@ -150,6 +150,21 @@ class FamilyInvolvementForm(Form):
         return self
 
 
+class ReviewDocumentKind(StrEnum):
+    draft_report = "draft_report"  # the draft report and findings, for the CIG
+    action_plans = "action_plans"  # the multi- and single-agency action plans, for the executive group
+    final_report = "final_report"  # the final report, for the partnership board and publication
+
+
+class ReviewDocumentForm(Form):
+    """A lead reviewer's draft or final report, uploaded as a PDF, Word (.docx) or OpenDocument (.odt) file
+    (checked by its content, as a CIGINF1 return is; 10 MB at most); the file comes with the form."""
+
+    kind: ReviewDocumentKind = Field(description="Which document: the draft report and findings (for the CIG), the "
+                                     "action plans (for the executive group) or the final report (for the partnership "
+                                     "board)")
+
+
 class AvailabilityForm(Form):
     """Twelve months after publication: the report stays published, or becomes available on request."""
 

@@ -14,7 +14,7 @@ from casework.clocks import WorkingCalendar
 from casework.model import CaseStatus
 from casework.review.forms import (
     AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
-    NonPublicationForm, RatificationForm, ReviewPublicationForm, TermsForm,
+    NonPublicationForm, RatificationForm, ReviewDocumentForm, ReviewPublicationForm, TermsForm,
 )
 from casework.review.reminders import REVIEW_MILESTONE
 from casework.review.rules import (
@@ -23,7 +23,7 @@ from casework.review.rules import (
     FamilyInvolvement,
 )
 from casework.store.cases import AlreadyRecorded, NotAtThisStep, _set_deadline, audit, meet_deadline
-from casework.store.tables import Case, Review, ReviewMilestone, ReviewPerson
+from casework.store.tables import Case, Review, ReviewDocument, ReviewMilestone, ReviewPerson
 from config.review_plans import ReviewPlan
 
 
@@ -301,6 +301,26 @@ def record_availability(session: Session, *, case: Case, review: Review, form: A
     meet_deadline(case, kind="report_availability", now=now)
     audit(session, reference=case.reference, actor=actor, action="report availability recorded", now=now,
           availability=form.availability.value)
+
+
+def save_review_document(session: Session, *, case: Case, review: Review, form: ReviewDocumentForm,
+                         document: dict[str, str], now: datetime, actor: str) -> ReviewDocument:
+    """Keep a lead reviewer's draft or final report (an outbox attachment, checked already), sealed with its
+    name. Refused once the review is finished (published, not published or closed)."""
+    if ReviewStage(review.stage) in (ReviewStage.published, ReviewStage.not_published, ReviewStage.closed):
+        raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}; no more drafts")
+    row = ReviewDocument(case_id=case.id, kind=form.kind.value, document=dict(document), uploaded_at=now)
+    session.add(row)
+    session.flush()
+    audit(session, reference=case.reference, actor=actor, action="review document uploaded", now=now,
+          kind=form.kind.value, document=row.id)
+    return row
+
+
+def review_documents(session: Session, *, case: Case) -> list[ReviewDocument]:
+    """The drafts and final reports uploaded for the case's review, oldest first."""
+    return list(session.scalars(select(ReviewDocument).where(ReviewDocument.case_id == case.id)
+                                .order_by(ReviewDocument.id)))
 
 
 def outstanding(review: Review) -> list[str]:

@@ -264,6 +264,19 @@ class ReviewMilestone(Base):
     replans: Mapped[list] = mapped_column(JSON, default=list)  # [{from, to, reason, at}]
 
 
+class ReviewDocument(Base):
+    """A draft or the final report a lead reviewer uploaded to the review's task list (PDF, Word or ODT, checked
+    by content as returns are), sealed (its name too); deleted with its case."""
+
+    __tablename__ = "review_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # draft_report, action_plans, final_report
+    document: Mapped[dict] = mapped_column(SealedJSON)  # an outbox attachment: filename, content_type, content
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ReviewPerson(Base):
     """A member of the review group or the case group; who they are is sealed (the partnership file does not list them)."""
 

@@ -261,3 +261,49 @@ async def test_each_milestone_reminder_carries_a_fresh_link_to_the_task_list(off
     assert (await client.get(link_in(commissioned_mail))).status_code == 200  # the earlier one still opens
     chases = mails_to(office, POLICE, "Overdue")
     assert chases and "/link/" in chases[0].text()  # the agency's chase carries its engagement link
+
+
+async def test_the_lead_reviewer_uploads_the_drafts_checked_by_content_and_sealed(
+        office: Office, client: httpx.AsyncClient) -> None:
+    from sqlalchemy import text
+
+    from casework.review.forms import AppointmentForm
+    from tests.website.test_website_browser import PDF
+
+    reference = await commissioned(office)
+    review_actions.appoint_reviewer(office, reference, AppointmentForm(
+        reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True, appointed_on=now().date(),
+        appointed_by="Review group", email=REVIEWER), now=now(), actor="test")
+    await deliver_pending(office)
+    link = link_in(mails_to(office, REVIEWER, "Lead reviewer appointed")[0])
+    form = (await client.get(f"{link}/task/drafts")).text
+    assert 'enctype="multipart/form-data"' in form and 'type="file"' in form
+
+    nothing = await client.post(f"{link}/task/drafts", data={"kind": "draft_report", "form_token": token_of(form)})
+    assert nothing.status_code == 400 and '<a href="#document">The document (PDF, Word or OpenDocument, 10 MB at ' \
+        'most): select the document to upload</a>' in nothing.text
+    disguised = await client.post(f"{link}/task/drafts", data={"kind": "draft_report", "form_token": token_of(form)},
+                                  files={"document": ("Draft report.pdf", b"<html>not a report</html>", "application/pdf")})
+    assert disguised.status_code == 400
+    assert "Draft report.pdf is not a PDF, Word (.docx) or OpenDocument (.odt) document" in disguised.text
+    unchosen = await client.post(f"{link}/task/drafts", data={"form_token": token_of(form)},
+                                 files={"document": ("Draft report.pdf", PDF, "application/pdf")})
+    assert unchosen.status_code == 400 and '<a href="#kind">' in unchosen.text
+    with office.sessions() as session:
+        assert session.execute(text("SELECT count(*) FROM review_documents")).scalar() == 0  # nothing kept
+
+    uploaded = await client.post(f"{link}/task/drafts", data={"kind": "draft_report", "form_token": token_of(form)},
+                                 files={"document": ("Draft report Robin.pdf", PDF, "application/pdf")})
+    assert uploaded.status_code == 303
+    listed = (await client.get(f"{link}/task/drafts")).text
+    assert "Draft report and findings" in listed and "Draft report Robin.pdf" in listed
+    [number] = re.findall(r'/review-documents/(\d+)"', listed)
+    download = await client.get(f"{link}/review-documents/{number}")
+    assert download.status_code == 200 and download.content == PDF
+    assert download.headers["content-type"] == "application/pdf"
+    with office.sessions() as session:
+        raw = session.execute(text("SELECT document FROM review_documents")).scalar()
+    assert "Robin" not in raw and "PDF-1.4" not in raw  # sealed, its name too
+    assert "In progress" in (await client.get(link)).text.split("Upload the drafts and the final report", 1)[1][:400]
+    [police] = mails_to(office, POLICE, "please confirm your engagement")
+    assert (await client.get(f"{link_in(police)}/review-documents/{number}")).status_code == 404

@@ -127,7 +127,8 @@ async def test_each_milestone_is_reminded_to_the_business_manager_and_the_lead_r
               and "Overdue" in m.subject]
     assert [m.subject for m in missed] == [f"[{reference}] Overdue: Review milestone: Review group initial meeting"]
     assert "Thursday 24 December 2026" in missed[0].text()  # the fortnight ends on Christmas Day: the day before
-    assert "ask the partnership administrator to record it done" in missed[0].text()
+    assert "Record it done (when, and by whom), or re-plan it" in missed[0].text()  # on the review's task list:
+    assert "/link/" in missed[0].text()  # each reminder brings a fresh personal link to it
 
     # the tracker shows a missed milestone in its own columns, not among the case's breached deadlines
     from casework.oversight.exports import current_tracker

@@ -103,11 +103,12 @@ def present_schema(schema: dict[str, Any], cls: type[BaseModel], agencies: Seque
             field.update({k: v for k, v in options[0].items() if k not in field})
             if field.get("default", "") is None:
                 del field["default"]
-        field.setdefault("title", name.replace("_", " ").capitalize())
+        if field.get("title", name.replace("_", " ").title()) == name.replace("_", " ").title():
+            field["title"] = name.replace("_", " ").capitalize()  # "Decided by", not pydantic's "Decided By"
         if NUMBERED.match(field.get("description", "")):
             field["description"] = NUMBERED.sub(r"\1\\. ", field["description"])
         target = field.get("items", field) if field.get("type") == "array" else field
-        if name in CHOICE_FIELDS:
+        if name in CHOICE_FIELDS and _is_choice(cls.model_fields[name].annotation):
             codes = [str(member) for member in _choices(cls.model_fields[name].annotation)]
             target.pop("$ref", None)
             target.update(type="string", enum=[CHOICE_LABELS.get(code, code) for code in codes])
@@ -132,7 +133,15 @@ def _choices(annotation: object) -> list[object]:
     return [member.value for member in annotation]  # type: ignore[attr-defined]
 
 
-CHOICE_FIELDS = frozenset({"outcome", "status", "response", "decision", "plan"})
+def _is_choice(annotation: object) -> bool:
+    """Whether a field's annotation is a Literal or an Enum (a field named like a choice may be free text: `by`)."""
+    try:
+        return bool(_choices(annotation))
+    except (TypeError, ValueError):
+        return False
+
+
+CHOICE_FIELDS = frozenset({"outcome", "status", "response", "decision", "plan", "by"})
 AGENCY_FIELDS = frozenset({"agency", "further_information_from"})
 _CODES = {label: code for code, label in CHOICE_LABELS.items()}
 _AGENCY_CHOICE = re.compile(r"^([A-Z][A-Z0-9]{1,11}): .+$")
@@ -195,7 +204,7 @@ class CaseFacts(Form):
         False, description="The child who died was detained under the Mental Health Act"
     )
     deprivation_of_liberty_16_17: bool = Field(
-        False, description="The child who died was 16 or 17 and subject to a deprivation of liberty order "
+        False, title="Deprived of liberty at 16 or 17", description="The child who died was 16 or 17 and subject to a deprivation of liberty order "
         "under the Mental Capacity Act"
     )
     looked_after: bool = Field(False, description="The child was looked after by the local authority")
@@ -260,7 +269,9 @@ class ReferralForm(Form):
     ] = Field(title="Referral route", description="8. Referred through a safeguarding lead (the usual route) or by the chair of a strategy "
               "meeting: choose one, then fill in its two fields")
     completed_on: date = Field(description="9. Date this form was completed")
-    facts: CaseFacts = Field(description="The facts the criteria indication reads")
+    facts: CaseFacts = Field(title="What happened to the child",
+                             description="Tick what is known; the system reads these to advise which criteria "
+                             "the case may meet (advice, never the decision)")
 
     _past = field_validator("notified_on", "completed_on")(not_in_future)
 

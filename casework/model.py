@@ -121,6 +121,9 @@ CHOICE_LABELS = {  # how each coded choice reads on a form; the forms accept eit
     "challenge": "Challenge the recommendation",
     "multi_agency": "Multi-agency plan (the training officer's)",
     "single_agency": "Single-agency plan (the agency's own)",
+    "cig": "The CIG (draft report and findings)",
+    "executive_group": "The executive group (action plans)",
+    "board": "The partnership board (final report and action plans)",
 }
 
 

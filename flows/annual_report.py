@@ -15,8 +15,13 @@ from tasks.mail import send_messages
 
 
 @flow(name="annual-report", persist_result=False)
-async def annual_report(year: int | None = None, email: bool = True) -> str:
-    """Write, publish and email the year's section (default: the year before this one); the markdown's path."""
+async def annual_report(year: int = 0, email: bool = True) -> str:
+    """Write, publish and email the year's section (default: the year before this one); the markdown's path.
+
+    Args:
+        year: The year to report on, e.g. 2026. Leave it at 0 for the year just ended
+        email: Email it to the board contact
+    """
     the_year = year or datetime.now(timezone.utc).year - 1
     path = await write_annual_report(the_year, email)
     await publish_learning_index()

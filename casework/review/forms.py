@@ -41,8 +41,9 @@ class AppointmentForm(Form):
 class RatificationForm(Form):
     """The drafts before the CIG, the executive group or the partnership board: ratified, or returned."""
 
-    by: Ratifier = Field(description="Who considered them: **cig** (draft report and findings), **executive_group** "
-                         "(action plans), **board** (final report and action plans)")
+    by: Ratifier = Field(title="Considered by", description="Who considered them: the CIG (draft report and "
+                         "findings), the executive group (action plans) or the partnership board (final report and "
+                         "action plans)")
     result: RatificationResult = Field(description="**ratified**, or **returned** with comments (revised and back again)")
     on: date = Field(description="The date of the meeting")
     comments: Text | None = Field(None, description="When returned: what must change")

@@ -88,6 +88,14 @@ def review_view(case: Case, review: Review, today: date) -> ReviewView:
     )
 
 
+def plan_title(name: str) -> str:
+    """The review plan's title as its file gives it ("Concise review"), not its name (concise_review)."""
+    from config.review_plans import load_review_plans
+
+    plan = load_review_plans().get(name)
+    return plan.title if plan is not None else name.replace("_", " ")
+
+
 def review_markdown(view: ReviewView, step: str, problem: str | None = None) -> tuple[str, str]:
     """The form's context (description) and the summary that heads its first field, as markdown."""
     nxt = RATIFIER_WORDS[Ratifier(view.next_ratifier)] if view.next_ratifier else "the board"
@@ -101,7 +109,7 @@ def review_markdown(view: ReviewView, step: str, problem: str | None = None) -> 
     description = "\n\n".join([
         summary,
         f"Stage: {view.stage.replace('_', ' ')}. Lead reviewer(s): {', '.join(view.lead_reviewers) or 'none yet'}. "
-        f"Plan: {view.plan}, commissioned {view.commissioned_on.isoformat()}.",
+        f"Plan: {plan_title(view.plan)}, commissioned {view.commissioned_on.isoformat()}.",
         "| Milestone | Target | Done |\n| --- | --- | --- |\n" + rows,
     ])
     return description, summary

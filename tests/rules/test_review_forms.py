@@ -75,7 +75,9 @@ def test_the_review_run_s_forms_keep_their_required_fields_and_list_the_agencies
     assert schemas["AppointmentInput"]["required"] == ["reviewer", "kind", "appointed_on", "appointed_by"]
     assert "POL: Northshire Police" in schemas["AppointmentInput"]["properties"]["agency"]["enum"]
     assert schemas["AppointmentInput"]["properties"]["reviewer"]["description"].startswith("**what to do**")
-    assert schemas["RatificationInput"]["$defs"]["Ratifier"]["enum"] == ["cig", "executive_group", "board"]
+    assert schemas["RatificationInput"]["properties"]["by"]["enum"] == [  # in words, not cig / executive_group / board
+        "The CIG (draft report and findings)", "The executive group (action plans)",
+        "The partnership board (final report and action plans)"]
     assert schemas["ReviewPublicationInput"]["required"] == ["published_on", "link", "response_link"]
     # every choice is a list to pick from; the lead reviewer's email (for the milestone reminders) is optional
     assert schemas["AppointmentInput"]["$defs"]["ReviewerKind"]["enum"] == ["independent", "internal"]

@@ -26,6 +26,11 @@ from tests.system.api import call
 pytestmark = pytest.mark.system
 
 
+def settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Once no animation or transition runs on the page (a dialog that slides in has arrived where it stays)."""
+    page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
+
+
 def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from cli.demo import run_demo
 
@@ -128,6 +133,7 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
         page.get_by_role("button", name="Resume").first.click()
         recommendation = page.get_by_text("recommends Serious Case Review").first
         recommendation.wait_for()
+        settled(page)
         box = recommendation.bounding_box()
         assert recommendation.is_visible() and box and 0 <= box["y"] and box["y"] + box["height"] <= 768
         assert page.get_by_text("Information was not shared.").first.is_visible()
@@ -148,6 +154,7 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
             # (in the dialog: the run's page behind it may show the same words further down)
             recommendation = page.get_by_role("dialog").get_by_text("recommends Serious Case Review").first
             recommendation.wait_for()
+            settled(page)  # the dialog slides in: measured mid-way (a busy CI machine) it was still below the fold
             box = recommendation.bounding_box()
             assert box and 0 <= box["y"] and box["y"] + box["height"] <= height, (width, box)
         # a CIGSCR1 the form cannot check (a death before the birth): one line on the run, which stays

@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit
 import uvicorn
 from fastapi import BackgroundTasks, FastAPI, Request
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -44,14 +45,15 @@ from casework.model import ReturnStatus, Stage, review_labels
 from casework.referral.views import case_context_markdown, case_summary_markdown
 from casework.office import Office, open_office
 from casework.meetings.papers import paper_filename
-from casework.meetings.preparation import meeting_papers_folder
+from casework.meetings.preparation import AGENDA_DOCUMENT, meeting_papers_folder
 from casework.store import cases as store
 from casework.store import data_keys
 from casework.store import links as link_store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
-from casework.store.tables import Case, PersonalLink, ReturnDocument
+from casework.store.tables import Case, OutboxMessage, PersonalLink, ReturnDocument
 from casework.referral.actions import queue
 from config.settings import Profile
+from website.chairs import case_substance, decision_contradiction, decision_record, screening_record
 from website.pages import page
 from website.fields import PageField, all_fields, field_errors, page_fields, posted_input, refusal_problem, validation_problems
 from website.rendering import markdown_html
@@ -71,6 +73,7 @@ LOOKUP_WINDOW = timedelta(minutes=10)
 VIEWS_ALLOWED = 60  # requests through one link in VIEW_WINDOW (a person reads, sends, downloads), then it rests
 VIEW_WINDOW = timedelta(minutes=10)
 VIEW_RECORD_INTERVAL = timedelta(minutes=10)  # a link's repeated views of one page: one audit row each interval
+WORD_DOCUMENT = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def now() -> datetime:
@@ -104,19 +107,18 @@ class ChairStep:
     heading: str
     button: str
     done: str
-    next: str
 
 
 CHAIR_STEPS = {
     LinkStep.screening: ChairStep(
-        ScreeningForm, "Screen the referral", "Record the screening", "Screening recorded",
-        "An accepted case is listed for the next meeting and the agencies are asked for information; a declined "
-        "case's referrer is told the reason."),
-    LinkStep.decision: ChairStep(
-        DecisionForm, "Record your decision", "Record the decision", "Decision recorded",
-        "The notices of the decision go at once: Ofsted, the National Panel, the referrer, and the CIG chair "
-        "and the business manager."),
+        ScreeningForm, "Screen the referral", "Record the screening", "Screening recorded"),
+    LinkStep.decision: ChairStep(DecisionForm, "Record your decision", "Record the decision", "Decision recorded"),
 }
+
+
+def paper_title(name: str) -> str:
+    """A paper's title on the papers page: "The agenda", or "Case paper NSCP-2026-0001"."""
+    return "The agenda" if name == AGENDA_DOCUMENT else f"Case paper {name.removeprefix('case-').rsplit('.', 1)[0]}"
 
 
 def step_facts(case: Case, link: PersonalLink) -> StepFacts:
@@ -257,6 +259,8 @@ def create_app(office: Office | None = None) -> RouteLog:
                                                                               opened.agency))
         if reason is not None:
             audit_view(opened, "link refused", reason.name, reason=reason.name)
+            if reason is LinkRefusal.used and opened.step in CHAIR_STEPS:  # says what was recorded, and what next
+                return chair_recorded(opened, already=True, status=409 if request.method == "POST" else 200)
             return refused(reason)
         return opened
 
@@ -278,11 +282,15 @@ def create_app(office: Office | None = None) -> RouteLog:
                     max_files=MAX_FILES, form_token=form_token(secret, link.digest), **context, **common())
 
     def meeting_papers(link: OpenedLink) -> dict[str, Path]:
-        """The meeting's papers on disk (the pack casework.meetings.preparation writes), by file name: the agenda first."""
+        """The meeting's papers on disk (the pack casework.meetings.preparation writes) as Word documents, by
+        file name: the agenda first, then the paper of each case listed for the meeting now."""
         folder = meeting_papers_folder(settings.papers_dir, link.meeting_on) if link.meeting_on else None
-        if folder is None or not (folder / "agenda.md").exists():
+        if folder is None or not (folder / AGENDA_DOCUMENT).exists():
             return {}
-        return {"agenda.md": folder / "agenda.md"} | {path.name: path for path in sorted(folder.glob(paper_filename("*")))}
+        with the_office.sessions() as session:
+            listed = sorted(c.reference for c in store.meeting_cases(session, meeting_on=link.meeting_on))  # type: ignore[arg-type]
+        cases = {paper_filename(r, ".docx"): folder / paper_filename(r, ".docx") for r in listed}
+        return {AGENDA_DOCUMENT: folder / AGENDA_DOCUMENT} | {name: path for name, path in cases.items() if path.exists()}
 
     def papers_page(link: OpenedLink, token: str) -> HTMLResponse:
         files = meeting_papers(link)
@@ -290,8 +298,9 @@ def create_app(office: Office | None = None) -> RouteLog:
               papers=len(files))
         if not files:
             return page("papers_not_ready.html", status=404, **common())
-        papers = [{"name": name, "html": markdown_html(path.read_text(encoding="utf-8"), shift_headings=1)}
-                  for name, path in files.items()]
+        papers = [{"name": name, "title": paper_title(name),
+                   "html": markdown_html(path.with_suffix(".md").read_text(encoding="utf-8"), shift_headings=1)}
+                  for name, path in files.items() if path.with_suffix(".md").exists()]
         rule = the_office.partnership.meetings
         documents = [{"id": d.id, "reference": reference, "agency": the_office.partnership.agency(d.agency).name,
                       "filename": d.document["filename"]} for reference, d in returned_documents(link)]
@@ -321,21 +330,26 @@ def create_app(office: Office | None = None) -> RouteLog:
             summary = case_summary_markdown(case, rules, the_office.calendar, moment, step=link.step.value)
             context = case_context_markdown(case, rules, the_office.calendar, moment, "")
             fields = chair_fields(link, case.regime)
+            substance = case_substance(case, the_office.partnership, rules)
+            group = rules.term("group")
         step = CHAIR_STEPS[link.step]
         errors = errors or {}
         order = [item.id for item in all_fields(fields)]
         return page("chair_step.html", status=status, reference=link.reference, heading=step.heading,
                     form_title=(step.model.__doc__ or "").strip(), button=step.button,
                     summary=markdown_html(summary), context=markdown_html(context, shift_headings=2),
+                    step=link.step.value, substance=substance, group=group,
                     fields=fields, values=values or {}, errors=errors,
                     error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
                     form_token=form_token(secret, link.digest), **common())
 
     async def chair_post(link: OpenedLink, posted: dict[str, str], tasks: BackgroundTasks) -> HTMLResponse:
-        """Check the posted step with its model, hand it over as `cig` does, and confirm; or show the problems."""
+        """Check the posted step with its model, hand it over as `cig` does, and confirm what was recorded and
+        what happens next; or show the problems (a contradiction in words)."""
         step = CHAIR_STEPS[link.step]
         with the_office.sessions() as session:
-            regime = store.get_case(session, reference=link.reference or "").regime
+            case = store.get_case(session, reference=link.reference or "")
+            regime, recommendation = case.regime, case.recommendation
         fields = chair_fields(link, regime)
         moment = now()
         try:
@@ -344,10 +358,15 @@ def create_app(office: Office | None = None) -> RouteLog:
         except ValidationError as invalid:
             audit(link, f"{link.step.value} refused", problem="form")
             return chair_page(link, posted, field_errors(fields, validation_problems(invalid)), status=400)
+        rules = the_office.rules(regime)
+        if isinstance(form, DecisionForm) and (contradiction := decision_contradiction(
+                form, recommendation, review_labels(rules.terms), rules.term("group"))):
+            audit(link, f"{link.step.value} refused", problem="case rule")
+            return chair_page(link, posted, {"decision": contradiction}, status=400)
         try:
             await hand_over(the_office, link.reference or "", link.step.value, form, now=moment, actor=link.actor)
         except AlreadyRecorded:
-            return refused(LinkRefusal.used)
+            return chair_recorded(link, already=True, status=409)
         except NotAtThisStep:
             return refused(LinkRefusal.closed)
         except ValueError as problem:  # a rule of the case (the decision against the recommendation, a name)
@@ -359,12 +378,34 @@ def create_app(office: Office | None = None) -> RouteLog:
                 link_store.mark_link_used(session, link=stored, now=moment)
             store.audit(session, reference=link.reference, actor=link.actor, action=f"{link.step.value} submitted by link",
                         now=moment, link=link.id)
+        if isinstance(form, ScreeningForm):
+            try:  # an accepted case is listed now, as its run would list it, so the page can name its meeting
+                actions.list_and_request_information(the_office, link.reference or "", now=moment)
+            except Exception as failed:  # the case's run (or the sweep) lists it
+                log.warning("case of link %s not listed from the website: %s", link.id, type(failed).__name__)
         try:
             await deliver_pending(the_office, reference=link.reference)  # the decision's Ofsted notice at once
         except Exception as failed:  # what cannot go now stays in the outbox; the sweep sends it
             log.warning("messages of link %s left in the outbox: %s", link.id, type(failed).__name__)
         tasks.add_task(wake_case_run, the_office, link.reference or "", link.step.value)
-        return page("chair_done.html", heading=step.done, reference=link.reference, next=step.next, **common())
+        return chair_recorded(link)
+
+    def chair_recorded(link: OpenedLink, *, already: bool = False, status: int = 200) -> HTMLResponse:
+        """The chair's step as recorded, in words with dates, and what happens next; `already` for a second
+        submit (or a visit) after it was recorded."""
+        step = CHAIR_STEPS[link.step]
+        with the_office.sessions() as session:
+            case = store.get_case(session, reference=link.reference or "")
+            rules = the_office.rules(case.regime)
+            if link.step is LinkStep.screening:
+                record = screening_record(case, the_office.partnership, rules, the_office.calendar)
+            else:
+                kinds = {*rules.notices, "decision_advice", "referrer_decision"}
+                messages = session.scalars(select(OutboxMessage).where(
+                    OutboxMessage.case_id == case.id, OutboxMessage.kind.in_(kinds))).all()
+                record = decision_record(case, the_office.partnership, rules, the_office.calendar, messages)
+        return page("chair_done.html", status=status, heading=step.done, reference=link.reference, record=record,
+                    already=already, **common())
 
     @app.get("/", response_class=HTMLResponse)
     async def start() -> HTMLResponse:
@@ -393,10 +434,10 @@ def create_app(office: Office | None = None) -> RouteLog:
         files = meeting_papers(opened) if opened.step is LinkStep.papers else {}
         if name not in files:
             return page("not_found.html", status=404, **common())
-        reference = name.removeprefix("case-").removesuffix(".md") if name.startswith("case-") else None
+        reference = name.removeprefix("case-").removesuffix(".docx") if name.startswith("case-") else None
         audit_view(dataclasses.replace(opened, reference=reference), "meeting paper downloaded", name,
                    meeting_on=opened.meeting_on.isoformat() if opened.meeting_on else None, paper=name)
-        return Response(files[name].read_bytes(), media_type="text/markdown; charset=utf-8",
+        return Response(files[name].read_bytes(), media_type=WORD_DOCUMENT,
                         headers={"content-disposition": f'attachment; filename="{name}"'})
 
     @app.get("/link/{token}/documents/{number}")

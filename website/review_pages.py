@@ -576,6 +576,9 @@ class ReviewPages:
             self.audit(opened, "review task refused", task=name, problem="case rule")
             field, why = refusal_problem(refused)
             why = why.split(": ", 1)[1] if why.startswith(f"{opened.reference}: ") else why
+            if field == "family_involvement":  # what to do is a task of this very list
+                why = "for a Serious Case Review, record the family's and child's involvement first (its task on " \
+                      "the review's task list), or why it was not possible"
             errors = field_errors(fields, [(field, why)])
             if field == DOCUMENT_FIELD.name:  # a file's name keeps its case
                 errors[field] = f"{DOCUMENT_FIELD.label}: {why}"

@@ -307,3 +307,43 @@ async def test_the_lead_reviewer_uploads_the_drafts_checked_by_content_and_seale
     assert "In progress" in (await client.get(link)).text.split("Upload the drafts and the final report", 1)[1][:400]
     [police] = mails_to(office, POLICE, "please confirm your engagement")
     assert (await client.get(f"{link_in(police)}/review-documents/{number}")).status_code == 404
+
+
+async def test_the_drafts_go_through_ratification_to_publication_and_the_report_s_availability(
+        office: Office, client: httpx.AsyncClient) -> None:
+    from casework.review.forms import AppointmentForm
+
+    reference = await commissioned(office)
+    review_actions.appoint_reviewer(office, reference, AppointmentForm(
+        reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True, appointed_on=now().date(),
+        appointed_by="Review group"), now=now(), actor="test")
+    link = link_in(mails_to(office, MANAGER, "commissioned")[0])
+    token = token_of((await client.get(f"{link}/task/terms")).text)
+    assert (await client.get(f"{link}/task/not-published")).status_code == 409  # not before the board ratifies
+    for body in ("cig", "executive_group", "board"):
+        assert (await client.post(f"{link}/task/ratification-{body}", data={
+            "result": "ratified", **today_parts("on"), "form_token": token})).status_code == 303
+    assert review_of(office, reference)["stage"] == "awaiting_publication"
+    await deliver_pending(office)
+    assert mails_to(office, MANAGER, "ratif")  # the business manager is told each outcome, as by `cig review ratify`
+
+    publication = {"link": "https://www.example.org/reviews/scr-1", "response_link": "https://www.example.org/reviews/scr-1-response",
+                   **today_parts("published_on"), "form_token": token}
+    refused = await client.post(f"{link}/task/publication", data=publication)
+    assert refused.status_code == 400 and ("record the family&#39;s and child&#39;s involvement first (its task on the "
+                                           "review&#39;s task list)") in refused.text
+    assert review_of(office, reference)["stage"] == "awaiting_publication"  # an SCR needs the family's involvement
+
+    assert (await client.post(f"{link}/task/family", data={"involvement": "complete", **today_parts("on"),
+                                                           "form_token": token})).status_code == 303
+    assert (await client.post(f"{link}/task/publication", data=publication)).status_code == 303
+    assert review_of(office, reference)["stage"] == "published"
+    await deliver_pending(office)
+    assert mails_to(office, POLICE, "published")  # the members are told where, with the response
+
+    page = (await client.get(link)).text
+    assert "Record a decision not to publish" not in page  # published: no longer a choice
+    assert (await client.post(f"{link}/task/availability", data={"availability": "on_request", **today_parts("decided_on"),
+                                                                 "form_token": token})).status_code == 303
+    with office.sessions() as session:
+        assert store.get_case(session, reference=reference).review.availability == "on_request"

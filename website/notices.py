@@ -15,7 +15,7 @@ from casework.referral.messages import Message
 from config.partnership import Partnership
 
 HOLDERS = {LinkStep.papers: "a member", LinkStep.screening: "the CIG chair",
-           LinkStep.decision: "the independent chair"}
+           LinkStep.decision: "the independent chair", LinkStep.review: "the business manager or a lead reviewer"}
 
 
 def link_holder(partnership: Partnership, step: LinkStep, agency: str | None) -> str:

@@ -359,7 +359,24 @@ def posted_dates(fields: frozenset[str], posted: dict[str, str]) -> tuple[dict[s
 
 # --- the routes -----------------------------------------------------------------------------------
 
-OpenLink = Callable[[Request, str, BackgroundTasks], Any]
+class Opened(Protocol):
+    """A link that opened its page (website.app.OpenedLink), as these pages read it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def step(self) -> LinkStep: ...
+    @property
+    def agency(self) -> str | None: ...
+    @property
+    def reference(self) -> str | None: ...
+    @property
+    def actor(self) -> str: ...
+
+
+OpenLink = Callable[[Request, str, BackgroundTasks], "Opened | Response"]
 
 
 @dataclass
@@ -377,7 +394,7 @@ class ReviewPages:
     def plans(self) -> dict[str, ReviewPlan]:
         return load_review_plans()
 
-    def actor(self, opened: Any) -> str:
+    def actor(self, opened: Opened) -> str:
         """Who acted, as the audit trail names a person who came by link (never a name)."""
         if opened.step is LinkStep.engagement:
             return opened.actor
@@ -402,7 +419,7 @@ class ReviewPages:
 
     # the task list
 
-    def task_list(self, opened: Any, token: str, recorded: str | None = None) -> HTMLResponse:
+    def task_list(self, opened: Opened, token: str, recorded: str | None = None) -> HTMLResponse:
         case, review, sections = self.tasks(opened.reference or "")
         every = [t for s in sections for t in s.tasks]
         done = sum(1 for t in every if t.status is TaskStatus.completed)
@@ -415,7 +432,7 @@ class ReviewPages:
                     reviewers=[r["name"] for r in review.reviewers], sections=sections, done=done, total=len(every),
                     following=following, here=f"/link/{token}", recorded=form.done if form else None, **self.common())
 
-    def engagement_page(self, opened: Any, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+    def engagement_page(self, opened: Opened, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                         status: int = 200) -> HTMLResponse:
         with self.office.sessions() as session:
             case = store.get_case(session, reference=opened.reference or "")
@@ -429,7 +446,7 @@ class ReviewPages:
                     errors=errors, error_list=list(errors.items()), form_token=form_token(self.secret, opened.digest),
                     **self.common())
 
-    async def show(self, opened: Any, token: str, request: Request) -> HTMLResponse:
+    async def show(self, opened: Opened, token: str, request: Request) -> HTMLResponse:
         """The page a review link opens: the task list, or an agency's engagement page."""
         if opened.step is LinkStep.engagement:
             self.audit_view(opened, "engagement page viewed")
@@ -437,7 +454,7 @@ class ReviewPages:
         self.audit_view(opened, "review task list viewed")
         return self.task_list(opened, token, request.query_params.get("recorded"))
 
-    async def act(self, request: Request, opened: Any, tasks: BackgroundTasks) -> Response:
+    async def act(self, request: Request, opened: Opened, tasks: BackgroundTasks) -> Response:
         """An agency confirms its engagement (the only post to a review link's own address)."""
         async with request.form(max_files=0, max_fields=5) as data:
             posted = {key: str(value) for key, value in data.items() if isinstance(value, str)}
@@ -463,7 +480,7 @@ class ReviewPages:
                 link_store.mark_link_used(session, link=stored, now=moment)
         return page("review_engagement_done.html", reference=opened.reference, **self.common())
 
-    def from_this_site(self, request: Request, opened: Any, posted: dict[str, str]) -> bool:
+    def from_this_site(self, request: Request, opened: Opened, posted: dict[str, str]) -> bool:
         ok = same_origin(request, self.office.settings.website_url) and \
             form_token_valid(self.secret, opened.digest, posted.get("form_token") or "")
         if not ok:
@@ -472,13 +489,13 @@ class ReviewPages:
 
     # a task's form
 
-    def find_task(self, opened: Any, name: str) -> Task | None:
+    def find_task(self, opened: Opened, name: str) -> Task | None:
         if opened.step is not LinkStep.review:
             return None
         _, _, sections = self.tasks(opened.reference or "")
         return next((t for s in sections for t in s.tasks if t.name == name), None)
 
-    def task_page(self, opened: Any, token: str, task: Task, form: TaskForm, values: dict[str, str] | None = None,
+    def task_page(self, opened: Opened, token: str, task: Task, form: TaskForm, values: dict[str, str] | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
         fields = form_fields(form, self.agencies())
         errors = errors or {}
@@ -491,7 +508,7 @@ class ReviewPages:
                     error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
                     back=f"/link/{token}", form_token=form_token(self.secret, opened.digest), **self.common())
 
-    def documents(self, opened: Any) -> list[dict[str, object]]:
+    def documents(self, opened: Opened) -> list[dict[str, object]]:
         """The drafts and final reports uploaded for the link's review: id, kind in words, name, when."""
         words = {"draft_report": "Draft report and findings", "action_plans": "Action plans", "final_report": "Final report"}
         with self.office.sessions() as session:

@@ -172,3 +172,23 @@ async def test_the_independent_chair_decides_from_the_link_in_the_recommendation
     assert "Your decision: Serious Case Review" in words(again.text)
     with office.sessions() as session:
         assert store.get_case(session, reference=case).decision_rationale == "Regulation 5(2)(b)(ii) is met."
+
+
+async def test_a_declined_referral_is_confirmed_with_its_reason_and_the_referrer_told(
+        office: Office, client: httpx.AsyncClient) -> None:
+    reference = await referred(office)
+    link = link_in(mails_to(office, CHAIR, "New referral")[0])
+    page = (await client.get(link)).text
+    told_before = len(mails_to(office, "named-nurse@example.org", reference))
+
+    done = await client.post(link, data={"outcome": "decline", "reason": "The criteria for a review are not met.",
+                                         "decided_by": "Casey Chair and Bailey Manager",
+                                         "independent_chair_consulted": "true", "form_token": token_of(page)})
+
+    assert done.status_code == 200
+    confirmed = words(done.text)
+    assert "Referral declined" in confirmed and f"The referral was declined on {day(now())}." in confirmed
+    assert "The reason given: The criteria for a review are not met." in confirmed
+    assert "The referrer is told the reason by email." in confirmed
+    assert stage(office, reference) == "declined"
+    assert len(mails_to(office, "named-nurse@example.org", reference)) == told_before + 1  # sent with the page

@@ -144,21 +144,46 @@ class Reminders(BaseModel):
 
 
 class Contacts(BaseModel):
+    """The partnership's people and mailboxes by role. Which of the optional ones a partnership must name is its
+    rule set's `roles` (wt2015: the CIG chair, the independent chair, the safeguarding unit manager and Ofsted;
+    wt2023: the independent scrutineer and the Secretary of State), checked when the file is loaded."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     administrator: Contact
-    cig_chair: Contact
     business_manager: Contact
-    independent_chair: Contact
-    safeguarding_unit_manager: Contact
-    ofsted: Contact
     national_panel: Contact
+    cig_chair: Contact | None = None
+    independent_chair: Contact | None = None
+    safeguarding_unit_manager: Contact | None = None
+    ofsted: Contact | None = None
+    independent_scrutineer: Contact | None = None  # wt2023: told, records findings, decides nothing
+    secretary_of_state: Contact | None = None  # wt2023: the Department for Education's mailbox for review reports
     managers: list[Contact] = Field(default_factory=list)
     # after the decision (seed 002): who receives the review's drafts and action plans, and its learning
     training_officer: Contact | None = None
     executive_group: Contact | None = None
     board: Contact | None = None
     professional_development_committee: Contact | None = None
+
+
+PARTNER_KEY = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+
+
+class SafeguardingPartner(BaseModel):
+    """One safeguarding partner (Working Together 2023): the organisation, its lead safeguarding partner and,
+    where the lead has delegated, the delegated safeguarding partner who acts for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organisation: Name
+    lead: Contact = Field(description="the lead safeguarding partner (e.g. the local authority's chief executive)")
+    delegate: Contact | None = Field(None, description="the delegated safeguarding partner, where delegated")
+
+    @property
+    def acting(self) -> Contact:
+        """Who acts for the partner day to day: the delegated safeguarding partner, or else the lead."""
+        return self.delegate or self.lead
 
 
 class Partnership(BaseModel):
@@ -172,6 +197,12 @@ class Partnership(BaseModel):
     clock_overrides: dict[str, dict] = Field(default_factory=dict)
     closure_days: list[date] = Field(default_factory=list)
     contacts: Contacts
+    # wt2023: the statutory safeguarding partners (local_authority, icb, police) and any further partner (e.g.
+    # education), by key; which must be named is the rule set's `roles`
+    safeguarding_partners: dict[str, SafeguardingPartner] = Field(default_factory=dict)
+    yearly_report_starts_month: int | None = Field(
+        None, ge=1, le=12, description="the first month of the safeguarding partners' yearly report period "
+        "(default: the rule set's, April)")
     agencies: list[Agency] = Field(min_length=1)
     meetings: MeetingRule
     reminders: Reminders = Field(default_factory=Reminders)
@@ -213,6 +244,56 @@ class Partnership(BaseModel):
         load_ruleset(self.ruleset, self.clock_overrides)
         return self
 
+    @model_validator(mode="after")
+    def _the_rule_sets_roles_are_named(self) -> "Partnership":
+        for key in self.safeguarding_partners:
+            if not PARTNER_KEY.match(key):
+                raise ValueError(f"safeguarding_partners.{key}: a partner's key is lower-case letters, digits and _ "
+                                 "(e.g. local_authority, icb, police, education)")
+        rules = load_ruleset(self.ruleset)
+        for key, role in rules.required_roles.items():
+            if self._named(role.named_in) is None:
+                where = role.named_in
+                raise ValueError(f"{where}: the rule set {rules.name} needs {role.title} ({key}), and this file "
+                                 "does not name them")
+        return self
+
+    def _named(self, named_in: str) -> Contact | SafeguardingPartner | None:
+        section, key = named_in.split(".", 1)
+        if section == "safeguarding_partners":
+            return self.safeguarding_partners.get(key)
+        if key not in Contacts.model_fields:
+            raise ValueError(f"{named_in}: the partnership file has no such contact (a rule set's role names one "
+                             f"of {', '.join(Contacts.model_fields)})")
+        return getattr(self.contacts, key)
+
+    def role(self, key: str, name: str | None = None) -> list[Contact]:
+        """Who acts in the role `key` of the rule set `name` (default the partnership's): one contact, or for a
+        safeguarding partner the one acting for it (its delegate, else its lead); `safeguarding_partners` is every
+        partner the file names. An empty list when an optional role is not named; a ValueError naming the role
+        when the rule set has no such role."""
+        if key == "safeguarding_partners":
+            return [partner.acting for partner in self.safeguarding_partners.values()]
+        rules = self.rules(name)
+        if key not in rules.roles:
+            raise ValueError(f"rule set '{rules.name}' has no role '{key}' (its roles: {', '.join(rules.roles)})")
+        named = self._named(rules.roles[key].named_in)
+        if isinstance(named, SafeguardingPartner):
+            return [named.acting]
+        return [named] if named is not None else []
+
+    @property
+    def lead_safeguarding_partners(self) -> list[Contact]:
+        """Every safeguarding partner's lead (a disagreement among the partners is escalated to them)."""
+        return [partner.lead for partner in self.safeguarding_partners.values()]
+
+    def yearly_report_start_month(self, name: str | None = None) -> int:
+        """The first month of the safeguarding partners' yearly report period: the file's, else the rule set's."""
+        if self.yearly_report_starts_month is not None:
+            return self.yearly_report_starts_month
+        report = self.rules(name).yearly_report
+        return report.period_starts_month if report is not None else 4
+
     @cached_property
     def agency_by_code(self) -> dict[str, Agency]:
         return {a.code: a for a in self.agencies}
@@ -222,8 +303,9 @@ class Partnership(BaseModel):
         """Every address this file names (its roles', the managers', the agencies' contacts), lower-cased:
         the partnership's own mailboxes, not a person a case names (a referrer, an action's lead)."""
         contacts = [getattr(self.contacts, name) for name in Contacts.model_fields]
+        partners = [c for p in self.safeguarding_partners.values() for c in (p.lead, p.delegate) if c is not None]
         people = [c for c in contacts if isinstance(c, Contact)] + list(self.contacts.managers) \
-            + [a.contact for a in self.agencies]
+            + [a.contact for a in self.agencies] + partners
         return frozenset(c.email.lower() for c in people)
 
     def agency(self, code: str) -> Agency:

@@ -7,6 +7,7 @@ override any clock in its own file.
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,10 @@ class ClockStart(StrEnum):
     issued = "issued"  # a request for information was issued
     decided = "decided"  # the chair's decision was recorded
     initiated = "initiated"  # a review was initiated
+    rapid_review_sent = "rapid_review_sent"  # the rapid review was sent to the Panel (wt2023: the Panel's reply)
+    publication_date = "publication_date"  # counted BACK from the planned publication date (casework.clocks.
+    # latest_day_before / earliest_day_after: wt2023's full report to the Panel and the Secretary of State)
+    published = "published"  # a report was published (wt2023: the yearly report sent within 7 days)
 
 
 class Clock(BaseModel):
@@ -77,17 +82,101 @@ class NonPublicationNotice(BaseModel):
     source: str | None = None  # the guidance that asks for it
 
 
+# The words every rule set must give (so that a page, an email or a document written for one regime has its
+# word under the other): the step, the review, who decides, who scrutinises, the Panel, the criteria.
+REQUIRED_TERMS = (
+    "consideration", "meeting", "scr", "scr_short", "group", "decision", "deciders", "scrutiny", "panel",
+    "panel_short", "criteria", "incident_notice", "partnership_body", "yearly_report", "sign_off",
+)
+ROLE_KEY = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+WHERE = re.compile(r"^(contacts|safeguarding_partners)\.[a-z][a-z0-9_]{1,40}$")
+# Who a step may name beside the rule set's own roles: the person who referred the case, the member
+# agencies' contacts, and every safeguarding partner the partnership file names (the three statutory ones and
+# any further partner, e.g. education under the Children's Wellbeing and Schools Act 2026).
+EVERYONE_OF = ("referrer", "agencies", "safeguarding_partners")
+
+
+class Role(BaseModel):
+    """Someone who takes part under a regime, and where the partnership file names them: `contacts.<key>` (a
+    person or mailbox) or `safeguarding_partners.<key>` (a partner's lead and delegated safeguarding partners)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1, description="how a person reads the role, e.g. 'the independent scrutineer'")
+    named_in: str = Field(description="where the partnership file names it, e.g. contacts.independent_chair")
+    required: bool = Field(True, description="a partnership file on this rule set that does not name it is refused")
+
+    @model_validator(mode="after")
+    def _where(self) -> "Role":
+        if not WHERE.match(self.named_in):
+            raise ValueError(f"named_in: '{self.named_in}' is not contacts.<key> or safeguarding_partners.<key>")
+        return self
+
+
+class Quorum(StrEnum):
+    all = "all"  # every one of the deciders must agree (wt2023's default: the partners decide jointly)
+    any = "any"  # one decider decides (wt2015: the independent chair)
+
+
+class Step(BaseModel):
+    """Who decides, who ratifies, who is consulted and who is told at one step of the process, by role key
+    (or `referrer`, `agencies`, `safeguarding_partners`: everyone of that kind)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1)
+    decides: list[str] = Field(default_factory=list)
+    quorum: Quorum = Quorum.all
+    consulted: list[str] = Field(default_factory=list)
+    ratifies: list[str] = Field(default_factory=list, description="in order: each ratifies after the one before")
+    told: list[str] = Field(default_factory=list)
+
+    def named(self) -> list[str]:
+        return [*self.decides, *self.consulted, *self.ratifies, *self.told]
+
+
+class RapidReviewSchedule(BaseModel):
+    """When a rule set's own rapid review meeting is held (casework.rapid_review): inside the window of the
+    clock `window_clock`, `position` of the way through it (in working days), at the partnership's usual
+    meeting time; the agencies' information due `information_working_days_before` working days before it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_clock: str = "decision"
+    position: float = Field(0.67, gt=0, le=1, description="how far through the window the meeting is held")
+    information_working_days_before: int = Field(2, ge=0, le=10)
+    late_meeting_told: list[str] = Field(
+        default_factory=list, description="roles told (the escalation) when the meeting is moved past the deadline")
+
+
+class YearlyReport(BaseModel):
+    """The safeguarding partners' yearly report: its 12-month period and whom it is sent to once published."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    period_starts_month: int = Field(4, ge=1, le=12, description="the first month of the period (4: April to March)")
+    sent_clock: str = Field(description="the clock from publication to sending it")
+    recipients: list[str] = Field(min_length=1)
+
+
 class RuleSet(BaseModel):
-    """One regime: its clocks, notices and the names it gives the steps."""
+    """One regime: who takes part and at which step, its clocks, notices and the words it uses."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     title: str
     terms: dict[str, str]
+    retired_words: list[str] = Field(
+        default_factory=list, description="the words of the regime this one replaced: no term of this one may use "
+        "them (an all-capitals word is matched exactly, a phrase in any case)")
+    roles: dict[str, Role] = Field(default_factory=dict)
+    steps: dict[str, Step] = Field(default_factory=dict)
     clocks: dict[str, Clock]
     notices: dict[str, Notice]
     non_publication_notice: NonPublicationNotice | None = None
+    rapid_review: RapidReviewSchedule | None = None
+    yearly_report: YearlyReport | None = None
 
     @model_validator(mode="after")
     def _every_notice_has_a_clock(self) -> "RuleSet":
@@ -97,10 +186,54 @@ class RuleSet(BaseModel):
         for name, notice in self.notices.items():
             if notice.clock not in self.clocks:
                 raise ValueError(f"notices.{name}.clock: '{notice.clock}' is not a clock of this rule set")
-        for key in ("consideration", "meeting", "scr", "group"):
+        for key in REQUIRED_TERMS:
             if key not in self.terms:
                 raise ValueError(f"terms.{key}: required (every rule set names this step)")
+        words = [(f"terms.{key}", term) for key, term in self.terms.items()]
+        words += [(f"clocks.{key}.label", clock.label) for key, clock in self.clocks.items()]
+        words += [(f"notices.{key}.title", notice.title) for key, notice in self.notices.items()]
+        words += [(f"roles.{key}.title", role.title) for key, role in self.roles.items()]
+        words += [(f"steps.{key}.title", step.title) for key, step in self.steps.items()]
+        for where, text in words:
+            if word := retired_word_in(text, self.retired_words):
+                raise ValueError(f"{where}: '{text}' uses '{word}', a word of the regime {self.name} replaced")
         return self
+
+    @model_validator(mode="after")
+    def _steps_name_known_roles(self) -> "RuleSet":
+        for key in self.roles:
+            if not ROLE_KEY.match(key) or key in EVERYONE_OF:
+                raise ValueError(f"roles.{key}: not a role name (lower-case letters, digits and _; not "
+                                 f"{', '.join(EVERYONE_OF)})")
+        named = [(f"steps.{name}", role) for name, step in self.steps.items() for role in step.named()]
+        if self.rapid_review is not None:
+            named += [("rapid_review.late_meeting_told", role) for role in self.rapid_review.late_meeting_told]
+            if self.rapid_review.window_clock not in self.clocks:
+                raise ValueError(f"rapid_review.window_clock: '{self.rapid_review.window_clock}' is not a clock of "
+                                 "this rule set")
+        if self.yearly_report is not None:
+            named += [("yearly_report.recipients", role) for role in self.yearly_report.recipients]
+            if self.yearly_report.sent_clock not in self.clocks:
+                raise ValueError(f"yearly_report.sent_clock: '{self.yearly_report.sent_clock}' is not a clock of "
+                                 "this rule set")
+        for where, role in named:
+            if role not in self.roles and role not in EVERYONE_OF:
+                raise ValueError(f"{where}: '{role}' is not a role of this rule set (its roles: "
+                                 f"{', '.join(self.roles) or 'none'})")
+        return self
+
+    @property
+    def required_roles(self) -> dict[str, Role]:
+        """The roles a partnership file on this rule set must name."""
+        return {key: role for key, role in self.roles.items() if role.required}
+
+    def step(self, name: str) -> Step:
+        """Who decides, ratifies, is consulted and is told at the step `name`."""
+        try:
+            return self.steps[name]
+        except KeyError:
+            raise ValueError(f"rule set '{self.name}' has no step '{name}' (its steps: "
+                             f"{', '.join(self.steps)})") from None
 
     @property
     def notifies_panel_at_referral(self) -> bool:
@@ -111,6 +244,16 @@ class RuleSet(BaseModel):
     def term(self, key: str) -> str:
         """The regime's name for a step or review type."""
         return self.terms.get(key, key.replace("_", " "))
+
+
+def retired_word_in(text: str, words: list[str]) -> str | None:
+    """The first of `words` that `text` uses, or None: an all-capitals word (SCR, CIG, LSCB) as a whole word in
+    capitals, any other word or phrase as whole words in any case."""
+    for word in words:
+        flags = 0 if word.isupper() else re.IGNORECASE
+        if re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", text, flags):
+            return word
+    return None
 
 
 def available_rulesets() -> list[str]:

@@ -325,6 +325,7 @@ CHOICE_WORDS = {  # the review forms' coded choices as the page reads them
     "action_plans": "The action plans (for the executive group)",
     "final_report": "The final report (for the partnership board)",
 }
+ONE_LINE = frozenset({"link", "document", "response_link", "improvements_link"})  # an address: one line, however long
 FIELD_WORDS = {  # a field whose model description speaks in codes (the Prefect UI's form shows them as choices)
     (AppointmentForm, "kind"): "Independent or internal",
     (RatificationForm, "result"): "The outcome",
@@ -337,7 +338,8 @@ def form_fields(form: TaskForm, agencies: list[tuple[str, str]]) -> tuple[PageFi
     """The fields the page shows: the model's, less those the task sets, its choices in words, an agency as a
     choice of the partnership's agencies."""
     fields = page_fields(form.model, labels=CHOICE_WORDS, leave_out=frozenset(form.fixed))
-    fields = tuple(replace(item, label=FIELD_WORDS.get((form.model, item.name), item.label)) for item in fields)
+    fields = tuple(replace(item, label=FIELD_WORDS.get((form.model, item.name), item.label),
+                           kind="text" if item.name in ONE_LINE else item.kind) for item in fields)
     return tuple(replace(item, kind="radios", options=tuple(agencies)) if item.name == "agency" else item
                  for item in fields) + ((DOCUMENT_FIELD,) if form.upload else ())
 

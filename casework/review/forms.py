@@ -117,7 +117,7 @@ class MilestoneForm(Form):
     @model_validator(mode="after")
     def _done_or_replanned(self) -> "MilestoneForm":
         if (self.done_on is None) == (self.replan_to is None):
-            raise ValueError("done_on: give either the date it was done or a new target date (replan_to)")
+            raise ValueError("done_on: give either the date it was done or a new target date, not both")
         if self.done_on is not None and not self.by:
             raise ValueError("by: say who did it")
         if self.replan_to is not None and not self.reason:

@@ -81,3 +81,47 @@ def test_an_agency_confirms_its_engagement_in_the_browser(office: Office, served
         page.screenshot(path=str(tmp_path / "engagement-confirmed.png"))
         assert violations(page) == []
     assert review_of(office, reference)["engagement"]["POL"] is not None
+
+
+def test_the_lead_reviewer_uploads_a_draft_and_records_a_milestone_in_the_browser(
+        office: Office, served: str, tmp_path: Path) -> None:
+    from casework.review import actions as review_actions
+    from casework.review.forms import AppointmentForm
+    from tests.website.test_review_pages import REVIEWER
+    from tests.website.test_website_browser import PDF
+
+    reference = asyncio.run(commissioned(office))
+    review_actions.appoint_reviewer(office, reference, AppointmentForm(
+        reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True, appointed_on=now().date(),
+        appointed_by="Review group", email=REVIEWER), now=now(), actor="test")
+    from casework.delivery import deliver_pending
+
+    asyncio.run(deliver_pending(office))
+    [mail] = mails_to(office, REVIEWER, "Lead reviewer appointed")
+    document = tmp_path / "Draft report.pdf"
+    document.write_bytes(PDF)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(link_in(mail))
+        page.get_by_role("link", name="Upload the drafts and the final report").click()
+        page.get_by_role("heading", name="Upload a draft or the final report").wait_for()
+        assert violations(page) == []
+        page.get_by_label("The draft report and findings (for the CIG)").check()
+        page.get_by_label("The document (PDF, Word or OpenDocument, 10 MB at most)").set_input_files(str(document))
+        page.get_by_role("button", name="Upload the document").click()
+        page.get_by_text("Document uploaded", exact=True).wait_for()
+        page.get_by_role("link", name="Upload the drafts and the final report").click()
+        assert "Draft report.pdf" in page.inner_text("main")
+        page.screenshot(path=str(tmp_path / "review-drafts.png"), full_page=True)
+        assert violations(page) == []
+
+        page.get_by_role("link", name="Back to the review's tasks").click()
+        page.get_by_role("link", name="Review group initial meeting").click()
+        page.get_by_role("button", name="Record the milestone").click()
+        page.get_by_role("heading", name="There is a problem").wait_for()
+        assert "give either the date it was done or a new target date" in page.inner_text("main")
+        assert "replan_to" not in page.inner_text("main")  # the page speaks in words, not field names
+        assert page.get_by_label("A document, as a link (optional)").evaluate("e => e.tagName") == "INPUT"
+        page.screenshot(path=str(tmp_path / "review-milestone-problems.png"), full_page=True)
+        assert violations(page) == []
+    assert review_of(office, reference)["stage"] == "under_way"

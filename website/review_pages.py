@@ -563,9 +563,9 @@ class ReviewPages:
                 if isinstance(given_file, UploadFile) and given_file.filename:
                     upload = (given_file.filename, await given_file.read())
         except BodyTooLarge:
-            self.audit(opened, "review task refused", task=name, problem="too large")
             if task is None or form is None or not task.opens:
                 return self.refused_task(task if form else None, token)
+            self.audit(opened, "review task refused", task=name, problem="too large")
             return self.task_page(opened, token, task, form, {}, {"document": f"{DOCUMENT_FIELD.label}: the file is too "
                                                                   "large; the limit is 10 MB"}, 413)
         if not self.from_this_site(request, opened, posted):

@@ -289,6 +289,9 @@ async def test_the_lead_reviewer_uploads_the_drafts_checked_by_content_and_seale
     unchosen = await client.post(f"{link}/task/drafts", data={"form_token": token_of(form)},
                                  files={"document": ("Draft report.pdf", PDF, "application/pdf")})
     assert unchosen.status_code == 400 and '<a href="#kind">' in unchosen.text
+    too_big = await client.post(f"{link}/task/drafts", data={"kind": "final_report", "form_token": token_of(form)},
+                                files={"document": ("Final report.pdf", PDF + b"%" * (11 * 1048576), "application/pdf")})
+    assert too_big.status_code == 400 and "Final report.pdf is 11.0 MB; the limit is 10 MB" in too_big.text
     with office.sessions() as session:
         assert session.execute(text("SELECT count(*) FROM review_documents")).scalar() == 0  # nothing kept
 

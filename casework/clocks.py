@@ -170,3 +170,116 @@ def reminders_go_on(now: datetime, calendar: WorkingCalendar) -> bool:
     """Whether reminders, warnings, chases and escalations may go at `now`: only on a working day, so one owed
     on a weekend, a bank holiday or a closure day waits for the next working day."""
     return calendar.is_working_day(calendar.local_date(now))
+
+
+# --- Working Together 2023: the clocks around publication and the yearly report (issue 19, item 3) --------------
+
+def _count_back(day: date, clock: Clock, calendar: WorkingCalendar) -> date:
+    match clock.unit:
+        case ClockUnit.working_days:
+            return calendar.subtract_working_days(day, clock.amount)
+        case ClockUnit.calendar_days:
+            return day - timedelta(days=clock.amount)
+    raise ValueError(f"{clock.label}: counted back from a date, so in working or calendar days, not {clock.unit}")
+
+
+def latest_sending_date(publication_on: date, clock: Clock, calendar: WorkingCalendar) -> date:
+    """The last day the full report may go to the Panel and the Secretary of State for publication on
+    `publication_on` (wt2023's `pre_publication_notice`: at least 7 working days before the publication date)."""
+    return _count_back(publication_on, clock, calendar)
+
+
+def earliest_publication_date(sent_on: date, clock: Clock, calendar: WorkingCalendar) -> date:
+    """The first day a report sent to the Panel and the Secretary of State on `sent_on` may be published: the
+    earliest date whose `latest_sending_date` is on or after `sent_on` (counted in working days, the day after the
+    sixth working day after sending, which may itself be a day off: 7 working days before a Saturday or before the
+    Monday after it is the same day)."""
+    match clock.unit:
+        case ClockUnit.working_days:  # sent on a day off, it counts from the next working day
+            sent = calendar.working_day_on_or_after(sent_on)
+            if clock.amount == 0:
+                return sent_on
+            return calendar.add_working_days(sent, clock.amount - 1) + timedelta(days=1)
+        case ClockUnit.calendar_days:
+            return sent_on + timedelta(days=clock.amount)
+    raise ValueError(f"{clock.label}: counted back from a date, so in working or calendar days, not {clock.unit}")
+
+
+@dataclass(frozen=True)
+class PublicationDateCheck:
+    """Whether a report may be published on a date: the earliest allowed date, and the refusal when it may not."""
+
+    publication_on: date
+    earliest: date
+    refusal: str | None
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def check_publication_date(publication_on: date, *, sent_on: date | None, now: datetime, clock: Clock,
+                           calendar: WorkingCalendar, sent_to: str) -> PublicationDateCheck:
+    """May the report be published on `publication_on`? Only when it went to `sent_to` (e.g. "the Child
+    Safeguarding Practice Review Panel and the Secretary of State") at least the clock's days before. The refusal
+    names the earliest allowed date: from the day it was sent, or, not sent yet, from sending it today (`now`)."""
+    today = calendar.local_date(now)
+    days = f"{clock.amount} {'working days' if clock.unit is ClockUnit.working_days else 'days'}"
+    if sent_on is None:
+        earliest = earliest_publication_date(today, clock, calendar)
+        return PublicationDateCheck(publication_on, earliest, (
+            f"The full report has not been sent to {sent_to}; it must go at least {days} before the publication "
+            f"date. Sent today, the earliest allowed publication date is {earliest:%A %-d %B %Y}."))
+    earliest = earliest_publication_date(sent_on, clock, calendar)
+    if publication_on < earliest:
+        return PublicationDateCheck(publication_on, earliest, (
+            f"{publication_on:%A %-d %B %Y} is less than {days} after the full report was sent to {sent_to} on "
+            f"{sent_on:%A %-d %B %Y}: the earliest allowed publication date is {earliest:%A %-d %B %Y}."))
+    return PublicationDateCheck(publication_on, earliest, None)
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    """A 12-month reporting period, first and last day inclusive (the safeguarding partners' yearly report)."""
+
+    first_day: date
+    last_day: date
+
+    @property
+    def title(self) -> str:
+        """'April 2026 to March 2027'."""
+        return f"{self.first_day:%B %Y} to {self.last_day:%B %Y}"
+
+
+def report_period_containing(day: date, starts_month: int) -> ReportPeriod:
+    """The 12-month period, starting on the 1st of `starts_month` (4: April to March), that `day` falls in."""
+    if not 1 <= starts_month <= 12:
+        raise ValueError(f"{starts_month} is not a month (1 to 12)")
+    year = day.year if day.month >= starts_month else day.year - 1
+    first = date(year, starts_month, 1)
+    return ReportPeriod(first, add_months(first, 12) - timedelta(days=1))
+
+
+def last_complete_report_period(today: date, starts_month: int) -> ReportPeriod:
+    """The latest 12-month period that has ended before `today` (the one the yearly report is written for)."""
+    current = report_period_containing(today, starts_month)
+    return report_period_containing(current.first_day - timedelta(days=1), starts_month)
+
+
+def yearly_report_send_by(published_on: date, clock: Clock, calendar: WorkingCalendar) -> datetime:
+    """The moment the published yearly report must have gone to the rule set's recipients (wt2023's
+    `yearly_report_sent`: within 7 days of publication), the end of that day."""
+    return deadline(published_on, clock, calendar)
+
+
+def panel_reply_reminder_on(sent_on: date, clock: Clock, calendar: WorkingCalendar) -> date:
+    """The working day the business manager is reminded that no reply of the Panel to the rapid review sent on
+    `sent_on` is recorded (wt2023's `panel_reply`: a configurable number of working days)."""
+    return calendar.working_day_on_or_after(due_date(sent_on, clock, calendar))
+
+
+def panel_reply_reminder_due(sent_on: date, *, replied: bool, now: datetime, clock: Clock,
+                             calendar: WorkingCalendar) -> bool:
+    """Whether the reminder of the Panel's missing reply is owed at `now` (the sweep sends it once, keyed)."""
+    return (not replied and reminders_go_on(now, calendar)
+            and calendar.local_date(now) >= panel_reply_reminder_on(sent_on, clock, calendar))

@@ -134,6 +134,12 @@ class Step(BaseModel):
     def named(self) -> list[str]:
         return [*self.decides, *self.consulted, *self.ratifies, *self.told]
 
+    def quorum_reached(self, agreeing: int, deciders: int) -> bool:
+        """Whether `agreeing` of the `deciders` who take the step make its decision (all of them, or any one)."""
+        if deciders < 1 or not 0 <= agreeing <= deciders:
+            raise ValueError(f"{agreeing} agreeing of {deciders} deciders is not a count of this step's deciders")
+        return agreeing == deciders if self.quorum is Quorum.all else agreeing >= 1
+
 
 class RapidReviewSchedule(BaseModel):
     """When a rule set's own rapid review meeting is held (casework.rapid_review): inside the window of the

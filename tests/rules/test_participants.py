@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from config.loading import ConfigurationError
-from config.partnership import Contact, load_partnership
+from config.partnership import Contact, Contacts, load_partnership
 from config.rulesets import RuleSet, load_ruleset, retired_word_in
 from config.settings import CONFIG_DIR
 
@@ -141,6 +141,23 @@ def test_who_decides_ratifies_and_is_told_is_the_rule_sets_data() -> None:
     assert WT2023.step("sign_off").told == ["national_panel", "secretary_of_state"]
     with pytest.raises(ValueError, match="rule set 'wt2023' has no step 'ratification'"):
         WT2023.step("ratification")
+
+
+@pytest.mark.parametrize("rules", [WT2015, WT2023], ids=["wt2015", "wt2023"])
+def test_every_role_of_a_shipped_rule_set_is_a_place_the_partnership_file_has(rules: RuleSet) -> None:
+    for key, role in rules.roles.items():
+        section, name = role.named_in.split(".")
+        assert section == "safeguarding_partners" or name in Contacts.model_fields, (key, role.named_in)
+
+
+def test_the_partners_decide_when_all_agree_and_the_independent_chair_alone() -> None:
+    rapid_review, decision = WT2023.step("rapid_review"), WT2015.step("decision")
+
+    assert [rapid_review.quorum_reached(n, 3) for n in range(4)] == [False, False, False, True]
+    assert rapid_review.quorum_reached(4, 4) and not rapid_review.quorum_reached(3, 4), "a fourth partner counts too"
+    assert decision.quorum_reached(1, 1)
+    with pytest.raises(ValueError, match="4 agreeing of 3 deciders"):
+        rapid_review.quorum_reached(4, 3)
 
 
 def test_a_partnership_asked_for_a_role_its_rule_set_does_not_have_is_told_the_roles() -> None:

@@ -7,7 +7,7 @@ PROFILE ?= development
 SIZE ?= default
 TEST_WORKERS ?= 2
 
-.PHONY: install browser faketime up demo demo-month demo-year test test-scale test-dates test-fast bench clean
+.PHONY: install browser faketime up demo demo-month demo-year test test-scale test-dates test-fast bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ faketime:
 ## The whole-stack scale tests: fifty referrals on two workers (PostgreSQL), the bench smoke. .ci/run runs them after `make test`.
 test-scale: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m scale $(PYTEST_ARGS)
+
+## The browser tests, their 1366x768 screenshots copied to docs/screenshots for the guides in docs/.
+screenshots: install browser
+	CIG_DOC_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -n 0 $(wildcard tests/website/test_*browser.py) $(PYTEST_ARGS)
 
 ## Benchmarks on SQLite and PostgreSQL; results to docs/performance.md (SIZE=smoke: CI's quick run).
 bench: install

@@ -6,6 +6,7 @@ database directly), and the website on it, over httpx's ASGI transport or served
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
@@ -33,6 +34,24 @@ POLICE, ADMIN = "police@example.org", "cig-admin@example.org"
 # the invented child's and family's identities (examples/referral.yaml): never in an email, a log or a title
 IDENTITIES = ["Robin Testchild", "Jordan Testparent", "Lee Testpartner", "1 Invented Row", "2026-07-03", "1998-02-14",
               "3 July 2026", "14 February 1998"]
+
+
+@pytest.fixture(autouse=True)
+def doc_screenshots(request: pytest.FixtureRequest) -> Iterator[None]:
+    """When CIG_DOC_SCREENSHOTS names a folder (`make screenshots`: docs/screenshots), the screenshots a browser
+    test saved in its tmp_path are copied there after it, as palette PNGs, for the guides in docs/."""
+    folder = os.environ.get("CIG_DOC_SCREENSHOTS")
+    if not folder or "tmp_path" not in request.fixturenames:
+        yield
+        return
+    taken: Path = request.getfixturevalue("tmp_path")
+    yield
+    from PIL import Image
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for shot in sorted(taken.glob("*.png")):
+        with Image.open(shot) as image:
+            image.convert("RGB").quantize(colors=64).save(Path(folder) / shot.name, optimize=True)
 
 
 def free_port() -> int:

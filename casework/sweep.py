@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from casework.referral.actions import queue, with_return_link
 from casework.review.actions import review_holders, with_review_links
 from casework.clocks import WorkingCalendar
+from casework.learning.leads import with_action_links
 from casework.learning.store import actions_due
 from casework.referral.messages import run_left_stopped, run_recovered
 from casework.office import Office
@@ -106,6 +107,8 @@ def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:
             elif message.template == "review_reminder":  # a fresh link to the review's task list, or the engagement page
                 message = with_review_links(session, office, case, [message], review_holders=review_holders(case),
                                             now=now)[0]
+            elif message.template == "action_reminder":  # a fresh link to the action's page, or the agency's actions
+                message = with_action_links(session, office, case, [message], now=now)[0]
             if queue(session, case, [message], now):
                 queued[message.step.split(".", 1)[0]] += 1
         return SweepOutcome(len(rows), sum(queued.values()), dict(queued))

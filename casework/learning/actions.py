@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -98,7 +98,10 @@ def add_actions(office: Office, reference: str, forms: Sequence[ActionForm], *, 
         added = [learning_store.add_action(session, case=case, review=review, form=form, calendar=office.calendar,
                                            ratified=ratified, reason=reason, now=now, actor=actor)
                  for form in forms]
-        queue(session, case, [lead_notice(reference, learning_store.due_of(a), office.partnership) for a in added], now)
+        from casework.learning.leads import with_action_links  # the lead's personal link to the action's page
+
+        queue(session, case, with_action_links(session, office, case, [
+            lead_notice(reference, learning_store.due_of(a), office.partnership) for a in added], now=now), now)
         return [a.number for a in added]
 
 
@@ -112,7 +115,10 @@ def update_action(office: Office, reference: str, form: ActionUpdateForm, *, now
                                               ratified=_ratified_on(review) is not None, today=today, now=now,
                                               actor=actor)
         if action.lead != lead_before and action.status == ActionStatus.open.value:  # a new lead is told it is theirs
-            queue(session, case, [lead_notice(reference, learning_store.due_of(action), office.partnership)], now)
+            from casework.learning.leads import with_action_links  # the lead's personal link to the action's page
+
+            queue(session, case, with_action_links(session, office, case, [
+                lead_notice(reference, learning_store.due_of(action), office.partnership)], now=now), now)
         return action_view(session, case, action, today)
 
 
@@ -190,6 +196,15 @@ def send_impact_pack(office: Office, reference: str | None, *, meeting_at: datet
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference) if reference else None
         review = review_store.get_review(session, case=case) if case else None
+        committee = messages[0].to.email if messages else None  # the committee (or the business manager standing in)
+        if case is not None:  # the committee's personal link to the pack's page, to record its outcome per action
+            from casework.learning.leads import impact_review_link
+
+            keys = set(session.scalars(select(store.OutboxMessage.key).where(
+                store.OutboxMessage.key.in_([m.key for m in messages]))))
+            messages = [replace(m, context=m.context | {"link": impact_review_link(session, office, case, m.to.email,
+                                                                                   now=now)})
+                        if m.to.email == committee and m.key not in keys else m for m in messages]
         queued = queue(session, case, messages, now)
         if case is not None:  # the pack has gone: the sweep stops reminding of the 6-month review
             store.meet_deadline(case, kind=IMPACT_REVIEW_KIND, now=now)

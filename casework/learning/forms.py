@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from casework.forms import AgencyCode, Email, Form, Line, Name, Text, not_in_future
+from casework.forms import AgencyCode, Email, Form, Line, Name, Text, not_in_future, today_from
 from casework.learning.rules import ImpactOutcome, Plan
 
 
@@ -131,3 +131,47 @@ class IndexEntryForm(Form):
     evidence_of_improvement: Text = Field(description="Evidence of improvement")
 
     _past = field_validator("reported_on")(not_in_future)
+
+
+class ActionProgressForm(Form):
+    """Progress on an action, reported by its named lead: what has been done so far (the action stays open)."""
+
+    number: int = Field(ge=1, title="Action number", description="The action's number in the review's plans")
+    progress: Text = Field(title="Progress so far", description="What has been done so far, and what is still to do")
+
+
+class TargetDateRequestForm(Form):
+    """A new target date asked for by the action's named lead, with the reason; the business manager accepts or
+    declines it (until then the target date stands)."""
+
+    number: int = Field(ge=1, title="Action number", description="The action's number in the review's plans")
+    target_on: date = Field(title="The new target date asked for", description="The date the action can be done by")
+    reason: Text = Field(description="Why the action cannot be done by its target date")
+
+    @field_validator("target_on")
+    @classmethod
+    def _ahead(cls, value: date, info: ValidationInfo) -> date:
+        if value <= today_from(info):
+            raise ValueError("give a date after today")
+        return value
+
+
+class TargetDecision(StrEnum):
+    accepted = "accepted"
+    declined = "declined"
+
+
+class TargetDateDecisionForm(Form):
+    """The business manager's answer to a new target date asked for: accepted (the action's target date becomes
+    it, recorded as an update with the lead's reason) or declined (the target date stands), with a note."""
+
+    number: int = Field(ge=1, title="Action number", description="The action's number in the review's plans")
+    decision: TargetDecision = Field(title="Your decision", description="**accepted** or **declined**")
+    note: Text | None = Field(None, title="A note for the named lead",
+                              description="What the named lead is told with the decision (needed to decline)")
+
+    @model_validator(mode="after")
+    def _declined_with_a_note(self) -> "TargetDateDecisionForm":
+        if self.decision is TargetDecision.declined and not self.note:
+            raise ValueError("note: say why the new date is declined")
+        return self

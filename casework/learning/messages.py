@@ -5,7 +5,7 @@ Stable keys (reference or "-", step with the meeting's time, recipient), so a se
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -69,6 +69,20 @@ def impact_pack_messages(pack: ImpactPack, markdown: str, *, reference: str | No
                    {"filename": f"{name}.ics", "content_type": "text/calendar", "content": ics})
     overdue = [a for a in pack.actions if a.status.value == "overdue"]
     context = {"partnership": partnership.name, "reference": reference or "", "title": pack.title,
-               "meeting_at": meeting_at, "counts": pack.counts, "overdue": overdue, "actions": len(pack.actions)}
+               "meeting_at": meeting_at, "counts": pack.counts, "overdue": overdue, "actions": len(pack.actions),
+               "link": None}  # the committee's personal link to the pack's page, set when queued (casework.learning.actions)
     step = f"impact-pack.{meeting_at:%Y%m%dT%H%M}"
     return [Message(reference, step, "impact_pack", person, 0, context, attachments) for person in people]
+
+
+def target_date_message(reference: str, *, purpose: str, number: int, action: str, agency: str, target_on: date,
+                        asked_for: date, reason: str, note: str | None, to: Contact, revision: int, link: str,
+                        partnership: Partnership, stamp: datetime) -> Message:
+    """A new target date for an action: asked for (`purpose` "asked", to the business manager, with the link to
+    answer it) or answered ("accepted" or "declined", to the named lead, with a link to the action's page). Its
+    key carries the moment it was asked or answered, so each is sent once."""
+    context = {"partnership": partnership.name, "reference": reference, "purpose": purpose, "number": number,
+               "action": action, "agency": agency, "target_on": target_on, "asked_for": asked_for, "reason": reason,
+               "note": note, "link": link}
+    step = f"target-{purpose}.A{number}.{stamp:%Y%m%dT%H%M%S}"
+    return Message(reference, step, "action_target", to, revision, context)

@@ -105,7 +105,8 @@ def _message(reference: str, due: ActionDue, purpose: str, offset: str, to: Cont
     agency = partnership.agency_by_code.get(due.agency)
     context = {"partnership": partnership.name, "reference": reference, "purpose": purpose, "number": due.number,
                "action": due.action, "agency": agency.name if agency else due.agency, "lead": due.lead.name,
-               "target_on": due.target_on, "copy_for": copy_for, "days_overdue": days_overdue}
+               "target_on": due.target_on, "copy_for": copy_for, "days_overdue": days_overdue,
+               "link": None}  # a personal link to the action's page, set when it is queued (casework.learning.leads)
     return Message(reference, f"{purpose}.{ACTION_KIND}.{action_subject(due.number)}.{offset}", "action_reminder", to,
                    due.revision, context)
 

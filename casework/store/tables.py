@@ -319,6 +319,18 @@ class LearningAction(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ActionDocument(Base):
+    """A file of evidence that an action is done, uploaded by its named lead (PDF, Word or ODT, checked by content
+    as returns are), sealed (its name too); deleted with its action."""
+
+    __tablename__ = "action_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("learning_actions.id", ondelete="CASCADE"), index=True)
+    document: Mapped[dict] = mapped_column(SealedJSON)  # an outbox attachment: filename, content_type, content
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ActionUpdate(Base):
     """A recorded change to an action: what changed (field names and statuses, never the lead's details), why, who, when."""
 

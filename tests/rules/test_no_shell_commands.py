@@ -40,7 +40,7 @@ import casework.store
 from casework.clocks import LONDON, WorkingCalendar
 from casework.forms import Form
 from casework.learning.annual import ActionFacts, ClockFacts, ReviewFacts, annual_report
-from casework.learning.messages import impact_pack_messages
+from casework.learning.messages import impact_pack_messages, target_date_message
 from casework.learning.rules import ACTION_KIND, IMPACT_REVIEW_KIND, ActionDue, ActionStatus, PackAction, impact_pack
 from casework.meetings.agenda import Agenda, ListedCase, agenda_messages
 from casework.meetings.calendar import Meeting
@@ -216,12 +216,22 @@ def every_message() -> list[Message]:
                                    created_on=date(2027, 3, 1))), date(2027, 6, 30)),
     ):
         messages += swept(item, due)
+    # the action emails as sent: each with its personal link (the lead's action page, the CIG member's actions)
+    messages += [dataclasses.replace(m, context=m.context | {"link": LINK}) for m in messages
+                 if m.template == "action_reminder"]
+    messages += [target_date_message(DECIDED.reference, purpose=purpose, number=1, action="Audit 20 assessments.",
+                                     agency="Children's Social Care", target_on=date(2027, 6, 30),
+                                     asked_for=date(2027, 9, 30), reason="The audit team is short.",
+                                     note="Not later than this." if purpose != "asked" else None, to=LEAD, revision=0,
+                                     link=LINK, partnership=p, stamp=local(2027, 6, 1))
+                 for purpose in ("asked", "accepted", "declined")]
     # the learning: the committee's pack
     pack = impact_pack("6-month review of NSCP-2026-0007", [
         PackAction(DECIDED.reference, 1, "multi_agency", "CSC", "Finding", "Audit 20 assessments.", "Ash Lead",
                    date(2027, 6, 30), "Audit results", ActionStatus.overdue, None)], date(2027, 7, 20))
     messages += impact_pack_messages(pack, "# Pack", reference=DECIDED.reference, meeting_at=local(2027, 7, 27),
                                      partnership=p, stamp=local(2027, 7, 20))
+    messages += [dataclasses.replace(m, context=m.context | {"link": LINK}) for m in messages[-1:]]  # the committee's
     # the meetings: the agenda, its preparation note, a move, a cancellation, an extraordinary meeting
     meeting = Meeting(date(2026, 12, 8), local(2026, 12, 8))
     agenda = Agenda(p.name, meeting, p.meetings.location, (

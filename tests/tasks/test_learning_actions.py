@@ -126,7 +126,8 @@ async def test_each_named_lead_is_told_once_that_the_action_is_theirs_and_a_new_
                       ("sky.practitioner@example.org", f"{named} 2 (Children's Social Care)")]
     [mail] = [m for m in mailbox.received() if "ash.lead@example.org" in m.to]
     assert "Add health visiting to the daily domestic abuse triage." in mail.text()
-    assert "due by Saturday 31 July 2027" in mail.text() and "reminded before the target date" in mail.text()
+    assert "due by Saturday 31 July 2027" in mail.text() and "Report on the action on its page" in mail.text()
+    assert "/link/" in mail.text() and "send the evidence to the business manager" not in mail.text()  # a personal link
 
     # a new target date tells no one; a new lead is told, once, however often the update is recorded
     learning.update_action(office, reference, form(ActionUpdateForm, number=2, target_on="2027-08-31",

@@ -1,5 +1,5 @@
 """Migration 0009 (the drafts and final report a lead reviewer uploads to the review's task list) adds its table
-to a database at 0008 with a review in it, keeps the review, and comes off again; 0009 is the one head."""
+to a database at 0008 with a review in it, keeps the review, and comes off again."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from tests.tasks.migration_steps import (  # empty_database: the fixture
 )
 
 
-def test_the_review_documents_migration_is_the_one_head_after_non_publication() -> None:
-    script = ScriptDirectory.from_config(config(None))
-    assert script.get_heads() == ["0009"]
+def test_the_review_documents_migration_follows_non_publication() -> None:
+    script = ScriptDirectory.from_config(config(None))  # the head is the latest migration's test's to say
     assert script.get_revision("0009").down_revision == "0008"
 
 

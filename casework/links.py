@@ -23,6 +23,7 @@ class LinkStep(StrEnum):
     decision = "decision"  # the independent chair decides
     review = "review"  # the business manager and each lead reviewer keep a review's task list
     engagement = "engagement"  # an agency confirms its engagement with a review
+    ratification = "ratification"  # the CIG, the executive group or the board ratifies a review's drafts
     action = "action"  # an action's named lead reports on it (the link's round is the action's number)
     agency_actions = "agency_actions"  # an agency's CIG member sees its actions in a review and their state
     impact_review = "impact_review"  # the professional development committee's 6-month review of the plans

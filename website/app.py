@@ -57,6 +57,7 @@ from website.chairs import case_substance, decision_contradiction, decision_reco
 from website.pages import page
 from website.fields import PageField, all_fields, field_errors, page_fields, posted_input, refusal_problem, validation_problems
 from website.rendering import markdown_html
+from website.ratification_pages import add_ratification_routes, ratification_step_facts
 from website.action_pages import ACTION_LINK_STEPS, action_step_facts, add_action_routes
 from website.review_pages import REVIEW_LINK_STEPS, add_review_routes, review_step_facts
 from website.returns import FIELD_WORDS, MAX_FILES, MAX_UPLOAD_BYTES, SIZE_WORDS, ReturnInput, read_return
@@ -128,6 +129,8 @@ def step_facts(case: Case, link: PersonalLink) -> StepFacts:
         return review_step_facts(case, link)
     if link.step in ACTION_LINK_STEPS:
         return action_step_facts(case, link)
+    if link.step == LinkStep.ratification:
+        return ratification_step_facts(case, link)
     if link.step == LinkStep.information_return:
         request = next((r for r in case.requests if r.round == case.round and r.agency == link.agency), None)
         done = request is not None and request.status != ReturnStatus.outstanding
@@ -428,6 +431,8 @@ def create_app(office: Office | None = None) -> RouteLog:
             return await review.show(opened, token, request)
         if opened.step in ACTION_LINK_STEPS:
             return await learning.show(opened, token, request)
+        if opened.step is LinkStep.ratification:
+            return await ratification.show(opened, token, request)
         audit_view(opened, f"{opened.step.value} page viewed")
         return chair_page(opened)
 
@@ -471,6 +476,8 @@ def create_app(office: Office | None = None) -> RouteLog:
             return await review.act(request, opened, tasks)
         if opened.step in ACTION_LINK_STEPS:  # an action's page takes its forms at their own addresses
             return page("not_found.html", status=404, **common())
+        if opened.step is LinkStep.ratification:
+            return await ratification.act(request, opened, token, tasks)
         try:
             async with request.form(max_files=MAX_FILES + 1, max_fields=20) as data:
                 if not same_origin(request, settings.website_url) or \
@@ -520,6 +527,8 @@ def create_app(office: Office | None = None) -> RouteLog:
                                common=common, secret=secret)  # the review's task list and forms (website.review_pages)
     learning = add_action_routes(app, the_office, open_link=open_link, audit=audit, audit_view=audit_view,
                                  common=common, secret=secret)  # the learning actions' pages (website.action_pages)
+    ratification = add_ratification_routes(app, the_office, open_link=open_link, audit=audit, audit_view=audit_view,
+                                           common=common, secret=secret)  # the drafts before each body (website.ratification_pages)
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: StarletteHTTPException) -> HTMLResponse:

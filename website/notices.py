@@ -15,7 +15,8 @@ from casework.referral.messages import Message
 from config.partnership import Partnership
 
 HOLDERS = {LinkStep.papers: "a member", LinkStep.screening: "the CIG chair",
-           LinkStep.decision: "the independent chair", LinkStep.review: "the business manager or a lead reviewer"}
+           LinkStep.decision: "the independent chair", LinkStep.review: "the business manager or a lead reviewer",
+           LinkStep.ratification: "a body ratifying a review's drafts (the CIG, the executive group or the board)"}
 
 
 def link_holder(partnership: Partnership, step: LinkStep, agency: str | None) -> str:

@@ -25,13 +25,13 @@ from casework.review.forms import (
     NonPublicationForm, RatificationForm, ReviewDocumentForm, ReviewPublicationForm, TermsForm,
 )
 from casework.review.messages import (
-    ReviewFile, appointment_notices, commissioning_notices, non_publication_notices, publication_notices,
-    ratification_notice,
+    ReviewFile, appointment_notices, commissioning_notices, drafts_ready_notice, non_publication_notices,
+    publication_notices, ratification_notice, ratifying_contacts,
 )
-from casework.review.rules import ReviewStage, starts_review
+from casework.review.rules import Ratifier, ReviewStage, next_ratifier, starts_review
 from casework.store import cases as store
 from casework.store import links as link_store
-from casework.store.tables import Case, OutboxMessage
+from casework.store.tables import Case, OutboxMessage, Review
 from config.partnership import Contact
 from config.review_plans import load_review_plans, plan_for
 
@@ -48,6 +48,9 @@ class ReviewOutcome:
 
 REVIEW_LINK_DAYS = 550  # a review's task-list link: past the report's 12 months on the website; each reminder brings a new one
 ENGAGEMENT_LINK_DAYS = 180  # an agency's engagement link: it stops once the engagement is confirmed
+DOCUMENT_WORDS = {"draft_report": "the draft report and findings", "action_plans": "the action plans",
+                  "final_report": "the final report"}
+RATIFICATION_LINK_DAYS = 180  # a ratifying body's link: it stops once its outcome is recorded, by any door
 
 
 def review_link(session: Session, office: Office, case: Case, recipient: str, *, now: datetime) -> str:
@@ -64,6 +67,26 @@ def engagement_link(session: Session, office: Office, case: Case, agency: str, *
                                   recipient=office.partnership.agency(agency).contact.email, agency=agency, round=0,
                                   meeting_on=None, expires_at=now + timedelta(days=ENGAGEMENT_LINK_DAYS), now=now)
     return link_url(office.settings.website_url, token)
+
+
+def with_ratification_links(session: Session, office: Office, case: Case, messages: list[Message], *, body: Ratifier,
+                            round: int, now: datetime) -> list[Message]:
+    """The messages, each to `body`'s contact and not yet queued carrying a new personal link to the ratification
+    page (`LinkStep.ratification`). Its `round` is the number of outcomes recorded before it: the body it is for
+    is the one next after them (website.ratification_pages reads it so), and it is used up by the next outcome
+    `body` records."""
+    queued = set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_([m.key for m in messages]))))
+    ratifiers = {c.email.casefold() for c in ratifying_contacts(office.partnership, office.rules(case.regime), body)}
+    linked = []
+    for message in messages:
+        if message.key not in queued and message.to.email.casefold() in ratifiers:
+            token = link_store.issue_link(session, case=case, step=LinkStep.ratification, recipient=message.to.email,
+                                          agency=None, round=round, meeting_on=None,
+                                          expires_at=now + timedelta(days=RATIFICATION_LINK_DAYS), now=now)
+            message = dataclasses.replace(message, context=message.context | {
+                "link": link_url(office.settings.website_url, token)})
+        linked.append(message)
+    return linked
 
 
 def review_holders(case: Case) -> set[str]:
@@ -211,6 +234,9 @@ def record_ratification(office: Office, reference: str, form: RatificationForm, 
         messages = ratification_notice(case_file(case), office.partnership, office.rules(case.regime), by=form.by,
                                        result=form.result.value, on=form.on, comments=form.comments,
                                        number=len(review.ratifications), next_body=after)
+        if after is not None and after is not form.by:  # the next body is told the drafts are ready, with its link
+            messages = with_ratification_links(session, office, case, messages, body=after,
+                                               round=len(review.ratifications), now=now)
         return _outcome(reference, review, case, queue(session, case, messages, now))
 
 
@@ -260,7 +286,26 @@ def upload_review_document(office: Office, reference: str, form: ReviewDocumentF
         review = review_store.get_review(session, case=case)
         review_store.save_review_document(session, case=case, review=review, form=form, document=document, now=now,
                                           actor=actor)
-        return _outcome(reference, review, case)
+        return _outcome(reference, review, case, queue(session, case, drafts_ready(session, office, case, review,
+                                                                                   now=now), now))
+
+
+def drafts_ready(session: Session, office: Office, case: Case, review: Review, *, now: datetime) -> list[Message]:
+    """Once drafts are uploaded, the body they go to next (the CIG first, or a body that returned them) is told
+    they are ready, with its link to the ratification page; nothing when that body already holds a link for this
+    round (the executive group and the board get theirs when the body before them ratifies)."""
+    history = review_store.ratification_history(review)
+    body = next_ratifier(history)
+    if body is None or ReviewStage(review.stage) not in (ReviewStage.under_way, ReviewStage.ratifying):
+        return []
+    if any(link.round == len(history) for link in link_store.issued_links(session, case=case,
+                                                                           step=LinkStep.ratification)):
+        return []
+    kinds = [d.kind for d in review_store.review_documents(session, case=case)]
+    documents = [DOCUMENT_WORDS[kind] for kind in DOCUMENT_WORDS if kind in kinds]  # a file's name may name someone
+    messages = drafts_ready_notice(case_file(case), office.partnership, office.rules(case.regime), body=body,
+                                   documents=documents, number=len(history))
+    return with_ratification_links(session, office, case, messages, body=body, round=len(history), now=now)
 
 
 def record_availability(office: Office, reference: str, form: AvailabilityForm, *, now: datetime,

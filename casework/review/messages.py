@@ -85,6 +85,23 @@ def ratification_notice(case: CaseFile, partnership: Partnership, rules: RuleSet
             for person in to]
 
 
+def ratifying_contacts(partnership: Partnership, rules: RuleSet, body: Ratifier) -> list[Contact]:
+    """Who receives the drafts for `body`: the contact the rule set's role of that name is named in (the CIG's
+    chair, the executive group's and the board's addresses); none when the rule set or the file names none."""
+    if body.value not in rules.roles:
+        return []
+    return partnership.role(body.value, rules.name)
+
+
+def drafts_ready_notice(case: CaseFile, partnership: Partnership, rules: RuleSet, *, body: Ratifier,
+                        documents: list[str], number: int) -> list[Message]:
+    """The body the drafts go to next is told they are ready (the lead reviewer uploaded them): its contact
+    reads them and records its ratification, or returns them with comments, from the link the message carries."""
+    context = _common(case, partnership, rules) | {"by": RATIFIER_WORDS[body], "documents": documents}
+    return [Message(case.reference, f"review-drafts-ready-{number}", "review_drafts_ready", to, 0, context)
+            for to in ratifying_contacts(partnership, rules, body)]
+
+
 def non_publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, decided_on: date,
                             decided_by: str, reason: str, improvements_link: str | None) -> list[Message]:
     """The partnership decided not to publish the final report: the business manager and the members are told

@@ -54,7 +54,7 @@ from casework.referral.messages import (
 from casework.referral.reminders import OpenDeadline, reminders_owed
 from casework.review.messages import (
     ReviewFile, appointment_notices, commissioning_notices, non_publication_notices, publication_notices,
-    ratification_notice,
+    drafts_ready_notice, ratification_notice,
 )
 from casework.review.reminders import REVIEW_MILESTONE
 from casework.review.rules import Ratifier
@@ -191,6 +191,10 @@ def every_message() -> list[Message]:
         for result, comments in (("ratified", None), ("returned", "Say more about the health visiting.")):
             messages += ratification_notice(DECIDED, p, WT2015, by=by, result=result, on=date(2027, 4, 1),
                                             comments=comments, number=1, next_body=nxt)
+            messages = messages[:-1] + [dataclasses.replace(m, context=m.context | {"link": LINK})
+                                        for m in messages[-1:]]  # the next body's, with its ratification link
+        messages += drafts_ready_notice(DECIDED, p, WT2015, body=by, documents=["the draft report and findings"],
+                                        number=1)
     messages += non_publication_notices(DECIDED, p, WT2015, decided_on=date(2027, 6, 1), decided_by="The board",
                                         reason="To protect a surviving sibling.",
                                         improvements_link="https://example.org/improvements")

@@ -1,0 +1,223 @@
+"""A review's drafts before the bodies that ratify them, on the secure website: the CIG, the executive group and
+the partnership board, in the order casework.review.rules keeps (the rule set's `ratification` step names them).
+
+Each body's contact holds a personal link (`LinkStep.ratification`) from the email that tells it the drafts are
+ready: the CIG's chair when the lead reviewer uploads them (casework.review.actions.drafts_ready), the executive
+group and the board in the email that tells them the body before them ratified. The link opens one page at
+`/link/{token}`: the drafts uploaded (downloads at `/link/{token}/ratification-documents/{id}`, through this link
+only), the action plans as a table, and a form recording the outcome, ratified or returned with comments, with
+the same RatificationForm and casework.review.actions.record_ratification `cig review ratify` uses. What the form
+refuses is named in the GOV.UK error summary and nothing is written. The link's `round` is the number of outcomes
+recorded before it was issued, so the body it is for is the one next after them; it is used up by that body's
+next outcome, recorded through it or by the business manager's task list.
+
+Needs the office (casework.office) and, from website.app, the link look-up, the audit and the form token's secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from fastapi import BackgroundTasks, FastAPI, Request
+from pydantic import ValidationError
+from starlette.responses import HTMLResponse, Response
+
+from casework.delivery import deliver_pending
+from casework.learning.actions import plan_view
+from casework.links import LinkRefusal, LinkStep, StepFacts
+from casework.model import REVIEW_LABELS
+from casework.office import Office
+from casework.review import actions
+from casework.review import store as review_store
+from casework.review.forms import RatificationForm
+from casework.review.rules import RATIFIER_WORDS, RatificationResult, Ratifier, ReviewStage, next_ratifier
+from casework.review.store import ratification_history
+from casework.store import cases as store
+from casework.store import links as link_store
+from casework.store.cases import AlreadyRecorded, NotAtThisStep
+from casework.store.tables import Case, PersonalLink
+from website.fields import all_fields, field_errors, posted_input, refusal_problem, validation_problems
+from website.pages import page
+from website.review_pages import OpenLink, Opened, date_fields, form_fields, posted_dates, task_form
+from website.security import form_token, form_token_valid, same_origin
+
+log = logging.getLogger("website")
+DOCUMENT_WORDS = {"draft_report": "Draft report and findings", "action_plans": "Action plans",
+                  "final_report": "Final report"}
+PLAN_WORDS = {"multi_agency": "Multi-agency", "single_agency": "Single-agency"}
+STATUS_WORDS = {"open": "Open", "overdue": "Overdue", "done": "Done", "dropped": "Dropped"}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def link_body(case: Case, round: int) -> Ratifier | None:
+    """The body a ratification link issued after `round` outcomes is for: the one next after them."""
+    review = case.review
+    return next_ratifier(ratification_history(review)[:round]) if review is not None else None
+
+
+def ratification_step_facts(case: Case, link: PersonalLink) -> StepFacts:
+    """The case as a ratification link sees it (casework.links.link_refusal): done once its body has recorded an
+    outcome since the link was issued (by any door), open while the drafts wait for that body."""
+    review = case.review
+    same = {"round": link.round, "meeting_on": link.meeting_on}  # a review's links belong to no meeting
+    body = link_body(case, link.round)
+    if review is None or body is None:
+        return StepFacts(**same, open=False, done=False)
+    history = ratification_history(review)
+    done = any(item.by is body for item in history[link.round:])
+    waiting = ReviewStage(review.stage) in (ReviewStage.under_way, ReviewStage.ratifying)
+    return StepFacts(**same, open=waiting and next_ratifier(history) is body, done=done)
+
+
+@dataclass
+class RatificationPages:
+    """The ratification page on `office`: website.app hands a ratification link's page and post here."""
+
+    office: Office
+    open_link: OpenLink
+    audit: Callable[..., None]
+    audit_view: Callable[..., None]
+    common: Callable[[], dict[str, object]]
+    secret: bytes
+
+    def body(self, opened: Opened) -> Ratifier:
+        with self.office.sessions() as session:
+            case = store.get_case(session, reference=opened.reference or "")
+            body = link_body(case, getattr(opened, "round", 0))
+        if body is None:  # the link opened, so its step facts found its body
+            raise LookupError("a ratification link with no body")
+        return body
+
+    def actor(self, opened: Opened, body: Ratifier) -> str:
+        """Who acted, as the audit trail names a body that came by link (its role, never a name)."""
+        return f"{body.value.replace('_', ' ')} (link {opened.id})"
+
+    def show_page(self, opened: Opened, token: str, body: Ratifier, values: dict[str, str] | None = None,
+                  errors: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
+        form = task_form(f"ratification-{body.value}")
+        assert form is not None  # every Ratifier has its task
+        fields = form_fields(form, [])
+        today = self.office.calendar.local_date(now())
+        with self.office.sessions() as session:
+            case = store.get_case(session, reference=opened.reference or "")
+            review = case.review
+            review_type = REVIEW_LABELS.get(review.review_type, review.review_type)
+            documents = [{"id": d.id, "kind": DOCUMENT_WORDS.get(d.kind, d.kind), "filename": d.document["filename"],
+                          "uploaded_at": d.uploaded_at} for d in review_store.review_documents(session, case=case)]
+            earlier = [{"by": RATIFIER_WORDS[item.by], "result": item.result.value, "on": item.on}
+                       for item in ratification_history(review)]
+        plans = plan_view(self.office, opened.reference or "", today=today)
+        agencies = {a.code: a.name for a in self.office.partnership.agencies}
+        rows = [{"number": a.number, "plan": PLAN_WORDS.get(a.plan, a.plan), "agency": agencies.get(a.agency, a.agency),
+                 "finding": a.finding, "action": a.action, "lead": a.lead_name, "target_on": a.target_on,
+                 "evidence": a.evidence_of_impact, "status": STATUS_WORDS.get(a.status.value, a.status.value)}
+                for a in plans.actions]
+        errors = errors or {}
+        order = [item.id for item in all_fields(fields)]
+        return page("ratify_drafts.html", status=status, reference=opened.reference, review_type=review_type,
+                    body=RATIFIER_WORDS[body], documents=documents, actions=rows, earlier=earlier, fields=fields,
+                    dates=date_fields(RatificationForm), values=values or {}, errors=errors,
+                    error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
+                    here=f"/link/{token}", form_token=form_token(self.secret, opened.digest), **self.common())
+
+    async def show(self, opened: Opened, token: str, request: Request) -> HTMLResponse:
+        """The page a ratification link opens: the drafts, the action plans and the outcome's form."""
+        self.audit_view(opened, "ratification page viewed")
+        return self.show_page(opened, token, self.body(opened))
+
+    async def act(self, request: Request, opened: Opened, token: str, tasks: BackgroundTasks) -> Response:
+        """The body records its outcome: ratified, or returned with comments."""
+        async with request.form(max_files=0, max_fields=20) as data:
+            posted = {key: str(value) for key, value in data.items() if isinstance(value, str)}
+        if not (same_origin(request, self.office.settings.website_url)
+                and form_token_valid(self.secret, opened.digest, posted.get("form_token") or "")):
+            self.audit(opened, "form post refused", problem="not from this website's page")
+            return page("forbidden.html", status=403, **self.common())
+        body = self.body(opened)
+        form = task_form(f"ratification-{body.value}")
+        assert form is not None
+        fields = form_fields(form, [])
+        moment = now()
+        values, problems = posted_dates(date_fields(RatificationForm), posted)
+        try:
+            given = RatificationForm.model_validate(posted_input(fields, values) | {"by": body.value},
+                                                    context={"today": self.office.calendar.local_date(moment)})
+        except ValidationError as invalid:
+            problems += validation_problems(invalid)
+        if problems:
+            self.audit(opened, "ratification refused", problem="form")
+            return self.show_page(opened, token, body, posted, field_errors(fields, problems), 400)
+        try:
+            outcome = actions.record_ratification(self.office, opened.reference or "", given, now=moment,
+                                                  actor=self.actor(opened, body))
+        except AlreadyRecorded:
+            return page("link_refused.html", status=409, reason=LinkRefusal.used, **self.common())
+        except (NotAtThisStep, ValueError, LookupError) as refused:
+            self.audit(opened, "ratification refused", problem="case rule")
+            field, why = refusal_problem(refused)
+            why = why.split(": ", 1)[1] if why.startswith(f"{opened.reference}: ") else why
+            return self.show_page(opened, token, body, posted, field_errors(fields, [(field, why)]), 400)
+        with self.office.sessions.begin() as session:
+            stored = session.get(PersonalLink, opened.id)
+            if stored is not None:
+                link_store.mark_link_used(session, link=stored, now=moment)
+        tasks.add_task(self.after, opened.reference or "")
+        with self.office.sessions() as session:
+            following = next_ratifier(ratification_history(store.get_case(session, reference=opened.reference or
+                                                                            "").review))
+        return page("ratify_done.html", reference=opened.reference, body=RATIFIER_WORDS[body],
+                    returned=given.result is RatificationResult.returned, on=given.on,
+                    next_body=RATIFIER_WORDS[following] if following and outcome.stage is ReviewStage.ratifying
+                    else None, **self.common())
+
+    async def download(self, request: Request, token: str, number: int, tasks: BackgroundTasks) -> Response:
+        """One uploaded draft, to the holder of a ratification link of its review only."""
+        opened = self.open_link(request, token, tasks)
+        if isinstance(opened, Response):
+            return opened
+        found = None
+        if opened.step is LinkStep.ratification:
+            with self.office.sessions() as session:
+                case = store.get_case(session, reference=opened.reference or "")
+                found = next((d for d in review_store.review_documents(session, case=case) if d.id == number), None)
+        if found is None:
+            return page("not_found.html", status=404, **self.common())
+        self.audit_view(opened, "review document downloaded", found.id, document=found.id, kind=found.kind)
+        filename = quote(found.document["filename"])
+        return Response(base64.b64decode(found.document["content"]), media_type=found.document["content_type"],
+                        headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"})
+
+    async def after(self, reference: str) -> None:
+        """After the page: send the outcome's emails, and wake the review's run, which waits for ratification."""
+        try:
+            await deliver_pending(self.office, reference=reference)
+        except Exception as failed:  # what cannot go now stays in the outbox; the sweep sends it
+            log.warning("a ratification's messages left in the outbox: %s", type(failed).__name__)
+        try:
+            from flows.review import wake_review_run
+
+            await wake_review_run(self.office, reference)
+        except Exception as failed:  # recorded; the deadline sweep catches the run up
+            log.warning("a review run was not woken after a ratification: %s", type(failed).__name__)
+
+
+def add_ratification_routes(app: FastAPI, office: Office, *, open_link: OpenLink, audit: Callable[..., None],
+                            audit_view: Callable[..., None], common: Callable[[], dict[str, object]],
+                            secret: bytes) -> RatificationPages:
+    """Add the drafts' downloads to `app`; the page a ratification link's own address shows and takes are the
+    returned object's `show` and `act` (website.app hands them over)."""
+    pages = RatificationPages(office, open_link, audit, audit_view, common, secret)
+
+    @app.get("/link/{token}/ratification-documents/{number}")
+    async def download(request: Request, token: str, number: int, tasks: BackgroundTasks) -> Response:
+        return await pages.download(request, token, number, tasks)
+
+    return pages

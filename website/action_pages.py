@@ -60,7 +60,7 @@ from website.security import BodyTooLarge, form_token, form_token_valid, same_or
 
 log = logging.getLogger("website")
 ACTION_LINK_STEPS = frozenset({LinkStep.action, LinkStep.agency_actions, LinkStep.impact_review})
-STATUS_WORDS = {ActionStatus.open: "Open", ActionStatus.overdue: "Overdue", ActionStatus.done: "Done",
+STATUS_WORDS = {ActionStatus.overdue: "Overdue", ActionStatus.open: "Open", ActionStatus.done: "Done",
                 ActionStatus.dropped: "Dropped"}
 STATUS_TAGS = {ActionStatus.open: "govuk-tag--blue", ActionStatus.overdue: "govuk-tag--red",
                ActionStatus.done: "govuk-tag--green", ActionStatus.dropped: "govuk-tag--grey"}
@@ -68,7 +68,7 @@ OUTCOME_WORDS = {"impact_evidenced": "Impact evidenced", "more_needed": "More ne
 PLAN_WORDS = {"multi_agency": "Multi-agency plan", "single_agency": "Single-agency plan"}
 CHOICE_WORDS = OUTCOME_WORDS | {"accepted": "Accept the new target date", "declined": "Decline it: the target date stays"}
 FIELD_WORDS = {"outcome": "The committee's outcome for this action", "decision": "Your decision",
-               "evidence": "The evidence that the action is done", "done_on": "When it was done (leave blank for today)"}
+               "evidence": "The evidence that the action is done", "done_on": "When it was done, if not today"}
 EVIDENCE_FIELD = PageField("evidence_files", "Files of evidence (optional: PDF, Word or OpenDocument, up to 5, 10 MB in all)",
                            "file", True)  # type: ignore[arg-type]
 
@@ -100,7 +100,9 @@ class ReportForm:
     done: str
     shows: tuple[str, ...]
     fixed: dict[str, str]
+    intro: str
     upload: bool = False
+    required: frozenset[str] = frozenset()  # optional in the model, needed on this form (the evidence of a done action)
 
 
 def report_form(name: str, step: LinkStep, number: int) -> ReportForm | None:
@@ -108,25 +110,33 @@ def report_form(name: str, step: LinkStep, number: int) -> ReportForm | None:
     kind, _, subject = name.rpartition("-")
     if step is LinkStep.action and name == "progress":
         return ReportForm(ActionProgressForm, leads.record_progress, step, "Report progress", "Report the progress",
-                          "Progress recorded", ("progress",), {"number": str(number)})
+                          "Progress recorded", ("progress",), {"number": str(number)},
+                          "What has been done so far and what is still to do; the action stays open and its target "
+                          "date stands.")
     if step is LinkStep.action and name == "done":
         return ReportForm(ActionUpdateForm, record_done, step, "Record the action done, with its evidence",
                           "Record it done", "Action recorded done", ("evidence", "done_on"),
-                          {"number": str(number), "status": "done"}, upload=True)
+                          {"number": str(number), "status": "done"}, "Say what shows the action is done, and add any "
+                          "files that show it (an audit, minutes, a briefing). You will not be reminded of it again.",
+                          upload=True, required=frozenset({"evidence"}))
     if step is LinkStep.action and name == "new-date":
         return ReportForm(TargetDateRequestForm, leads.ask_target_date, step, "Ask for a new target date",
                           "Ask for the new date", "New target date asked for", ("target_on", "reason"),
-                          {"number": str(number)})
+                          {"number": str(number)}, "The business manager accepts or declines it, and you are told "
+                          "by email; until then the target date stands.")
     if not subject.isdigit() or int(subject) < 1:
         return None
     if step is LinkStep.impact_review and kind == "outcome":
         return ReportForm(OutcomeForm, record_outcome, step, f"The committee's outcome for action {subject}",
                           "Record the outcome", f"Outcome recorded for action {subject}", ("outcome", "note", "on"),
-                          {"number": subject})
+                          {"number": subject}, "The committee's view of the action at its 6-month review; a later "
+                          "outcome replaces this one.")
     if step is LinkStep.review and kind == "new-date":
         return ReportForm(TargetDateDecisionForm, leads.decide_target_date, step,
                           f"A new target date for action {subject}", "Record the decision",
-                          f"Decision recorded for action {subject}", ("decision", "note"), {"number": subject})
+                          f"Decision recorded for action {subject}", ("decision", "note"), {"number": subject},
+                          "Accepted, the action's target date becomes the date asked for; declined, it stands. The "
+                          "named lead is told by email either way.")
     return None
 
 
@@ -143,7 +153,8 @@ def record_outcome(office: Office, reference: str, form: OutcomeForm, *, now: da
 def form_fields(form: ReportForm) -> tuple[PageField, ...]:
     leave_out = frozenset(form.model.model_fields) - frozenset(form.shows)
     fields = page_fields(form.model, labels=CHOICE_WORDS, leave_out=leave_out)
-    fields = tuple(replace(item, label=FIELD_WORDS.get(item.name, item.label)) for item in fields)
+    fields = tuple(replace(item, label=FIELD_WORDS.get(item.name, item.label),
+                           optional=item.optional and item.name not in form.required) for item in fields)
     return fields + ((EVIDENCE_FIELD,) if form.upload else ())
 
 
@@ -282,7 +293,7 @@ class ActionPages:
         about = leads.action_page(self.office, opened.reference or "", number, today=self.today())
         return page("action_form.html", status=status, reference=opened.reference, heading=form.heading,
                     action=about.action, waiting=about.waiting if opened.step is LinkStep.review else None,
-                    form_title=(form.model.__doc__ or "").strip(), button=form.button, fields=fields,
+                    form_title=form.intro, button=form.button, fields=fields,
                     dates=date_fields(form.model), upload=form.upload, values=values or {}, errors=errors,
                     error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
                     back=self.back(opened, token), form_token=form_token(self.secret, opened.digest), **self.common())
@@ -350,6 +361,10 @@ class ActionPages:
                 errors = {field: f"Files of evidence: {why}"}
             return self.form_page(opened, token, form, posted, errors, 400)
         tasks.add_task(self.after, opened.reference or "")
+        if form.upload:  # the action is done: its link opens it no more, so the confirmation is this page
+            return page("action_done.html", reference=opened.reference, number=given.number,  # type: ignore[attr-defined]
+                        done_on=given.done_on or self.office.calendar.local_date(moment),  # type: ignore[attr-defined]
+                        files=[name for name, _ in files], **self.common())
         return RedirectResponse(f"{self.back(opened, token)}?recorded={name}", status_code=303)
 
     async def after(self, reference: str) -> None:

@@ -150,7 +150,8 @@ async def test_a_named_lead_records_the_action_done_with_a_file_and_the_link_the
     recorded = await client.post(f"{link}/report/done", data={
         "evidence": "The audit of 20 assessments found fathers seen in 16.", "form_token": token_of(form)},
         files={"evidence_files": ("Audit findings.pdf", PDF, "application/pdf")})
-    assert recorded.status_code == 303
+    assert recorded.status_code == 200 and "Action recorded done" in recorded.text
+    assert "1 file (Audit findings.pdf)" in recorded.text
     after = action_of(office, reference, 2)
     assert after["status"] == "done" and after["note"] == "The audit of 20 assessments found fathers seen in 16."
     with office.sessions() as session:
@@ -158,6 +159,8 @@ async def test_a_named_lead_records_the_action_done_with_a_file_and_the_link_the
     assert "Audit findings" not in raw and "JVBER" not in raw  # sealed, its name too
     again = await client.get(link)
     assert again.status_code == 410 and "This has already been recorded" in again.text
+    twice = await client.post(f"{link}/report/done", data={"evidence": "Again.", "form_token": token_of(form)})
+    assert twice.status_code == 410 and action_of(office, reference, 2)["note"] != "Again."
 
 
 async def test_the_chase_brings_a_fresh_link_and_the_cig_member_sees_the_agencys_actions(

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Protocol
 from urllib.parse import quote
 
 from fastapi import BackgroundTasks, FastAPI, Request
@@ -41,7 +42,7 @@ from casework.store import cases as store
 from casework.store import links as link_store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import Case, PersonalLink
-from website.fields import all_fields, field_errors, posted_input, refusal_problem, validation_problems
+from website.fields import PageField, all_fields, field_errors, posted_input, refusal_problem, validation_problems
 from website.pages import page
 from website.review_pages import OpenLink, Opened, date_fields, form_fields, posted_dates, task_form
 from website.security import form_token, form_token_valid, same_origin
@@ -55,6 +56,19 @@ STATUS_WORDS = {"open": "Open", "overdue": "Overdue", "done": "Done", "dropped":
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class OpenedRatification(Opened, Protocol):
+    """A ratification link that opened its page (website.app.OpenedLink): its round names its body."""
+
+    @property
+    def round(self) -> int: ...
+
+
+def ratification_fields() -> tuple[PageField, ...]:
+    """The outcome's fields as the business manager's task list shows them (the body is the link's, not asked)."""
+    form = task_form(f"ratification-{Ratifier.cig.value}")
+    return form_fields(form, []) if form is not None else ()
 
 
 def link_body(case: Case, round: int) -> Ratifier | None:
@@ -88,10 +102,10 @@ class RatificationPages:
     common: Callable[[], dict[str, object]]
     secret: bytes
 
-    def body(self, opened: Opened) -> Ratifier:
+    def body(self, opened: OpenedRatification) -> Ratifier:
         with self.office.sessions() as session:
             case = store.get_case(session, reference=opened.reference or "")
-            body = link_body(case, getattr(opened, "round", 0))
+            body = link_body(case, opened.round)
         if body is None:  # the link opened, so its step facts found its body
             raise LookupError("a ratification link with no body")
         return body
@@ -100,11 +114,9 @@ class RatificationPages:
         """Who acted, as the audit trail names a body that came by link (its role, never a name)."""
         return f"{body.value.replace('_', ' ')} (link {opened.id})"
 
-    def show_page(self, opened: Opened, token: str, body: Ratifier, values: dict[str, str] | None = None,
+    def show_page(self, opened: OpenedRatification, token: str, body: Ratifier, values: dict[str, str] | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
-        form = task_form(f"ratification-{body.value}")
-        assert form is not None  # every Ratifier has its task
-        fields = form_fields(form, [])
+        fields = ratification_fields()
         today = self.office.calendar.local_date(now())
         with self.office.sessions() as session:
             case = store.get_case(session, reference=opened.reference or "")
@@ -128,12 +140,12 @@ class RatificationPages:
                     error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
                     here=f"/link/{token}", form_token=form_token(self.secret, opened.digest), **self.common())
 
-    async def show(self, opened: Opened, token: str, request: Request) -> HTMLResponse:
+    async def show(self, opened: OpenedRatification, token: str, request: Request) -> HTMLResponse:
         """The page a ratification link opens: the drafts, the action plans and the outcome's form."""
         self.audit_view(opened, "ratification page viewed")
         return self.show_page(opened, token, self.body(opened))
 
-    async def act(self, request: Request, opened: Opened, token: str, tasks: BackgroundTasks) -> Response:
+    async def act(self, request: Request, opened: OpenedRatification, token: str, tasks: BackgroundTasks) -> Response:
         """The body records its outcome: ratified, or returned with comments."""
         async with request.form(max_files=0, max_fields=20) as data:
             posted = {key: str(value) for key, value in data.items() if isinstance(value, str)}
@@ -142,9 +154,7 @@ class RatificationPages:
             self.audit(opened, "form post refused", problem="not from this website's page")
             return page("forbidden.html", status=403, **self.common())
         body = self.body(opened)
-        form = task_form(f"ratification-{body.value}")
-        assert form is not None
-        fields = form_fields(form, [])
+        fields = ratification_fields()
         moment = now()
         values, problems = posted_dates(date_fields(RatificationForm), posted)
         try:

@@ -16,11 +16,18 @@ from config.partnership import Partnership
 
 HOLDERS = {LinkStep.papers: "a member", LinkStep.screening: "the CIG chair",
            LinkStep.decision: "the independent chair", LinkStep.review: "the business manager or a lead reviewer",
+           LinkStep.impact_review: "the professional development committee",
            LinkStep.ratification: "a body ratifying a review's drafts (the CIG, the executive group or the board)"}
+
+
+AGENCY_HOLDERS = {LinkStep.action: "{agency}'s action lead",  # the named lead of one of its learning actions
+                  LinkStep.agency_actions: "{agency}'s CIG member"}
 
 
 def link_holder(partnership: Partnership, step: LinkStep, agency: str | None) -> str:
     """Whose link it is, in words: the agency's name, or the role a link of its step is sent to."""
+    if agency and step in AGENCY_HOLDERS:
+        return AGENCY_HOLDERS[step].format(agency=partnership.agency(agency).name)
     return partnership.agency(agency).name if agency else HOLDERS.get(step, "a person")
 
 

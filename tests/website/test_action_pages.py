@@ -228,3 +228,13 @@ async def test_the_committee_reads_the_pack_overdue_first_and_records_an_outcome
     assert (await client.get(f"{link_in(pack)}/report/outcome-9")).status_code == 404
     with office.sessions() as session:
         assert session.query(ActionUpdate).count() == 1
+
+
+def test_the_administrators_throttling_notice_names_an_action_links_holder_in_words(office: Office) -> None:
+    from casework.links import LinkStep
+    from website.notices import link_holder
+
+    p = office.partnership
+    assert link_holder(p, LinkStep.action, "HEALTH") == "Northshire Health Trust's action lead"
+    assert link_holder(p, LinkStep.agency_actions, "CSC") == "Children's Social Care's CIG member"
+    assert link_holder(p, LinkStep.impact_review, None) == "the professional development committee"

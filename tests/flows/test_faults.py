@@ -85,8 +85,10 @@ async def assert_notices_arrive_once(office: Office, reference: str) -> None:
     await wait_until(lambda: all(decision_mail(office).values()), seconds=120,
                      what="the decision notices after the fault cleared")
     await wait_until(finished(office, reference), what="the case to be decided")
-    report = await deliver_pending(office)  # what `cig outbox retry` does: nothing is left to send
-    assert report.sent == [] and report.temporary_failures == [] and report.permanent_failures == []
+    report = await deliver_pending(office)  # what `cig outbox retry` does: nothing of the decision is left to send
+    # (the review run the decision started may not have sent its own messages yet: this retry may send them)
+    assert [key for key in report.sent if ":review-" not in key] == []
+    assert report.temporary_failures == [] and report.permanent_failures == []
     assert {to: len(subjects) for to, subjects in decision_mail(office).items()} == {to: 1 for to in DECISION_NOTICES}
     # the review run the decision started may be sending its own messages of the case right now
     await wait_until(lambda: set(outbox_status(office, reference).values()) == {"sent"},

@@ -276,9 +276,8 @@ class ActionPages:
             case = store.get_case(session, reference=opened.reference or "")
             review = review_store.get_review(session, case=case)
             number = int(form.fixed["number"])
-            if opened.step is LinkStep.review:
-                waiting = [r for r in leads.target_requests(session, review=review, number=number) if r.decision is None]
-                return form if waiting else None
+            if opened.step is LinkStep.review:  # answered already: the form says so (casework refuses a second)
+                return form if leads.target_requests(session, review=review, number=number) else None
             return form if any(a.number == number for a in learning_store.list_actions(session, review=review)) else None
 
     def back(self, opened: Opened, token: str) -> str:
@@ -305,8 +304,17 @@ class ActionPages:
         form = self.find_form(opened, name)
         if form is None:
             return page("not_found.html", status=404, **self.common())
+        if opened.step is LinkStep.review and self.answered(opened, form):
+            return page("link_refused.html", status=409, reason=LinkRefusal.used, **self.common())
         self.audit_view(opened, "action form viewed", name, form=name)
         return self.form_page(opened, token, form)
+
+    def answered(self, opened: Opened, form: ReportForm) -> bool:
+        """Whether the new target date this form answers was answered already."""
+        with self.office.sessions() as session:
+            review = review_store.get_review(session, case=store.get_case(session, reference=opened.reference or ""))
+            return not any(r.decision is None for r in leads.target_requests(session, review=review,
+                                                                           number=int(form.fixed["number"])))
 
     async def post_form(self, request: Request, token: str, name: str, tasks: BackgroundTasks) -> Response:
         opened = self.open_link(request, token, tasks)

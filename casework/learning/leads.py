@@ -8,7 +8,7 @@ and its messages together, under stable keys). Nothing here imports Prefect or r
   date asked for with a reason, which the business manager accepts or declines;
 - what the action's page shows: the action, its target, its history and its evidence files.
 
-Recording an action done and accepting a new date go through casework.learning.actions.update_action, as
+Recording an action done and accepting a new date go through casework.learning.store.update_action, as
 `cig action update` does; the committee's outcome through record_outcomes, as `cig learning outcome` does.
 """
 
@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 from casework.documents import document_attachment
 from casework.forms import check_no_identities
 from casework.learning import store as learning_store
-from casework.learning.actions import ActionView, action_view, update_action
+from casework.learning.actions import ActionView, action_view
 from casework.learning.messages import target_date_message
 from casework.referral.messages import Message
 from casework.learning.forms import (
     ActionProgressForm, ActionUpdateForm, SetStatus, TargetDateDecisionForm, TargetDateRequestForm, TargetDecision,
 )
-from casework.learning.rules import ActionStatus
+from casework.learning.rules import ActionStatus, plans_ratified_on
 from casework.links import LinkStep, link_url
 from casework.office import Office
 from casework.referral.actions import queue
@@ -147,11 +147,20 @@ def record_progress(office: Office, reference: str, form: ActionProgressForm, *,
         return action_view(session, case, action, office.calendar.local_date(now))
 
 
+def _update(session: Session, office: Office, case: Case, review: Review, form: ActionUpdateForm, *, now: datetime,
+            actor: str) -> LearningAction:
+    """Change the action as casework.learning.actions.update_action does (`cig action update`), inside the
+    caller's transaction."""
+    ratified = plans_ratified_on(review_store.ratification_history(review)) is not None
+    return learning_store.update_action(session, case=case, review=review, form=form, calendar=office.calendar,
+                                        ratified=ratified, today=office.calendar.local_date(now), now=now, actor=actor)
+
+
 def record_done(office: Office, reference: str, form: ActionUpdateForm, *, files: Sequence[tuple[str, bytes]],
                 now: datetime, actor: str) -> ActionView:
-    """The action done with its evidence: the text through update_action (as `cig action update --status done`
-    records it), and each file checked by content (PDF, Word or ODT; refused naming `evidence_files` and the
-    file otherwise) and kept sealed with the action. All or nothing."""
+    """The action done with its evidence: the text recorded as `cig action update --status done` records it,
+    and each file checked by content (PDF, Word or ODT; refused naming `evidence_files` and the file otherwise)
+    and kept sealed with the action. All or nothing, in one transaction."""
     if form.status is not SetStatus.done:
         raise ValueError("status: the action is recorded done here")
     if len(files) > MAX_EVIDENCE_FILES:
@@ -160,16 +169,13 @@ def record_done(office: Office, reference: str, form: ActionUpdateForm, *, files
     with office.sessions.begin() as session:
         case, review = _open(session, reference)
         _still_open(learning_store.get_action(session, case=case, review=review, number=form.number), reference)
-    view = update_action(office, reference, form, now=now, actor=actor)
-    with office.sessions.begin() as session:
-        case, review = _open(session, reference)
-        action = learning_store.get_action(session, case=case, review=review, number=form.number)
+        action = _update(session, office, case, review, form, now=now, actor=actor)
         for document in documents:
             session.add(ActionDocument(action_id=action.id, document=dict(document), uploaded_at=now))
         if documents:
             store.audit(session, reference=reference, actor=actor, action="learning action evidence uploaded",
                         now=now, number=action.number, files=len(documents))
-    return view
+        return action_view(session, case, action, office.calendar.local_date(now))
 
 
 @dataclass(frozen=True)
@@ -229,23 +235,21 @@ def ask_target_date(office: Office, reference: str, form: TargetDateRequestForm,
 
 def decide_target_date(office: Office, reference: str, form: TargetDateDecisionForm, *, now: datetime,
                        actor: str) -> TargetRequest:
-    """The business manager's answer to the action's waiting request: accepted, the action's target date becomes
-    the date asked for (through update_action, with the lead's reason, as `cig action update --target-on`);
-    declined, it stands. The lead is told either way. Refused, naming `number`, when none waits."""
-    with office.sessions() as session:
-        case = store.get_case(session, reference=reference)
-        waiting = [r for r in target_requests(session, review=review_store.get_review(session, case=case),
-                                              number=form.number) if r.decision is None]
-    if not waiting:
-        raise AlreadyRecorded(f"{reference}: no new target date waits for an answer for action {form.number}")
-    request = waiting[0]
-    if form.decision is TargetDecision.accepted:
-        update_action(office, reference, ActionUpdateForm(number=form.number, target_on=request.target_on,
-                                                          reason=f"New target date asked for by the named lead: "
-                                                                 f"{request.reason}"), now=now, actor=actor)
+    """The business manager's answer to the action's waiting request, in one transaction: accepted, the action's
+    target date becomes the date asked for (recorded as `cig action update --target-on` records it, with the
+    lead's reason); declined, it stands. The lead is told either way. AlreadyRecorded when none waits."""
     with office.sessions.begin() as session:
         case, review = _open(session, reference)
+        waiting = [r for r in target_requests(session, review=review, number=form.number) if r.decision is None]
+        if not waiting:
+            raise AlreadyRecorded(f"{reference}: no new target date waits for an answer for action {form.number}")
+        request = waiting[0]
         action = learning_store.get_action(session, case=case, review=review, number=form.number)
+        if form.decision is TargetDecision.accepted:
+            _still_open(action, reference)
+            action = _update(session, office, case, review, ActionUpdateForm(
+                number=form.number, target_on=request.target_on,
+                reason=f"New target date asked for by the named lead: {request.reason}"), now=now, actor=actor)
         learning_store.save_record(session, review=review, kind=TARGET_REQUEST, key=request.key, now=now, data={
             "number": form.number, "target_on": request.target_on.isoformat(), "reason": request.reason,
             "asked_at": request.asked_at.isoformat(), "decision": form.decision.value, "note": form.note,

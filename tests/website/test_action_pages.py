@@ -124,6 +124,9 @@ async def test_a_named_lead_reports_progress_and_asks_a_new_date_the_business_ma
         "decision": "accepted", "form_token": token_of(form)})
     assert accepted.status_code == 303 and accepted.headers["location"].endswith("/actions?recorded=new-date-1")
     assert "Decision recorded for action 1" in (await client.get(decisions + "?recorded=new-date-1")).text
+    twice = await client.post(f"{decisions.removesuffix('/actions')}/report/new-date-1", data={
+        "decision": "declined", "note": "No.", "form_token": token_of(form)})
+    assert twice.status_code == 409 and "This has already been recorded" in twice.text
     after = action_of(office, reference, 1)
     assert after["target_on"] == asked_for
     assert after["updates"][-1][0]["target_on"][1] == asked_for.isoformat()  # as `cig action update --target-on`

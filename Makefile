@@ -83,7 +83,7 @@ test-scale: install
 
 ## The browser tests, their 1366x768 screenshots copied to docs/screenshots for the guides in docs/.
 screenshots: install browser
-	CIG_DOC_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -n 0 $(shell grep -l 'screenshot(' tests/website/test_*.py) $(PYTEST_ARGS)
+	CIG_DOC_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -n 0 $(shell grep -l '\.screenshot' tests/website/test_*.py) $(PYTEST_ARGS)
 
 ## Benchmarks on SQLite and PostgreSQL; results to docs/performance.md (SIZE=smoke: CI's quick run).
 bench: install

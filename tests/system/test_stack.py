@@ -27,8 +27,10 @@ pytestmark = pytest.mark.system
 
 
 def settled(page) -> None:  # type: ignore[no-untyped-def]
-    """Once no animation or transition runs on the page (a dialog that slides in has arrived where it stays)."""
-    page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
+    """Once no animation or transition that ends still runs on the page (a dialog that slides in has arrived
+    where it stays; a spinner's endless animation is no move)."""
+    page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running'"
+                           " || a.effect?.getComputedTiming().iterations === Infinity)")
 
 
 def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

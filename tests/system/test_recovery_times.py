@@ -40,7 +40,7 @@ from tests.system.test_faults_stack import LocalStack
 
 pytestmark = [pytest.mark.system, pytest.mark.scale]
 
-ROUNDS = int(os.environ.get("CIG_RECOVERY_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("CIG_RECOVERY_ROUNDS", "1"))  # CI: one round (four runs); the README's times: 3
 HOLD_FORM_SAVE = PROJECT / "tests" / "flows" / "hold_form_save"
 PROMISED = 60.0
 

@@ -332,12 +332,12 @@ async def tracker_workbook() -> str:
     from tasks.artifacts import publish_tracker, tracker_url
 
     path, cases, overdue = write_tracker_workbook()
-    await publish_tracker()
+    tracker_id = await publish_tracker()
     now = _now()
     columns = [column.heading for column in COLUMNS] + ["Overdue"]
     zone = open_office().partnership.meetings.zone
     await acreate_markdown_artifact(
-        markdown=workbook_markdown(path, cases, overdue, columns, tracker_url(), f"{now.astimezone(zone):%A %-d %B %Y %H:%M}"),
+        markdown=workbook_markdown(path, cases, overdue, columns, tracker_url(tracker_id), f"{now.astimezone(zone):%A %-d %B %Y %H:%M}"),
         key=TRACKER_WORKBOOK_KEY, description="The case tracker workbook: where it was written")
     get_run_logger().info("Case tracker workbook written: %s (%d case(s), %d overdue)", path.name, cases, overdue)
     return str(path)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from uuid import UUID
 
 from prefect import get_run_logger, task
-from prefect.artifacts import acreate_markdown_artifact, acreate_progress_artifact, acreate_table_artifact
+from prefect.artifacts import TableArtifact, acreate_markdown_artifact, acreate_progress_artifact, acreate_table_artifact
 from prefect.cache_policies import NONE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactUpdate
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
 from casework.office import open_office
 from casework.store import cases as store
@@ -48,10 +52,14 @@ def timeline_url(reference: str) -> str:
     return artifact_url(case_key(reference))
 
 
-def tracker_url() -> str | None:
-    """Where the Prefect UI shows the latest case tracker (/artifacts/key/case-tracker); None when
-    no Prefect UI address is configured (no PREFECT_UI_URL or PREFECT_API_URL)."""
+def tracker_url(tracker_id: UUID | None = None) -> str | None:
+    """Where the Prefect UI shows the latest case tracker table: the page of the one tracker artifact
+    `publish_tracker` keeps up to date (/artifacts/artifact/<id>), or, its id unknown, the page of its
+    key (/artifacts/key/case-tracker, which lists versions, not the table); None when no Prefect UI
+    address is configured (no PREFECT_UI_URL or PREFECT_API_URL)."""
     url = artifact_url(TRACKER_KEY)
+    if tracker_id is not None:
+        url = url.replace(f"/artifacts/key/{TRACKER_KEY}", f"/artifacts/artifact/{tracker_id}")
     return url if url.startswith(("http://", "https://")) else None
 
 
@@ -67,17 +75,27 @@ def tracker_table(now: datetime) -> tuple[list[dict[str, str | int]], str]:
 
 
 @task(name="publish_tracker", **ARTIFACT_TASK)
-async def publish_tracker() -> None:
-    """Publish the case tracker, all cases, under the stable key "case-tracker"."""
+async def publish_tracker() -> UUID:
+    """Publish the case tracker, all cases, under the stable key "case-tracker", and return its id.
+
+    The tracker is one artifact, its table replaced at each publication: a link to its page (as the
+    timelines and the workbook give it, `tracker_url`) always opens the latest table, where a new
+    version each time would leave the link on an old table and the key's page lists versions only."""
     table, description = tracker_table(datetime.now(timezone.utc))
-    await acreate_table_artifact(
-        table=table or [{"Reference": "", "Stage": "no cases yet"}], key=TRACKER_KEY, description=description,
-    )
+    cells = table or [{"Reference": "", "Stage": "no cases yet"}]
+    async with get_client() as client:
+        latest = await client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[TRACKER_KEY])), limit=1)
+        if latest:
+            data = await TableArtifact(table=cells, key=TRACKER_KEY).aformat()
+            await client.update_artifact(latest[0].latest_id, ArtifactUpdate(data=data, description=description))
+            return latest[0].latest_id
+    return await acreate_table_artifact(table=cells, key=TRACKER_KEY, description=description)
 
 
 @task(name="publish_case_timeline", **ARTIFACT_TASK)
-async def publish_case_timeline(reference: str) -> None:
-    """Publish the case's story (markdown) and its progress (stage n of m), keyed per case."""
+async def publish_case_timeline(reference: str, tracker_id: UUID | None = None) -> None:
+    """Publish the case's story (markdown), linking the tracker `tracker_id`, and its progress, keyed per case."""
     office = open_office()
     now = datetime.now(timezone.utc)
     with office.sessions() as session:
@@ -85,7 +103,7 @@ async def publish_case_timeline(reference: str) -> None:
         markdown = case_timeline_markdown(
             case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
             calendar=office.calendar, now=now, terms=office.rules(case.regime).terms,
-            people=people_of(office.partnership), tracker_url=tracker_url(),
+            people=people_of(office.partnership), tracker_url=tracker_url(tracker_id),
         )
         step = progress(case)
     await acreate_markdown_artifact(markdown=markdown, key=case_key(reference), description=f"Case {reference}: timeline")
@@ -96,9 +114,8 @@ async def publish_case_timeline(reference: str) -> None:
 
 
 async def publish_case_artifacts(reference: str) -> None:
-    """Publish the case's timeline and the whole tracker; a failure is logged, never raised."""
+    """Publish the whole tracker and the case's timeline (which links it); a failure is logged, never raised."""
     try:
-        await publish_case_timeline(reference)
-        await publish_tracker()
+        await publish_case_timeline(reference, await publish_tracker())
     except Exception as exc:  # a view of the database: the case goes on without it
         get_run_logger().warning("Case %s: the tracker or timeline artifact was not published: %s", reference, exc)

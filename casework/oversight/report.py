@@ -319,14 +319,16 @@ def report_chart_png(report: MonthlyReport) -> bytes:
     return out.getvalue()
 
 
-NO_STAGE_ENDED = "no cases this month"
+NO_STAGE_ENDED = "no stage ended this month"
+ENDED_THE_SAME_DAY = "each stage ended the day it began (median)"
 
 
 def report_chart(report: MonthlyReport) -> "Figure":
     """The chart as a matplotlib Figure (Agg): shares on time (left), median days per stage (right).
 
-    Both axes start at 0; a month in which no stage ended draws the days axis from 0 to 1 day
-    with the note "no cases this month", never an axis around zero."""
+    Both axes start at 0; a month in which no stage ended draws the days axis from 0 to 1 day with
+    the note "no stage ended this month" (a month may have cases, referred or open, and no stage
+    ended), and one whose stages ended the day they began says so, never an axis around zero."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -357,7 +359,8 @@ def report_chart(report: MonthlyReport) -> "Figure":
         right.set_xlim(0, max(days) * 1.1)
     else:
         right.set_xlim(0, 1)
-        right.text(0.5, 0.5, NO_STAGE_ENDED, transform=right.transAxes, ha="center", va="center", color="#555555")
+        note = ENDED_THE_SAME_DAY if any(s.cases for s in report.stage_times) else NO_STAGE_ENDED
+        right.text(0.5, 0.5, note, transform=right.transAxes, ha="center", va="center", color="#555555")
     right.set_xlabel("median days")
     right.set_title("Days per stage")
     figure.suptitle(report.title)

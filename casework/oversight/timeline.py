@@ -153,13 +153,26 @@ def _and(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
+REVIEW_STAGE_WORDS = {
+    "awaiting_reviewer": "appointing a lead reviewer",
+    "under_way": "under way",
+    "ratifying": "ratification",
+    "awaiting_publication": "publication",
+    "published": "published",
+    "not_published": "not published",
+    "closed": "closed",
+}
+
+
 @dataclass(frozen=True)
 class Progress:
-    """Stage n of m on the main path of the process chart."""
+    """Stage n of m on the main path of the process chart; after a decision that started a review,
+    where the review stands (`review`, a review stage)."""
 
     stage: Stage
     number: int
     of: int
+    review: str | None = None
 
     @property
     def fraction(self) -> float:
@@ -171,13 +184,17 @@ class Progress:
 
     @property
     def description(self) -> str:
+        if self.review is not None:
+            return f"review: {REVIEW_STAGE_WORDS.get(self.review, self.review.replace('_', ' '))}"
         return f"stage {self.number} of {self.of}: {describe_stage(self.stage)}"
 
 
 def progress(case: Case) -> Progress:
-    """How far along the process chart the case is (declined counts as the end)."""
+    """How far along the process chart the case is (declined counts as the end), and its review's stage
+    once a decision started one."""
     stage = Stage(case.stage)
-    return Progress(stage, stage.number, len(MAIN_PATH))
+    review = getattr(case, "review", None)
+    return Progress(stage, stage.number, len(MAIN_PATH), review.stage if review is not None else None)
 
 
 def _when(moment: datetime, calendar: WorkingCalendar) -> str:

@@ -279,7 +279,7 @@ def test_an_empty_month_draws_its_days_axis_from_zero_with_a_note(report_office:
     report = monthly_report([], month=NOVEMBER, now=at(12, 5), calendar=report_office.calendar)
     on_time, days = report_chart(report).axes
     assert days.get_title() == "Days per stage" and days.get_xlim() == (0.0, 1.0)  # not -0.04 to 0.04
-    assert [t.get_text() for t in days.texts] == ["no cases this month"]
+    assert [t.get_text() for t in days.texts] == ["no stage ended this month"]
     assert on_time.get_xlim() == (0.0, 100.0)
     assert report_chart_png(report).startswith(PNG_SIGNATURE)
 
@@ -293,6 +293,18 @@ def test_a_month_with_stage_times_draws_them_from_zero(report_office: Office) ->
     report = replace(empty, stage_times=(StageTime("screening", 1.5, 2), StageTime("returns", 6.0, 2)))
     days = report_chart(report).axes[1]
     assert days.get_xlim()[0] == 0 and days.get_xlim()[1] >= 6.0 and not days.texts
+
+
+def test_a_month_whose_stages_ended_the_day_they_began_never_says_no_cases(report_office: Office) -> None:
+    from dataclasses import replace
+
+    from casework.oversight.report import StageTime, report_chart
+
+    empty = monthly_report([], month=NOVEMBER, now=at(12, 5), calendar=report_office.calendar)
+    report = replace(empty, referred=2, stage_times=(StageTime("screening", 0.0, 2), StageTime("returns", None, 0)))
+    days = report_chart(report).axes[1]
+    assert days.get_xlim() == (0.0, 1.0)
+    assert [t.get_text() for t in days.texts] == ["each stage ended the day it began (median)"]
 
 
 def test_cig_report_says_when_no_prefect_api_is_set(report_office: Office) -> None:

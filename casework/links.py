@@ -27,6 +27,7 @@ class LinkStep(StrEnum):
     action = "action"  # an action's named lead reports on it (the link's round is the action's number)
     agency_actions = "agency_actions"  # an agency's CIG member sees its actions in a review and their state
     impact_review = "impact_review"  # the professional development committee's 6-month review of the plans
+    learning = "learning"  # the training officer writes up a review's learning summary, dissemination and audits
 
 
 class LinkRefusal(StrEnum):

@@ -59,6 +59,7 @@ from website.fields import PageField, all_fields, field_errors, page_fields, pos
 from website.rendering import markdown_html
 from website.ratification_pages import add_ratification_routes, ratification_step_facts
 from website.action_pages import ACTION_LINK_STEPS, action_step_facts, add_action_routes
+from website.learning_pages import add_learning_routes, learning_step_facts
 from website.review_pages import REVIEW_LINK_STEPS, add_review_routes, review_step_facts
 from website.returns import FIELD_WORDS, MAX_FILES, MAX_UPLOAD_BYTES, SIZE_WORDS, ReturnInput, read_return
 from website.notices import link_holder, throttling_notice
@@ -131,6 +132,8 @@ def step_facts(case: Case, link: PersonalLink) -> StepFacts:
         return action_step_facts(case, link)
     if link.step == LinkStep.ratification:
         return ratification_step_facts(case, link)
+    if link.step == LinkStep.learning:
+        return learning_step_facts(case, link)
     if link.step == LinkStep.information_return:
         request = next((r for r in case.requests if r.round == case.round and r.agency == link.agency), None)
         done = request is not None and request.status != ReturnStatus.outstanding
@@ -433,6 +436,8 @@ def create_app(office: Office | None = None) -> RouteLog:
             return await learning.show(opened, token, request)
         if opened.step is LinkStep.ratification:
             return await ratification.show(opened, token, request)
+        if opened.step is LinkStep.learning:
+            return await write_up.show(opened, token, request)
         audit_view(opened, f"{opened.step.value} page viewed")
         return chair_page(opened)
 
@@ -474,7 +479,7 @@ def create_app(office: Office | None = None) -> RouteLog:
             return opened
         if opened.step in REVIEW_LINK_STEPS:
             return await review.act(request, opened, tasks)
-        if opened.step in ACTION_LINK_STEPS:  # an action's page takes its forms at their own addresses
+        if opened.step in ACTION_LINK_STEPS | {LinkStep.learning}:  # these pages take their forms at their own addresses
             return page("not_found.html", status=404, **common())
         if opened.step is LinkStep.ratification:
             return await ratification.act(request, opened, token, tasks)
@@ -529,6 +534,8 @@ def create_app(office: Office | None = None) -> RouteLog:
                                  common=common, secret=secret)  # the learning actions' pages (website.action_pages)
     ratification = add_ratification_routes(app, the_office, open_link=open_link, audit=audit, audit_view=audit_view,
                                            common=common, secret=secret)  # the drafts before each body (website.ratification_pages)
+    write_up = add_learning_routes(app, the_office, open_link=open_link, audit=audit, audit_view=audit_view,
+                                   common=common, secret=secret)  # the training officer's learning page (website.learning_pages)
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: StarletteHTTPException) -> HTMLResponse:

@@ -10,27 +10,30 @@ import base64
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.referral.actions import case_file, queue
+from casework.referral.messages import Message
 from casework.forms import check_no_identities
 from casework.learning import store as learning_store
 from casework.learning.documents import IndexEntry, LearningSummary, summary_docx, summary_markdown
 from casework.learning.forms import (
     ActionForm, ActionUpdateForm, DisseminationForm, IndexEntryForm, LearningSummaryForm, OutcomeForm,
 )
-from casework.learning.messages import impact_pack_messages
+from casework.learning.messages import impact_pack_messages, learning_write_up_notice
 from casework.learning.rules import (
     IMPACT_REVIEW_KIND, ActionStatus, ImpactPack, PackAction, action_status, impact_pack, impact_review_due,
     incident_month_year, lead_notice, pack_markdown, plans_ratified_on,
 )
+from casework.links import LinkStep, link_url
 from casework.model import REVIEW_LABELS
 from casework.office import Office
 from casework.review import store as review_store
 from casework.store import cases as store
+from casework.store import links as link_store
 from casework.store.tables import Case, LearningAction, Review
 from config.review_plans import load_review_plans
 
@@ -219,21 +222,84 @@ def send_impact_pack(office: Office, reference: str | None, *, meeting_at: datet
 
 # --- the learning summary --------------------------------------------------------------------------
 
-def _summary(case: Case, review: Review, form: LearningSummaryForm, partnership_name: str) -> LearningSummary:
+LEARNING_LINK_DAYS = 365  # the training officer's link: dissemination and the audits that test it go on for months
+
+
+def learning_write_up(session: Session, office: Office, case: Case, review: Review, *, ratified_on: date,
+                      now: datetime) -> list[Message]:
+    """Once the board has ratified the final report, the training officer is told the review's learning is theirs
+    to write up, the message (not yet queued) carrying a new personal link (`LinkStep.learning`) to the learning
+    page: the summary's form, dissemination and audits, the summary and the index to download."""
+    messages = learning_write_up_notice(case.reference, review_type=REVIEW_LABELS.get(review.review_type,
+                                                                                      review.review_type),
+                                        ratified_on=ratified_on, partnership=office.partnership)
+    queued = set(session.scalars(select(store.OutboxMessage.key).where(
+        store.OutboxMessage.key.in_([m.key for m in messages]))))
+    linked = []
+    for message in messages:
+        if message.key not in queued:
+            token = link_store.issue_link(session, case=case, step=LinkStep.learning, recipient=message.to.email,
+                                          agency=None, round=0, meeting_on=None,
+                                          expires_at=now + timedelta(days=LEARNING_LINK_DAYS), now=now)
+            message = replace(message, context=message.context | {"link": link_url(office.settings.website_url,
+                                                                                    token)})
+        linked.append(message)
+    return linked
+
+
+@dataclass(frozen=True)
+class SummaryFacts:
+    """The learning summary's fields the case and review hold (seed 001 Appendix B), as the form's page shows
+    them beside what the training officer writes; the month of the incident before any date of harm is given."""
+
+    area: str
+    review_type: str
+    methodology: str
+    chairing_authoring: str
+    reference: str
+    incident_month_year: str
+    died: bool
+
+
+def _facts(case: Case, review: Review, partnership_name: str, harmed_on: date | None) -> SummaryFacts:
     plans = load_review_plans()
-    methodology = plans[review.plan].title if review.plan in plans else review.plan
+    died_on = case_file(case).child_date_of_death
     chairs = ", ".join(r["name"] for r in review.reviewers) or "not recorded"
+    return SummaryFacts(
+        area=partnership_name, review_type=REVIEW_LABELS.get(review.review_type, review.review_type),
+        methodology=plans[review.plan].title if review.plan in plans else review.plan,
+        chairing_authoring=f"lead reviewer(s) {chairs}", reference=case.reference,
+        incident_month_year=incident_month_year(died_on=died_on, harmed_on=harmed_on, notified_on=case.notified_on),
+        died=died_on is not None)
+
+
+def summary_facts(office: Office, reference: str) -> SummaryFacts:
+    """What the learning summary takes from the case and its review (the rest is the form's)."""
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        review = review_store.get_review(session, case=case)
+        return _facts(case, review, office.partnership.name, None)
+
+
+def _summary(case: Case, review: Review, form: LearningSummaryForm, partnership_name: str) -> LearningSummary:
+    facts = _facts(case, review, partnership_name, form.harmed_on)
     return LearningSummary(
-        area=partnership_name, date_completed=form.completed_on,
-        review_type=REVIEW_LABELS.get(review.review_type, review.review_type), methodology=methodology,
-        chairing_authoring=f"lead reviewer(s) {chairs}", case_selection=form.case_selection,
-        incident_month_year=incident_month_year(died_on=case_file(case).child_date_of_death, harmed_on=form.harmed_on,
-                                                notified_on=case.notified_on),
-        reference=case.reference,
+        area=facts.area, date_completed=form.completed_on, review_type=facts.review_type,
+        methodology=facts.methodology, chairing_authoring=facts.chairing_authoring, case_selection=form.case_selection,
+        incident_month_year=facts.incident_month_year, reference=facts.reference,
         learning_about_case=form.learning_about_case, learning_about_method=form.learning_about_method,
         single_agency_recommendations=form.single_agency_recommendations,
         multi_agency_recommendations=form.multi_agency_recommendations, who_is_doing_what=form.who_is_doing_what,
         impact_audit=form.impact_audit, other_comments=form.other_comments or "")
+
+
+def recorded_summary(office: Office, reference: str) -> dict[str, object] | None:
+    """The form's answers as last recorded (without the date of harm, which is not kept), or None."""
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        review = review_store.get_review(session, case=case)
+        found = learning_store.records(session, kind="summary", review=review)
+        return dict(found[-1].data["form"]) if found else None
 
 
 def record_summary(office: Office, reference: str, form: LearningSummaryForm, *, now: datetime,

@@ -1,5 +1,6 @@
 """Who is told what in learning and improvement (pure): the 6-month review pack to the professional
-development committee with its iCalendar invitation, copied to the business manager and training officer.
+development committee with its iCalendar invitation, copied to the business manager and training officer; the
+training officer told a review's learning is theirs to write up once the board ratifies its final report.
 Stable keys (reference or "-", step with the meeting's time, recipient), so a second send keeps one.
 """
 
@@ -86,3 +87,17 @@ def target_date_message(reference: str, *, purpose: str, number: int, action: st
                "note": note, "link": link}
     step = f"target-{purpose}.A{number}.{stamp:%Y%m%dT%H%M%S}"
     return Message(reference, step, "action_target", to, revision, context)
+
+
+def learning_write_up_notice(reference: str, *, review_type: str, ratified_on: date,
+                             partnership: Partnership) -> list[Message]:
+    """The training officer is told the review's learning is theirs to write up (the learning summary, its
+    dissemination and the audits that test it), once the board has ratified the final report; nobody when the
+    partnership file names no training officer. The link to the learning page is set when queued
+    (casework.learning.actions.learning_write_up)."""
+    officer = partnership.contacts.training_officer
+    if officer is None:
+        return []
+    context = {"partnership": partnership.name, "reference": reference, "review_type": review_type,
+               "ratified_on": ratified_on, "link": None}
+    return [Message(reference, "learning-write-up", "learning_write_up", officer, 0, context)]

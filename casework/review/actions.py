@@ -17,6 +17,7 @@ from casework.documents import document_attachment
 from casework.links import LinkStep, link_url
 from casework.referral.actions import _known_agency, case_file, queue
 from casework.referral.messages import Message
+from casework.learning.actions import learning_write_up
 from casework.learning.store import plan_impact_review
 from casework.office import Office
 from casework.review import store as review_store
@@ -237,6 +238,8 @@ def record_ratification(office: Office, reference: str, form: RatificationForm, 
         if after is not None and after is not form.by:  # the next body is told the drafts are ready, with its link
             messages = with_ratification_links(session, office, case, messages, body=after,
                                                round=len(review.ratifications), now=now)
+        if form.by is Ratifier.board and form.result.value == "ratified":  # the learning is the training officer's
+            messages += learning_write_up(session, office, case, review, ratified_on=form.on, now=now)
         return _outcome(reference, review, case, queue(session, case, messages, now))
 
 

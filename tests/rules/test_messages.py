@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from casework.clocks import LONDON
+from casework.learning.messages import learning_write_up_notice
 from casework.referral.actions import ciginf1_form
 from casework.referral.messages import (
     CaseFile,
@@ -609,3 +610,19 @@ def test_under_wt2015_an_scr_report_not_published_is_told_to_the_national_panel_
                          ids=["wt2015-individual-agency-review", "wt2023-lcspr"])
 def test_a_report_not_published_goes_to_the_panel_only_where_the_rule_set_asks(case: CaseFile, rules: RuleSet) -> None:
     assert sorted(recipients(not_published(case, rules))) == sorted([MANAGER, *AGENCY_ADDRESSES, INDEPENDENT, CHAIR])
+
+
+def test_the_training_officer_is_told_the_reviews_learning_is_theirs_with_the_link_and_none_without_one() -> None:
+    [told] = learning_write_up_notice("NSCP-2026-0007", review_type="Serious Case Review", ratified_on=date(2027, 5, 4),
+                                      partnership=PARTNERSHIP)
+    linked = render(dataclasses.replace(told, context=told.context | {"link": "https://cig.example.org/link/abc"}))
+    assert linked.to == "training@example.org"
+    assert linked.subject == "[NSCP-2026-0007] The review's learning is ready for you to write up"
+    assert "ratified the final report of the Serious Case Review of case NSCP-2026-0007 on Tuesday 4 May 2027" \
+        in linked.text
+    assert "https://cig.example.org/link/abc" in linked.text and "https://cig.example.org/link/abc" in linked.html
+    assert "the learning and improvement index (Excel)" in linked.text
+    without = PARTNERSHIP.model_copy(update={"contacts": PARTNERSHIP.contacts.model_copy(
+        update={"training_officer": None})})
+    assert learning_write_up_notice("NSCP-2026-0007", review_type="Serious Case Review", ratified_on=date(2027, 5, 4),
+                                    partnership=without) == []

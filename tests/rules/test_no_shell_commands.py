@@ -40,7 +40,7 @@ import casework.store
 from casework.clocks import LONDON, WorkingCalendar
 from casework.forms import Form
 from casework.learning.annual import ActionFacts, ClockFacts, ReviewFacts, annual_report
-from casework.learning.messages import impact_pack_messages, target_date_message
+from casework.learning.messages import impact_pack_messages, learning_write_up_notice, target_date_message
 from casework.learning.rules import ACTION_KIND, IMPACT_REVIEW_KIND, ActionDue, ActionStatus, PackAction, impact_pack
 from casework.meetings.agenda import Agenda, ListedCase, agenda_messages
 from casework.meetings.calendar import Meeting
@@ -236,6 +236,10 @@ def every_message() -> list[Message]:
     messages += impact_pack_messages(pack, "# Pack", reference=DECIDED.reference, meeting_at=local(2027, 7, 27),
                                      partnership=p, stamp=local(2027, 7, 20))
     messages += [dataclasses.replace(m, context=m.context | {"link": LINK}) for m in messages[-1:]]  # the committee's
+    # the learning: the training officer told it is theirs to write up, with and without the link
+    told = learning_write_up_notice(DECIDED.reference, review_type="Serious Case Review", ratified_on=date(2027, 5, 4),
+                                    partnership=p)
+    messages += told + [dataclasses.replace(m, context=m.context | {"link": LINK}) for m in told]
     # the meetings: the agenda, its preparation note, a move, a cancellation, an extraordinary meeting
     meeting = Meeting(date(2026, 12, 8), local(2026, 12, 8))
     agenda = Agenda(p.name, meeting, p.meetings.location, (

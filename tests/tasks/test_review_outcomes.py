@@ -82,7 +82,8 @@ async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratif
     await deliver_pending(office, now=at(3, 9, year=2027))
     told = Counter((to, m.subject.split("] ", 1)[1].split(" by ")[0]) for m in received(mailbox, before) for to in m.to)
     assert told == {(MANAGER, "Review drafts returned"): 1, (MANAGER, "Review drafts ratified"): 3,
-                    (EXECUTIVE, "Review drafts ratified"): 1, (BOARD, "Review drafts ratified"): 1}
+                    (EXECUTIVE, "Review drafts ratified"): 1, (BOARD, "Review drafts ratified"): 1,
+                    ("training@example.org", "The review's learning is ready for you to write up"): 1}  # the board ratified
 
     published = review.publish_review(office, reference, form(
         ReviewPublicationForm, published_on="2027-03-16", link="https://northshire-scp.example.org/mcr/3",

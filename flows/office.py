@@ -30,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 from casework.delivery import deliver_pending
 from casework.forms import SeriousIncidentNotificationForm
 from casework.meetings import rescheduling
-from casework.office import open_office
+from casework.office import Office, open_office
 from casework.office_forms import (
     LinkResendForm, LinkRevokeForm, MeetingAddForm, MeetingCancelForm, MeetingMoveForm, local_moment,
 )
@@ -148,6 +148,7 @@ def add_extraordinary_meeting(form: MeetingAddForm) -> str | None:
     get_run_logger().info("The extraordinary meeting of %s %s%s", _in_local_words(added.meeting.starts_at),
                           "is added" if added.added else "was already in the calendar",
                           f"; listed for it: {', '.join(added.relisted)}" if added.relisted else "")
+    refresh_forms(office, added.relisted)
     return None
 
 
@@ -167,7 +168,21 @@ def change_meeting(form: MeetingMoveForm | MeetingCancelForm) -> str | None:
     what = f"moved to {_in_local_words(change.now_at)}" if change.now_at else "cancelled"
     get_run_logger().info("The meeting of %s is %s; %d case(s) re-listed; %d notice(s) queued",
                           _in_local_words(change.was_at), what, len(change.relisted), change.queued)
+    refresh_forms(office, change.relisted)
     return None
+
+
+def refresh_forms(office: Office, relisted: list[str]) -> None:
+    """The re-listed cases' runs show their forms again with the new meeting and dates (a failure is logged:
+    the change is recorded, and the form shows it once its run next wakes)."""
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    from flows.people import refresh_waiting_forms
+
+    try:
+        run_coro_as_sync(refresh_waiting_forms(office, relisted))
+    except Exception as exc:  # the Prefect API: the meeting change stands without it
+        get_run_logger().warning("The forms of %s still show the meeting before the change: %s", ", ".join(relisted), exc)
 
 
 @flow(name="add-meeting", persist_result=False, validate_parameters=False)

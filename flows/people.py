@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -325,6 +325,14 @@ async def wake_paused_run(client, run) -> bool:  # type: ignore[no-untyped-def]
                 if missing.response.status_code != 404:
                     raise
     return woken
+
+
+async def refresh_waiting_forms(office: Office, references: Sequence[str]) -> None:
+    """After cases were re-listed (a new meeting, their returns due on new dates): wake each case's run
+    suspended at a wait, so it suspends again with its form showing the case as it is now; a re-listing
+    gives the wait a fresh key (casework.meetings.rescheduling.relist), so the run finds its wait behind."""
+    for reference in references:
+        await wake_case_run(office, reference, "return")
 
 
 async def wake_case_run(office: Office, reference: str, step: str) -> RunWake:

@@ -99,10 +99,15 @@ def _awaiting_meeting(case: Case) -> bool:
 
 def relist(session: Session, *, case: Case, meeting: Meeting, rules: RuleSet, calendar: WorkingCalendar,
            now: datetime, actor: str) -> None:
-    """List the case for `meeting` (same round) and move its outstanding returns' due dates with it."""
+    """List the case for `meeting` (same round) and move its outstanding returns' due dates with it.
+
+    The form the case's run shows for its wait (the meeting, the dates due) is then stale: the wait takes
+    a fresh key (`wait_seq`), so the run, once woken (flows.people.refresh_waiting_forms), suspends again
+    with the form as the case is now."""
     case.meeting_on = meeting.scheduled_on
     case.meeting_at = meeting.starts_at
     case.updated_at = now
+    case.wait_seq = (case.wait_seq or 0) + 1
     clock = rules.clocks["information_return"]
     for request in store.round_requests(case):
         if request.status != ReturnStatus.outstanding:

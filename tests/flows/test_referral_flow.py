@@ -95,7 +95,7 @@ async def test_accepted_referral_sends_every_notice_exactly_once(office: Office)
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
         assert case.status == "open"  # an SCR keeps the case open for the review itself
-        assert case.wait_seq == 6
+        assert case.wait_seq == 7  # 6 inputs, and the re-listing for the meeting (its form shown afresh)
 
 
 @sqlite_only

@@ -58,6 +58,18 @@ def _local(moment: datetime, office: Office) -> str:
     return moment.astimezone(office.partnership.meetings.zone).strftime("%a %d %b %Y %H:%M")
 
 
+def _refresh_forms(office: Office, relisted: list[str]) -> None:
+    """Wake the re-listed cases' suspended runs, so their forms show the new meeting and dates, when a Prefect
+    API answers; without one, a form shows the change once its run next wakes."""
+    import asyncio
+
+    from flows.people import refresh_waiting_forms
+    from tasks.reports import prefect_api_problem
+
+    if relisted and asyncio.run(prefect_api_problem()) is None:
+        asyncio.run(refresh_waiting_forms(office, relisted))
+
+
 def _report(change: rescheduling.MeetingChange, office: Office, as_json: bool, sent: str) -> None:
     data = {
         "scheduled_on": change.scheduled_on.isoformat(),
@@ -110,6 +122,7 @@ def meeting_move(
     office = open_office()
     change = rescheduling.move_meeting(office, _day(on), _moment(to, office), now=_now(), reason=reason,
                                        actor="cig meeting move")
+    _refresh_forms(office, change.relisted)
     _report(change, office, as_json, send_queued(office))
 
 
@@ -122,6 +135,7 @@ def meeting_cancel(
     """Cancel a meeting; its cases go to the next meeting, their returns re-dated; members and officers are told."""
     office = open_office()
     change = rescheduling.cancel_meeting(office, _day(on), now=_now(), reason=reason, actor="cig meeting cancel")
+    _refresh_forms(office, change.relisted)
     _report(change, office, as_json, send_queued(office))
 
 
@@ -141,6 +155,7 @@ def meeting_add(
         raise ValueError(f"at:{str(bad).split(':', 1)[1]}") from None
     added = rescheduling.add_meeting(office, when, now=now, reason=reason, actor="cig meeting add",
                                      relist_cases=list_cases or [])
+    _refresh_forms(office, added.relisted)
     sent = send_queued(office) if added.queued else ""
     if as_json:
         typer.echo(json.dumps({"scheduled_on": added.meeting.scheduled_on.isoformat(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import pytest
 import yaml
 from prefect import flow
 from prefect.client.orchestration import get_client
@@ -93,7 +94,8 @@ async def waiting_form(reference: str, office: Office, other_than: str | None = 
     return shown["key"], shown["description"]
 
 
-async def test_a_relisted_cases_form_shows_its_new_meeting(office: Office) -> None:
+@pytest.mark.parametrize("door", ["add-meeting form", "cig meeting add"])
+async def test_a_relisted_cases_form_shows_its_new_meeting(office: Office, door: str) -> None:
     from datetime import timedelta
 
     from casework.meetings.calendar import rule_gives
@@ -119,7 +121,18 @@ async def test_a_relisted_cases_form_shows_its_new_meeting(office: Office) -> No
     assert day < listed.date()
     assert f"{listed:%a %d %b %Y %H:%M}" in before
 
-    await add_meeting(meeting=MeetingAddForm(on=day, reason="a further date to meet", cases=[reference]))
+    if door == "add-meeting form":
+        await add_meeting(meeting=MeetingAddForm(on=day, reason="a further date to meet", cases=[reference]))
+    else:
+        import asyncio
+
+        from typer.testing import CliRunner
+
+        from cli.main import app
+
+        result = await asyncio.to_thread(CliRunner().invoke, app, [
+            "meeting", "add", day.isoformat(), "--reason", "a further date to meet", "--list", reference])
+        assert result.exit_code == 0, result.output
 
     again, after = await waiting_form(reference, office, other_than=key)
     with office.sessions() as session:

@@ -1,6 +1,8 @@
 """`make demo`: one referral through every step, the people simulated by `cig` commands, and one agency
 answering its CIGINF1 on the secure website over HTTP, as a browser would; then its review, in its own
-run, through to publication and the case's closure.
+run, through to publication and the case's closure, kept on the secure website by its people over HTTP, each
+from the personal link in the email the mail server received: the agencies' engagement, the business manager's
+task list, the CIG's, the executive group's and the board's ratification pages, the action lead's evidence.
 
 Prints the case timeline and the messages sent; exits non-zero if any step or message is missing.
 """
@@ -99,11 +101,14 @@ def answer_on_the_website(env: dict[str, str], address: str, involvement: str) -
 
 def review_messages(partnership) -> int:  # type: ignore[no-untyped-def]
     """What the review sends (the lead reviewer named at the decision, so no appointment notice): its plan to
-    the business manager and its commencement to the members; each ratification's outcome to the business
-    manager and the body the drafts go to next; the publication to the business manager and the members."""
+    the business manager and its commencement to the members; the action's notice to its named lead; the drafts
+    ready to the CIG's chair; each ratification's outcome to the business manager and the body the drafts go to
+    next, and the board's to the training officer (the learning to write up); the publication to the business
+    manager and the members."""
     members = len(partnership.agencies) + 2
     contacts = partnership.contacts
-    return (1 + members) + (3 + (contacts.executive_group is not None) + (contacts.board is not None)) + (1 + members)
+    return (1 + members) + 1 + 1 + (3 + (contacts.executive_group is not None) + (contacts.board is not None)
+                                    + (contacts.training_officer is not None)) + (1 + members)
 
 
 def review_show(env: dict[str, str], reference: str) -> dict | None:  # type: ignore[type-arg]
@@ -113,31 +118,167 @@ def review_show(env: dict[str, str], reference: str) -> dict | None:  # type: ig
         return None
 
 
-def continue_into_the_review(env: dict[str, str], reference: str, agencies: list[str]) -> None:
-    """The decision started the review's own run, review-<REFERENCE>: the agencies confirm their engagement,
-    the groups, terms and milestones are recorded, the drafts are ratified, the report published, and the
-    case closes. Prints the case's timeline through the review."""
+LINK = r"https?://\S+/link/[A-Za-z0-9_-]{43}"
+
+
+def link_in_mail(env: dict[str, str], address: str, subject_part: str) -> str:
+    """The personal link in the first email to `address` whose subject holds `subject_part`, as the mail server
+    received it (waiting up to 120 s for it to arrive)."""
+    import re
+
+    from notifications.mailbox import read_mailbox
+
+    deadline = time.monotonic() + 120
+    while not (mails := [m for m in read_mailbox(Path(env["CIG_HOME"]) / "mail")
+                         if address in m.to and subject_part in m.subject]):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no email '{subject_part}' reached {address} within 120 s")
+        time.sleep(1)
+    found = re.search(LINK, mails[0].text())
+    if found is None:
+        raise RuntimeError(f"the email '{mails[0].subject}' to {address} carries no personal link")
+    return found.group(0)
+
+
+def on(name: str, day: str) -> dict[str, str]:
+    """A date field as the website's form posts it: day, month and year apart."""
+    year, month, day_of_month = day.split("-")
+    return {f"{name}-day": str(int(day_of_month)), f"{name}-month": str(int(month)), f"{name}-year": year}
+
+
+class Browser:
+    """A person at a browser on the secure website: opens a page (a personal link, or a form under it), then
+    posts its form with the page's form token from the site's own origin, as the page's button does."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        import httpx
+
+        self.origin = env.get("CIG_WEBSITE_URL", "")
+        self.http = httpx.Client(timeout=180)
+
+    def submit(self, who: str, did: str, url: str, data: dict[str, str],
+               files: list[tuple[str, tuple[str, bytes, str]]] | None = None) -> str:
+        """Open `url`, post its form with `data` (and `files`), and return the confirmation page's text; says
+        what `who` did and what the website answered. Raises RuntimeError with the page's error summary."""
+        import html
+        import re
+
+        print(f"$ (a browser) {who}: {did}", flush=True)
+        page = self.http.get(url)
+        token = re.search(r'name="form_token" value="([0-9a-f]{64})"', page.text)
+        if page.status_code != 200 or token is None:
+            raise RuntimeError(f"{who}: the page {url.split('/link/')[-1][44:] or 'of the link'} did not open "
+                               f"({page.status_code})")
+        done = self.http.post(url, headers={"Origin": self.origin}, data={**data, "form_token": token.group(1)},
+                              files=files or None)
+        if done.status_code == 303:  # a task list's form: back to the list, which says what was recorded
+            done = self.http.get(str(done.url.join(done.headers["location"])))
+        summary = re.search(r'govuk-error-summary.*?</ul>', done.text, re.S)
+        if done.status_code != 200 or summary is not None:
+            words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", summary.group(0) if summary else "")).split())
+            raise RuntimeError(f"{who}: the website refused it ({done.status_code}) {words}".strip())
+        heading = re.search(r'govuk-(?:panel__title|notification-banner__heading)[^>]*>(.*?)</', done.text, re.S) \
+            or re.search(r"<h1[^>]*>(.*?)</h1>", done.text, re.S)
+        said = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", heading.group(1))).split()) if heading else "done"
+        print(f"  {said}")
+        return done.text
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def review_on_the_website(env: dict[str, str], reference: str, shown: dict, agencies: list[str]) -> None:  # type: ignore[type-arg]
+    """The review as its people keep it on the secure website, each from the link in the email they received:
+    the agencies confirm their engagement, the business manager keeps the task list (groups, terms, milestones,
+    the family, the drafts, the publication), the CIG, the executive group and the board ratify on their
+    pages, and the action's named lead records it done with its evidence."""
+    from config.partnership import load_partnership
+    from config.settings import Settings
+
+    partnership = load_partnership(Settings().partnership_file)
+    contacts = partnership.contacts
     today = time.strftime("%Y-%m-%d")
+    browser = Browser(env)
+    try:
+        for code in agencies:
+            contact = partnership.agency(code).contact
+            browser.submit(f"{code}'s member", "confirms the agency's engagement, from the commencement email",
+                           link_in_mail(env, contact.email, "please confirm your engagement"),
+                           {"confirmed_by": f"{code} member (invented)"})
+        manager = contacts.business_manager.email
+        tasks = link_in_mail(env, manager, "commissioned")
+        bm = "the business manager"
+        browser.submit(bm, "adds a review group member, from the task list in the commissioned email",
+                       f"{tasks}/task/review-group", {
+                           "name": "Harper Headofservice (invented)", "agency": "CSC", "role": "Head of Service",
+                           "email": "h.headofservice@example.org"})
+        browser.submit(bm, "adds a case group member", f"{tasks}/task/case-group", {
+            "name": "Quinn Healthvisitor (invented)", "agency": "HEALTH", "role": "Health visitor",
+            "email": "q.healthvisitor@example.org"})
+        browser.submit(bm, "records the terms of reference and scope", f"{tasks}/task/terms", {
+            "terms_of_reference": "How health and social care shared information (invented).",
+            "scope": "The four months before the incident; every agency involved.", **on("agreed_on", today)})
+        for milestone in shown["milestones"]:
+            browser.submit(bm, f"records the milestone '{milestone.get('label', milestone['code'])}' done",
+                           f"{tasks}/task/milestone-{milestone['code']}", {**on("done_on", today), "by": "Bailey Manager"})
+        browser.submit(bm, "records the family's involvement complete", f"{tasks}/task/family",
+                       {"involvement": "complete", **on("on", today)})
+        # the training officer records the action plan's action (an office task), and its lead is told by email
+        target = time.strftime("%Y-%m-%d", time.localtime(time.time() + 30 * 86400))
+        cig(env, "action", "add", reference, "--plan", "multi_agency",
+            "--finding", "Health visitors did not hear of the police call-outs (invented).",
+            "--action", "Add health visiting to the daily domestic abuse triage.", "--agency", "HEALTH",
+            "--lead-name", "Ash Lead (invented)", "--lead-email", "ash.lead@example.org", "--target", target,
+            "--evidence-of-impact", "Triage minutes show health visiting at 9 in 10 meetings.", "--by", "Bailey Manager")
+        for kind, filename in (("draft_report", "Draft report.pdf"), ("action_plans", "Action plans.pdf")):
+            browser.submit(bm, f"uploads {filename}", f"{tasks}/task/drafts", {"kind": kind},
+                           files=[("document", (filename, PDF, "application/pdf"))])
+        if contacts.cig_chair is not None:
+            browser.submit("the CIG's chair", "ratifies the draft report, from the 'drafts ready' email",
+                           link_in_mail(env, contacts.cig_chair.email, "drafts ready"),
+                           {"result": "ratified", **on("on", today)})
+        else:
+            browser.submit(bm, "records the CIG's ratification", f"{tasks}/task/ratification-cig",
+                           {"result": "ratified", **on("on", today)})
+        if contacts.executive_group is not None:
+            browser.submit("the executive group", "ratifies the drafts and action plans, from the email that the CIG "
+                           "ratified", link_in_mail(env, contacts.executive_group.email, "ratified"),
+                           {"result": "ratified", **on("on", today)})
+        else:
+            browser.submit(bm, "records the executive group's ratification",
+                           f"{tasks}/task/ratification-executive_group", {"result": "ratified", **on("on", today)})
+        browser.submit(bm, "uploads Final report.pdf", f"{tasks}/task/drafts", {"kind": "final_report"},
+                       files=[("document", ("Final report.pdf", PDF, "application/pdf"))])
+        if contacts.board is not None:
+            browser.submit("the partnership board", "ratifies the final report, from the email that the executive "
+                           "group ratified", link_in_mail(env, contacts.board.email, "ratified by the executive group"),
+                           {"result": "ratified", **on("on", today)})
+        else:
+            browser.submit(bm, "records the board's ratification", f"{tasks}/task/ratification-board",
+                           {"result": "ratified", **on("on", today)})
+        browser.submit("the action's named lead", "records the action done with its evidence, from the email that "
+                       "it is theirs", f"{link_in_mail(env, 'ash.lead@example.org', 'named lead')}/report/done",
+                       {"evidence": "Triage minutes for November show health visiting at every meeting (invented)."},
+                       files=[("evidence_files", ("Triage minutes.pdf", PDF, "application/pdf"))])
+        browser.submit(bm, "records the publication of the final report with the partnership's response",
+                       f"{tasks}/task/publication", {
+                           **on("published_on", today), "link": "https://northshire-scp.example.org/reviews/scr-1",
+                           "response_link": "https://northshire-scp.example.org/reviews/scr-1-response",
+                           "themes": "neglect"})
+    finally:
+        browser.close()
+
+
+def continue_into_the_review(env: dict[str, str], reference: str, agencies: list[str]) -> None:
+    """The decision started the review's own run, review-<REFERENCE>: its people keep it on the secure website
+    (review_on_the_website) through to publication, and the case closes. Prints the case's timeline through the
+    review."""
     deadline = time.monotonic() + 120
     while (shown := review_show(env, reference)) is None or shown["stage"] != "under_way":
         if time.monotonic() > deadline:
             raise RuntimeError(f"the review of {reference} was not commissioned within 120 s")
         time.sleep(1)
-    for code in agencies:
-        cig(env, "review", "engage", reference, "--agency", code, "--by", f"{code} member (invented)")
-    cig(env, "review", "member", reference, "--group", "review", "--name", "Harper Headofservice (invented)",
-        "--agency", "CSC", "--role", "Head of Service", "--email", "h.headofservice@example.org")
-    cig(env, "review", "member", reference, "--group", "case", "--name", "Quinn Healthvisitor (invented)",
-        "--agency", "HEALTH", "--role", "Health visitor", "--email", "q.healthvisitor@example.org")
-    cig(env, "review", "terms", reference, "--terms", "How health and social care shared information (invented).",
-        "--scope", "The four months before the incident; every agency involved.")
-    for milestone in shown["milestones"]:
-        cig(env, "review", "milestone", reference, "--stage", milestone["code"], "--done-on", today, "--by", "Bailey Manager")
-    cig(env, "review", "family", reference, "--complete-on", today)
-    for body in ("cig", "executive_group", "board"):
-        cig(env, "review", "ratify", reference, "--by", body)
-    cig(env, "review", "publish", reference, "--on", today, "--link", "https://northshire-scp.example.org/reviews/scr-1",
-        "--response-link", "https://northshire-scp.example.org/reviews/scr-1-response", "--theme", "neglect")
+    review_on_the_website(env, reference, shown, agencies)
     deadline = time.monotonic() + 120
     while (shown := review_show(env, reference)) is None or shown["case_status"] != "closed":
         if time.monotonic() > deadline:
@@ -204,5 +345,6 @@ def run_demo(env: dict[str, str]) -> int:
         print(f"demo: FAILED: {len(mails)} messages delivered, expected {expected}; missing: {', '.join(missing) or 'none'}",
               file=sys.stderr)
         return 1
-    print(f"demo: {len(mails)} messages delivered, decision recorded, the review published and the case closed")
+    print(f"demo: {len(mails)} messages delivered, decision recorded, the review published and the case closed "
+          "(the review kept on the website by its people)")
     return 0

@@ -2,7 +2,7 @@
 
 `make up`'s stack (server, process worker, local SMTP server, deployments from prefect.yaml)
 is started as `cli.stack` starts it; `make demo`'s referral then runs through every step with
-the people simulated by `cig` commands.
+the people simulated by `cig` commands, and its review is kept by its people on the secure website.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
             assert undelivered["expect"] == ["prefect.task-run.Failed"]
             assert undelivered["match"]["prefect.resource.name"] == "send_messages-*"
             assert run_demo(env) == 0  # first: it counts every message the mail server received
+            the_review_was_kept_on_the_website()
             check_the_forms_in_a_browser(env, deployments["submit-referral"]["id"])
             # the server's scheduler has put the next deadline sweeps on the calendar
             assert call(api, "/flow_runs/filter", {"flow_runs": {
@@ -67,6 +68,33 @@ def test_the_stack_serves_the_cigscr1_form_and_runs_a_referral_end_to_end(tmp_pa
         os.environ.update(saved)
     out = capsys.readouterr().out
     assert re.search(r"demo: \d+ messages delivered, decision recorded, the review published and the case closed", out)
+    for person, did in (("the business manager", "records the publication"), ("the executive group", "ratifies"),
+                        ("the partnership board", "ratifies"), ("the action's named lead", "records the action done")):
+        assert f"$ (a browser) {person}: {did}" in out, person  # the demo says who did what on the website
+
+
+def the_review_was_kept_on_the_website() -> None:
+    """The demo's review went to publication through the website's pages, each person by their own link: the
+    case's audit trail names each step's actor as a link's holder (the website's words), not a `cig` user."""
+    from casework.office import open_office
+    from casework.store import cases as store
+
+    office = open_office()
+    with office.sessions() as session:
+        [reference] = [c.reference for c in store.list_cases(session)]  # the demo's one case
+        trail = [(e.action, e.actor) for e in store.audit_trail(session, reference=reference)]
+
+    def actors(action: str) -> list[str]:
+        return [actor for done, actor in trail if done == action]
+
+    assert len(actors("agency engagement confirmed")) == 7
+    assert all(re.fullmatch(r"agency [A-Z]+ \(link \d+\)", actor) for actor in actors("agency engagement confirmed"))
+    assert [re.sub(r" \(link \d+\)", "", actor) for actor in actors("review drafts ratified")] == [
+        "cig", "executive group", "board"]
+    for action in ("terms of reference recorded", "family involvement recorded", "review document uploaded",
+                   "review published"):
+        assert actors(action) and all(re.fullmatch(r"the business manager \(link \d+\)", a) for a in actors(action)), action
+    assert any(re.fullmatch(r"the action's named lead \(link \d+\)", a) for a in actors("learning action updated"))
 
 
 def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -> None:

@@ -461,11 +461,11 @@ def measure_website(size: Size) -> tuple[str | None, list[str]]:
     log(f"website: {people} people at once, {rounds} round(s)")
     started = time.monotonic()
     try:
-        returns, decisions = asyncio.run(website.measure(people, rounds))
+        returns, decisions, review = asyncio.run(website.measure(people, rounds))
     except Exception as failure:  # reported in the file and the exit status, as a measurement's failure is
         log(f"  website failed: {type(failure).__name__}: {failure}")
         return None, [f"website failed: {type(failure).__name__}: {failure}"]
-    return website.section(returns, decisions, people, rounds, time.monotonic() - started), []
+    return website.section(returns, decisions, people, rounds, time.monotonic() - started, review), []
 
 
 def machine(load_before: float) -> str:

@@ -33,4 +33,10 @@ def test_the_smallest_bench_runs_every_measurement_without_error(
     for heading in ("One referral against Prefect's floor", "Human action to email", "Cost of holding cases",
                     "Sweep cost against open cases", "A person's step on the secure website, 2 at once"):
         assert heading in report
+    from bench.website import REVIEW_PAGES, REVIEW_SUBMITS  # issue 20's pages and their submits, in section 6
+
+    for title in REVIEW_PAGES:
+        assert f"| {title}, page shown |" in report, title
+    for title in REVIEW_SUBMITS:
+        assert f"| {title}, submit to confirmation page |" in report, title
     assert "## Errors\n\nnone" in report

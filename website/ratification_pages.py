@@ -16,13 +16,11 @@ Needs the office (casework.office) and, from website.app, the link look-up, the 
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
-from urllib.parse import quote
 
 from fastapi import BackgroundTasks, FastAPI, Request
 from pydantic import ValidationError
@@ -44,7 +42,7 @@ from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import Case, PersonalLink
 from website.fields import PageField, all_fields, field_errors, posted_input, refusal_problem, validation_problems
 from website.pages import page
-from website.review_pages import OpenLink, Opened, date_fields, form_fields, posted_dates, task_form
+from website.review_pages import OpenLink, Opened, date_fields, form_fields, posted_dates, review_document, task_form
 from website.security import form_token, form_token_valid, same_origin
 
 log = logging.getLogger("website")
@@ -193,17 +191,7 @@ class RatificationPages:
         opened = self.open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
-        found = None
-        if opened.step is LinkStep.ratification:
-            with self.office.sessions() as session:
-                case = store.get_case(session, reference=opened.reference or "")
-                found = next((d for d in review_store.review_documents(session, case=case) if d.id == number), None)
-        if found is None:
-            return page("not_found.html", status=404, **self.common())
-        self.audit_view(opened, "review document downloaded", found.id, document=found.id, kind=found.kind)
-        filename = quote(found.document["filename"])
-        return Response(base64.b64decode(found.document["content"]), media_type=found.document["content_type"],
-                        headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"})
+        return review_document(self, opened, number, LinkStep.ratification)
 
     async def after(self, reference: str) -> None:
         """After the page: send the outcome's emails, and wake the review's run, which waits for ratification."""

@@ -523,17 +523,7 @@ class ReviewPages:
         opened = self.open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
-        found = None
-        if opened.step is LinkStep.review:
-            with self.office.sessions() as session:
-                case = store.get_case(session, reference=opened.reference or "")
-                found = next((d for d in review_store.review_documents(session, case=case) if d.id == number), None)
-        if found is None:
-            return page("not_found.html", status=404, **self.common())
-        self.audit_view(opened, "review document downloaded", found.id, document=found.id, kind=found.kind)
-        filename = quote(found.document["filename"])
-        return Response(base64.b64decode(found.document["content"]), media_type=found.document["content_type"],
-                        headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"})
+        return review_document(self, opened, number, LinkStep.review)
 
     def refused_task(self, task: Task | None, token: str) -> HTMLResponse:
         """A task this link cannot open now: unknown, not yet possible, or already recorded (nothing else said)."""
@@ -641,3 +631,20 @@ def add_review_routes(app: FastAPI, office: Office, *, open_link: OpenLink, audi
         return await pages.post_task(request, token, name, tasks)
 
     return pages
+
+
+def review_document(pages: Any, opened: Any, number: int, step: LinkStep) -> Response:
+    """Uploaded document `number` of the opened link's review, as a download, to a link of `step` only
+    (404 otherwise, revealing nothing); the download audited. `pages` serves it (its office, audit and
+    common context): the task list's downloads and the ratification pages' are this one."""
+    found = None
+    if opened.step is step:
+        with pages.office.sessions() as session:
+            case = store.get_case(session, reference=opened.reference or "")
+            found = next((d for d in review_store.review_documents(session, case=case) if d.id == number), None)
+    if found is None:
+        return page("not_found.html", status=404, **pages.common())
+    pages.audit_view(opened, "review document downloaded", found.id, document=found.id, kind=found.kind)
+    filename = quote(found.document["filename"])
+    return Response(base64.b64decode(found.document["content"]), media_type=found.document["content_type"],
+                    headers={"content-disposition": f"attachment; filename*=UTF-8''{filename}"})

@@ -134,7 +134,7 @@ def commission_review(office: Office, reference: str, *, now: datetime, actor: s
         if not starts_review(case.decision):
             raise store.NotAtThisStep(f"{reference}: its decision ({case.decision or 'none yet'}) initiates no review")
         plans = load_review_plans()
-        plan = plan_for(case.decision or "", plans)
+        plan = plan_for(case.decision or "", plans, ruleset=case.regime)
         review, new = review_store.commission_review(
             session, case=case, plan=plan, agencies=[a.code for a in office.partnership.agencies],
             calendar=office.calendar, now=now, actor=actor)

@@ -68,6 +68,47 @@ class Notice(BaseModel):
     sent_at: Literal["referral", "decision"]
     clock: str
     title: str
+    document: Literal["rapid_review"] | None = Field(
+        None, description="a document built from the case and attached (wt2023: the rapid review itself)")
+    reply_clock: str | None = Field(
+        None, description="the clock started when the notice is sent, met when the recipient's reply is recorded")
+
+
+RAPID_REVIEW_SECTIONS = ("facts", "agencies", "immediate_action", "learning", "criteria", "national_review", "sign_off")
+RAPID_REVIEW_FIELDS = ("facts_established", "immediate_action", "learning_so_far", "national_review")
+
+
+class RapidReviewDocument(BaseModel):
+    """The rapid review as the Panel receives it (casework.referral.panel): the headings of its sections, in the
+    order of the Panel's rapid review template; the labels of what the rapid review meeting records for it (the
+    recommendation form's extra fields); what a section with nothing recorded says; the email's sentence on the
+    attachment; and the LCSPR criteria the partners considered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1)
+    filename: str = Field(pattern=r"^[a-z0-9-]{1,40}$", description="the document's file name before the reference")
+    sections: dict[str, str]
+    fields: dict[str, str]
+    not_recorded: str = Field(min_length=1)
+    attached: str = Field(min_length=1)
+    criteria: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _template_order(self) -> "RapidReviewDocument":
+        if tuple(self.sections) != RAPID_REVIEW_SECTIONS:
+            raise ValueError(f"sections: give exactly {', '.join(RAPID_REVIEW_SECTIONS)}, in that order (the Panel's "
+                             "rapid review template)")
+        if set(self.fields) != set(RAPID_REVIEW_FIELDS):
+            raise ValueError(f"fields: give exactly {', '.join(RAPID_REVIEW_FIELDS)}")
+        return self
+
+    def words(self) -> list[tuple[str, str]]:
+        """(where, text) of every word a person reads, for the retired-words check."""
+        return ([("title", self.title), ("not_recorded", self.not_recorded), ("attached", self.attached)]
+                + [(f"sections.{k}", v) for k, v in self.sections.items()]
+                + [(f"fields.{k}", v) for k, v in self.fields.items()]
+                + [(f"criteria.{i}", v) for i, v in enumerate(self.criteria)])
 
 
 class NonPublicationNotice(BaseModel):
@@ -178,10 +219,14 @@ class RuleSet(BaseModel):
         "them (an all-capitals word is matched exactly, a phrase in any case)")
     roles: dict[str, Role] = Field(default_factory=dict)
     steps: dict[str, Step] = Field(default_factory=dict)
+    decision_step: str = Field(
+        "decision", description="the step of `steps` whose deciders make the case's decision (wt2015: the "
+        "independent chair's decision; wt2023: the rapid review, by the safeguarding partners)")
     clocks: dict[str, Clock]
     notices: dict[str, Notice]
     non_publication_notice: NonPublicationNotice | None = None
     rapid_review: RapidReviewSchedule | None = None
+    rapid_review_document: RapidReviewDocument | None = None
     yearly_report: YearlyReport | None = None
 
     @model_validator(mode="after")
@@ -192,6 +237,10 @@ class RuleSet(BaseModel):
         for name, notice in self.notices.items():
             if notice.clock not in self.clocks:
                 raise ValueError(f"notices.{name}.clock: '{notice.clock}' is not a clock of this rule set")
+            if notice.reply_clock is not None and notice.reply_clock not in self.clocks:
+                raise ValueError(f"notices.{name}.reply_clock: '{notice.reply_clock}' is not a clock of this rule set")
+            if notice.document == "rapid_review" and self.rapid_review_document is None:
+                raise ValueError(f"notices.{name}.document: rapid_review needs the rule set's rapid_review_document")
         for key in REQUIRED_TERMS:
             if key not in self.terms:
                 raise ValueError(f"terms.{key}: required (every rule set names this step)")
@@ -200,6 +249,8 @@ class RuleSet(BaseModel):
         words += [(f"notices.{key}.title", notice.title) for key, notice in self.notices.items()]
         words += [(f"roles.{key}.title", role.title) for key, role in self.roles.items()]
         words += [(f"steps.{key}.title", step.title) for key, step in self.steps.items()]
+        if self.rapid_review_document is not None:
+            words += [(f"rapid_review_document.{where}", text) for where, text in self.rapid_review_document.words()]
         for where, text in words:
             if word := retired_word_in(text, self.retired_words):
                 raise ValueError(f"{where}: '{text}' uses '{word}', a word of the regime {self.name} replaced")
@@ -222,6 +273,9 @@ class RuleSet(BaseModel):
             if self.yearly_report.sent_clock not in self.clocks:
                 raise ValueError(f"yearly_report.sent_clock: '{self.yearly_report.sent_clock}' is not a clock of "
                                  "this rule set")
+        if self.steps and self.decision_step not in self.steps:
+            raise ValueError(f"decision_step: '{self.decision_step}' is not a step of this rule set (its steps: "
+                             f"{', '.join(self.steps)})")
         for where, role in named:
             if role not in self.roles and role not in EVERYONE_OF:
                 raise ValueError(f"{where}: '{role}' is not a role of this rule set (its roles: "
@@ -240,6 +294,11 @@ class RuleSet(BaseModel):
         except KeyError:
             raise ValueError(f"rule set '{self.name}' has no step '{name}' (its steps: "
                              f"{', '.join(self.steps)})") from None
+
+    @property
+    def deciding(self) -> Step:
+        """The step that makes the case's decision: who decides it, with what quorum, and who is told."""
+        return self.step(self.decision_step)
 
     @property
     def notifies_panel_at_referral(self) -> bool:

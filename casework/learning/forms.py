@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from casework.forms import AgencyCode, Email, Form, Line, Name, Text, not_in_future, today_from
+from casework.forms import AgencyCode, Email, Form, Line, Link, Name, Text, not_in_future, today_from
 from casework.learning.rules import ImpactOutcome, Plan
 
 
@@ -175,3 +175,29 @@ class TargetDateDecisionForm(Form):
         if self.decision is TargetDecision.declined and not self.note:
             raise ValueError("note: say why the new date is declined")
         return self
+
+
+class YearlyReportTexts(Form):
+    """What only the safeguarding partners can write in their yearly report (Working Together 2023); the
+    reviews, their clocks and the actions done come from the case records. Kept in a YAML file, one key per
+    field, as the learning summary's texts are."""
+
+    what_we_did: Text | None = Field(None, description="What the partners did in the period, in their words (the "
+                                     "reviews commissioned, completed and published are added from the records)")
+    impact: Text | None = Field(None, description="The impact of the learning from reviews on practice (the actions "
+                                "done with their evidence are added from the records)")
+    effectiveness: Text = Field(description="How effective the arrangements were")
+    scrutiny: Text = Field(description="The independent scrutineer's findings")
+    voice: Text = Field(description="How children's and families' voice shaped the work, and what they said")
+
+
+class YearlyReportPublicationForm(Form):
+    """The safeguarding partners' yearly report published: which period, when, and where; it is then sent to
+    the rule set's recipients (the Child Safeguarding Practice Review Panel and the Secretary of State)."""
+
+    period_starts_on: date = Field(title="First day of the period",
+                                   description="The first day of the report's 12-month period, e.g. 2026-04-01")
+    published_on: date = Field(title="Published on", description="The date the report was published")
+    link: Link = Field(description="Where the report is published (an http or https address)")
+
+    _past = field_validator("published_on")(not_in_future)

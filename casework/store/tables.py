@@ -70,6 +70,13 @@ class Case(Base):
     decided_by: Mapped[str | None] = mapped_column(String(120))
     lead_reviewers: Mapped[list | None] = mapped_column(JSON)
     panel_details: Mapped[dict | None] = mapped_column(SealedJSON)
+    # wt2023: what the rapid review meeting recorded for the Panel (facts_established, immediate_action,
+    # learning_so_far, national_review) and the Panel's reply (casework.referral.panel.PanelReply) with its
+    # reasons and who recorded it
+    rapid_review: Mapped[dict | None] = mapped_column(SealedJSON)
+    panel_reply: Mapped[str | None] = mapped_column(String(40))
+    panel_reply_on: Mapped[date | None]
+    panel_reply_detail: Mapped[dict | None] = mapped_column(SealedJSON)
     # the Serious Incident Notification (step 1): its dates on the tracker, the notification itself sealed
     sin_completed_on: Mapped[date | None]
     sin_sent_on: Mapped[date | None]

@@ -1,5 +1,5 @@
 """Migration 0010 (the files of evidence an action's named lead uploads on the action's page) adds its table to a
-database at 0009 with a review in it, keeps the review, and comes off again; 0010 is the one head."""
+database at 0009 with a review in it, keeps the review, and comes off again; one head follows it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.tasks.migration_steps import (  # empty_database: the fixture
 
 def test_the_action_documents_migration_is_the_one_head_after_review_documents() -> None:
     script = ScriptDirectory.from_config(config(None))
-    assert script.get_heads() == ["0010"]
+    assert len(script.get_heads()) == 1  # later migrations (0011, the rapid review to the Panel) follow
     assert script.get_revision("0010").down_revision == "0009"
 
 

@@ -37,6 +37,7 @@ from flows.launch import (
     wait_for_earlier_checks,
 )
 from tasks.artifacts import publish_tracker
+from tasks.learning import queue_yearly_report_warning
 from tasks.mail import send_messages
 from tasks.reminders import queue_deadline_reminders
 
@@ -90,6 +91,8 @@ async def deadline_sweep(now: datetime | None = None, recovery_limit: int = 3, r
         logger.info("%s: woke its review run, suspended at a step already recorded; it moves on", reference)
     outcome = queue_deadline_reminders(moment)
     logger.info("Looked at %d open deadline(s); queued %d message(s) %s", outcome.looked_at, outcome.queued, outcome.by_kind)
+    if warned := queue_yearly_report_warning(moment):  # the yearly report not yet sent to all its recipients
+        logger.warning("The published yearly report has not reached all its recipients: the business manager is warned")
     try:
         await send_messages(None)  # also resends anything a mail-server outage left pending
     except DeliveryIncomplete as incomplete:
@@ -106,4 +109,4 @@ async def deadline_sweep(now: datetime | None = None, recovery_limit: int = 3, r
         await publish_tracker()  # breaches appear with time, not only with stage changes
     except Exception as problem:  # the tracker is a view: never fail the sweep for it
         logger.warning("The tracker artifact was not refreshed: %s", problem)
-    return outcome.queued
+    return outcome.queued + warned

@@ -13,6 +13,7 @@ from casework.learning.actions import learning_index
 from casework.learning.documents import index_markdown
 from casework.office import open_office
 from tasks.artifacts import ARTIFACT_TASK
+from tasks.cases import DB_TASK
 
 INDEX_KEY = "learning-and-improvement-index"
 
@@ -39,3 +40,28 @@ async def write_annual_report(year: int, email: bool = True) -> str:
     await acreate_markdown_artifact(key=f"annual-report-{year}", markdown=published.markdown,
                                     description=published.report.title)
     return str(published.markdown_path)
+
+
+@task(name="write_yearly_report", **ARTIFACT_TASK)
+async def write_yearly_report(starts_in: int = 0) -> str:
+    """Write the safeguarding partners' yearly report for the period starting in `starts_in` (default: the
+    latest that has ended) as markdown and Word under the papers folder, publish it as the artifact
+    `yearly-report-YYYY-MM`; return the markdown's path."""
+    from casework.learning.yearly import period_slug
+    from casework.learning.yearly_publication import report_period, write_yearly_report as write
+
+    office = open_office()
+    now = datetime.now(timezone.utc)
+    period = report_period(office, now=now, starts_in=starts_in)
+    written = write(office, period, now=now)
+    await acreate_markdown_artifact(key=f"yearly-report-{period_slug(period)}", markdown=written.markdown,
+                                    description=written.title)
+    return str(written.markdown_path)
+
+
+@task(name="queue_yearly_report_warnings", **DB_TASK)
+def queue_yearly_report_warning(now: datetime) -> int:
+    """Queue the warning that a published yearly report has not gone to every recipient, once per report."""
+    from casework.learning.yearly_publication import queue_yearly_report_warnings
+
+    return queue_yearly_report_warnings(open_office(), now=now)

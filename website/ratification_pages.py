@@ -72,7 +72,8 @@ def ratification_fields() -> tuple[PageField, ...]:
 def link_body(case: Case, round: int) -> Ratifier | None:
     """The body a ratification link issued after `round` outcomes is for: the one next after them."""
     review = case.review
-    return next_ratifier(ratification_history(review)[:round]) if review is not None else None
+    return next_ratifier(ratification_history(review)[:round], review_store.signing_bodies(case)) \
+        if review is not None else None
 
 
 def ratification_step_facts(case: Case, link: PersonalLink) -> StepFacts:
@@ -86,7 +87,8 @@ def ratification_step_facts(case: Case, link: PersonalLink) -> StepFacts:
     history = ratification_history(review)
     done = any(item.by is body for item in history[link.round:])
     waiting = ReviewStage(review.stage) in (ReviewStage.under_way, ReviewStage.ratifying)
-    return StepFacts(**same, open=waiting and next_ratifier(history) is body, done=done)
+    return StepFacts(**same, open=waiting and next_ratifier(history, review_store.signing_bodies(case)) is body,
+                     done=done)
 
 
 @dataclass
@@ -179,8 +181,8 @@ class RatificationPages:
                 link_store.mark_link_used(session, link=stored, now=moment)
         tasks.add_task(self.after, opened.reference or "")
         with self.office.sessions() as session:
-            following = next_ratifier(ratification_history(store.get_case(session, reference=opened.reference or
-                                                                            "").review))
+            case = store.get_case(session, reference=opened.reference or "")
+            following = next_ratifier(ratification_history(case.review), review_store.signing_bodies(case))
         return page("ratify_done.html", reference=opened.reference, body=RATIFIER_WORDS[body],
                     returned=given.result is RatificationResult.returned, on=given.on,
                     next_body=RATIFIER_WORDS[following] if following and outcome.stage is ReviewStage.ratifying

@@ -138,8 +138,10 @@ STAGE_WORDS = {
 
 
 def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today: date,
-                 plan_title: str | None = None, documents: tuple[str, ...] = ()) -> list[TaskSection]:
-    """The review's tasks, in the order of seed 002's flowchart, each with its status and a hint."""
+                 plan_title: str | None = None, documents: tuple[str, ...] = (),
+                 partners: tuple[str, ...] = ()) -> list[TaskSection]:
+    """The review's tasks, in the order of seed 002's flowchart, each with its status and a hint; the sign-off by
+    the bodies of the case's rule set (wt2023: the safeguarding partners, named by `partners`' organisations)."""
     stage = ReviewStage(review.stage)
     engagement = sorted((d for d in case.deadlines if d.kind == "review_engagement"), key=lambda d: d.subject or "")
     reviewers = [r["name"] for r in review.reviewers]
@@ -189,7 +191,8 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
              "Review is published)"),
     ]))
     history = ratification_history(review)
-    due = next_ratifier(history)
+    order = review_store.signing_bodies(case)
+    due = next_ratifier(history, order)
     finished = stage in (ReviewStage.published, ReviewStage.not_published, ReviewStage.closed)
     ratifications = [Task(
         "drafts", "Upload the drafts and the final report",
@@ -199,19 +202,25 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
         f"{_plural(len(documents), 'document')} uploaded" + ("; upload another" if not finished else "") if documents
         else "After the lead reviewer is appointed" if stage is ReviewStage.awaiting_reviewer
         else "PDF, Word or OpenDocument: the draft report, the action plans, the final report", again=not finished)]
-    for body in Ratifier:
+    for body in order:
         given = [r for r in history if r.by is body]
+        together = body is Ratifier.safeguarding_partners  # one sign-off, recorded here, naming the partners
         if any(r.result is RatificationResult.ratified for r in given):
-            status, hint = TaskStatus.completed, f"Ratified on {day(given[-1].on)}"
+            status, hint = TaskStatus.completed, f"{'Signed off' if together else 'Ratified'} on {day(given[-1].on)}"
         elif body is due and stage in (ReviewStage.under_way, ReviewStage.ratifying):
             status = TaskStatus.in_progress if given else TaskStatus.not_started
             hint = f"Returned with comments on {day(given[-1].on)}; record the revised drafts' outcome" if given else \
                 "Record the outcome of the meeting"
         else:
             status, hint = TaskStatus.cannot_start, "After the lead reviewer is appointed and the drafts go before " \
-                "the bodies before it" if body is not Ratifier.cig else "After the lead reviewer is appointed"
-        ratifications.append(Task(f"ratification-{body.value}", f"Drafts before {RATIFIER_WORDS[body]}", status, hint))
-    sections.append(TaskSection("Drafts and ratification", ratifications))
+                "the bodies before it" if body is not order[0] else "After the lead reviewer is appointed"
+        if together and partners:
+            hint += f". The partners: {', '.join(partners)}"
+        title = "Record the safeguarding partners' sign-off of the final report" if together else \
+            f"Drafts before {RATIFIER_WORDS[body]}"
+        ratifications.append(Task(f"ratification-{body.value}", title, status, hint))
+    sections.append(TaskSection("Drafts and sign-off" if Ratifier.safeguarding_partners in order else
+                                "Drafts and ratification", ratifications))
     publishing = []
     if review.availability != "not_published":
         publishing.append(Task(
@@ -415,8 +424,9 @@ class ReviewPages:
             review = case.review
             plan = self.plans.get(review.plan)
             documents = tuple(d.kind for d in review_store.review_documents(session, case=case))
+            partners = tuple(p.organisation for p in self.office.partnership.safeguarding_partners.values())
             sections = review_tasks(case, review, dict(self.agencies()), self.office.calendar.local_date(now()),
-                                    plan.title if plan else None, documents)
+                                    plan.title if plan else None, documents, partners)
         return case, review, sections
 
     # the task list

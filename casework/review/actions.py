@@ -238,7 +238,7 @@ def record_ratification(office: Office, reference: str, form: RatificationForm, 
         if after is not None and after is not form.by:  # the next body is told the drafts are ready, with its link
             messages = with_ratification_links(session, office, case, messages, body=after,
                                                round=len(review.ratifications), now=now)
-        if form.by is Ratifier.board and form.result.value == "ratified":  # the learning is the training officer's
+        if after is None and form.result.value == "ratified":  # signed off: the learning is the training officer's
             messages += learning_write_up(session, office, case, review, ratified_on=form.on, now=now)
         return _outcome(reference, review, case, queue(session, case, messages, now))
 
@@ -298,7 +298,7 @@ def drafts_ready(session: Session, office: Office, case: Case, review: Review, *
     they are ready, with its link to the ratification page; nothing when that body already holds a link for this
     round (the executive group and the board get theirs when the body before them ratifies)."""
     history = review_store.ratification_history(review)
-    body = next_ratifier(history)
+    body = next_ratifier(history, review_store.signing_bodies(case))
     if body is None or ReviewStage(review.stage) not in (ReviewStage.under_way, ReviewStage.ratifying):
         return []
     if any(link.round == len(history) for link in link_store.issued_links(session, case=case,

@@ -4,7 +4,8 @@ take `today` (or `now`) as an argument and never read the clock.
 - the plan laid out as milestones with target dates, and which is next and how late;
 - the stages a review moves through, and which moves are allowed;
 - who may be lead reviewer (seed 001 §5.6: fully independent of every agency for a statutory SCR);
-- the order of ratification (seed 002: the CIG, then the executive group, then the board);
+- who signs off the drafts, in order, as the rule set says (wt2015, seed 002: the CIG, then the executive group,
+  then the board; wt2023: the safeguarding partners);
 - what publication needs (seed 001 footnote 9: for an SCR, family involvement first) and how long the
   report stays available (seed 002: at least 12 months, then on request).
 """
@@ -20,6 +21,7 @@ from dateutil.relativedelta import relativedelta
 
 from casework.clocks import WorkingCalendar
 from config.review_plans import ReviewPlan
+from config.rulesets import RuleSet
 
 REVIEW_TYPES = frozenset({"scr", "critical_case_review", "multi_agency_concise_review", "individual_agency_review"})
 AVAILABLE_MONTHS = 12  # seed 002: "readily accessible on the LSCB's website for a minimum of 12 months"
@@ -144,16 +146,38 @@ def check_reviewer(review_type: str, kind: ReviewerKind, independent_of_agencies
 # --- drafts and ratification -------------------------------------------------------------------
 
 class Ratifier(StrEnum):
-    """Who ratifies, in the order of seed 002's flowchart."""
+    """A body that signs off a review's drafts; which do, in which order, is the rule set's (`sign_off_order`)."""
 
     cig = "cig"  # "Draft Report and Findings to LSCB Critical Incident Group"
     executive_group = "executive_group"  # "actions plans reviewed / revised / ratified by LSCB Executive Group"
     board = "board"  # "Final Report and Action Plans to LSCB for ratification"
+    safeguarding_partners = "safeguarding_partners"  # wt2023: the partners sign off the LCSPR's final report
 
 
 RATIFIER_WORDS = {Ratifier.cig: "the Critical Incident Group (draft report and findings)",
                   Ratifier.executive_group: "the executive group (multi- and single-agency action plans)",
-                  Ratifier.board: "the partnership board (final report and action plans)"}
+                  Ratifier.board: "the partnership board (final report and action plans)",
+                  Ratifier.safeguarding_partners: "the safeguarding partners (sign-off of the final report)"}
+SIGNED_OFF = {Ratifier.cig: "the Critical Incident Group has already ratified the draft report",
+              Ratifier.executive_group: "the executive group has already ratified the action plans",
+              Ratifier.board: "the board has already ratified the final report",
+              Ratifier.safeguarding_partners: "the safeguarding partners have already signed off the final report"}
+NOT_SIGNED_OFF = {Ratifier.cig: "the Critical Incident Group has not ratified the draft report yet",
+                  Ratifier.executive_group: "the executive group has not ratified the action plans yet",
+                  Ratifier.board: "the partnership board has not ratified the final report yet",
+                  Ratifier.safeguarding_partners: "the safeguarding partners have not signed off the final report yet"}
+SEED_ORDER = (Ratifier.cig, Ratifier.executive_group, Ratifier.board)  # seed 002's flowchart (wt2015)
+
+
+def sign_off_order(rules: RuleSet) -> tuple[Ratifier, ...]:
+    """Who signs off a review's drafts under `rules`, in order: its `ratification` step's `ratifies` (wt2015: the
+    CIG, the executive group, the board), else its `sign_off` step's deciders as one body (wt2023: the safeguarding
+    partners, recorded together on the business manager's task list), else the seed's order."""
+    if "ratification" in rules.steps and rules.steps["ratification"].ratifies:
+        return tuple(Ratifier(body) for body in rules.steps["ratification"].ratifies)
+    if "sign_off" in rules.steps and rules.steps["sign_off"].decides:
+        return (Ratifier.safeguarding_partners,)
+    return SEED_ORDER
 
 
 class RatificationResult(StrEnum):
@@ -168,24 +192,24 @@ class Ratification:
     on: date
 
 
-def next_ratifier(history: Sequence[Ratification]) -> Ratifier | None:
-    """Who considers the drafts next: the first body in order that has not ratified them since they were
-    last returned (a return sends them back to the body that returned them); None once the board has."""
+def next_ratifier(history: Sequence[Ratification], order: Sequence[Ratifier] = SEED_ORDER) -> Ratifier | None:
+    """Who considers the drafts next: the first body in `order` that has not ratified them since they were
+    last returned (a return sends them back to the body that returned them); None once the last has."""
     ratified: set[Ratifier] = set()
     for item in history:
         if item.result is RatificationResult.ratified:
             ratified.add(item.by)
-    for body in Ratifier:
+    for body in order:
         if body not in ratified:
             return body
     return None
 
 
-def check_ratification(history: Sequence[Ratification], by: Ratifier) -> None:
-    """Refuse (ValueError naming `by`) a ratification out of the seed's order."""
-    expected = next_ratifier(history)
+def check_ratification(history: Sequence[Ratification], by: Ratifier, order: Sequence[Ratifier] = SEED_ORDER) -> None:
+    """Refuse (ValueError naming `by`) a ratification out of the rule set's order."""
+    expected = next_ratifier(history, order)
     if expected is None:
-        raise ValueError("by: the board has already ratified the final report")
+        raise ValueError(f"by: {SIGNED_OFF[order[-1]]}")
     if by is not expected:
         raise ValueError(f"by: the drafts go to {RATIFIER_WORDS[expected]} next, not to {by.value.replace('_', ' ')}")
 
@@ -197,22 +221,23 @@ class FamilyInvolvement(StrEnum):
     not_possible = "not_possible"
 
 
-def check_publication(review_type: str, family: FamilyInvolvement | None, board_ratified: bool) -> None:
-    """Publication needs the board's ratification, and for an SCR the family's involvement complete or
-    recorded as not possible (seed 001 footnote 9). ValueError naming what is missing."""
+def check_publication(review_type: str, family: FamilyInvolvement | None, board_ratified: bool,
+                      last_body: Ratifier = Ratifier.board) -> None:
+    """Publication needs the last body's sign-off (wt2015: the board's ratification), and for an SCR the family's
+    involvement complete or recorded as not possible (seed 001 footnote 9). ValueError naming what is missing."""
     if not board_ratified:
-        raise ValueError("published_on: the partnership board has not ratified the final report yet")
+        raise ValueError(f"published_on: {NOT_SIGNED_OFF[last_body]}")
     if review_type == "scr" and family is None:
         raise ValueError("family_involvement: for an SCR the family's involvement must be complete before the final "
                          "report is published: ask the partnership administrator to record it, or why it was not "
                          "possible")
 
 
-def check_non_publication(stage: ReviewStage, board_ratified: bool) -> None:
-    """A decision not to publish is taken on the final report, once the board has ratified it, and only
-    while it awaits publication. ValueError naming the field otherwise."""
+def check_non_publication(stage: ReviewStage, board_ratified: bool, last_body: Ratifier = Ratifier.board) -> None:
+    """A decision not to publish is taken on the final report, once the last body signed it off (wt2015: the
+    board), and only while it awaits publication. ValueError naming the field otherwise."""
     if not board_ratified:
-        raise ValueError("decided_on: the partnership board has not ratified the final report yet")
+        raise ValueError(f"decided_on: {NOT_SIGNED_OFF[last_body]}")
     if stage is not ReviewStage.awaiting_publication:
         raise ValueError(f"decided_on: the review is {stage.value.replace('_', ' ')}, not awaiting publication")
 

@@ -20,7 +20,7 @@ from casework.review.reminders import REVIEW_MILESTONE
 from casework.review.rules import (
     MilestoneState, Ratification, RatificationResult, Ratifier, ReviewStage, available_until, check_milestone_done,
     check_non_publication, check_publication, check_ratification, check_review_move, check_reviewer, lay_out, next_ratifier,
-    FamilyInvolvement,
+    FamilyInvolvement, sign_off_order,
 )
 from casework.store.cases import AlreadyRecorded, NotAtThisStep, _set_deadline, audit, meet_deadline
 from casework.store.tables import Case, Review, ReviewDocument, ReviewMilestone, ReviewPerson
@@ -228,18 +228,33 @@ def ratification_history(review: Review) -> list[Ratification]:
             for r in review.ratifications]
 
 
+def signing_bodies(case: Case) -> tuple[Ratifier, ...]:
+    """Who signs off the case's review, in order, under its rule set (wt2015: the CIG, the executive group, the
+    board; wt2023: the safeguarding partners)."""
+    from config.rulesets import load_ruleset
+
+    return sign_off_order(load_ruleset(case.regime))
+
+
+def signed_off(case: Case, review: Review) -> bool:
+    """Whether every body that signs off the review has (the final report may then be published)."""
+    return next_ratifier(ratification_history(review), signing_bodies(case)) is None
+
+
 def record_ratification(session: Session, *, case: Case, review: Review, form: RatificationForm, now: datetime,
                         actor: str) -> Ratifier | None:
-    """The drafts before the CIG, the executive group or the board, in that order; returns who is next
-    (None once the board has ratified: publication is next)."""
+    """The drafts before the bodies that sign them off, in the rule set's order (wt2015: the CIG, the executive
+    group, the board; wt2023: the safeguarding partners); returns who is next (None once the last has signed them
+    off: publication is next)."""
     if ReviewStage(review.stage) not in (ReviewStage.under_way, ReviewStage.ratifying):
         raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}, not at ratification")
-    check_ratification(ratification_history(review), form.by)
+    order = signing_bodies(case)
+    check_ratification(ratification_history(review), form.by, order)
     review.ratifications = [*review.ratifications, {"by": form.by.value, "result": form.result.value,
                                                     "on": form.on.isoformat(), "comments": form.comments}]
     if ReviewStage(review.stage) is ReviewStage.under_way:
         _move(review, ReviewStage.ratifying, now)
-    after = next_ratifier(ratification_history(review))
+    after = next_ratifier(ratification_history(review), order)
     if after is None:
         _move(review, ReviewStage.awaiting_publication, now)
     _consume_wait(case)
@@ -255,7 +270,7 @@ def record_review_publication(session: Session, *, case: Case, review: Review, f
     from casework.store.cases import record_publication
 
     family = FamilyInvolvement(review.family["involvement"]) if review.family else None
-    check_publication(review.review_type, family, next_ratifier(ratification_history(review)) is None)
+    check_publication(review.review_type, family, signed_off(case, review), signing_bodies(case)[-1])
     if ReviewStage(review.stage) is not ReviewStage.awaiting_publication and case.published_on is None:
         raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}, not awaiting publication")
     record_publication(session, case=case, form=form, calendar=calendar, now=now, actor=actor)
@@ -278,7 +293,7 @@ def record_non_publication(session: Session, *, case: Case, review: Review, form
     from casework.store.cases import sealed_identities
 
     check_no_identities({"reason": form.reason, "improvements_link": form.improvements_link}, *sealed_identities(case))
-    check_non_publication(ReviewStage(review.stage), next_ratifier(ratification_history(review)) is None)
+    check_non_publication(ReviewStage(review.stage), signed_off(case, review), signing_bodies(case)[-1])
     if case.decided_at is not None and form.decided_on < calendar.local_date(case.decided_at):
         raise ValueError(f"decided_on: {form.decided_on.isoformat()} is before the decision to review")
     review.availability = "not_published"

@@ -12,6 +12,7 @@ from casework.review.rules import (
     RATIFIER_WORDS, MilestoneState, ReviewStage, days_overdue, next_milestone, next_ratifier, Ratification,
     RatificationResult, Ratifier,
 )
+from casework.review.store import signing_bodies
 from casework.store.tables import Case, Review
 
 STEP_WORDS = {
@@ -73,7 +74,7 @@ def review_view(case: Case, review: Review, today: date) -> ReviewView:
         commissioned_on=review.commissioned_on, lead_reviewers=[r["name"] for r in review.reviewers],
         next_milestone=upcoming.label if upcoming else None, next_milestone_on=upcoming.target_on if upcoming else None,
         days_overdue=days_overdue(upcoming, today),
-        next_ratifier=(n.value if (n := next_ratifier(history)) else None),
+        next_ratifier=(n.value if (n := next_ratifier(history, signing_bodies(case))) else None),
         terms_agreed_on=(review.terms or {}).get("agreed_on"),
         family=(review.family or {}).get("involvement"),
         engagement_outstanding=sorted(d.subject for d in case.deadlines if d.kind == "review_engagement" and d.met_at is None),

@@ -302,9 +302,15 @@ class RuleSet(BaseModel):
 
     @property
     def notifies_panel_at_referral(self) -> bool:
-        """Whether a notice goes to the Panel at referral (wt2023's serious incident notification, which
-        is then the case's SIN)."""
-        return any(notice.sent_at == "referral" for notice in self.notices.values())
+        """Whether the Panel is notified of the incident from the referral: a notice sent then, or (wt2023) the
+        local authority's serious incident notification on its own clock, which is then the case's SIN."""
+        return "serious_incident_notice" in self.clocks or any(
+            notice.sent_at == "referral" for notice in self.notices.values())
+
+    def told_at(self, step: str) -> list[str]:
+        """Who is told at `step` (role keys, `referrer`, `agencies`, `safeguarding_partners`); none when the rule set
+        has no such step."""
+        return list(self.steps[step].told) if step in self.steps else []
 
     def term(self, key: str) -> str:
         """The regime's name for a step or review type."""

@@ -40,6 +40,7 @@ from casework.referral.messages import (
     return_receipts,
     serious_incident_notification,
     listing_notices,
+    step_people,
     recommendation_notice,
     referral_notices,
 )
@@ -137,10 +138,9 @@ def submit_referral(office: Office, form: ReferralForm, *, now: datetime, actor:
             session, form=form, prefix=office.partnership.reference_prefix, rules=rules,
             calendar=office.calendar, now=now, actor=actor,
         )
-        contacts = office.partnership.contacts
+        screeners = {c.email for c in step_people(office.partnership, rules, "screening", "decides")}
         messages = with_step_links(session, office, case, referral_notices(case_file(case), office.partnership, rules),
-                                   step=LinkStep.screening, template="referral_notice",
-                                   recipients={contacts.cig_chair.email, contacts.business_manager.email}, now=now)
+                                   step=LinkStep.screening, template="referral_notice", recipients=screeners, now=now)
         queued = queue(session, case, messages, now)
         return Outcome(case.reference, Stage(case.stage), queued)
 

@@ -104,9 +104,32 @@ def referrer_name(case: CaseFile, partnership: Partnership) -> str:
     return partnership.agency(case.referring_agency).name
 
 
+def role_contacts(partnership: Partnership, rules: RuleSet, keys: list[str]) -> list[tuple[Contact, str]]:
+    """Who acts in each of the rule set's roles `keys` (`safeguarding_partners`: every partner's acting person),
+    with how a person reads the role; each address once, in order. The referrer, the agencies and an optional role
+    the partnership file does not name are nobody here."""
+    people: dict[str, tuple[Contact, str]] = {}
+    for key in keys:
+        if key in ("referrer", "agencies"):
+            continue
+        title = "a safeguarding partner" if key == "safeguarding_partners" else rules.roles[key].title
+        for contact in partnership.role(key, rules.name):
+            people.setdefault(contact.email.lower(), (contact, title))
+    return list(people.values())
+
+
+def step_people(partnership: Partnership, rules: RuleSet, step: str, part: str = "told") -> list[Contact]:
+    """The people who decide (`part="decides"`) or are told at the rule set's `step` (none when it has no such
+    step)."""
+    if step not in rules.steps:
+        return []
+    return [contact for contact, _ in role_contacts(partnership, rules, list(getattr(rules.steps[step], part)))]
+
+
 def referral_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
-    """Step 2: the partnership tells the CIG chair, business manager, administrator and independent chair."""
-    contacts = partnership.contacts
+    """Step 2: the partnership tells those the rule set's `referral` step names (wt2015: the CIG chair, business
+    manager, administrator and independent chair; wt2023: the business manager, administrator and the local
+    authority); under wt2023 the local authority is also sent the serious incident notification's content."""
     indication = indicate_criteria(CaseFacts.model_validate(case.facts))
     context = _common(case, partnership, rules) | {
         "agency": referrer_name(case, partnership),
@@ -116,12 +139,73 @@ def referral_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -
     }
     messages = [
         Message(case.reference, "referral-notice", "referral_notice", to, 0, context)
-        for to in (contacts.cig_chair, contacts.business_manager, contacts.administrator, contacts.independent_chair)
+        for to in step_people(partnership, rules, "referral")
     ]
     for name, notice in rules.notices.items():
         if notice.sent_at == "referral":
             messages.append(_statutory_notice(name, notice.title, case, partnership, rules))
+    return messages + incident_notification(case, partnership, rules)
+
+
+def notification_owed(facts: Mapping[str, Any]) -> str | None:
+    """Why the recorded facts make the incident one the local authority notifies to the Panel (wt2023): "serious"
+    (abuse or neglect known or suspected, and the child died or was seriously harmed), "looked_after_death" (a
+    looked-after child died, whether or not abuse or neglect is known or suspected), or None (not a serious child
+    safeguarding incident: nothing to notify)."""
+    harmed = bool(facts.get("child_died")) or bool(facts.get("seriously_harmed"))
+    if facts.get("abuse_or_neglect_suspected") and harmed:
+        return "serious"
+    if facts.get("looked_after") and facts.get("child_died"):
+        return "looked_after_death"
+    return None
+
+
+def incident_notification(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
+    """wt2023: the serious incident notification's content, prepared from what was recorded (abuse or neglect known
+    or suspected or not, died or seriously harmed, looked after, the ages, the area), for the local authority, who
+    makes it through the Panel's online service within its clock (`steps.incident_notice.decides`); the others the
+    step tells (the safeguarding partners; the Panel is reached by the notification itself) are told of it within
+    the same clock. A looked-after child's death is notified whether or not abuse or neglect is suspected, to whom
+    `steps.looked_after_death` says. None under a rule set without the clock, or for facts that owe no
+    notification. No name or date of birth: ages and relationships only."""
+    why = notification_owed(case.facts)
+    if "serious_incident_notice" not in rules.clocks or "incident_notice" not in rules.steps or why is None:
+        return []
+    step = rules.step("incident_notice")
+    reaches = step.told if why == "serious" else rules.told_at("looked_after_death") or step.told
+    on = case.child_date_of_death or case.notified_on
+    makers = role_contacts(partnership, rules, list(step.decides))
+    context = _common(case, partnership, rules) | {
+        "title": rules.term("incident_notice"),
+        "aware_on": case.notified_on,
+        "due_at": case.deadlines.get("serious_incident_notice"),
+        "why": why,
+        "abuse_or_neglect_suspected": bool(case.facts.get("abuse_or_neglect_suspected")),
+        "child_died": bool(case.facts.get("child_died")),
+        "seriously_harmed": bool(case.facts.get("seriously_harmed")),
+        "looked_after": bool(case.facts.get("looked_after")),
+        "child_age": age_on(case.child_date_of_birth, on) if case.child_date_of_birth != date.min else None,
+        "people": [{"relationship": p.get("relationship"),
+                    "age": age_on(date.fromisoformat(p["date_of_birth"]), on) if p.get("date_of_birth") else None}
+                   for p in case.significant_people],
+        "area": _area(partnership),
+        "reaches": [title for _, title in role_contacts(partnership, rules, [k for k in reaches if k in rules.roles])],
+        "makers": [title for _, title in makers],
+    }
+    messages = [Message(case.reference, "serious-incident-notice", "serious_incident_notice", to, 0,
+                        context | {"prepare": True}) for to, _ in makers]
+    made_by = {to.email.lower() for to, _ in makers}
+    messages += [Message(case.reference, "serious-incident-told", "serious_incident_notice", to, 0,
+                         context | {"prepare": False})
+                 for to, _ in role_contacts(partnership, rules, [k for k in step.told if k != "national_panel"])
+                 if to.email.lower() not in made_by]
     return messages
+
+
+def _area(partnership: Partnership) -> str:
+    """The area the incident is in, as the notification names it: the local authority's, else the partnership's."""
+    authority = partnership.safeguarding_partners.get("local_authority")
+    return authority.organisation if authority is not None else partnership.name
 
 
 def decline_notice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
@@ -153,10 +237,11 @@ def listing_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) ->
     if case.meeting_at is None or case.round != 1:
         return []
     contacts = partnership.contacts
+    screeners = step_people(partnership, rules, "screening", "decides")
     context = _common(case, partnership, rules) | {
         "agency": referrer_name(case, partnership),
         "meeting_at": case.meeting_at,
-        "cig_chair": contacts.cig_chair.name,
+        "cig_chair": screeners[0].name if screeners else contacts.business_manager.name,
     }
     return [
         Message(case.reference, "listing-notice", "listing_notice", to, case.round, context)

@@ -140,18 +140,66 @@ def test_a_referral_is_told_to_the_cig_chair_business_manager_administrator_and_
         assert_no_child_identity(message)
 
 
-def test_under_wt2023_the_referral_also_notifies_the_panel_of_the_serious_incident() -> None:
-    messages = referral_notices(dataclasses.replace(REFERRED, regime="wt2023"), PARTNERSHIP, WT2023)
+LA_DELEGATE, ICB_DELEGATE, POLICE_DELEGATE = (
+    "children-director@example.org", "icb-safeguarding@example.org", "police-safeguarding@example.org",
+)
+WT2023_REFERRED = dataclasses.replace(REFERRED, regime="wt2023",
+                                      deadlines={"serious_incident_notice": end_of(2026, 11, 23)})
 
-    assert recipients(messages) == [CHAIR, MANAGER, ADMIN, INDEPENDENT, PANEL]
-    notice = render(messages[-1])
-    assert notice.kind == "serious_incident_notice"
-    assert notice.subject == (
-        "[NSCP-2026-0007] Serious incident notification to the Child Safeguarding Practice Review Panel"
-    )
-    assert "The child, aged 7, has been seriously harmed" in notice.text
-    assert "The partners became aware of it on Monday 16 November 2026." in notice.text
-    assert_no_child_identity(notice)
+
+def test_under_wt2023_the_referral_is_told_to_the_rule_sets_roles_and_the_local_authority_gets_the_notification() -> None:
+    messages = referral_notices(WT2023_REFERRED, PARTNERSHIP, WT2023)
+
+    # the rule set's referral step (not the independent chair); the notification's content to the local
+    # authority, who makes it through the Panel's online service; the other partners told within 5 working days
+    assert [(m.template, m.to.email) for m in messages] == [
+        ("referral_notice", MANAGER), ("referral_notice", ADMIN), ("referral_notice", LA_DELEGATE),
+        ("serious_incident_notice", LA_DELEGATE),
+        ("serious_incident_notice", ICB_DELEGATE), ("serious_incident_notice", POLICE_DELEGATE),
+    ]
+    assert PANEL not in recipients(messages)  # the software does not pretend to notify the Panel by email
+    notice = render(messages[3])
+    assert notice.subject == "[NSCP-2026-0007] Serious incident notification to make by Monday 23 November 2026"
+    assert "through the Panel's online service by Monday 23 November 2026" in notice.text
+    assert "The child, aged 7, has been seriously harmed." in notice.text
+    assert "Abuse or neglect of the child is known or suspected." in notice.text
+    assert "The child was not looked after by the local authority." in notice.text
+    assert "The area: Northshire Council." in notice.text
+    assert "- mother, aged 36" in notice.text and "- mother's partner\n" in notice.text
+    assert "the Panel's reference" in notice.text
+    told = render(messages[4])
+    assert told.subject == "[NSCP-2026-0007] Serious incident notification: for the safeguarding partners"
+    for mail in (notice, told):
+        assert_no_child_identity(mail)
+        assert "Testparent" not in mail.text and "Invented Row" not in mail.text
+
+
+def test_the_notification_says_abuse_or_neglect_is_not_suspected_when_the_referral_records_so() -> None:
+    facts = {"abuse_or_neglect_suspected": False, "child_died": True, "looked_after": True}
+    died = dataclasses.replace(WT2023_REFERRED, facts=facts, child_date_of_death=date(2026, 11, 14))
+
+    messages = [m for m in referral_notices(died, PARTNERSHIP, WT2023) if m.template == "serious_incident_notice"]
+
+    assert [m.to.email for m in messages] == [LA_DELEGATE, ICB_DELEGATE, POLICE_DELEGATE]
+    text = render(messages[0]).text
+    assert "Abuse or neglect of the child is NOT known or suspected (as recorded at referral)." in text
+    assert "Abuse or neglect of the child is known or suspected" not in text
+    assert "The child, aged 7, has died." in text
+    assert "The child was looked after by the local authority." in text
+    assert "notified whether or not abuse or neglect is known or suspected" in text
+    # the looked-after death's recipients are the rule set's (steps.looked_after_death)
+    assert "reaches the Child Safeguarding Practice Review Panel, the Secretary of State (Department for Education)" in text
+
+
+def test_no_notification_is_prepared_for_what_is_not_a_serious_child_safeguarding_incident() -> None:
+    harmed_no_abuse = dataclasses.replace(WT2023_REFERRED, facts={"abuse_or_neglect_suspected": False,
+                                                                  "child_died": False, "seriously_harmed": True})
+
+    assert [m.template for m in referral_notices(harmed_no_abuse, PARTNERSHIP, WT2023)] == ["referral_notice"] * 3
+
+
+def test_under_wt2015_the_referral_is_told_to_the_chairs_as_before() -> None:
+    assert recipients(referral_notices(REFERRED, PARTNERSHIP, WT2015)) == [CHAIR, MANAGER, ADMIN, INDEPENDENT]
 
 
 # --- step 3: declined at screening -----------------------------------------------------------------

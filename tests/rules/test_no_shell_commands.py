@@ -275,6 +275,13 @@ def every_message() -> list[Message]:
                          disseminations=[("learning_brief", date(2026, 5, 1))])
     messages.append(Message(None, "annual-report.2026", "annual_report", p.contacts.business_manager, 0,
                             {"partnership": p.name, "reference": None, "title": year.title, "report": year}))
+    yearly = {"partnership": p.name, "reference": None, "link": "https://example.org/yearly-report",
+              "title": "Safeguarding partners' yearly report, April 2026 to March 2027", "published_on": date(2027, 7, 30),
+              "send_by": local(2027, 8, 6, 23, 59)}  # casework.learning.yearly_publication's contexts
+    messages.append(Message(None, "yearly-report.2026-04", "yearly_report_sent", p.contacts.business_manager, 0,
+                            dict(yearly, deciders="the safeguarding partners", within="7 days")))
+    messages.append(Message(None, "yearly-report-warning.2026-04", "yearly_report_warning",
+                            p.contacts.business_manager, 0, dict(yearly, waiting=["the Panel (test)"])))
     return messages
 
 

@@ -54,6 +54,13 @@ class CaseFile:
     lead_reviewers: list[str] = field(default_factory=list)
     panel_details: dict[str, Any] | None = None
     deadlines: dict[str, datetime] = field(default_factory=dict)
+    # the rapid review sent to the Panel (wt2023, casework.referral.panel): the agencies asked and what each gave
+    # ((code, return status) of the latest round), what the rapid review meeting recorded for the Panel, who
+    # signed the decision off, and whether a decider said the case may raise issues of national importance
+    agencies: tuple[tuple[str, str], ...] = ()
+    rapid_review: dict[str, Any] | None = None
+    signed_off_by: tuple[str, ...] = ()
+    national_importance: bool = False
 
 
 @dataclass(frozen=True)
@@ -319,6 +326,13 @@ def _statutory_notice(name: str, title: str, case: CaseFile, partnership: Partne
     }
     # seed 002, step 9: for no SCR the Panel gets "a copy of the local authority's SIN if available"
     attachments = _sin_document(case) if case.decision != "scr" else ()
+    if notice.document == "rapid_review":  # wt2023: the rapid review itself, as a Word document
+        from casework.referral.panel import rapid_review_attachment
+
+        document = rapid_review_attachment(case, partnership, rules)
+        attachments = (document, *attachments)
+        context |= {"attached": rules.rapid_review_document.attached, "document_name": document["filename"],
+                    "sections": list(rules.rapid_review_document.sections.values())}
     return Message(case.reference, name.replace("_", "-"), name, to, 0, context, attachments)
 
 

@@ -29,7 +29,9 @@ from pydantic import (
     model_validator,
 )
 
-from casework.model import CHOICE_LABELS, ChairResponse, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome
+from casework.model import (
+    CHOICE_LABELS, ChairResponse, PartnerResponse, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome,
+)
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -415,6 +417,15 @@ class DecisionForm(Form):
                     "criteria_explanation: explain why the case does not meet the SCR criteria"
                 )
         return self
+
+
+class PartnerDecisionForm(Form):
+    """Your answer to the recommendation, with your rationale: the decision is made when the partners agree."""
+
+    response: PartnerResponse = Field(description="Do you agree with the recommendation?")
+    rationale: Text = Field(description="Your rationale (the criteria you considered and why)")
+    national_importance: bool = Field(
+        description="May the case raise issues of national importance, so that the Panel may consider a national review?")
 
 
 def check_decision_against_recommendation(form: DecisionForm, recommendation: Recommendation | None) -> None:

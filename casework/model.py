@@ -119,6 +119,8 @@ CHOICE_LABELS = {  # how each coded choice reads on a form; the forms accept eit
     "not_received": "Not received: the meeting goes ahead without it",
     "affirm": "Affirm the recommendation",
     "challenge": "Challenge the recommendation",
+    "agree": "Agree with the recommendation",
+    "disagree": "Disagree with the recommendation",
     "multi_agency": "Multi-agency plan (the training officer's)",
     "single_agency": "Single-agency plan (the agency's own)",
     "cig": "The CIG (draft report and findings)",
@@ -154,3 +156,11 @@ class ReturnStatus(StrEnum):
 class ChairResponse(StrEnum):
     affirm = "affirm"
     challenge = "challenge"
+
+
+class PartnerResponse(StrEnum):
+    """One decider's answer to the recommendation, where the rule set's deciders answer each by their own hand
+    (wt2023: each safeguarding partner); the decision is made when the step's quorum agrees."""
+
+    agree = "agree"
+    disagree = "disagree"

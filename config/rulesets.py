@@ -181,6 +181,12 @@ class Step(BaseModel):
             raise ValueError(f"{agreeing} agreeing of {deciders} deciders is not a count of this step's deciders")
         return agreeing == deciders if self.quorum is Quorum.all else agreeing >= 1
 
+    @property
+    def decided_jointly(self) -> bool:
+        """Whether each decider answers for themselves (agree or disagree, with a rationale) and the step is
+        decided when the quorum agrees; otherwise the one who decides records the whole decision."""
+        return self.quorum is Quorum.all
+
 
 class RapidReviewSchedule(BaseModel):
     """When a rule set's own rapid review meeting is held (casework.rapid_review): inside the window of the
@@ -219,6 +225,9 @@ class RuleSet(BaseModel):
         "them (an all-capitals word is matched exactly, a phrase in any case)")
     roles: dict[str, Role] = Field(default_factory=dict)
     steps: dict[str, Step] = Field(default_factory=dict)
+    criteria_advice: Literal["regulation_5_2", "lcspr"] = Field(
+        "regulation_5_2", description="which criteria the deciders' advice reads the recorded facts against "
+        "(casework.referral.criteria): regulation 5(2) and the mandatory cases, or the LCSPR criteria")
     decision_step: str = Field(
         "decision", description="the step of `steps` whose deciders make the case's decision (wt2015: the "
         "independent chair's decision; wt2023: the rapid review, by the safeguarding partners)")

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from casework.documents import document_attachment
 from casework.forms import (
     AgencyReturnForm,
+    MAX_TEXT,
     DecisionForm,
+    PartnerDecisionForm,
     PublicationForm,
     RecommendationForm,
     ReferralForm,
@@ -34,6 +36,7 @@ from casework.referral.messages import (
     decision_advice,
     decision_notices,
     decline_notice,
+    partners_disagree,
     information_requests,
     intake_refusal,
     link_resent,
@@ -44,12 +47,14 @@ from casework.referral.messages import (
     recommendation_notice,
     referral_notices,
 )
-from casework.model import Recommendation, Stage
+from casework.model import ChairResponse, PartnerResponse, Recommendation, ReviewType, Stage
 from casework.office import Office
 from casework.store import cases as store
+from casework.store import decisions as decision_store
 from casework.store import links as link_store
-from casework.store.tables import Case, PersonalLink
+from casework.store.tables import Case, PartnerDecision, PersonalLink
 from config.partnership import FORM_TYPES, Partnership
+from config.rulesets import RuleSet
 from notifications.render import render
 
 
@@ -241,10 +246,13 @@ def record_recommendation(
         )
         queued = 0
         if form.outcome is not Recommendation.further_information:
+            rules = office.rules(case.regime)
+            deciders = office.partnership.deciders(rules.name)
             messages = with_step_links(
-                session, office, case, recommendation_notice(case_file(case), office.partnership, office.rules(case.regime)),
-                step=LinkStep.decision, template="recommendation",
-                recipients={office.partnership.contacts.independent_chair.email}, now=now)
+                session, office, case, recommendation_notice(case_file(case), office.partnership, rules),
+                step=LinkStep.decision, template="recommendation", recipients={c.email for c in deciders.values()},
+                partners={c.email: key for key, c in deciders.items()} if rules.deciding.decided_jointly else {},
+                now=now)
             queued = queue(session, case, messages, now)
         return Outcome(case.reference, Stage(case.stage), queued)
 
@@ -256,10 +264,98 @@ def record_decision(office: Office, reference: str, form: DecisionForm, *, now: 
         case = store.get_case(session, reference=reference, for_update=True)
         rules = office.rules(case.regime)
         store.record_decision(session, case=case, form=form, rules=rules, calendar=office.calendar, now=now, actor=actor)
-        decided = case_file(case)
-        messages = decision_notices(decided, office.partnership, rules) + decision_advice(decided, office.partnership, rules)
-        queued = queue(session, case, messages, now)
+        queued = _queue_decision(session, office, case, now)
         return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def _queue_decision(session: Session, office: Office, case: Case, now: datetime) -> int:
+    """The decision's statutory notices, the referrer's and the decision's advice, to the outbox (once each)."""
+    rules = office.rules(case.regime)
+    decided = case_file(case)
+    messages = decision_notices(decided, office.partnership, rules) + decision_advice(decided, office.partnership, rules)
+    return queue(session, case, messages, now)
+
+
+@dataclass(frozen=True)
+class PartnerOutcome:
+    """What one decider's answer did: kept, and whether it made the decision (the quorum agreed) or disagreed."""
+
+    reference: str
+    stage: Stage
+    agreeing: int
+    deciders: int
+    decided: bool
+    queued: int = 0
+
+
+def record_partner_decision(office: Office, reference: str, partner: str, form: PartnerDecisionForm, *,
+                            link_id: int | None, now: datetime, actor: str) -> PartnerOutcome:
+    """Keep one decider's answer to the recommendation (wt2023: a safeguarding partner's, by their own link), once,
+    in one transaction with its consequences: the link stops; a disagreement is escalated to the lead safeguarding
+    partners (once a round); and when the rule set's quorum agrees, the case's decision is recorded as the chair's
+    is (the case moves on, the notices queued once). Two answers at the same instant are kept one after the other
+    (the case row locked; on SQLite the answer's insert takes the write lock before anything is counted), so the
+    quorum is reached once. Raises AlreadyRecorded (the partner answered, or the decision is made) or NotAtThisStep;
+    nothing is kept then."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        rules = office.rules(case.regime)
+        deciders = office.partnership.deciders(rules.name)
+        if partner not in deciders:
+            raise ValueError(f"{partner} does not decide this case (its deciders: {', '.join(deciders)})")
+        _open_for_answers(case)
+        decision_store.record_partner_answer(session, case=case, partner=partner, form=form, link_id=link_id,
+                                             now=now, actor=actor)
+        session.refresh(case)  # what another answer committed before this one took the lock
+        _open_for_answers(case)
+        answers = [a for a in decision_store.partner_answers(session, case=case) if a.partner in deciders]
+        agreeing = sum(a.response == PartnerResponse.agree for a in answers)
+        if link_id is not None and (link := session.get(PersonalLink, link_id)) is not None:
+            link_store.mark_link_used(session, link=link, now=now)
+        queued = 0
+        if form.response is PartnerResponse.disagree:
+            queued += queue(session, case, partners_disagree(
+                case_file(case), office.partnership, rules, partner=partner, rationale=form.rationale,
+                answers=[(_organisation(office.partnership, a.partner), CHOICE_WORDS[a.response]) for a in answers]), now)
+        decided = rules.deciding.quorum_reached(agreeing, len(deciders))
+        if decided:
+            decision = partners_decision(case, answers, office.partnership, rules)
+            store.record_decision(session, case=case, form=decision, rules=rules, calendar=office.calendar, now=now,
+                                  actor=actor)
+            queued += _queue_decision(session, office, case, now)
+        return PartnerOutcome(case.reference, Stage(case.stage), agreeing, len(deciders), decided, queued)
+
+
+CHOICE_WORDS = {"agree": "agrees with the recommendation", "disagree": "disagrees with the recommendation"}
+
+
+def _organisation(partnership: Partnership, partner: str) -> str:
+    named = partnership.safeguarding_partners.get(partner)
+    return named.organisation if named else partner.replace("_", " ")
+
+
+def _open_for_answers(case: Case) -> None:
+    if case.decision is not None:
+        raise store.AlreadyRecorded(f"{case.reference}: the decision was already recorded ({case.decision}); nothing changed")
+    if case.stage != Stage.awaiting_decision or not case.recommendation:
+        raise store.NotAtThisStep(f"{case.reference} is {case.stage.replace('_', ' ')}, not waiting for the decision")
+
+
+def partners_decision(case: Case, answers: Sequence[PartnerDecision], partnership: Partnership,
+                      rules: RuleSet) -> DecisionForm:
+    """The case's decision the deciders' agreeing answers make: the recommendation, affirmed, with each decider's
+    rationale and what they said of national importance (the answers themselves stay in the case database)."""
+    national = sum(bool(a.national_importance) for a in answers)
+    lines = [f"{_organisation(partnership, a.partner)}: {a.rationale}" for a in answers]
+    lines.append(f"National importance: {national} of {len(answers)} think the case may raise issues of national "
+                 "importance for the Panel.")
+    rationale = "\n\n".join(lines)
+    if len(rationale) > MAX_TEXT:
+        rationale = rationale[:MAX_TEXT - 1] + "…"
+    decision = ReviewType(case.recommendation)
+    return DecisionForm(response=ChairResponse.affirm, decision=decision, rationale=rationale,
+                        decided_by=rules.term("deciders")[:120],
+                        criteria_explanation=rationale if decision is not ReviewType.scr else None)
 
 
 def record_publication(office: Office, reference: str, form: PublicationForm, *, now: datetime, actor: str) -> Outcome:
@@ -322,9 +418,11 @@ def return_link(session: Session, office: Office, case: Case, agency: str, *, no
 
 
 def with_step_links(session: Session, office: Office, case: Case, messages: list[Message], *, step: LinkStep,
-                    template: str, recipients: set[str], now: datetime) -> list[Message]:
+                    template: str, recipients: set[str], now: datetime,
+                    partners: dict[str, str] | None = None) -> list[Message]:
     """The messages, each of `template` to one of `recipients` (and not yet queued) carrying a new personal
-    link to the case's `step` on the secure website, valid until the step's deadline (else 30 days)."""
+    link to the case's `step` on the secure website, valid until the step's deadline (else 30 days); a link to an
+    address of `partners` is that decider's own (the partner's key on the link: its answer is theirs alone)."""
     from sqlalchemy import select
 
     from casework.store.tables import OutboxMessage
@@ -336,7 +434,8 @@ def with_step_links(session: Session, office: Office, case: Case, messages: list
     for message in messages:
         if message.template == template and message.to.email in recipients and message.key not in queued:
             token = link_store.issue_link(session, case=case, step=step, recipient=message.to.email, agency=None,
-                                          round=case.round, meeting_on=case.meeting_on, expires_at=expires_at, now=now)
+                                          round=case.round, meeting_on=case.meeting_on, expires_at=expires_at, now=now,
+                                          partner=(partners or {}).get(message.to.email))
             message = dataclasses.replace(message, context=message.context | {"link": link_url(office.settings.website_url, token)})
         linked.append(message)
     return linked

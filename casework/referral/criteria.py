@@ -112,3 +112,72 @@ def indicate_criteria(facts: CaseFacts) -> CriteriaIndication:
         mandatory_scr=bool(mandatory.met),
         must_refer_looked_after=bool(looked_after.met),
     )
+
+
+@dataclass(frozen=True)
+class LcsprIndication:
+    """What the recorded facts suggest against the criteria for a local child safeguarding practice review
+    (Working Together 2023, chapter 5; PROCESS.md "Today's law"), and about national importance: advice to the
+    safeguarding partners, never their decision."""
+
+    incident: Criterion  # a serious child safeguarding incident: abuse or neglect, and death or serious harm
+    criteria: tuple[Criterion, ...]
+    national_importance: Criterion
+
+    @property
+    def summary(self) -> str:
+        if not self.incident.met:
+            return ("The recorded facts do not describe a serious child safeguarding incident; the partners may "
+                    "still decide on a review.")
+        if any(c.met for c in self.criteria):
+            return "The recorded facts suggest a criterion for a local child safeguarding practice review is met."
+        return ("The recorded facts do not settle the criteria for a local child safeguarding practice review: the "
+                "rapid review's learning does.")
+
+    def as_markdown(self) -> str:
+        mark = {True: "suggested", False: "not suggested", None: "not settled by the recorded facts"}
+        lines = [f"**Criteria indication** (advice, not the decision): {self.summary}", ""]
+        lines += [f"- {c.name}: **{mark[c.met]}** ({c.reason})"
+                  for c in (self.incident, *self.criteria, self.national_importance)]
+        return "\n".join(lines)
+
+
+def indicate_lcspr_criteria(facts: CaseFacts) -> LcsprIndication:
+    """Read the recorded facts against the LCSPR criteria and the national-importance question."""
+    harmed = facts.child_died or facts.seriously_harmed
+    incident = Criterion(
+        "a serious child safeguarding incident", bool(facts.abuse_or_neglect_suspected and harmed),
+        ("abuse or neglect known or suspected" if facts.abuse_or_neglect_suspected else
+         "abuse or neglect not recorded as known or suspected")
+        + (", and the child has died" if facts.child_died else ", and the child was seriously harmed"
+           if facts.seriously_harmed else ", and no death or serious harm recorded"))
+    joint = facts.concern_about_joint_working
+    improvements = Criterion(
+        "improvements needed to safeguard children, including ones identified before",
+        True if joint else None,
+        "the concern about how agencies worked together points to improvements" if joint else
+        "for the rapid review's learning to show")
+    themes = Criterion("recurrent themes in safeguarding children", None, "for the rapid review's learning to show")
+    together = Criterion(
+        "concerns about two or more organisations or agencies working together", joint,
+        {True: "cause for concern recorded about how the agencies worked together",
+         False: "no concern recorded about how the agencies worked together",
+         None: "not yet clear whether there are concerns about how the agencies worked together"}[joint])
+    panel = Criterion("the Panel has said a local review may be more appropriate", None,
+                      "only the Panel's reply can say")
+    national_reasons = [
+        reason for flag, reason in (
+            (facts.died_in_custody_or_detention, "a death in custody or secure accommodation"),
+            (facts.detained_under_mental_health_act, "a death while detained under the Mental Health Act"),
+            (facts.deprivation_of_liberty_16_17, "a death under a deprivation of liberty order"),
+        ) if flag and facts.child_died
+    ]
+    national = Criterion(
+        "issues of national importance for the Panel", True if national_reasons else None,
+        "; ".join(national_reasons) or "nothing recorded suggests it; the partners judge")
+    return LcsprIndication(incident, (improvements, themes, together, panel), national)
+
+
+def criteria_indication(facts: CaseFacts, advice: str) -> CriteriaIndication | LcsprIndication:
+    """The advice the rule set's `criteria_advice` names: regulation 5(2) (wt2015) or the LCSPR criteria (wt2023)."""
+    return indicate_lcspr_criteria(facts) if advice == "lcspr" else indicate_criteria(facts)

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from casework.clocks import LONDON
-from casework.referral.criteria import indicate_criteria
+from casework.referral.criteria import criteria_indication, indicate_criteria
 from casework.forms import CaseFacts
 from casework.model import review_labels
 from config.partnership import Contact, Partnership
@@ -294,14 +294,18 @@ def information_requests(
 
 
 def recommendation_notice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
-    """Step 7: the CIG chair sends the recommendation and rationale (CIGSUM1) to the independent chair."""
+    """Step 7: the recommendation and rationale (CIGSUM1) go to whoever decides under the rule set (wt2015: the
+    independent chair; wt2023: each safeguarding partner, who answers by their own link)."""
+    step = rules.deciding
     context = _common(case, partnership, rules) | {
         "recommendation": case.recommendation,
         "rationale": case.recommendation_rationale,
-        "indication": indicate_criteria(CaseFacts.model_validate(case.facts)),
-        "link": None,  # the independent chair's decision link (casework.referral.actions)
+        "indication": criteria_indication(CaseFacts.model_validate(case.facts), rules.criteria_advice),
+        "jointly": step.decided_jointly,
+        "link": None,  # each decider's own link to the decision page (casework.referral.actions)
     }
-    return [Message(case.reference, "recommendation", "recommendation", partnership.contacts.independent_chair, case.round, context)]
+    return [Message(case.reference, "recommendation", "recommendation", to, case.round, context)
+            for to in partnership.deciders(rules.name).values()]
 
 
 def _statutory_notice(name: str, title: str, case: CaseFile, partnership: Partnership, rules: RuleSet) -> Message:
@@ -366,9 +370,9 @@ def serious_incident_notification(case: CaseFile, partnership: Partnership, rule
 def decision_advice(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
     """Step 8: the independent chair advises the CIG chair and the business manager of the decision, with
     its rationale, and of the notices that follow."""
-    contacts = partnership.contacts
     owed = [(notice.title, case.deadlines.get(notice.clock)) for notice in rules.notices.values() if notice.sent_at == "decision"]
     context = _common(case, partnership, rules) | {
+        "jointly": rules.deciding.decided_jointly,
         "decision": case.decision,
         "decision_rationale": case.decision_rationale,
         "chair_response": case.chair_response,
@@ -378,10 +382,36 @@ def decision_advice(case: CaseFile, partnership: Partnership, rules: RuleSet) ->
         "lead_reviewers": case.lead_reviewers,
         "notices": owed,
     }
-    return [
-        Message(case.reference, "decision-advice", "decision_advice", to, 0, context)
-        for to in (contacts.cig_chair, contacts.business_manager)
-    ]
+    return [Message(case.reference, "decision-advice", "decision_advice", to, 0, context)
+            for to in decision_told(partnership, rules)]
+
+
+def decision_told(partnership: Partnership, rules: RuleSet) -> list[Contact]:
+    """Who the rule set's deciding step tells of the decision by the decision's advice (wt2015: the CIG chair and
+    the business manager; wt2023: the independent scrutineer, the business manager and the partners): its `told`
+    but the referrer and the statutory notices' recipients, who get their own messages."""
+    others = {"referrer", *(notice.recipient for notice in rules.notices.values())}
+    told: dict[str, Contact] = {}
+    for role in rules.deciding.told:
+        if role not in others:
+            told |= {contact.email: contact for contact in partnership.role(role, rules.name)
+                     if contact.email not in told}
+    return list(told.values())
+
+
+def partners_disagree(case: CaseFile, partnership: Partnership, rules: RuleSet, *, partner: str,
+                      rationale: str, answers: list[tuple[str, str]]) -> list[Message]:
+    """A decider disagrees with the recommendation: escalated once a round to the lead safeguarding partners, with
+    who disagrees and why, and where each decider stands (`answers`: organisation, answer) ."""
+    named = partnership.safeguarding_partners.get(partner)
+    context = _common(case, partnership, rules) | {
+        "recommendation": case.recommendation,
+        "organisation": named.organisation if named else partner.replace("_", " "),
+        "rationale": rationale,
+        "answers": answers,
+    }
+    return [Message(case.reference, "partners-disagree", "partners_disagree", lead, case.round, context)
+            for lead in partnership.lead_safeguarding_partners]
 
 
 def decision_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
@@ -396,6 +426,7 @@ def decision_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -
     if case.referrer_email:
         context = _common(case, partnership, rules) | {
             "decision": case.decision, "decision_rationale": case.decision_rationale,
+            "jointly": rules.deciding.decided_jointly,
             "business_manager": partnership.contacts.business_manager.name,
         }
         messages.append(

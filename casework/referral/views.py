@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from casework.clocks import WorkingCalendar, days_left
-from casework.referral.criteria import indicate_criteria
+from casework.referral.criteria import criteria_indication
 from casework.forms import CaseFacts
 from casework.model import Stage, describe_stage, review_labels
 from casework.store.tables import Case
@@ -25,6 +25,8 @@ WHAT_TO_DO = {
     "return": "Record one agency's CIGINF1 return",
     "recommendation": "Record the group's recommendation and rationale",
     "decision": "Affirm or challenge the recommendation, and decide",
+    "answer": "Say whether you agree with the recommendation, with your rationale: the decision is made when the "
+              "deciders agree",
 }
 
 
@@ -74,7 +76,7 @@ def case_context_markdown(case: Case, rules: RuleSet, calendar: WorkingCalendar,
         lines += ["", "| agency | return |", "| --- | --- |"]
         lines += [f"| {r.agency} | {r.status.replace('_', ' ')}{' (by return)' if r.by_return and r.status == 'outstanding' else ''} |"
                   for r in requests]
-    lines += ["", indicate_criteria(CaseFacts.model_validate(case.facts)).as_markdown()]
+    lines += ["", criteria_indication(CaseFacts.model_validate(case.facts), rules.criteria_advice).as_markdown()]
     return "\n".join(lines)
 
 

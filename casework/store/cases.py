@@ -347,7 +347,8 @@ def record_decision(
     if case.stage != Stage.awaiting_decision:
         raise NotAtThisStep(f"{case.reference} is not awaiting the independent chair's decision (it is {case.stage})")
     check_decision_against_recommendation(form, Recommendation(case.recommendation) if case.recommendation else None)
-    if form.decision is not ReviewType.scr and form.anonymised_details is None and case.sin is None:
+    if form.decision is not ReviewType.scr and form.anonymised_details is None and case.sin is None \
+            and not rules.notifies_panel_at_referral:  # wt2023: the Panel had the serious incident notification
         raise ValueError("anonymised_details: no Serious Incident Notification is recorded for this case, so the "
                          "National Panel needs brief anonymised details (or ask the partnership administrator to record "
                          "the SIN first)")

@@ -17,14 +17,14 @@ from casework.store.tables import Case, PersonalLink, ReturnDocument
 
 def issue_link(
     session: Session, *, case: Case | None, step: LinkStep, recipient: str, agency: str | None, round: int,
-    meeting_on: date | None, expires_at: datetime, now: datetime,
+    meeting_on: date | None, expires_at: datetime, now: datetime, partner: str | None = None,
 ) -> str:
     """Make a personal link and return its token (the only time it exists in the clear: it goes into
     the email); the database keeps its SHA-256. The email that carries it is the record of its issue."""
     token = new_token()
     link = PersonalLink(
         token_hash=token_digest(token), case_id=case.id if case else None, step=step.value, recipient=recipient,
-        agency=agency, round=round, meeting_on=meeting_on, issued_at=now, expires_at=expires_at,
+        agency=agency, partner=partner, round=round, meeting_on=meeting_on, issued_at=now, expires_at=expires_at,
     )
     session.add(link)
     session.flush()
@@ -74,6 +74,7 @@ def mark_link_used(session: Session, *, link: PersonalLink, now: datetime) -> No
         update(PersonalLink).where(
             PersonalLink.case_id == link.case_id, PersonalLink.step == link.step, PersonalLink.agency == link.agency
             if link.agency is not None else PersonalLink.agency.is_(None),
+            PersonalLink.partner == link.partner if link.partner is not None else PersonalLink.partner.is_(None),
             PersonalLink.round == link.round, PersonalLink.used_at.is_(None),
         ).values(used_at=now).execution_options(synchronize_session=False)
     )

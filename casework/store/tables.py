@@ -199,12 +199,32 @@ class PersonalLink(Base):
     step: Mapped[str] = mapped_column(String(16))  # return, papers, screening, decision, review, engagement
     recipient: Mapped[str] = mapped_column(String(254))  # the address the link was sent to
     agency: Mapped[str | None] = mapped_column(String(12))
+    partner: Mapped[str | None] = mapped_column(String(40))  # a decision link's decider (wt2023: the partner's key)
     round: Mapped[int] = mapped_column(Integer, default=0)
     meeting_on: Mapped[date | None]
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PartnerDecision(Base):
+    """One decider's answer to the case's recommendation, where the rule set's deciders answer each by their own
+    hand (wt2023: each safeguarding partner, through its delegate or lead): kept once per decider and round (the
+    unique constraint refuses a second), never changed; the case's decision is made when the quorum agrees."""
+
+    __tablename__ = "partner_decisions"
+    __table_args__ = (UniqueConstraint("case_id", "round", "partner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    partner: Mapped[str] = mapped_column(String(40))  # whom the decider acts for (the partner's key)
+    response: Mapped[str] = mapped_column(String(16))  # agree, disagree
+    rationale: Mapped[str] = mapped_column(Text)
+    national_importance: Mapped[bool]
+    link_id: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ReturnDocument(Base):

@@ -319,6 +319,19 @@ class SeriousIncidentNotificationForm(Form):
         return self
 
 
+class PanelNotificationForm(Form):
+    """wt2023: the serious incident notification the local authority made to the Child Safeguarding Practice Review
+    Panel through the Panel's online service, as the administrator records it."""
+
+    notified_on: date = Field(title="Date notified", description="The day the local authority notified the Panel")
+    notified_by: Name = Field(title="Who notified", description="The name and role of the person who made the "
+                              "notification for the local authority")
+    panel_reference: Line = Field(title="The Panel's reference",
+                                  description="The reference the Panel's online service gave the notification")
+
+    _past = field_validator("notified_on")(not_in_future)
+
+
 class ScreeningForm(Form):
     """Screening: does the case go to the CIG? (CIG chair with the business manager)."""
 

@@ -22,7 +22,7 @@ from casework.review.actions import review_holders, with_review_links
 from casework.clocks import WorkingCalendar
 from casework.learning.leads import with_action_links
 from casework.learning.store import actions_due
-from casework.referral.messages import run_left_stopped, run_recovered
+from casework.referral.messages import role_contacts, run_left_stopped, run_recovered
 from casework.office import Office
 from casework.recovery import (
     PastEvent, PastRecovery, RecoveryDecision, RecoveryLimit, RunFault, recoveries_within, recovery_number,
@@ -31,7 +31,7 @@ from casework.referral.reminders import NOTICE_KINDS, OpenDeadline, horizon, rem
 from casework.review.reminders import REVIEW_MILESTONE
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, Deadline, OutboxMessage
-from config.partnership import Contact
+from config.partnership import Contact, Partnership
 from config.rulesets import ClockUnit, RuleSet
 
 
@@ -44,7 +44,7 @@ class SweepOutcome:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
-def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet) -> OpenDeadline:
+def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet, partnership: Partnership) -> OpenDeadline:
     case = row.case
     clock = rules.clocks.get(row.kind)
     started_on = None
@@ -58,8 +58,16 @@ def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet) -> 
         reference=case.reference, kind=row.kind, subject=row.subject, round=row.round, label=row.label,
         due_at=row.due_at, met_at=row.met_at, case_open=case.status == "open", started_on=started_on,
         meeting_at=case.meeting_at, counted_in_hours=clock is not None and clock.unit is ClockUnit.hours,
-        lead_reviewers=lead_reviewers,
+        lead_reviewers=lead_reviewers, warned=_told(partnership, rules, f"{row.kind}_due"),
+        escalated=_told(partnership, rules, f"{row.kind}_breached"),
     )
+
+
+def _told(partnership: Partnership, rules: RuleSet, step: str) -> tuple[tuple[Contact, str], ...] | None:
+    """Who the rule set's `step` tells (each with their role's title), or None when it has no such step."""
+    if step not in rules.steps:
+        return None
+    return tuple(role_contacts(partnership, rules, rules.told_at(step)))
 
 
 def meet_sent_notices(session: Session, office: Office, rows: Sequence[Deadline]) -> list[Deadline]:
@@ -88,7 +96,8 @@ def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:
     with office.sessions.begin() as session:
         rows = store.open_deadlines_due_before(session, before=now + horizon(office.partnership))
         rows = meet_sent_notices(session, office, rows)
-        deadlines = [_open_deadline(row, office.calendar, office.rules(row.case.regime)) for row in rows]
+        deadlines = [_open_deadline(row, office.calendar, office.rules(row.case.regime), office.partnership)
+                     for row in rows]
         learning = actions_due(session, deadlines=rows)  # a learning action and its lead, sealed in the action
         deadlines = [replace(d, action=learning[row.id]) if row.id in learning else d for d, row in zip(deadlines, rows)]
         owed = reminders_owed(deadlines, now=now, partnership=office.partnership, calendar=office.calendar)

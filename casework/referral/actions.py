@@ -19,6 +19,7 @@ from casework.documents import document_attachment
 from casework.forms import (
     AgencyReturnForm,
     MAX_TEXT,
+    PanelNotificationForm,
     DecisionForm,
     PartnerDecisionForm,
     PublicationForm,
@@ -172,6 +173,22 @@ def record_serious_incident_notification(
         rules = office.rules(case.regime)
         messages = [] if form.sent_on else serious_incident_notification(case_file(case), office.partnership, rules)
         return Outcome(case.reference, Stage(case.stage), queue(session, case, messages, now))
+
+
+def record_panel_notification(office: Office, reference: str, form: PanelNotificationForm, *, now: datetime,
+                              actor: str) -> Outcome:
+    """wt2023: record that the local authority made the serious incident notification through the Panel's online
+    service (the day, who, the Panel's reference), meeting its 5-working-day deadline; the sweep's warnings and
+    escalation about it stop. Refused, naming the field, under a rule set where the Panel is not notified so, or
+    once recorded."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        rules = office.rules(case.regime)
+        if "serious_incident_notice" not in rules.clocks:
+            raise ValueError(f"reference: {case.reference} is under {rules.title}, whose {rules.term('incident_notice')} "
+                             "is recorded with its text (the Serious Incident Notification form)")
+        store.record_panel_notification(session, case=case, form=form, calendar=office.calendar, now=now, actor=actor)
+        return Outcome(case.reference, Stage(case.stage))
 
 
 def record_screening(office: Office, reference: str, form: ScreeningForm, *, now: datetime, actor: str) -> Outcome:

@@ -72,6 +72,10 @@ class OpenDeadline:
     counted_in_hours: bool = False  # the clock runs out hours after its event: no day-counted warning
     action: "ActionDue | None" = None  # a learning action's deadline: the action and its named lead
     lead_reviewers: tuple[Contact, ...] = ()  # a review's appointed lead reviewers who gave an email address
+    # who is warned before a statutory clock runs out, and told once it has, when the case's rule set says
+    # (its steps `<kind>_due` and `<kind>_breached`, casework.sweep): each (person, how they read their role)
+    warned: tuple[tuple[Contact, str], ...] | None = None
+    escalated: tuple[tuple[Contact, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -208,8 +212,12 @@ def reminders_owed(
             before, offsets = ((contacts.business_manager, "business manager"),), settings.notice_offsets_days
         else:
             continue
+        if item.warned is not None:
+            before = item.warned
         if breached:
-            for to, role in ((contacts.business_manager, "business manager"), (contacts.independent_chair, "independent chair")):
+            escalated = item.escalated if item.escalated is not None else (
+                (contacts.business_manager, "business manager"), (contacts.independent_chair, "independent chair"))
+            for to, role in escalated:
                 owed.append(_message(item, Purpose.escalation, "breached", to, role, partnership, {}))
             continue
         if item.counted_in_hours:

@@ -16,6 +16,7 @@ from casework.forms import (
     AgencyReturnForm,
     DecisionForm,
     PublicationForm,
+    PanelNotificationForm,
     SeriousIncidentNotificationForm,
     RecommendationForm,
     ReferralForm,
@@ -395,6 +396,26 @@ def record_serious_incident_notification(
     case.updated_at = now
     audit(session, reference=case.reference, actor=actor, action="serious incident notification recorded", now=now,
           completed_on=form.completed_on.isoformat(), sent_on=sent_on.isoformat(), document=document is not None)
+
+
+def record_panel_notification(session: Session, *, case: Case, form: PanelNotificationForm, calendar: WorkingCalendar,
+                              now: datetime, actor: str) -> None:
+    """wt2023: record that the local authority made the serious incident notification (the day, who, the Panel's
+    reference; who made it sealed with the rest of the case's SIN): it meets the notification's deadline as of
+    the end of that day (or now, if sooner)."""
+    if case.sin is not None:
+        raise AlreadyRecorded(f"{case.reference}: its serious incident notification was already recorded "
+                              f"(made {case.sin_sent_on.isoformat() if case.sin_sent_on else '-'})")
+    if form.notified_on < case.notified_on:
+        raise ValueError(f"notified_on: {form.notified_on:%-d %B %Y} is before the local authority became aware of the "
+                         f"incident ({case.notified_on:%-d %B %Y})")
+    case.sin_completed_on = case.sin_sent_on = form.notified_on
+    case.sin = {"completed_by": form.notified_by, "panel_reference": form.panel_reference, "text": None,
+                "document": None}
+    case.updated_at = now
+    meet_deadline(case, kind="serious_incident_notice", now=min(now, calendar.end_of_day(form.notified_on)))
+    audit(session, reference=case.reference, actor=actor, action="serious incident notification made", now=now,
+          notified_on=form.notified_on.isoformat(), panel_reference=form.panel_reference)
 
 
 def sealed_identities(case: Case) -> tuple[list[str], list[date]]:

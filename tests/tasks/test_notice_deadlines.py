@@ -107,17 +107,25 @@ def test_the_ofsted_notice_is_met_when_it_is_delivered_before_the_case_is_finish
     assert (row.ofsted_notice_on, row.panel_notice_on) == (date(2026, 12, 10), date(2026, 12, 10))
 
 
-def test_the_serious_incident_notice_sent_at_referral_is_met_at_once_under_wt2023(wt2023_office: Office) -> None:
-    """wt2023: the serious incident notice goes to the Panel at referral (due 5 working days from awareness);
-    it is met as it goes, weeks before the case is decided, and the tracker's next deadline is the decision."""
+def test_the_serious_incident_notification_is_met_when_recorded_as_made_under_wt2023(wt2023_office: Office) -> None:
+    """wt2023: the local authority makes the serious incident notification through the Panel's online service (due
+    5 working days from awareness); its content emailed to the local authority meets nothing, the administrator's
+    record that it was made meets it, weeks before the case is decided, and the tracker's next deadline is then the
+    decision."""
+    from casework.forms import PanelNotificationForm
+
     office = wt2023_office
     referred = at(11, 20)
     reference = open_case(office, referred)
     asyncio.run(deliver_pending(office, now=referred))
-    assert any(PANEL in m.to and "Serious incident notification" in m.subject
-               for m in read_mailbox(office.settings.mail_dir))
-
+    assert not any(PANEL in m.to for m in read_mailbox(office.settings.mail_dir))
     record, _summary, _story, row = _seen(office, reference, at(11, 20, 11))
-    assert _deadline(record, "serious_incident_notice")["met_at"] == referred.isoformat()
+    assert _deadline(record, "serious_incident_notice")["met_at"] is None
+
+    actions.record_panel_notification(office, reference, PanelNotificationForm(
+        notified_on=date(2026, 11, 20), notified_by="Dana Director", panel_reference="SIN-0001"),
+        now=at(11, 20, 12), actor="administrator")
+    record, _summary, _story, row = _seen(office, reference, at(11, 20, 13))
+    assert _deadline(record, "serious_incident_notice")["met_at"] == at(11, 20, 12).isoformat()
     assert row.serious_incident_notice_on == date(2026, 11, 20)
     assert row.next_deadline and "serious incident" not in row.next_deadline

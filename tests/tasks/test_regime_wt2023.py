@@ -17,7 +17,7 @@ import casework.store
 from casework.referral import actions
 from casework.meetings import rescheduling
 from casework.delivery import deliver_pending
-from casework.forms import DecisionForm, RecommendationForm
+from casework.forms import DecisionForm, PanelNotificationForm, RecommendationForm
 from casework.model import ChairResponse, Recommendation, ReviewType
 from casework.office import Office, open_office
 from casework.store import cases as store
@@ -27,6 +27,7 @@ from tests.tasks.test_sweep import _free_port, at, nil_return, open_case, write_
 
 PANEL = "national-panel@example.org"
 OFSTED = "ofsted@example.org"
+LA = "children-director@example.org"  # the local authority's delegated safeguarding partner
 
 
 @pytest.fixture
@@ -70,10 +71,14 @@ def test_a_referral_under_wt2023_notifies_the_panel_at_referral_and_at_decision(
         "rapid_review_notice": _end_of(date(2026, 12, 7)),
     }
     mail = _deliver(office)
-    assert (PANEL, f"[{reference}] Serious incident notification to the Child Safeguarding Practice Review Panel") in mail
-    assert not any(to == OFSTED for to, _ in mail)  # the Panel shares it with Ofsted
+    # the local authority is sent the notification's content, to make it through the Panel's online service
+    assert (LA, f"[{reference}] Serious incident notification to make by Monday 23 November 2026") in mail
+    assert not any(to in (OFSTED, PANEL) for to, _ in mail)  # no email pretends to notify the Panel
 
-    # the notice is out: two days before its deadline the sweep warns nobody about it
+    # the administrator records it as made: two days before its deadline the sweep warns nobody about it
+    actions.record_panel_notification(office, reference, PanelNotificationForm(
+        notified_on=date(2026, 11, 20), notified_by="Dana Director", panel_reference="SIN-0001"),
+        now=at(date(2026, 11, 20), 10), actor="test")
     seen = len(mail)
     queue_reminders(office, now=at(date(2026, 11, 21), 12))
     assert _deliver(office)[seen:] == []
@@ -83,10 +88,12 @@ def test_a_referral_under_wt2023_notifies_the_panel_at_referral_and_at_decision(
 
     for code in ("POL", "CSC", "HEALTH"):
         nil_return(office, reference, code, at(date(2026, 11, 24)))
-    # seven days before the rapid review is due (Monday 30 November): the chairs are warned, in the regime's words
+    # seven days before the rapid review is due (Monday 30 November): the business manager and the safeguarding
+    # partners are warned (the rule set's steps.decision_due), in the regime's words
     queue_reminders(office, now=at(date(2026, 11, 30), 6))
     warned = _deliver(office)[seen:]
-    assert sorted(to for to, _ in warned) == ["cig-chair@example.org", "independent-chair@example.org"]
+    assert sorted(to for to, _ in warned) == ["business-manager@example.org", LA, "icb-safeguarding@example.org",
+                                              "police-safeguarding@example.org"]
     assert warned[0][1] == (f"[{reference}] Warning: rapid review sent to the Panel with the LCSPR decision "
                             "(15 working days from awareness) due Monday 7 December 2026")
     seen += len(warned)

@@ -23,7 +23,9 @@ from openpyxl import load_workbook
 import casework.store
 from casework.referral import actions
 from casework.meetings import rescheduling
-from casework.forms import AgencyReturnForm, DecisionForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm
+from casework.forms import (
+    AgencyReturnForm, DecisionForm, PanelNotificationForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm,
+)
 from casework.office import Office, open_office
 from casework.store import cases as store
 from casework.oversight.timeline import case_timeline_markdown, people_of, progress
@@ -459,7 +461,10 @@ def test_cig_review_publish_meets_the_wt2023_publication_deadline(
                              relist_cases=[reference])
     actions.record_recommendation(office, reference, RECOMMEND_SCR, now=at(12, 1), actor="cig chair")
     actions.record_decision(office, reference, DECIDE_SCR, now=at(12, 2), actor="independent chair")
-    mark_sent(office, reference, {"serious_incident_notice": at(11, 18, 12), "rapid_review_notice": at(12, 2, 11)})
+    actions.record_panel_notification(office, reference, PanelNotificationForm(
+        notified_on=date(2026, 11, 18), notified_by="Dana Director", panel_reference="SIN-0001"),
+        now=at(11, 18, 12), actor="administrator")
+    mark_sent(office, reference, {"rapid_review_notice": at(12, 2, 11)})
     actions.finish_case(office, reference, now=at(12, 2, 12))
     row = row_of(office, reference, at(12, 3))
     assert row.review_type == "local child safeguarding practice review (LCSPR)" and row.converted_from == "rapid review"

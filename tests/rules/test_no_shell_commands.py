@@ -48,8 +48,8 @@ from casework.meetings.rescheduling import addition_notices, change_notices
 from casework.office import Office, open_office
 from casework.referral.messages import (
     CaseFile, Message, acceptance_notice, decision_advice, decision_notices, decline_notice, information_requests,
-    intake_refusal, link_resent, listing_notices, recommendation_notice, referral_notices, return_receipts,
-    run_left_stopped, run_recovered, serious_incident_notification,
+    intake_refusal, link_resent, listing_notices, partners_disagree, recommendation_notice, referral_notices,
+    return_receipts, run_left_stopped, run_recovered, serious_incident_notification,
 )
 from casework.referral.reminders import OpenDeadline, reminders_owed
 from casework.review.messages import (
@@ -162,6 +162,8 @@ def every_message() -> list[Message]:
     messages += referral_notices(REFERRED, p, WT2015) + referral_notices(REFERRED, p, WT2023)
     messages += decline_notice(REFERRED, p, WT2015) + acceptance_notice(LISTED, p, WT2015)
     messages += listing_notices(LISTED, p, WT2015) + recommendation_notice(DECIDED, p, WT2015)
+    messages += recommendation_notice(DECIDED, p, WT2023) + partners_disagree(
+        DECIDED, p, WT2023, partner="police", rationale="Invented rationale.", answers=[("Northshire Police", "disagrees")])
     messages += information_requests(LISTED, p, WT2015, [{"agency": "POL", "due_at": local(2026, 12, 1, 23, 59),
                                                            "by_return": False}],
                                      form={"filename": "CIGINF1.docx", "content_type": "text/plain", "content": "x"},

@@ -44,11 +44,12 @@ from casework.referral.messages import (
     return_receipts,
     serious_incident_notification,
     listing_notices,
+    notification_owed,
     step_people,
     recommendation_notice,
     referral_notices,
 )
-from casework.model import ChairResponse, PartnerResponse, Recommendation, ReviewType, Stage
+from casework.model import ChairResponse, PartnerResponse, Recommendation, ReviewType, ScreeningOutcome, Stage
 from casework.office import Office
 from casework.store import cases as store
 from casework.store import decisions as decision_store
@@ -195,11 +196,27 @@ def record_screening(office: Office, reference: str, form: ScreeningForm, *, now
     """Accept or decline; a decline queues the reasons to the referrer."""
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
+        check_screening(case, form, office.rules(case.regime))
         store.record_screening(session, case=case, form=form, now=now, actor=actor)
         queued = 0
         if case.stage == Stage.declined:
             queued = queue(session, case, decline_notice(case_file(case), office.partnership, office.rules(case.regime)), now)
         return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def check_screening(case: Case, form: ScreeningForm, rules: RuleSet) -> None:
+    """Refuse, naming the `outcome` field, to close a case the Panel is notified of (wt2023: a notified serious
+    incident always gets a rapid review; only what is not a serious child safeguarding incident is closed, before any
+    notification). The outcome's words are the rule set's terms `screening_accept` and `screening_decline`."""
+    if form.outcome is not ScreeningOutcome.decline or not rules.notifies_panel_at_referral:
+        return
+    if case.sin is not None:
+        raise ValueError(f"outcome: {case.reference}'s {rules.term('incident_notice')} is recorded as made; a notified "
+                         f"case cannot be closed: choose '{rules.term('screening_accept')}'")
+    if notification_owed(case.facts) is not None:
+        raise ValueError(f"outcome: the referral of {case.reference} records a serious child safeguarding incident "
+                         f"(the {rules.term('incident_notice')} is owed); it cannot be closed: choose "
+                         f"'{rules.term('screening_accept')}'")
 
 
 def list_and_request_information(office: Office, reference: str, *, now: datetime) -> Outcome:

@@ -126,3 +126,26 @@ def test_the_notification_recorded_as_made_meets_its_clock_and_the_sweep_warns_a
     escalated = sorted(to for to, subject, _ in after if "BREACHED: serious incident" in subject)
     assert escalated == sorted([MANAGER, LA, ICB, POLICE])
     assert all(late in subject for _, subject, _ in after if "serious incident" in subject)
+
+
+def test_a_notified_serious_incident_cannot_be_closed_at_screening(office: Office) -> None:
+    from casework.forms import ScreeningForm
+    from casework.model import ScreeningOutcome
+
+    close = ScreeningForm(outcome=ScreeningOutcome.decline, reason="Not a serious incident.", decided_by="Bo Business",
+                          independent_chair_consulted=False)
+    serious = actions.submit_referral(office, referral(), now=at(date(2026, 11, 18)), actor="test").reference
+    with pytest.raises(ValueError, match="^outcome: the referral of .* records a serious child safeguarding incident"):
+        actions.record_screening(office, serious, close, now=at(date(2026, 11, 18), 10), actor="test")
+    actions.record_panel_notification(office, serious, PanelNotificationForm(
+        notified_on=date(2026, 11, 18), notified_by="Del Director", panel_reference="SIN-1"),
+        now=at(date(2026, 11, 18), 11), actor="test")
+    with pytest.raises(ValueError, match="recorded as made; a notified case cannot be closed: choose 'Rapid review"):
+        actions.record_screening(office, serious, close, now=at(date(2026, 11, 18), 12), actor="test")
+
+    # what is not a serious child safeguarding incident is closed before any notification, its words the rule set's
+    other = actions.submit_referral(office, referral(abuse_or_neglect_suspected=False), now=at(date(2026, 11, 18)),
+                                    actor="test").reference
+    assert actions.record_screening(office, other, close, now=at(date(2026, 11, 18), 12), actor="test").stage == "declined"
+    assert office.rules().term("screening_decline") == (
+        "Not a serious child safeguarding incident: closed before notification")

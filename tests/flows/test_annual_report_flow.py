@@ -48,3 +48,51 @@ async def test_the_annual_report_flow_writes_the_section_and_emails_the_board_on
 
     assert again.is_completed(), again.message
     assert sum(BOARD in m.to for m in read_mailbox(office.settings.mail_dir)) == 1
+
+
+async def test_under_wt2023_the_flow_writes_the_partners_yearly_report_and_its_publication_sends_it_once(
+        office: Office) -> None:
+    """The same `annual-report` flow writes the safeguarding partners' yearly report where the rule set has one;
+    the `record-yearly-report` Run form records its publication and sends it to the Panel and the Secretary of
+    State, once; a form with a publication date before the period ended is refused, naming the field."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    import yaml
+
+    from casework.office import open_office
+    from config.settings import CONFIG_DIR
+    from flows.annual_report import record_yearly_report
+
+    path = Path(os.environ["CIG_PARTNERSHIP_FILE"])
+    data = yaml.safe_load((CONFIG_DIR / "partnership.wt2023.example.yaml").read_text())
+    data["reference_prefix"] = yaml.safe_load(path.read_text())["reference_prefix"]
+    path.write_text(yaml.safe_dump(data))
+    office = open_office()
+    texts = office.settings.papers_dir / "reports" / "yearly-report-2025-04.yaml"
+    texts.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(__file__).resolve().parents[2] / "examples" / "yearly-report.yaml", texts)
+
+    state = await annual_report(year=2025, return_state=True)
+
+    assert state.is_completed(), state.message
+    markdown = texts.with_suffix(".md")
+    assert await state.result() == str(markdown)
+    assert markdown.read_text(encoding="utf-8").startswith(
+        f"# {office.partnership.name}: Safeguarding partners' yearly report, April 2025 to March 2026")
+    async with get_client() as client:
+        [artifact] = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["yearly-report-2025-04"])), limit=1)
+    assert "Children's and families' voice" in str(artifact.data)
+
+    form = {"period_starts_on": "2025-04-01", "published_on": "2026-07-30", "link": "https://example.org/yearly"}
+    refused = await record_yearly_report(publication=dict(form, published_on="2026-03-01"), return_state=True)
+    assert refused.is_failed() and "Published on: the period April 2025 to March 2026 ends" in refused.message
+    for _ in range(2):  # the form submitted twice
+        recorded = await record_yearly_report(publication=form, return_state=True)
+        assert recorded.is_completed(), recorded.message
+    received = {m.to[0]: [a.get_filename() for a in m.message().iter_attachments()]
+                for m in read_mailbox(office.settings.mail_dir)}
+    assert received == {address: ["yearly-report-2025-04.docx", "yearly-report-2025-04.md"]
+                        for address in ("review-panel@example.org", "dfe-reviews@example.org")}

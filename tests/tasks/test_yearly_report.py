@@ -134,3 +134,34 @@ def test_the_business_manager_is_warned_once_when_the_report_has_not_gone_two_da
     assert "Wednesday 4 August" not in text and "Friday 6 August 2027, 23:59" in text
     assert "Child Safeguarding Practice Review Panel (test), Department for Education reviews (test)" in text
     assert queue_yearly_report_warnings(office, now=moment(6)) == 0
+
+
+async def test_the_yearly_report_reads_each_reviews_clocks_and_the_actions_done_from_the_records(
+        office: Office, mailbox: object, referral_form: object) -> None:
+    """From the case database: the review commissioned in the period with its case's statutory clocks (the
+    labels of the case's own rule set, met or not), and the action done in it with its evidence."""
+    from casework.learning import actions as learning
+    from casework.learning.forms import ActionUpdateForm
+    from casework.learning.yearly_publication import build_yearly_report
+    from tests.tasks.test_learning_actions import ratified_review
+    from tests.tasks.test_review import at, form
+
+    reference = await ratified_review(office, referral_form)  # type: ignore[arg-type]
+    learning.update_action(office, reference, form(
+        ActionUpdateForm, number=1, status="done", evidence="Triage minutes: health visiting at 19 of 20.",
+        done_on="2027-05-03"), now=at(5, 5, year=2027), actor="t")
+
+    # a partnership whose periods start in December: December 2026 to November 2027
+    report = build_yearly_report(office, report_period_containing(date(2027, 1, 1), 12), now=at(5, 5, year=2027),
+                                 texts=None)
+
+    [review] = report.reviews
+    assert (report.commissioned, review.reference, review.commissioned_on) == ((reference,), reference,
+                                                                               date(2026, 12, 11))
+    labels = {clock.label: clock.outcome(report.as_of).value for clock in review.clocks}
+    rules = office.rules()
+    assert labels[rules.clocks["decision"].label] == "met"
+    assert all(label in {c.label for c in rules.clocks.values()} for label in labels)
+    [done] = report.actions_done
+    assert (done.reference, done.agency, done.done_on, done.evidence) == (
+        reference, "HEALTH", date(2027, 5, 3), "Triage minutes: health visiting at 19 of 20.")

@@ -43,9 +43,11 @@ from casework.model import REVIEW_LABELS
 from casework.office import Office
 from casework.review import actions
 from casework.review.forms import (
-    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
-    NonPublicationForm, RatificationForm, ReviewDocumentForm, ReviewPublicationForm, TermsForm,
+    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, FullReportForm, GroupMemberForm,
+    MilestoneForm, NonPublicationForm, PublicationDelayForm, RatificationForm, ReviewDocumentForm,
+    ReviewPublicationForm, TermsForm,
 )
+from casework.clocks import WorkingCalendar
 from casework.review.rules import RATIFIER_WORDS, RatificationResult, Ratifier, ReviewStage, next_ratifier
 from casework.review import store as review_store
 from casework.review.store import ratification_history
@@ -222,6 +224,19 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
     sections.append(TaskSection("Drafts and sign-off" if Ratifier.safeguarding_partners in order else
                                 "Drafts and ratification", ratifications))
     publishing = []
+    if review_store.sends_full_report(case):  # wt2023: the full report to the Panel and the Secretary of State first
+        sent_on = review_store.full_report_sent_on(case, WorkingCalendar.of())
+        publishing.append(Task(
+            "full-report", "Send the full final report to the Panel and the Secretary of State",
+            TaskStatus.completed if sent_on else TaskStatus.not_started
+            if stage is ReviewStage.awaiting_publication and "final_report" in documents else TaskStatus.cannot_start,
+            f"Sent on {day(sent_on)}" if sent_on else "With the publication date, at least 7 working days before it; "
+            "after the safeguarding partners' sign-off and the final report's upload"))
+        if not finished:
+            publishing.append(Task(
+                "publication-delay", "Tell the Panel and the Secretary of State that publication is delayed",
+                TaskStatus.not_started, "With the reasons, whenever the report cannot be published within its 6 "
+                "months or on the date they were given", again=True))
     if review.availability != "not_published":
         publishing.append(Task(
             "publication", "Record the publication of the final report, with the partnership's response",
@@ -294,6 +309,12 @@ def task_form(name: str) -> TaskForm | None:
     if name == "drafts":
         return TaskForm(ReviewDocumentForm, record_document, "Upload a draft or the final report", "Upload the document",
                         "Document uploaded", {}, upload=True)
+    if name == "full-report":
+        return TaskForm(FullReportForm, actions.send_full_report, "Send the full final report before publication",
+                        "Send the full report", "Full report sent to the Panel and the Secretary of State", {})
+    if name == "publication-delay":
+        return TaskForm(PublicationDelayForm, actions.tell_publication_delay, "Tell them publication is delayed",
+                        "Send the delay notice", "The Panel and the Secretary of State told of the delay", {})
     if name == "publication":
         return TaskForm(ReviewPublicationForm, actions.publish_review, "Record the publication of the final report",
                         "Record the publication", "Publication recorded", {}, wakes_run=True)

@@ -22,12 +22,13 @@ from casework.learning.store import plan_impact_review
 from casework.office import Office
 from casework.review import store as review_store
 from casework.review.forms import (
-    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
-    NonPublicationForm, RatificationForm, ReviewDocumentForm, ReviewPublicationForm, TermsForm,
+    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, FullReportForm, GroupMemberForm,
+    MilestoneForm, NonPublicationForm, PublicationDelayForm, RatificationForm, ReviewDocumentForm,
+    ReviewPublicationForm, TermsForm,
 )
 from casework.review.messages import (
-    ReviewFile, appointment_notices, commissioning_notices, drafts_ready_notice, non_publication_notices,
-    publication_notices, ratification_notice, ratifying_contacts,
+    ReviewFile, appointment_notices, commissioning_notices, drafts_ready_notice, full_report_notices,
+    non_publication_notices, publication_delay_notices, publication_notices, ratification_notice, ratifying_contacts,
 )
 from casework.review.rules import Ratifier, ReviewStage, next_ratifier, starts_review
 from casework.store import cases as store
@@ -240,6 +241,7 @@ def record_ratification(office: Office, reference: str, form: RatificationForm, 
                                                round=len(review.ratifications), now=now)
         if after is None and form.result.value == "ratified":  # signed off: the learning is the training officer's
             messages += learning_write_up(session, office, case, review, ratified_on=form.on, now=now)
+            review_store.plan_full_report(session, case=case, rules=office.rules(case.regime), calendar=office.calendar)
         return _outcome(reference, review, case, queue(session, case, messages, now))
 
 
@@ -329,3 +331,35 @@ def close_review(office: Office, reference: str, *, now: datetime) -> ReviewOutc
         return _outcome(reference, review, case)
 
 
+
+
+def send_full_report(office: Office, reference: str, form: FullReportForm, *, now: datetime,
+                     actor: str) -> ReviewOutcome:
+    """Working Together 2023: the full final report (the latest uploaded) goes to the Panel and the Secretary of
+    State, with the publication date, at least 7 working days before it; refused (naming the earliest allowed
+    publication date) when the date is sooner, and refused before the partners' sign-off, without a final report,
+    or when the report has gone already."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        rules = office.rules(case.regime)
+        report = review_store.record_full_report_sent(session, case=case, review=review, form=form, rules=rules,
+                                                      calendar=office.calendar, now=now, actor=actor)
+        messages = full_report_notices(case_file(case), office.partnership, rules, publication_on=form.publication_on,
+                                       report=report, sent_on=office.calendar.local_date(now))
+        return _outcome(reference, review, case, queue(session, case, messages, now))
+
+
+def tell_publication_delay(office: Office, reference: str, form: PublicationDelayForm, *, now: datetime,
+                           actor: str) -> ReviewOutcome:
+    """Working Together 2023: the Panel and the Secretary of State are told that publication is delayed, with the
+    reasons (each delay told once; a later delay is told again)."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        review = review_store.get_review(session, case=case)
+        rules = office.rules(case.regime)
+        number = review_store.record_publication_delay(session, case=case, review=review, form=form, rules=rules,
+                                                       now=now, actor=actor)
+        messages = publication_delay_notices(case_file(case), office.partnership, rules, reasons=form.reasons,
+                                             expected_on=form.expected_on, number=number)
+        return _outcome(reference, review, case, queue(session, case, messages, now))

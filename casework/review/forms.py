@@ -173,3 +173,18 @@ class AvailabilityForm(Form):
     decided_on: date = Field(description="When it was decided")
 
     _past = field_validator("decided_on")(not_in_future)
+
+
+class FullReportForm(Form):
+    """Working Together 2023: the full final report (the latest uploaded) sent to the Child Safeguarding Practice
+    Review Panel and the Secretary of State, at least 7 working days before the publication date."""
+
+    publication_on: date = Field(description="The date the final report is to be published (at least 7 working "
+                                 "days from today)")
+
+
+class PublicationDelayForm(Form):
+    """Working Together 2023: the Panel and the Secretary of State are told that publication is delayed, and why."""
+
+    reasons: Text = Field(description="Why publication is delayed (no names, no dates of birth)")
+    expected_on: date | None = Field(None, description="When the final report is now expected to be published, if known")

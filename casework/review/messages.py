@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from casework.referral.messages import CaseFile, Message, _common, _statutory_notice
+from casework.referral.messages import CaseFile, Message, _common, _statutory_notice, role_contacts
 from casework.review.rules import RATIFIER_WORDS, Ratifier
 from config.partnership import Contact, Partnership
 from config.rulesets import RuleSet
@@ -52,21 +52,32 @@ def commissioning_notices(case: CaseFile, review: ReviewFile, partnership: Partn
 
 def appointment_notices(case: CaseFile, reviewers: list[str], partnership: Partnership, rules: RuleSet,
                         *, panel_owed: bool, reviewer: Contact | None = None) -> list[Message]:
-    """A lead reviewer is appointed: the business manager and the independent chair are told, and the lead
-    reviewer appointed (`reviewer`, when an email address was given); for an SCR whose National Panel notice
-    waited for the appointment, the notice goes now, naming the reviewer(s)."""
+    """A lead reviewer is appointed: the business manager and the independent chair (where the rule set has one)
+    are told, and the lead reviewer appointed (`reviewer`, when an email address was given); for an SCR whose
+    National Panel notice waited for the appointment, the notice goes now, naming the reviewer(s); and whoever the
+    rule set's `appointment` step tells (wt2023: the Child Safeguarding Practice Review Panel) is told of each
+    appointment. The emails say the Panel is told only when a message to the Panel is among these."""
     appointed = replace(case, lead_reviewers=list(reviewers))
-    context = _common(case, partnership, rules) | {"reviewers": reviewers, "review_type": case.decision,
-                                                   "panel_told": panel_owed}
+    context = _common(case, partnership, rules) | {"reviewers": reviewers, "review_type": case.decision}
     contacts = partnership.contacts
-    messages = [Message(case.reference, f"review-appointment-{len(reviewers)}", "review_appointment", to, 0, context)
-                for to in (contacts.business_manager, contacts.independent_chair)]
-    if reviewer is not None and reviewer.email.casefold() not in {m.to.email.casefold() for m in messages}:
-        messages.append(Message(case.reference, f"review-appointment-{len(reviewers)}", "review_appointment", reviewer,
-                                0, context | {"appointed": reviewer.name}))
+    key = f"review-appointment-{len(reviewers)}"
+    to_panel: list[Message] = []
     if panel_owed and "panel_notice" in rules.notices:
-        messages.append(_statutory_notice("panel_notice", rules.notices["panel_notice"].title, appointed, partnership, rules))
-    return messages
+        to_panel.append(_statutory_notice("panel_notice", rules.notices["panel_notice"].title, appointed, partnership,
+                                          rules))
+    told = rules.steps["appointment"].told if "appointment" in rules.steps else []
+    for person, title in role_contacts(partnership, rules, told):
+        to_panel.append(Message(case.reference, key, "review_appointment", person, 0,
+                                context | {"panel_told": False, "told_as": title}))
+    panel = {c.email.casefold() for c in partnership.role("national_panel", rules.name)}
+    context |= {"panel_told": any(m.to.email.casefold() in panel for m in to_panel)}
+    chair = partnership.role("independent_chair", rules.name) if "independent_chair" in rules.roles else []
+    messages = [Message(case.reference, key, "review_appointment", to, 0, context)
+                for to in (contacts.business_manager, *chair)]
+    if reviewer is not None and reviewer.email.casefold() not in {m.to.email.casefold() for m in messages}:
+        messages.append(Message(case.reference, key, "review_appointment", reviewer, 0,
+                                context | {"appointed": reviewer.name}))
+    return messages + to_panel
 
 
 def ratification_notice(case: CaseFile, partnership: Partnership, rules: RuleSet, *, by: Ratifier, result: str,
@@ -130,3 +141,43 @@ def publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet
     }
     return [Message(case.reference, "review-published", "review_published", to, 0, context)
             for to in [partnership.contacts.business_manager, *members(partnership)]]
+
+
+def full_report_recipients(partnership: Partnership, rules: RuleSet) -> list[tuple[Contact, str]]:
+    """Who the full final report goes to before publication, and who is told of a delay: the rule set's `sign_off`
+    step's `told` (wt2023: the Child Safeguarding Practice Review Panel and the Secretary of State)."""
+    told = rules.steps["sign_off"].told if "sign_off" in rules.steps else []
+    return role_contacts(partnership, rules, told)
+
+
+def full_report_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, publication_on: date,
+                        report: dict[str, str], sent_on: date) -> list[Message]:
+    """Working Together 2023: the full final report, attached, to the Panel and the Secretary of State, with the
+    publication date (at least 7 working days away); the business manager gets a copy of the covering email."""
+    context = _common(case, partnership, rules) | {"review_type": case.decision, "publication_on": publication_on,
+                                                   "sent_on": sent_on}
+    people = full_report_recipients(partnership, rules)
+    messages = [Message(case.reference, "review-full-report", "review_full_report", to, 0,
+                        context | {"told_as": title}, attachments=(dict(report),)) for to, title in people]
+    names = [title for _, title in people]
+    messages.append(Message(case.reference, "review-full-report", "review_full_report",
+                            partnership.contacts.business_manager, 0, context | {"copy_for": names}))
+    return messages
+
+
+def publication_delay_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, reasons: str,
+                              expected_on: date | None, number: int) -> list[Message]:
+    """Working Together 2023: the Panel and the Secretary of State are told that publication is delayed, with the
+    reasons (and the new date, when known); the business manager gets a copy."""
+    context = _common(case, partnership, rules) | {"review_type": case.decision, "reasons": reasons,
+                                                   "expected_on": expected_on, "due_at": _publication_due(case)}
+    people = full_report_recipients(partnership, rules)
+    messages = [Message(case.reference, f"review-publication-delay-{number}", "review_publication_delay", to, 0,
+                        context | {"told_as": title}) for to, title in people]
+    messages.append(Message(case.reference, f"review-publication-delay-{number}", "review_publication_delay",
+                            partnership.contacts.business_manager, 0, context | {"copy_for": [t for _, t in people]}))
+    return messages
+
+
+def _publication_due(case: CaseFile) -> datetime | None:
+    return case.deadlines.get("publication")

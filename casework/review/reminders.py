@@ -6,6 +6,9 @@
   manager and the lead reviewer(s) appointed with an email address `reminders.milestone_warning_days` of
   the partnership file (default 7) before it, and once it is
   missed, a reminder that it is overdue; once each per target (a re-planned milestone is a new round);
+- wt2023's full report to the Panel and the Secretary of State: the last day it may go for publication inside
+  the 6 months; a warning to the business manager at each notice offset before it, and an escalation once it
+  has passed without the report sent;
 - the published report's 12 months on the website (seed 002): a reminder to the business manager at
   each notice offset before they end, and once they have, a reminder to record what becomes of it
   (owed on a closed case too: the report outlives the case's work).
@@ -29,7 +32,8 @@ if TYPE_CHECKING:
     from casework.referral.reminders import OpenDeadline
 
 REVIEW_MILESTONE = "review_milestone"
-REVIEW_KINDS = ("review_engagement", REVIEW_MILESTONE, "report_availability")
+PRE_PUBLICATION = "pre_publication_notice"  # wt2023: the full report to the Panel and the Secretary of State
+REVIEW_KINDS = ("review_engagement", REVIEW_MILESTONE, "report_availability", PRE_PUBLICATION)
 
 
 def _message(item: "OpenDeadline", purpose: str, offset: str, to: Contact, partnership: Partnership,
@@ -66,7 +70,7 @@ def review_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: P
         if reminder_day(due_day, warning_days, calendar) <= today:
             return [_message(item, "warning", f"{warning_days}d", person, partnership) for person in to]
         return []
-    if item.kind == "report_availability":
+    if item.kind in ("report_availability", PRE_PUBLICATION):
         if breached:
             return [_message(item, "escalation", "breached", manager, partnership)]
         today, due_day = calendar.local_date(now), calendar.local_date(item.due_at)

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from casework.clocks import WorkingCalendar
 from casework.model import CaseStatus
 from casework.review.forms import (
-    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, GroupMemberForm, MilestoneForm,
-    NonPublicationForm, RatificationForm, ReviewDocumentForm, ReviewPublicationForm, TermsForm,
+    AppointmentForm, AvailabilityForm, EngagementForm, FamilyInvolvementForm, FullReportForm, GroupMemberForm,
+    MilestoneForm, NonPublicationForm, PublicationDelayForm, RatificationForm, ReviewDocumentForm,
+    ReviewPublicationForm, TermsForm,
 )
-from casework.review.reminders import REVIEW_MILESTONE
+from casework.review.reminders import PRE_PUBLICATION, REVIEW_MILESTONE
 from casework.review.rules import (
     MilestoneState, Ratification, RatificationResult, Ratifier, ReviewStage, available_until, check_milestone_done,
     check_non_publication, check_publication, check_ratification, check_review_move, check_reviewer, lay_out, next_ratifier,
@@ -25,6 +26,7 @@ from casework.review.rules import (
 from casework.store.cases import AlreadyRecorded, NotAtThisStep, _set_deadline, audit, meet_deadline
 from casework.store.tables import Case, Review, ReviewDocument, ReviewMilestone, ReviewPerson
 from config.review_plans import ReviewPlan
+from config.rulesets import RuleSet
 
 
 class NoReview(LookupError, ValueError):
@@ -271,6 +273,7 @@ def record_review_publication(session: Session, *, case: Case, review: Review, f
 
     family = FamilyInvolvement(review.family["involvement"]) if review.family else None
     check_publication(review.review_type, family, signed_off(case, review), signing_bodies(case)[-1])
+    check_full_report_sent(case, form.published_on, calendar=calendar, now=now)
     if ReviewStage(review.stage) is not ReviewStage.awaiting_publication and case.published_on is None:
         raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}, not awaiting publication")
     record_publication(session, case=case, form=form, calendar=calendar, now=now, actor=actor)
@@ -359,3 +362,122 @@ def close_if_done(session: Session, *, case: Case, review: Review, now: datetime
     case.updated_at = now
     audit(session, reference=case.reference, actor="system", action="review closed", now=now)
     return True
+
+
+# --- Working Together 2023: the full report to the Panel and the Secretary of State before publication ------------
+
+FULL_REPORT_SENT_TO = "the Child Safeguarding Practice Review Panel and the Secretary of State"
+
+
+def _pre_publication(case: Case):  # type: ignore[no-untyped-def]
+    return next((d for d in case.deadlines if d.kind == PRE_PUBLICATION), None)
+
+
+def sends_full_report(case: Case) -> bool:
+    """Whether the case's rule set sends the full report before publication (wt2023's `pre_publication_notice`)."""
+    from config.rulesets import load_ruleset
+
+    return PRE_PUBLICATION in load_ruleset(case.regime).clocks
+
+
+def full_report_sent_on(case: Case, calendar: WorkingCalendar) -> date | None:
+    """The day the full report went to the Panel and the Secretary of State (None: not yet)."""
+    row = _pre_publication(case)
+    return calendar.local_date(row.met_at) if row is not None and row.met_at is not None else None
+
+
+def plan_full_report(session: Session, *, case: Case, rules: RuleSet, calendar: WorkingCalendar) -> None:
+    """Once the report is signed off, where the rule set has the clock (wt2023's `pre_publication_notice`): the
+    last day the full report may go for publication inside the review's 6 months, as a deadline the sweep warns
+    of before and escalates after (once each)."""
+    from casework.clocks import latest_sending_date
+
+    clock = rules.clocks.get(PRE_PUBLICATION)
+    publication = next((d for d in case.deadlines if d.kind == "publication"), None)
+    if clock is None or publication is None or _pre_publication(case) is not None:
+        return
+    last_day = latest_sending_date(calendar.local_date(publication.due_at), clock, calendar)
+    _set_deadline(session, case, kind=PRE_PUBLICATION, due_at=calendar.end_of_day(last_day), label=clock.label)
+
+
+def record_full_report_sent(session: Session, *, case: Case, review: Review, form: FullReportForm, rules: RuleSet,
+                            calendar: WorkingCalendar, now: datetime, actor: str) -> dict[str, str]:
+    """Record that the full final report goes to the Panel and the Secretary of State for publication on
+    `form.publication_on`; returns the report (the latest uploaded final report) to attach. Refused (ValueError
+    naming the field) under a rule set without the clock, before the sign-off, without a final report, or for a
+    publication date sooner than the clock allows (naming the earliest allowed date); AlreadyRecorded when sent."""
+    from casework.clocks import check_publication_date
+
+    clock = rules.clocks.get(PRE_PUBLICATION)
+    if clock is None:
+        raise NotAtThisStep(f"{case.reference}: its rule set ({rules.name}) sends no report before publication")
+    if full_report_sent_on(case, calendar) is not None:
+        raise AlreadyRecorded(f"{case.reference}: the full report was already sent "
+                              f"({full_report_sent_on(case, calendar):%A %-d %B %Y})")
+    if not signed_off(case, review) or ReviewStage(review.stage) is not ReviewStage.awaiting_publication:
+        raise ValueError(f"publication_on: {not_signed_off_words(case)}")
+    reports = [d for d in review_documents(session, case=case) if d.kind == "final_report"]
+    if not reports:
+        raise ValueError("publication_on: upload the final report first (the drafts task of the review's task list)")
+    today = calendar.local_date(now)
+    checked = check_publication_date(form.publication_on, sent_on=today, now=now, clock=clock, calendar=calendar,
+                                     sent_to=FULL_REPORT_SENT_TO)
+    if not checked.allowed:
+        raise ValueError(f"publication_on: {checked.refusal}")
+    plan_full_report(session, case=case, rules=rules, calendar=calendar)
+    session.flush()
+    if _pre_publication(case) is None:  # no publication clock on the case: the sending is recorded all the same
+        _set_deadline(session, case, kind=PRE_PUBLICATION, due_at=now, label=clock.label)
+        session.flush()
+    meet_deadline(case, kind=PRE_PUBLICATION, now=now)
+    review.updated_at = now
+    audit(session, reference=case.reference, actor=actor, action="full report sent before publication", now=now,
+          publication_on=form.publication_on.isoformat(), document=reports[-1].id)
+    return dict(reports[-1].document)
+
+
+def not_signed_off_words(case: Case) -> str:
+    """Why a report not yet signed off cannot go: the last body of the case's rule set has not signed it off."""
+    from casework.review.rules import NOT_SIGNED_OFF
+
+    return NOT_SIGNED_OFF[signing_bodies(case)[-1]]
+
+
+def check_full_report_sent(case: Case, published_on: date, *, calendar: WorkingCalendar, now: datetime) -> None:
+    """Where the case's rule set has the clock (wt2023), publication is refused before the full report went to the
+    Panel and the Secretary of State the clock's days before it (ValueError naming the earliest allowed date)."""
+    from casework.clocks import check_publication_date
+    from config.rulesets import load_ruleset
+
+    clock = load_ruleset(case.regime).clocks.get(PRE_PUBLICATION)
+    if clock is None:
+        return
+    checked = check_publication_date(published_on, sent_on=full_report_sent_on(case, calendar), now=now, clock=clock,
+                                     calendar=calendar, sent_to=FULL_REPORT_SENT_TO)
+    if not checked.allowed:
+        raise ValueError(f"published_on: {checked.refusal}")
+
+
+def record_publication_delay(session: Session, *, case: Case, review: Review, form: PublicationDelayForm,
+                             rules: RuleSet, now: datetime, actor: str) -> int:
+    """Record that publication is delayed and why (the reasons go in the emails, not the audit trail, which
+    outlives the case); returns the delay's number (1 for the first). Refused under a rule set without the clock
+    and once the review's report is published or its outcome recorded."""
+    from casework.forms import check_no_identities
+    from casework.store.cases import sealed_identities
+
+    if PRE_PUBLICATION not in rules.clocks:
+        raise NotAtThisStep(f"{case.reference}: its rule set ({rules.name}) has no delay notice")
+    if ReviewStage(review.stage) in (ReviewStage.published, ReviewStage.not_published, ReviewStage.closed):
+        raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}")
+    check_no_identities({"reasons": form.reasons}, *sealed_identities(case))
+    told = [e for e in audit_actions(session, case=case) if e == "publication delay told"]
+    audit(session, reference=case.reference, actor=actor, action="publication delay told", now=now,
+          expected_on=form.expected_on.isoformat() if form.expected_on else None)
+    return len(told) + 1
+
+
+def audit_actions(session: Session, *, case: Case) -> list[str]:
+    from casework.store.cases import audit_trail
+
+    return [e.action for e in audit_trail(session, reference=case.reference)]

@@ -54,7 +54,7 @@ from casework.referral.messages import (
 from casework.referral.reminders import OpenDeadline, reminders_owed
 from casework.review.messages import (
     ReviewFile, appointment_notices, commissioning_notices, non_publication_notices, publication_notices,
-    drafts_ready_notice, ratification_notice,
+    drafts_ready_notice, full_report_notices, publication_delay_notices, ratification_notice,
 )
 from casework.review.reminders import REVIEW_MILESTONE
 from casework.review.rules import Ratifier
@@ -197,6 +197,11 @@ def every_message() -> list[Message]:
                                         for m in messages[-1:]]  # the next body's, with its ratification link
         messages += drafts_ready_notice(DECIDED, p, WT2015, body=by, documents=["the draft report and findings"],
                                         number=1)
+    messages += appointment_notices(DECIDED, ["Rowan Reviewer"], p, WT2023, panel_owed=False)
+    messages += full_report_notices(DECIDED, p, WT2023, publication_on=date(2027, 6, 9), sent_on=date(2027, 5, 28),
+                                    report={"filename": "final.docx", "content_type": "text/plain", "content": "eA=="})
+    messages += publication_delay_notices(DECIDED, p, WT2023, reasons="A parallel trial.", expected_on=date(2027, 7, 15),
+                                          number=1)
     messages += non_publication_notices(DECIDED, p, WT2015, decided_on=date(2027, 6, 1), decided_by="The board",
                                         reason="To protect a surviving sibling.",
                                         improvements_link="https://example.org/improvements")

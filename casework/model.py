@@ -57,7 +57,11 @@ def check_move(current: Stage, target: Stage) -> Stage:
     return target
 
 
-def describe_stage(stage: Stage) -> str:
+def describe_stage(stage: Stage, terms: Mapping[str, str] | None = None) -> str:
+    """The stage in words; with a rule set's `terms`, the decision it awaits in the regime's words (wt2023: the
+    safeguarding partners' decision)."""
+    if stage is Stage.awaiting_decision and terms and "decision" in terms:
+        return f"awaiting the {terms['decision']}"
     return {
         Stage.awaiting_screening: "awaiting screening by the CIG chair and business manager",
         Stage.awaiting_returns: "awaiting agencies' CIGINF1 returns",

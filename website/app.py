@@ -31,6 +31,7 @@ import uvicorn
 from fastapi import BackgroundTasks, FastAPI, Request
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -40,20 +41,24 @@ from starlette.staticfiles import StaticFiles
 from casework.referral import actions
 from casework.delivery import deliver_pending
 from casework.links import LinkRefusal, LinkStep, StepFacts, link_refusal, looks_like_token, token_digest
-from casework.forms import DecisionForm, ScreeningForm
+from casework.forms import CaseFacts, DecisionForm, PartnerDecisionForm, ScreeningForm
 from casework.model import ReturnStatus, Stage, review_labels
+from casework.referral.criteria import criteria_indication
 from casework.referral.views import case_context_markdown, case_summary_markdown
 from casework.office import Office, open_office
 from casework.meetings.papers import paper_filename
 from casework.meetings.preparation import AGENDA_DOCUMENT, meeting_papers_folder
 from casework.store import cases as store
 from casework.store import data_keys
+from casework.store import decisions as decision_store
 from casework.store import links as link_store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import Case, OutboxMessage, PersonalLink, ReturnDocument
 from casework.referral.actions import queue
 from config.settings import Profile
-from website.chairs import case_substance, decision_contradiction, decision_record, screening_record
+from website.chairs import (
+    answers_shown, case_substance, decision_contradiction, decision_record, partner_record, screening_record,
+)
 from website.pages import page
 from website.fields import PageField, all_fields, field_errors, page_fields, posted_input, refusal_problem, validation_problems
 from website.rendering import markdown_html
@@ -94,11 +99,14 @@ class OpenedLink:
     round: int
     reference: str | None
     meeting_on: date | None = None
+    partner: str | None = None  # a decider who answers for themselves (wt2023: the safeguarding partner's key)
 
     @property
     def actor(self) -> str:
         """Who acted, as the audit trail names a person who came by link (never a name)."""
         who = f"agency {self.agency}" if self.agency else ("a member" if self.step is LinkStep.papers else self.step.value)
+        if self.partner:
+            who = f"partner {self.partner}"
         return f"{who} (link {self.id})"
 
 
@@ -106,7 +114,7 @@ class OpenedLink:
 class ChairStep:
     """A chair's step on the website: its form (the model the Prefect UI and `cig` use) and its words."""
 
-    model: type[ScreeningForm] | type[DecisionForm]
+    model: type[ScreeningForm] | type[DecisionForm] | type[PartnerDecisionForm]
     heading: str
     button: str
     done: str
@@ -117,6 +125,15 @@ CHAIR_STEPS = {
         ScreeningForm, "Screen the referral", "Record the screening", "Screening recorded"),
     LinkStep.decision: ChairStep(DecisionForm, "Record your decision", "Record the decision", "Decision recorded"),
 }
+# The decision page of a decider who answers for themselves (the rule set's deciding step decided jointly: wt2023's
+# safeguarding partners): the same page, with each decider's answer and rationale instead of the whole decision.
+PARTNER_STEP = ChairStep(PartnerDecisionForm, "Record your answer to the recommendation", "Record your answer",
+                         "Answer recorded")
+
+
+def chair_step(link: "OpenedLink") -> ChairStep:
+    """The step a chair's or a decider's link acts on."""
+    return PARTNER_STEP if link.partner else CHAIR_STEPS[link.step]
 
 
 def paper_title(name: str) -> str:
@@ -140,6 +157,10 @@ def step_facts(case: Case, link: PersonalLink) -> StepFacts:
         is_open = request is not None and case.stage == Stage.awaiting_returns and not done
     elif link.step == LinkStep.screening:
         done, is_open = case.screening is not None, case.stage == Stage.awaiting_screening
+    elif link.partner is not None:  # one decider's answer: theirs alone, open until the decision is made
+        answered = {a.partner for a in decision_store.partner_answers(object_session(case), case=case)}
+        done = link.partner in answered
+        is_open = case.stage == Stage.awaiting_decision and case.decision is None
     else:
         done, is_open = case.decision is not None, case.stage == Stage.awaiting_decision
     return StepFacts(round=case.round, meeting_on=case.meeting_on, open=is_open, done=done)
@@ -255,7 +276,7 @@ def create_app(office: Office | None = None) -> RouteLog:
                 facts = step_facts(case, link) if case is not None else None
                 reason = link_refusal(link_store.link_facts(link), facts, now=moment)
                 opened = OpenedLink(link.id, link.token_hash, LinkStep(link.step), link.agency, link.round,
-                                    case.reference if case else None, link.meeting_on)
+                                    case.reference if case else None, link.meeting_on, link.partner)
         if link is None:
             return lookup_failed(client, moment, tasks)
         if views.blocked(str(opened.id), moment):
@@ -325,7 +346,7 @@ def create_app(office: Office | None = None) -> RouteLog:
                     for document in link_store.return_documents(session, case=case, round=case.round)]
 
     def chair_fields(link: OpenedLink, regime: str) -> tuple[PageField, ...]:
-        model = CHAIR_STEPS[link.step].model
+        model = chair_step(link).model
         return page_fields(model, labels=review_labels(the_office.rules(regime).terms))
 
     def chair_page(link: OpenedLink, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
@@ -336,18 +357,26 @@ def create_app(office: Office | None = None) -> RouteLog:
         with the_office.sessions() as session:
             case = store.get_case(session, reference=link.reference or "")
             rules = the_office.rules(case.regime)
-            summary = case_summary_markdown(case, rules, the_office.calendar, moment, step=link.step.value)
+            summary = case_summary_markdown(case, rules, the_office.calendar, moment,
+                                            step="answer" if link.partner else link.step.value)
             context = case_context_markdown(case, rules, the_office.calendar, moment, "")
             fields = chair_fields(link, case.regime)
             substance = case_substance(case, the_office.partnership, rules)
             group = rules.term("group")
-        step = CHAIR_STEPS[link.step]
+            answers = answers_shown(decision_store.partner_answers(session, case=case), the_office.partnership,
+                                    the_office.calendar, link.partner) if link.partner else []
+            indication = criteria_indication(CaseFacts.model_validate(case.facts), rules.criteria_advice) \
+                if link.partner else None
+            regime_words = {"deciders": rules.term("deciders"), "decision": rules.term("decision"),
+                     "panel": rules.term("panel_short")}
+        step = chair_step(link)
         errors = errors or {}
         order = [item.id for item in all_fields(fields)]
         return page("chair_step.html", status=status, reference=link.reference, heading=step.heading,
                     form_title=(step.model.__doc__ or "").strip(), button=step.button,
                     summary=markdown_html(summary), context=markdown_html(context, shift_headings=2),
-                    step=link.step.value, substance=substance, group=group,
+                    step=link.step.value, substance=substance, group=group, answers=answers, regime_words=regime_words,
+                    indication=markdown_html(indication.as_markdown(), shift_headings=2) if indication else None,
                     fields=fields, values=values or {}, errors=errors,
                     error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
                     form_token=form_token(secret, link.digest), **common())
@@ -355,7 +384,7 @@ def create_app(office: Office | None = None) -> RouteLog:
     async def chair_post(link: OpenedLink, posted: dict[str, str], tasks: BackgroundTasks) -> HTMLResponse:
         """Check the posted step with its model, hand it over as `cig` does, and confirm what was recorded and
         what happens next; or show the problems (a contradiction in words)."""
-        step = CHAIR_STEPS[link.step]
+        step = chair_step(link)
         with the_office.sessions() as session:
             case = store.get_case(session, reference=link.reference or "")
             regime, recommendation = case.regime, case.recommendation
@@ -367,6 +396,8 @@ def create_app(office: Office | None = None) -> RouteLog:
         except ValidationError as invalid:
             audit(link, f"{link.step.value} refused", problem="form")
             return chair_page(link, posted, field_errors(fields, validation_problems(invalid)), status=400)
+        if isinstance(form, PartnerDecisionForm):
+            return await partner_post(link, form, moment, tasks)
         rules = the_office.rules(regime)
         if isinstance(form, DecisionForm) and (contradiction := decision_contradiction(
                 form, recommendation, review_labels(rules.terms), rules.term("group"))):
@@ -399,14 +430,39 @@ def create_app(office: Office | None = None) -> RouteLog:
         tasks.add_task(wake_case_run, the_office, link.reference or "", link.step.value)
         return chair_recorded(link)
 
+    async def partner_post(link: OpenedLink, form: PartnerDecisionForm, moment: datetime,
+                           tasks: BackgroundTasks) -> HTMLResponse:
+        """Keep a decider's answer (casework.referral.actions.record_partner_decision: once, the decision made when
+        the quorum agrees, a disagreement escalated); then send what it owes and wake the case's run if decided."""
+        try:
+            outcome = actions.record_partner_decision(the_office, link.reference or "", link.partner or "", form,
+                                                      link_id=link.id, now=moment, actor=link.actor)
+        except AlreadyRecorded:
+            audit(link, "decision refused", problem="already recorded")
+            return chair_recorded(link, already=True, status=409)
+        except (NotAtThisStep, ValueError):
+            audit(link, "decision refused", problem="not open")
+            return refused(LinkRefusal.closed)
+        audit(link, "decision answer submitted by link", response=form.response.value, decided=outcome.decided)
+        try:
+            await deliver_pending(the_office, reference=link.reference)  # the escalation, the decision's notices
+        except Exception as failed:  # what cannot go now stays in the outbox; the sweep sends it
+            log.warning("messages of link %s left in the outbox: %s", link.id, type(failed).__name__)
+        if outcome.decided:
+            tasks.add_task(wake_case_run, the_office, link.reference or "", link.step.value)
+        return chair_recorded(link)
+
     def chair_recorded(link: OpenedLink, *, already: bool = False, status: int = 200) -> HTMLResponse:
         """The chair's step as recorded, in words with dates, and what happens next; `already` for a second
         submit (or a visit) after it was recorded."""
-        step = CHAIR_STEPS[link.step]
+        step = chair_step(link)
         with the_office.sessions() as session:
             case = store.get_case(session, reference=link.reference or "")
             rules = the_office.rules(case.regime)
-            if link.step is LinkStep.screening:
+            if link.partner:
+                record = partner_record(case, link.partner, decision_store.partner_answers(session, case=case),
+                                        the_office.partnership, rules, the_office.calendar)
+            elif link.step is LinkStep.screening:
                 record = screening_record(case, the_office.partnership, rules, the_office.calendar)
             else:
                 kinds = {*rules.notices, "decision_advice", "referrer_decision"}

@@ -20,8 +20,8 @@ from casework.meetings.agenda import preparation_day
 from casework.meetings.calendar import Meeting
 from casework.meetings.preparation import case_papers
 from casework.meetings.papers import CasePapers
-from casework.model import ChairResponse, review_labels
-from casework.store.tables import Case, OutboxMessage
+from casework.model import ChairResponse, PartnerResponse, review_labels
+from casework.store.tables import Case, OutboxMessage, PartnerDecision
 from config.partnership import Partnership
 from config.rulesets import RuleSet
 from website.pages import day, when
@@ -153,3 +153,67 @@ def decision_contradiction(form: DecisionForm, recommendation: str | None, label
             f"{recommended}.")
 
 
+
+
+@dataclass(frozen=True)
+class PartnerAnswerShown:
+    """One decider's answer as the decision page shows it to every decider of the case."""
+
+    organisation: str
+    agrees: bool
+    rationale: str
+    national_importance: bool
+    recorded_on: date
+    yours: bool
+
+
+def partner_organisation(partnership: Partnership, partner: str) -> str:
+    """The organisation a decider acts for, in words ("Northshire Police")."""
+    named = partnership.safeguarding_partners.get(partner)
+    return named.organisation if named else partner.replace("_", " ")
+
+
+def answers_shown(answers: Sequence[PartnerDecision], partnership: Partnership, calendar: WorkingCalendar,
+                  partner: str | None) -> list[PartnerAnswerShown]:
+    """The answers given so far, in the order given; `partner`'s own marked."""
+    return [PartnerAnswerShown(partner_organisation(partnership, a.partner), a.response == PartnerResponse.agree,
+                               a.rationale, a.national_importance, calendar.local_date(a.recorded_at),
+                               a.partner == partner) for a in answers]
+
+
+def partner_record(case: Case, partner: str, answers: Sequence[PartnerDecision], partnership: Partnership,
+                   rules: RuleSet, calendar: WorkingCalendar) -> StepRecord:
+    """A decider's answer as recorded, and what follows: the decision when the quorum agreed, the escalation of a
+    disagreement, or who is still to answer."""
+    labels = review_labels(rules.terms)
+    recommended = labels.get(case.recommendation or "", case.recommendation or "")
+    deciders = partnership.deciders(rules.name)
+    mine = next((a for a in answers if a.partner == partner), None)
+    if mine is None:
+        recorded = [f"{partner_organisation(partnership, partner)} gave no answer before the case moved on."]
+        heading = "No answer recorded"
+    else:
+        verb = "agreed" if mine.response == PartnerResponse.agree else "disagreed"
+        recorded = [f"You {verb}, for {partner_organisation(partnership, partner)}, with the recommendation "
+                    f"({recommended}) on {day(mine.recorded_at)}.", f"Your rationale: {mine.rationale}",
+                    "You said the case " + ("may" if mine.national_importance else "does not")
+                    + " raise issues of national importance."]
+        heading = f"You {verb} with the recommendation"
+    steps: list[str] = []
+    if case.decision is not None:
+        decision = labels.get(case.decision, case.decision)
+        on = f" on {day(case.decided_at)}" if case.decided_at else ""
+        steps.append(f"The {rules.term('decision')} was made{on}: {decision}. Everyone the rule set names is told "
+                     "by email, the referrer included.")
+    elif any(a.response == PartnerResponse.disagree for a in answers):
+        steps.append("A disagreement is recorded: it was escalated to the lead safeguarding partners, and the "
+                     f"{rules.term('decision')} is not made until {rules.term('deciders')} agree.")
+    else:
+        waiting = [partner_organisation(partnership, key) for key in deciders if key not in {a.partner for a in answers}]
+        if waiting:
+            steps.append(f"Still to answer: {_listed(waiting)}. The {rules.term('decision')} is made when "
+                         f"{rules.term('deciders')} agree.")
+    due = next((d for d in case.deadlines if d.kind == "decision" and not d.subject and d.met_at is None), None)
+    if due is not None:
+        steps.append(f"Still to do: {due.label}, by {day(calendar.local_date(due.due_at))}.")
+    return StepRecord(heading, recorded, steps or ["Nothing more is needed from you for this case."])

@@ -39,7 +39,7 @@ def case_summary_markdown(
     lines = []
     if problem:
         lines += [f"**Not recorded, please change:** {problem}", ""]
-    lines.append(f"**{case.reference}**: {WHAT_TO_DO[step] if step else describe_stage(Stage(case.stage))}.")
+    lines.append(f"**{case.reference}**: {WHAT_TO_DO[step] if step else describe_stage(Stage(case.stage), rules.terms)}.")
     if case.recommendation:
         label = review_labels(rules.terms)[case.recommendation]
         lines.append(f"**{rules.term('group')} recommends {label}:** {case.recommendation_rationale}")
@@ -64,7 +64,7 @@ def case_context_markdown(case: Case, rules: RuleSet, calendar: WorkingCalendar,
     """The case context a person sees with a form: its `summary` first (`case_summary_markdown`),
     then the details (deadlines, returns, the criteria indication)."""
     lines = [summary]
-    lines += ["", "---", "", f"- Stage: {describe_stage(Stage(case.stage))}", f"- Regime: {rules.title}",
+    lines += ["", "---", "", f"- Stage: {describe_stage(Stage(case.stage), rules.terms)}", f"- Regime: {rules.title}",
               f"- Referring agency: {case.referring_agency}", f"- Notified: {case.notified_on.isoformat()}"]
     if case.meeting_at:
         lines.append(f"- Listed for the {rules.term('meeting')} on {_when(case.meeting_at, calendar)} (round {case.round})")

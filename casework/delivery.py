@@ -51,7 +51,8 @@ def _withdrawn_as_done(session: Session, message: OutboxMessage, now: datetime) 
 
 def _meet_notice_deadline(session: Session, office: Office, message: OutboxMessage) -> None:
     """A statutory notice just sent meets its deadline now, in the transaction that marks it sent: the
-    tracker, the case view and the monthly report show it met from that moment, whatever queued it."""
+    tracker, the case view and the monthly report show it met from that moment, whatever queued it; the rapid
+    review sent to the Panel starts the clock of the Panel's reply (wt2023)."""
     if message.case_id is None or message.sent_at is None:
         return
     case = session.get(Case, message.case_id)
@@ -60,6 +61,8 @@ def _meet_notice_deadline(session: Session, office: Office, message: OutboxMessa
     rules = office.rules(case.regime)
     if message.kind in rules.notices:
         store.meet_notice_deadlines(case, rules=rules, sent={message.kind: message.sent_at})
+        store.start_reply_clock(session, case=case, rules=rules, notice=message.kind, sent_at=message.sent_at,
+                                calendar=office.calendar)
 
 
 async def deliver_pending(office: Office, *, reference: str | None = None, now: datetime | None = None) -> DeliveryReport:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from datetime import date
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -25,6 +26,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -390,6 +392,30 @@ class RecommendationForm(Form):
         if self.outcome is not Recommendation.further_information and self.further_information_from:
             raise ValueError("further_information_from: only used when the outcome is further information needed")
         return self
+
+
+def recommendation_form(record_fields: Mapping[str, str] | None) -> type[RecommendationForm]:
+    """The recommendation step's form: as it is when `record_fields` is None (wt2015); otherwise with what the
+    rapid review meeting records for the Panel's rapid review (wt2023: the rule set's
+    `rapid_review_document.fields`, each field's name and its words), every one optional."""
+    if not record_fields:
+        return RecommendationForm
+    return _with_record(tuple(record_fields.items()))
+
+
+@lru_cache(maxsize=8)
+def _with_record(record_fields: tuple[tuple[str, str], ...]) -> type[RecommendationForm]:
+    extra: dict[str, Any] = {name: (Text | None, Field(None, description=f"{words} (optional; never a name: "
+                                                       "describe people by age and relationship)"))
+                             for name, words in record_fields}
+    return create_model("RecommendationForm", __base__=RecommendationForm, __module__=__name__,
+                        __doc__=RecommendationForm.__doc__, **extra)
+
+
+def rapid_review_record_of(form: RecommendationForm) -> dict[str, str]:
+    """What the rapid review meeting recorded for the Panel on `form` (the fields `recommendation_form` adds)."""
+    added = [name for name in type(form).model_fields if name not in RecommendationForm.model_fields]
+    return {name: getattr(form, name) for name in added if getattr(form, name)}
 
 
 class AnonymisedDetails(Form):

@@ -1,5 +1,6 @@
 """The partnership office's own forms: the meeting calendar (an extraordinary meeting added, a meeting moved or
-cancelled) and a case's personal links (a new link for an agency, links withdrawn). One model per form, read by
+cancelled), a case's personal links (a new link for an agency, links withdrawn) and the Panel's reply to a rapid
+review (wt2023). One model per form, read by
 every door: the Prefect UI's Run forms (flows/office.py) and `cig meeting` / `cig link`.
 
 Each field says in plain words what to give; an optional field is one widget (Form's schema), dates and times
@@ -12,9 +13,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
-from casework.forms import AgencyCode, Form, Line
+from casework.forms import AgencyCode, Form, Line, Name, Text, not_in_future
+from casework.referral.panel import PanelReply, check_panel_reply
 from config.partnership import MeetingRule
 
 REFERENCE_EXAMPLE = "NSCP-2026-0001"
@@ -71,3 +73,21 @@ class LinkRevokeForm(Form):
 
     agency: AgencyCode | None = Field(None, title="Only this agency's links",
                                       description="Leave empty to withdraw every live link of the case")
+
+
+class PanelReplyForm(Form):
+    """The Child Safeguarding Practice Review Panel's reply to a case's rapid review, as the administrator received it."""
+
+    reply: PanelReply = Field(title="The Panel's reply", description="What the Panel answered to the rapid review")
+    received_on: date = Field(title="Date of the reply", description="The day the Panel's reply arrived, e.g. 2027-01-12")
+    reasons: Text | None = Field(None, title="What the Panel said",
+                                 description="Its reasons when it disagrees, what it asks for when it asks for more "
+                                 "information (required then); anything else it said otherwise")
+    recorded_by: Name = Field(title="Recorded by", description="Who records the reply")
+
+    _past = field_validator("received_on")(not_in_future)
+
+    @model_validator(mode="after")
+    def _what_the_panel_said(self) -> "PanelReplyForm":
+        check_panel_reply(self.reply, self.reasons)
+        return self

@@ -7,6 +7,7 @@ Every field without a default is required in the JSON schema, so an empty resume
 from __future__ import annotations
 
 from prefect.input import RunInput
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -18,12 +19,14 @@ from casework.forms import (
     DecisionForm,
     RecommendationForm,
     ScreeningForm,
+    recommendation_form,
     list_agencies,
     present_schema,
 )
 from casework.model import CHOICE_LABELS
 from casework.review.forms import AppointmentForm, RatificationForm, ReviewPublicationForm
 from config.partnership import Partnership
+from config.rulesets import RuleSet
 
 
 class ScreeningInput(RunInput, ScreeningForm):
@@ -36,6 +39,22 @@ class AgencyReturnInput(RunInput, AgencyReturnForm):
 
 class RecommendationInput(RunInput, RecommendationForm):
     """The CIG recommendation and rationale (CIGSUM1)."""
+
+
+def recommendation_input(rules: RuleSet) -> type[RunInput]:
+    """The recommendation step's form under `rules`: wt2015's as it was; a rule set that sends the rapid review to
+    the Panel (wt2023) adds what the rapid review meeting records for it, each field optional and in the rule
+    set's words (casework.forms.recommendation_form)."""
+    words = rules.rapid_review_document
+    if words is None:
+        return RecommendationInput
+    return _recommendation_input(tuple(words.fields.items()))
+
+
+@lru_cache(maxsize=8)
+def _recommendation_input(fields: tuple[tuple[str, str], ...]) -> type[RunInput]:
+    form = recommendation_form(dict(fields))
+    return type("RecommendationInput", (RunInput, form), {"__module__": __name__, "__doc__": RecommendationInput.__doc__})
 
 
 class DecisionInput(RunInput, DecisionForm):

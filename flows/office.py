@@ -4,7 +4,8 @@
   the CIG chair, the business manager and the partnership chair unless it was sent before;
 - `add-meeting`, `move-meeting`, `cancel-meeting`: the group's meeting calendar, the members told;
 - `resend-link`, `revoke-links`: a case's personal links to the secure website;
-- `tracker-workbook`: the case tracker as a workbook under the papers folder, named in an artifact.
+- `tracker-workbook`: the case tracker as a workbook under the papers folder, named in an artifact;
+- `record-panel-reply` (wt2023): the Child Safeguarding Practice Review Panel's reply to a case's rapid review.
 
 Each form is the model `cig` reads (casework.forms, casework.office_forms) and records through the same casework
 function (the same rules, audit and outbox), then sends at once what it queued (the deadline sweep sends it
@@ -32,7 +33,7 @@ from casework.forms import SeriousIncidentNotificationForm
 from casework.meetings import rescheduling
 from casework.office import Office, open_office
 from casework.office_forms import (
-    LinkResendForm, LinkRevokeForm, MeetingAddForm, MeetingCancelForm, MeetingMoveForm, local_moment,
+    LinkResendForm, LinkRevokeForm, MeetingAddForm, MeetingCancelForm, MeetingMoveForm, PanelReplyForm, local_moment,
 )
 from casework.referral import actions
 from flows.learning_actions import ActionRefused, check_form, empty_form_run, in_words, send_case_messages
@@ -40,6 +41,7 @@ from flows.learning_actions import ActionRefused, check_form, empty_form_run, in
 SIN_ACTOR = "record-sin form"
 MEETING_ACTOR = "meeting form"
 LINK_ACTOR = "link form"
+PANEL_REPLY_ACTOR = "record-panel-reply form"
 TRACKER_ACTOR = "tracker-workbook form"
 TRACKER_WORKBOOK_KEY = "case-tracker-workbook"
 
@@ -126,6 +128,42 @@ async def record_sin(reference: str, notification: SeriousIncidentNotificationFo
     await send_case_messages(reference)
     await empty_form_run(f"record-sin-{reference}")
     get_run_logger().info("%s: Serious Incident Notification recorded", reference)
+    return reference
+
+
+# --- the Panel's reply to a rapid review (wt2023) ----------------------------------------------------------
+
+@task(name="record_panel_reply", cache_policy=NONE, persist_result=False)
+def record_panel_reply_task(reference: str, form: PanelReplyForm) -> str | None:
+    """Record the Panel's reply to the case's rapid review (audited; its clock met): None, or why not (one line
+    naming the field; nothing recorded)."""
+    try:
+        actions.record_panel_reply(open_office(), reference, form, now=_now(), actor=PANEL_REPLY_ACTOR)
+    except (ValueError, LookupError) as refused:
+        return refusal_words(PanelReplyForm, refused)
+    return None
+
+
+@flow(name="record-panel-reply", persist_result=False, validate_parameters=False)
+async def record_panel_reply(reference: str, reply: PanelReplyForm) -> str | State:
+    """Record the Child Safeguarding Practice Review Panel's reply to a case's rapid review: it agrees, disagrees
+    (with its reasons), asks for more information, or will carry out a national review (shown on the tracker).
+
+    Args:
+        reference: The case's reference, e.g. NSCP-2026-0001
+        reply: What the Panel answered, when, what it said, and who records it
+    """
+    reference = reference.strip()
+    what = f"The Panel's reply not recorded for {reference}"
+    try:
+        checked = _checked(PanelReplyForm, reply)
+    except ActionRefused as refused:
+        return _refused(what, str(refused))
+    refusal = record_panel_reply_task(reference, checked)
+    if refusal is not None:
+        return _refused(what, refusal)
+    await empty_form_run(f"record-panel-reply-{reference}")
+    get_run_logger().info("%s: the Panel's reply recorded", reference)
     return reference
 
 

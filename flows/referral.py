@@ -22,7 +22,7 @@ from casework.office import open_office
 from casework.review.rules import starts_review
 from casework.referral.views import case_context_markdown, case_summary_markdown
 from flows import waiting
-from flows.forms import AgencyReturnInput, DecisionInput, RecommendationInput, ScreeningInput
+from flows.forms import AgencyReturnInput, DecisionInput, ScreeningInput, recommendation_input
 from tasks.cases import (
     close_case,
     read_case,
@@ -88,7 +88,8 @@ async def wait_for_returns(reference: str) -> None:
 async def consider_at_meeting(reference: str) -> Recommendation:
     """Step 6: the group considers the case and records its recommendation."""
     while Stage(read_case(reference).stage) is Stage.awaiting_recommendation and not _recommended(reference):
-        await wait_for_person(reference, "recommendation", RecommendationInput, record_recommendation)
+        form = recommendation_input(open_office().rules(read_case(reference).regime))  # wt2023: the Panel's record too
+        await wait_for_person(reference, "recommendation", form, record_recommendation)
     case = read_case(reference)
     if case.recommendation is None:  # already re-listed for a further round
         return Recommendation.further_information

@@ -56,7 +56,8 @@ MESSAGE_NOUNS = {
     "ofsted_notice": "Notice of the case",
     "panel_notice": "Notice of the case",
     "serious_incident_notice": "Serious incident notification",
-    "rapid_review_notice": "Rapid review notice",
+    "rapid_review_notice": "The rapid review (its Word document attached)",
+    "panel_reply_reminder": "Reminder that no reply of the Panel to the rapid review is recorded",
     "referrer_decision": "The decision",
     "screening_decline": "The decline at screening",
     "screening_accept": "The acceptance (CIGCON1)",
@@ -308,6 +309,14 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
         noun = MESSAGE_NOUNS.get(kind, kind.replace("_", " ").capitalize() or "Message")
         refused = "the mail server refused it (ask the partnership administrator to have it sent again)"
         return f"{noun} not delivered: " + ("the mail server will be tried again" if detail.get("temporary") else refused)
+    if action.startswith("Panel's reply recorded: "):  # wt2023 (casework.referral.actions.record_panel_reply)
+        reply = action.removeprefix("Panel's reply recorded: ")
+        on = detail.get("received_on")
+        line = f"The Panel's reply to the rapid review recorded: it {reply}" + (
+            f" (received {day_words(datetime.fromisoformat(on).date())})" if on else "")
+        return line + ("; a national review is recorded on the case" if detail.get("national_review") else "")
+    if action == "rapid review recorded for the Panel":
+        return "What the rapid review meeting found recorded for the Panel's rapid review"
     if action == "case data purged":
         years = detail.get("retention_years")
         return f"Case data deleted at the end of its {years} years' retention" if years else "Case data deleted"

@@ -86,6 +86,8 @@ class TrackerRow:
     next_milestone: str | None = None
     next_milestone_on: date | None = None
     milestone_days_overdue: int | None = None
+    panel_reply: str | None = None  # wt2023: the Panel's reply to the rapid review, in words (a national review named)
+    panel_reply_on: date | None = None
 
     @property
     def overdue(self) -> bool:
@@ -136,6 +138,8 @@ COLUMNS: tuple[Column, ...] = (  # what a manager scans first, first
     Column("serious_incident_notice_on", "Serious Incident Notification sent"),
     Column("ofsted_notice_on", "Ofsted notice"),
     Column("panel_notice_on", "Panel notice"),
+    Column("panel_reply", "Panel's reply"),
+    Column("panel_reply_on", "Panel's reply received"),
     Column("lead_reviewer", "Lead reviewer"),
     Column("review_stage", "Review stage"),
     Column("non_publication_reason", "Why not published"),
@@ -299,8 +303,23 @@ def tracker_row(
         published_on=case.published_on,
         publication_link=case.publication_link,
         learning_shared=case.learning_shared,
+        panel_reply=panel_reply_words(case.panel_reply, terms or {}),
+        panel_reply_on=case.panel_reply_on,
         **_review_columns(case, calendar.local_date(now)),
     )
+
+
+NATIONAL_REVIEW = "will carry out a national review"  # casework.referral.panel.PanelReply.national_review
+
+
+def panel_reply_words(reply: str | None, terms: Mapping[str, str]) -> str | None:
+    """The Panel's reply to the rapid review as the tracker reads it: "the Panel agrees", or the national review
+    it will carry out in the regime's words."""
+    if reply is None:
+        return None
+    if reply == NATIONAL_REVIEW:
+        return f"{terms.get('panel_short', 'the Panel')} {reply}: {terms.get('national_review', 'national review')}"
+    return f"{terms.get('panel_short', 'the Panel')} {reply}"
 
 
 def _review_columns(case: Case, today: date) -> dict[str, object]:

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from casework.documents import document_attachment
 from casework.forms import (
     AgencyReturnForm,
+    check_no_identities,
+    rapid_review_record_of,
     MAX_TEXT,
     PanelNotificationForm,
     DecisionForm,
@@ -29,6 +31,7 @@ from casework.forms import (
     SeriousIncidentNotificationForm,
 )
 from casework.links import LinkStep, link_url
+from casework.office_forms import PanelReplyForm
 from casework.meetings.calendar import check_meeting_held, meeting_for_listing
 from casework.referral.messages import (
     CaseFile,
@@ -102,6 +105,8 @@ def case_file(case: Case) -> CaseFile:
         lead_reviewers=list(case.lead_reviewers or []),
         panel_details=case.panel_details,
         deadlines={d.kind: d.due_at for d in case.deadlines if not d.subject},
+        agencies=tuple((r.agency, r.status) for r in store.round_requests(case)),
+        rapid_review=case.rapid_review,
     )
 
 
@@ -275,9 +280,16 @@ def record_recommendation(
         if case.stage == Stage.awaiting_recommendation and not case.recommendation:
             check_meeting_held(case.reference, case.meeting_at, now=now, zone=office.partnership.meetings.zone,
                                meeting_term=office.rules(case.regime).term("meeting"))
+        record = rapid_review_record_of(form)  # wt2023: what the rapid review meeting records for the Panel
+        if record:
+            check_no_identities(record, *store.sealed_identities(case))
         store.record_recommendation(
             session, case=case, form=form, known_agencies=list(office.partnership.agency_by_code), now=now, actor=actor
         )
+        if record:
+            case.rapid_review = record
+            store.audit(session, reference=case.reference, actor=actor, action="rapid review recorded for the Panel",
+                        now=now, fields=sorted(record))
         queued = 0
         if form.outcome is not Recommendation.further_information:
             rules = office.rules(case.regime)
@@ -534,3 +546,38 @@ def acknowledge_return(office: Office, reference: str, *, link_id: int, form: Ag
         messages = return_receipts(case_file(case), office.partnership, office.rules(case.regime), agency=form.agency,
                                    status=form.status, documents=[d["filename"] for d in documents], received_at=now)
         return Outcome(case.reference, Stage(case.stage), queue(session, case, messages, now))
+
+
+# --- the Panel's reply to the rapid review (wt2023) ------------------------------------------------------
+
+def record_panel_reply(office: Office, reference: str, form: PanelReplyForm, *, now: datetime, actor: str) -> Outcome:
+    """Record the Panel's reply to the case's rapid review: what it answered and when (on the tracker; a national
+    review shows there), its reasons and who recorded it (sealed), audited; the reply's clock is met, so no
+    reminder follows. Refused (ValueError naming the field) when the case's rule set sends no rapid review to the
+    Panel or no decision is made yet; AlreadyRecorded when a reply is recorded and it did not ask for more."""
+    from casework.referral.panel import PanelReply
+
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        rules = office.rules(case.regime)
+        replies = [n.reply_clock for n in rules.notices.values() if n.reply_clock]
+        if not replies:
+            raise ValueError(f"reference: {case.reference} is under {rules.title}, whose Panel is sent no rapid review "
+                             "to reply to")
+        if case.decided_at is None:
+            raise store.NotAtThisStep(f"reference: {case.reference} has no {rules.term('decision')} yet: the rapid "
+                                      "review is sent to the Panel with it")
+        if case.panel_reply is not None and case.panel_reply != PanelReply.asks_for_more.value:
+            raise store.AlreadyRecorded(f"{case.reference}: the Panel's reply is already recorded ({case.panel_reply}, "
+                                        f"{case.panel_reply_on.isoformat() if case.panel_reply_on else '-'})")
+        if form.reasons:
+            check_no_identities({"reasons": form.reasons}, *store.sealed_identities(case))
+        case.panel_reply = form.reply.value
+        case.panel_reply_on = form.received_on
+        case.panel_reply_detail = {"reasons": form.reasons, "recorded_by": form.recorded_by}
+        case.updated_at = now
+        for kind in replies:
+            store.meet_deadline(case, kind=kind, now=now)
+        store.audit(session, reference=case.reference, actor=actor, action=f"Panel's reply recorded: {form.reply.value}",
+                    now=now, received_on=form.received_on.isoformat(), national_review=form.reply is PanelReply.national_review)
+        return Outcome(case.reference, Stage(case.stage))

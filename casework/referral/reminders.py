@@ -14,7 +14,9 @@ outbox on every sweep keeps exactly one.
 - the statutory notices (Ofsted, National Panel, serious incident, rapid review): a warning to the
   business manager before (for the National Panel notice, which waits for an SCR's lead reviewer,
   the independent chair too), and the same escalation when breached;
-- a review's engagement, milestones and report (casework.review.reminders).
+- a review's engagement, milestones and report (casework.review.reminders);
+- the Panel's reply to the rapid review (wt2023): one reminder to the business manager once its clock has run
+  out with no reply recorded (on the clock's last day, or the next working day).
 
 Only the latest offset whose day has come is owed (a sweep that missed a day does not send two
 reminders at once), none on the day the clock started, and none for a deadline already met. Nothing is
@@ -31,7 +33,7 @@ minutes), once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from casework.learning.rules import ActionDue
 
 NOTICE_KINDS = ("ofsted_notice", "panel_notice", "serious_incident_notice", "rapid_review_notice")
+REPLY_KINDS = ("panel_reply",)  # wt2023: the Panel's reply to the rapid review, started when the rapid review is sent
 
 
 class Purpose(StrEnum):
@@ -179,6 +182,12 @@ def reminders_owed(
             continue
         if item.kind in REVIEW_KINDS:  # a review's engagement chases and its report's 12 months
             owed.extend(review_reminders_owed(item, now=now, partnership=partnership, calendar=calendar))
+            continue
+        if item.kind in REPLY_KINDS:  # once the clock has run out, one reminder (a case closed at the decision too)
+            if item.met_at is None and today >= calendar.working_day_on_or_after(calendar.local_date(item.due_at)):
+                reminder = _message(item, Purpose.reminder, "due", contacts.business_manager, "business manager",
+                                    partnership, {})
+                owed.append(replace(reminder, template="panel_reply_reminder"))
             continue
         if item.met_at is not None or not item.case_open:
             continue

@@ -122,6 +122,18 @@ def meet_notice_deadlines(case: Case, *, rules: RuleSet, sent: Mapping[str, date
             meet_deadline(case, kind=notice.clock, now=at)
 
 
+def start_reply_clock(session: Session, *, case: Case, rules: RuleSet, notice: str, sent_at: datetime,
+                      calendar: WorkingCalendar) -> None:
+    """The notice `notice` was sent at `sent_at`: start the clock of its recipient's reply, when the rule set gives
+    it one (wt2023: the Panel's reply to the rapid review). Once: a clock already started, or a reply already
+    recorded, is left as it is."""
+    kind = rules.notices[notice].reply_clock if notice in rules.notices else None
+    if kind is None or case.panel_reply is not None or any(d.kind == kind for d in case.deadlines):
+        return
+    clock = rules.clocks[kind]
+    _set_deadline(session, case, kind=kind, label=clock.label, due_at=deadline(sent_at, clock, calendar))
+
+
 def record_referral(
     session: Session,
     *,

@@ -215,6 +215,7 @@ def every_message() -> list[Message]:
         (deadline("decision", "", "decision", date(2026, 12, 16)), date(2026, 12, 16)),
         (deadline("ofsted_notice", "", "Ofsted notice", date(2026, 12, 15)), date(2026, 12, 15)),
         (deadline("panel_notice", "", "National Panel notice", date(2026, 12, 24)), date(2026, 12, 24)),
+        (deadline("panel_reply", "", "the Panel's reply to the rapid review", date(2026, 12, 22)), date(2026, 12, 22)),
         (deadline("review_engagement", "POL", "engagement", date(2026, 12, 18)), date(2026, 12, 18)),
         (deadline(REVIEW_MILESTONE, "initial_meeting", "Review group initial meeting", date(2027, 1, 14),
                   lead_reviewers=(Contact(name="Rowan Reviewer", email="rowan.reviewer@example.org"),)),

@@ -111,7 +111,7 @@ def test_the_email_says_what_is_attached_in_the_rule_sets_words_with_no_empty_li
     mail = render(rapid_review_of(DECIDED))
 
     assert mail.subject == ("[NSCP-2026-0007] Rapid review and decision on a local child safeguarding practice "
-                            "review: local child safeguarding practice review (LCSPR)")
+                            "review: LCSPR initiated")
     assert "The rapid review is attached as a Word document" in mail.text
     assert "Attached: rapid-review-NSCP-2026-0007.docx" in mail.text
     assert "- Immediate action taken to keep children safe" in mail.text

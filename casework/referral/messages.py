@@ -199,10 +199,10 @@ def incident_notification(case: CaseFile, partnership: Partnership, rules: RuleS
         "reaches": [title for _, title in role_contacts(partnership, rules, [k for k in reaches if k in rules.roles])],
         "makers": [title for _, title in makers],
     }
-    messages = [Message(case.reference, "serious-incident-notice", "serious_incident_notice", to, 0,
+    messages = [Message(case.reference, "serious-incident-notice", "incident_notification", to, 0,
                         context | {"prepare": True}) for to, _ in makers]
     made_by = {to.email.lower() for to, _ in makers}
-    messages += [Message(case.reference, "serious-incident-told", "serious_incident_notice", to, 0,
+    messages += [Message(case.reference, "serious-incident-told", "incident_notification", to, 0,
                          context | {"prepare": False})
                  for to, _ in role_contacts(partnership, rules, [k for k in step.told if k != "national_panel"])
                  if to.email.lower() not in made_by]

@@ -154,8 +154,8 @@ def test_under_wt2023_the_referral_is_told_to_the_rule_sets_roles_and_the_local_
     # authority, who makes it through the Panel's online service; the other partners told within 5 working days
     assert [(m.template, m.to.email) for m in messages] == [
         ("referral_notice", MANAGER), ("referral_notice", ADMIN), ("referral_notice", LA_DELEGATE),
-        ("serious_incident_notice", LA_DELEGATE),
-        ("serious_incident_notice", ICB_DELEGATE), ("serious_incident_notice", POLICE_DELEGATE),
+        ("incident_notification", LA_DELEGATE),
+        ("incident_notification", ICB_DELEGATE), ("incident_notification", POLICE_DELEGATE),
     ]
     assert PANEL not in recipients(messages)  # the software does not pretend to notify the Panel by email
     notice = render(messages[3])
@@ -178,7 +178,7 @@ def test_the_notification_says_abuse_or_neglect_is_not_suspected_when_the_referr
     facts = {"abuse_or_neglect_suspected": False, "child_died": True, "looked_after": True}
     died = dataclasses.replace(WT2023_REFERRED, facts=facts, child_date_of_death=date(2026, 11, 14))
 
-    messages = [m for m in referral_notices(died, PARTNERSHIP, WT2023) if m.template == "serious_incident_notice"]
+    messages = [m for m in referral_notices(died, PARTNERSHIP, WT2023) if m.template == "incident_notification"]
 
     assert [m.to.email for m in messages] == [LA_DELEGATE, ICB_DELEGATE, POLICE_DELEGATE]
     text = render(messages[0]).text

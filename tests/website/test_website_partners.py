@@ -144,3 +144,43 @@ async def test_each_partner_answers_on_their_own_page_and_a_used_or_closed_link_
     late = await client.get(links["police"])
     assert late.status_code == 410 and "This step is no longer open" in late.text
     assert stage(office, reference) in ("notifying", "decided")
+
+
+def test_the_last_partner_reads_the_others_answers_and_records_the_decision_in_a_browser(
+        office: Office, served: str, tmp_path: Path) -> None:
+    """Headless Chromium (Debian's, through Playwright) on a laptop's screen: the police's delegate opens the link
+    in the email the test's mail server received, reads the others' answers and the criteria, agrees, and the
+    partners' decision is recorded; axe-core finds no WCAG 2.2 AA violation on either page."""
+    import asyncio
+
+    from casework.forms import PartnerDecisionForm
+    from tests.system.browser import chromium
+    from tests.website.test_website_browser import violations
+
+    reference, links = asyncio.run(partners_asked(office))
+    for partner in ("local_authority", "icb"):
+        actions.record_partner_decision(office, reference, partner, PartnerDecisionForm(
+            response="agree", rationale=f"Invented rationale of {partner}.", national_importance=False),
+            link_id=None, now=now(), actor="test")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(links["police"])
+        page.get_by_role("heading", name="Record your answer to the recommendation").wait_for()
+        main = page.inner_text("main")
+        assert "Invented rationale of icb." in main and "Two call-outs to the address in October." in main
+        assert "The criteria, and what the recorded facts suggest" in main
+        page.screenshot(path=str(tmp_path / "partner-decision.png"), full_page=True)
+        assert violations(page) == []
+
+        page.get_by_label("Agree with the recommendation", exact=True).check()
+        page.get_by_label("Your rationale (the criteria you considered and why)").fill("Agencies did not work together.")
+        page.get_by_role("group", name="May the case raise issues of national importance").get_by_label("No").check()
+        page.get_by_role("button", name="Record your answer").click()
+        page.get_by_role("heading", name="Answer recorded").wait_for()
+        confirmed = page.inner_text("main")
+        assert "The safeguarding partners' decision was made on" in confirmed
+        page.screenshot(path=str(tmp_path / "partner-decision-recorded.png"))
+        assert violations(page) == []
+    with office.sessions() as session:
+        assert store.get_case(session, reference=reference).decision == "scr"
+    assert mails_to(office, "scrutineer@example.org", reference)  # the independent scrutineer is told the outcome

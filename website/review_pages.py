@@ -48,6 +48,7 @@ from casework.review.forms import (
     ReviewPublicationForm, TermsForm,
 )
 from casework.clocks import WorkingCalendar
+from config.rulesets import load_ruleset
 from casework.review.rules import RATIFIER_WORDS, RatificationResult, Ratifier, ReviewStage, next_ratifier
 from casework.review import store as review_store
 from casework.review.store import ratification_history
@@ -145,6 +146,7 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
     """The review's tasks, in the order of seed 002's flowchart, each with its status and a hint; the sign-off by
     the bodies of the case's rule set (wt2023: the safeguarding partners, named by `partners`' organisations)."""
     stage = ReviewStage(review.stage)
+    scr = load_ruleset(case.regime).term("scr")  # the regime's word: Serious Case Review, or the LCSPR
     engagement = sorted((d for d in case.deadlines if d.kind == "review_engagement"), key=lambda d: d.subject or "")
     reviewers = [r["name"] for r in review.reviewers]
     members = {group: sum(1 for p in review.people if p.group == group) for group in ("review", "case")}
@@ -161,7 +163,7 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
     sections.append(TaskSection("The lead reviewer and the groups", [
         Task("appointment", "Appoint the lead reviewer", TaskStatus.completed if reviewers else TaskStatus.not_started,
              ", ".join(reviewers) + "; appoint a further lead reviewer here" if reviewers else
-             "For a Serious Case Review, independent of all the partnership's agencies", again=True),
+             f"For a {scr}, independent of all the partnership's agencies", again=True),
         Task("review-group", "Record the review group", TaskStatus.completed if members["review"] else TaskStatus.not_started,
              f"{_plural(members['review'], 'member')}; add another" if members["review"] else
              "Senior managers of the agencies involved", again=True),
@@ -189,8 +191,8 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
     sections.append(TaskSection("The family", [
         Task("family", "Record the family's and child's involvement", TaskStatus.completed if family else TaskStatus.not_started,
              ("Complete on " if family and family["involvement"] == "complete" else "Not possible, recorded on ")
-             + day(family["on"]) if family else "Complete, or not possible and why (needed before a Serious Case "
-             "Review is published)"),
+             + day(family["on"]) if family else f"Complete, or not possible and why (needed before a {scr} is "
+             "published)"),
     ]))
     history = ratification_history(review)
     order = review_store.signing_bodies(case)
@@ -242,7 +244,8 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
             "publication", "Record the publication of the final report, with the partnership's response",
             TaskStatus.completed if case.published_on else TaskStatus.not_started
             if stage is ReviewStage.awaiting_publication else TaskStatus.cannot_start,
-            f"Published on {day(case.published_on)}" if case.published_on else "After the board ratifies the final report"))
+            f"Published on {day(case.published_on)}" if case.published_on else "After the board ratifies the final report"
+            if order[-1] is Ratifier.board else "After the final report is signed off"))
     if case.published_on is None:
         publishing.append(Task(
             "not-published", "Record a decision not to publish the final report",

@@ -29,13 +29,14 @@ from casework.learning.rules import (
     incident_month_year, lead_notice, pack_markdown, plans_ratified_on,
 )
 from casework.links import LinkStep, link_url
-from casework.model import REVIEW_LABELS
+from casework.model import REVIEW_LABELS, review_labels
 from casework.office import Office
 from casework.review import store as review_store
 from casework.store import cases as store
 from casework.store import links as link_store
 from casework.store.tables import Case, LearningAction, Review
 from config.review_plans import load_review_plans
+from config.rulesets import load_ruleset
 
 
 @dataclass(frozen=True)
@@ -387,7 +388,8 @@ def _review_entry(session: Session, case: Case, review: Review, today: date) -> 
                   if a.status == "done" and a.status_note]
     spread = [DisseminationForm.model_validate(r.data, context={"today": date.max})
               for r in learning_store.records(session, kind="dissemination", review=review)]
-    board = [r.on for r in review_store.ratification_history(review) if r.by.value == "board" and r.result.value == "ratified"]
+    last = review_store.signing_bodies(case)[-1]  # the board under wt2015, the safeguarding partners under wt2023
+    board = [r.on for r in review_store.ratification_history(review) if r.by is last and r.result.value == "ratified"]
     activity = (f"{len(actions)} actions: " + ", ".join(f"{sum(1 for s in actions if s is status)} {status.value}"
                                                           for status in ActionStatus)) if actions else "no actions yet"
     if spread:
@@ -395,8 +397,9 @@ def _review_entry(session: Session, case: Case, review: Review, today: date) -> 
                                      for d in spread if d.kind.value not in ("practice_audit", "staff_questionnaire"))
     tested = [f"{d.kind.value.replace('_', ' ')} {d.on.isoformat()}: {d.note or d.audience}" for d in spread
               if d.kind.value in ("practice_audit", "staff_questionnaire")]
-    return IndexEntry(
-        review_type=REVIEW_LABELS.get(review.review_type, review.review_type), name=case.reference,
+    return IndexEntry(  # the review type in the case's regime's words: an LCSPR is never a "Serious Case Review"
+        review_type=review_labels(load_ruleset(case.regime).terms).get(review.review_type, review.review_type),
+        name=case.reference,
         reported_on=max(board) if board else None,
         overview=f"{methodology}." + (f" {form['case_selection']}" if form.get("case_selection") else ""),
         findings=form.get("learning_about_case") or "; ".join(case.themes or []) or "not yet recorded",

@@ -174,3 +174,24 @@ async def test_an_lcspr_runs_its_own_plan_signs_off_and_sends_the_full_report_be
     done = review.publish_review(office, reference, publish.model_copy(update={"published_on": date(2027, 6, 9)}),
                                  now=at(6, 9, year=2027), actor="t")
     assert done.stage in (ReviewStage.published, ReviewStage.closed)
+
+    # the learning index and the business manager's task list speak of an LCSPR and the partners' sign-off
+    from casework.learning.actions import learning_index
+    from website.review_pages import review_tasks
+
+    [entry] = [e for e in learning_index(office, today=date(2027, 6, 9)) if e.name == reference]
+    assert (entry.review_type, entry.reported_on) == ("local child safeguarding practice review (LCSPR)",
+                                                      date(2027, 4, 20))
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        sections = review_tasks(case, case.review, {}, date(2027, 6, 9), None, ("final_report",),
+                                ("Northshire Council", "Northshire ICB", "Northshire Police"))
+    tasks = {t.name: t for s in sections for t in s.tasks}
+    assert tasks["ratification-safeguarding_partners"].title == \
+        "Record the safeguarding partners' sign-off of the final report"
+    assert tasks["ratification-safeguarding_partners"].hint == \
+        "Signed off on Tuesday 20 April 2027. The partners: Northshire Council, Northshire ICB, Northshire Police"
+    assert tasks["full-report"].hint == "Sent on Friday 28 May 2027"
+    words = " ".join(f"{s.heading} {t.title} {t.hint}" for s in sections for t in s.tasks)
+    for retired in ("Serious Case Review", "Critical Incident Group", "CIG", "National Panel", "board"):
+        assert retired not in words

@@ -34,6 +34,7 @@ from casework.oversight.publication import binary_attachment
 from casework.referral import actions
 from casework.referral.messages import Message
 from casework.review import store as review_store
+from casework.review.rules import sign_off_order
 from casework.store import cases as store
 from casework.store.tables import LearningAction, OutboxMessage, Review
 from config.loading import describe_errors
@@ -114,8 +115,9 @@ def build_yearly_report(office: Office, period: ReportPeriod, *, now: datetime,
         for review in session.scalars(select(Review).order_by(Review.id)):
             case = review.case
             rules = office.rules(case.regime)
+            last_body = sign_off_order(rules)[-1]  # completed: signed off by the last body of the case's rule set
             board = [r.on for r in review_store.ratification_history(review)
-                     if r.by.value == "board" and r.result.value == "ratified"]
+                     if r.by is last_body and r.result.value == "ratified"]
             clocks = tuple(ReviewClock(rules.clocks[d.kind].label, day(d.due_at), day(d.met_at))
                            for d in sorted(case.deadlines, key=lambda d: (d.due_at, d.kind))
                            if d.kind in rules.clocks and d.kind not in NOT_STATUTORY)

@@ -107,7 +107,23 @@ def case_file(case: Case) -> CaseFile:
         deadlines={d.kind: d.due_at for d in case.deadlines if not d.subject},
         agencies=tuple((r.agency, r.status) for r in store.round_requests(case)),
         rapid_review=case.rapid_review,
+        **_partners_sign_off(case),
     )
+
+
+def _partners_sign_off(case: Case) -> dict[str, Any]:
+    """Where the deciders answer each by their own hand (wt2023): the partners who agreed (their keys, in the
+    order they answered) and whether any said the case may raise issues of national importance."""
+    from sqlalchemy.orm import object_session
+
+    from casework.store.decisions import partner_answers
+
+    session = object_session(case)
+    if session is None or case.decided_at is None:
+        return {}
+    answers = partner_answers(session, case=case)
+    return {"signed_off_by": tuple(a.partner for a in answers if a.response == "agree"),
+            "national_importance": any(a.national_importance for a in answers)}
 
 
 def queue(session: Session, case: Case | None, messages: Sequence[Message], now: datetime) -> int:

@@ -179,10 +179,18 @@ def _criteria(case: "CaseFile", rules: RuleSet, words: RapidReviewDocument) -> t
     return tuple(lines)
 
 
-def _sign_off(case: "CaseFile", rules: RuleSet) -> tuple[str, ...]:
+def _signed_by(partnership: "Partnership", key: str) -> str:
+    """A partner who agreed, as the sign-off names them: who acts for it and the organisation (a key the
+    partnership file does not name is shown as given)."""
+    partner = partnership.safeguarding_partners.get(key)
+    return f"{partner.acting.name} ({partner.organisation})" if partner else key
+
+
+def _sign_off(case: "CaseFile", partnership: "Partnership", rules: RuleSet) -> tuple[str, ...]:
     if not case.decided_at:
         return ()
-    who = ", ".join(case.signed_off_by) if case.signed_off_by else (case.decided_by or "")
+    who = (", ".join(_signed_by(partnership, key) for key in case.signed_off_by) if case.signed_off_by
+           else (case.decided_by or ""))
     when = f"{case.decided_at:%-d %B %Y}"
     return (f"Decided on {when} by {who}." if who else f"Decided on {when}.",)
 
@@ -205,7 +213,7 @@ def rapid_review_sections(case: "CaseFile", partnership: "Partnership", rules: R
         "national_review": recorded("national_review") + (
             ("The decision records that the case may raise issues of national importance.",)
             if case.national_importance else ()),
-        "sign_off": _sign_off(case, rules),
+        "sign_off": _sign_off(case, partnership, rules),
     }
     return [Section(key, heading, bodies[key] or (words.not_recorded,)) for key, heading in words.sections.items()]
 

@@ -140,3 +140,15 @@ def test_a_disagreement_or_a_request_for_more_needs_what_the_panel_said(reply: P
         check_panel_reply(reply, "  ")
     check_panel_reply(reply, "The Panel asks for the health chronology.")
     check_panel_reply(PanelReply.agrees, None)
+
+
+def test_the_sign_off_names_who_acted_for_each_partner_that_agreed_and_the_national_question() -> None:
+    case = dataclasses.replace(DECIDED, signed_off_by=("local_authority", "icb", "police"), national_importance=True)
+
+    sections = {s.key: s.paragraphs for s in rapid_review_sections(case, PARTNERSHIP, WT2023)}
+
+    [signed] = sections["sign_off"]
+    assert signed.startswith("Decided on 3 December 2026 by Del Director (")
+    assert "Nia Nurse (" in signed and "Cal Constable (" in signed
+    assert sections["national_review"][-1] == ("The decision records that the case may raise issues of national "
+                                               "importance.")

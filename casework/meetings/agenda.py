@@ -19,7 +19,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 from casework.cells import markdown_cell
 from casework.clocks import WorkingCalendar
 from casework.meetings.calendar import Meeting
-from casework.referral.messages import Message
+from casework.referral.messages import Message, role_contacts
 from config.partnership import Contact, Partnership
 
 
@@ -197,13 +197,18 @@ def change_invitation(
     )
 
 
-def meeting_members(partnership: Partnership) -> list[Contact]:
-    """Who is invited: each member agency's contact, the CIG chair, the business manager and the administrator."""
-    contacts = partnership.contacts
-    members = [a.contact for a in partnership.agencies] + [contacts.cig_chair, contacts.business_manager, contacts.administrator]
+def meeting_members(partnership: Partnership, step: str = "meeting") -> list[Contact]:
+    """Who is invited: the people the partnership's rule set names at `step` (`meeting`; `meeting_change`, who is
+    told of a change), `agencies` being each member agency's contact (wt2015: the agencies, the CIG chair, the
+    business manager and the administrator; wt2023: the agencies, the safeguarding partners, the business manager
+    and the administrator). Each address once, in order."""
+    rules = partnership.rules()
     seen: dict[str, Contact] = {}
-    for person in members:
-        seen.setdefault(person.email, person)
+    for key in rules.step(step).told:
+        people = ([a.contact for a in partnership.agencies] if key == "agencies"
+                  else [contact for contact, _ in role_contacts(partnership, rules, [key])])
+        for person in people:
+            seen.setdefault(person.email.lower(), person)
     return list(seen.values())
 
 

@@ -127,13 +127,11 @@ def relist(session: Session, *, case: Case, meeting: Meeting, rules: RuleSet, ca
 
 
 def change_recipients(partnership: Partnership) -> list[tuple[str | None, Contact]]:
-    """Who is told of a move or cancellation: the meeting's members (`agenda.meeting_members`, each
-    agency's contact with its code) and the independent chair; each address once."""
+    """Who is told of a move, cancellation or addition: those the rule set's `meeting_change` step names
+    (`agenda.meeting_members`; wt2015: the members and the independent chair; wt2023: the members), each
+    agency's contact with its code; each address once."""
     codes = {a.contact.email: a.code for a in partnership.agencies}
-    people = meeting_members(partnership)
-    if partnership.contacts.independent_chair.email not in {p.email for p in people}:
-        people.append(partnership.contacts.independent_chair)
-    return [(codes.get(person.email), person) for person in people]
+    return [(codes.get(person.email), person) for person in meeting_members(partnership, "meeting_change")]
 
 
 def change_notices(

@@ -52,8 +52,8 @@ async def referral(reference: str) -> str:
         await wait_for_returns(reference)
         if await consider_at_meeting(reference) is not Recommendation.further_information:
             break
-    await send_case_messages(reference)  # the recommendation (CIGSUM1) to the independent chair
-    await wait_for_chair_decision(reference)
+    await send_case_messages(reference)  # the recommendation (CIGSUM1) to the rule set's deciders, each with a link
+    await wait_for_decision(reference)
     await send_case_messages(reference)  # Ofsted at once, the National Panel, the referrer
     return await finish(reference)
 
@@ -100,8 +100,11 @@ def _recommended(reference: str) -> bool:
     return read_case(reference).recommendation is not None
 
 
-async def wait_for_chair_decision(reference: str) -> None:
-    """Step 8: the independent chair affirms or challenges the recommendation and decides."""
+async def wait_for_decision(reference: str) -> None:
+    """Step 8: the rule set's deciders decide. wt2015: the independent chair affirms or challenges the
+    recommendation and decides. wt2023: each safeguarding partner answers by their own link, and the decision is
+    recorded when the quorum agrees (casework.referral.actions.record_partner_decision), which wakes this run; after
+    a disagreement the partners' resolved decision is recorded here (the Resume form) or by the administrator."""
     while Stage(read_case(reference).stage) is Stage.awaiting_decision:
         await wait_for_person(reference, "decision", DecisionInput, record_chair_decision)
 

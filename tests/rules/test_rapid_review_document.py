@@ -152,3 +152,21 @@ def test_the_sign_off_names_who_acted_for_each_partner_that_agreed_and_the_natio
     assert "Nia Nurse (" in signed and "Cal Constable (" in signed
     assert sections["national_review"][-1] == ("The decision records that the case may raise issues of national "
                                                "importance.")
+
+
+def test_the_rapid_review_meeting_records_for_the_panel_under_wt2023_only_in_the_rule_sets_words() -> None:
+    from flows.forms import RecommendationInput, recommendation_input
+    from tests.rules.test_run_form_words import broken_rules
+
+    wt2015 = recommendation_input(load_ruleset("wt2015"))
+    wt2023 = recommendation_input(WT2023)
+    schema = wt2023.model_json_schema()
+    schema["definitions"] = schema.pop("$defs", {})
+
+    assert wt2015 is RecommendationInput and "immediate_action" not in wt2015.model_fields
+    assert list(broken_rules(schema)) == []
+    fields = schema["properties"]
+    assert fields["immediate_action"]["description"].startswith("Immediate action taken to keep children safe")
+    assert "immediate_action" not in schema.get("required", [])
+    assert retired_word_in(" ".join(f.get("description", "") for name, f in fields.items()
+                                    if name in WT2023.rapid_review_document.fields), WT2023.retired_words) is None

@@ -275,7 +275,8 @@ def record_non_publication(office: Office, reference: str, form: NonPublicationF
                                             now=now, actor=actor)
         messages = non_publication_notices(case_file(case), office.partnership, office.rules(case.regime),
                                            decided_on=form.decided_on, decided_by=form.decided_by,
-                                           reason=form.reason, improvements_link=form.improvements_link)
+                                           reason=form.reason, improvements_link=form.improvements_link,
+                                           full_report_sent_on=review_store.full_report_sent_on(case, office.calendar))
         queued = queue(session, case, messages, now)
         review_store.close_if_done(session, case=case, review=review, now=now)
         return _outcome(reference, review, case, queued)

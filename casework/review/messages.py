@@ -29,10 +29,15 @@ class ReviewFile:
     reviewers: list[str] | None = None
 
 
-def members(partnership: Partnership) -> list[Contact]:
-    """The partnership's members as seed 002 tells them: each member agency's contact, and the chairs."""
+def members(partnership: Partnership, rules: RuleSet) -> list[Contact]:
+    """The partnership's members as seed 002 tells them: each member agency's contact, and the chairs where the
+    rule set has them (wt2015), or the safeguarding partners where it names them (wt2023)."""
     contacts = partnership.contacts
-    return [agency.contact for agency in partnership.agencies] + [contacts.independent_chair, contacts.cig_chair]
+    chairs = [c for key, c in (("independent_chair", contacts.independent_chair), ("cig_chair", contacts.cig_chair))
+              if key in rules.roles and c is not None]
+    partners = [p.acting for p in partnership.safeguarding_partners.values()] \
+        if any(r.named_in.startswith("safeguarding_partners.") for r in rules.roles.values()) else []
+    return [agency.contact for agency in partnership.agencies] + chairs + partners
 
 
 def commissioning_notices(case: CaseFile, review: ReviewFile, partnership: Partnership, rules: RuleSet) -> list[Message]:
@@ -46,7 +51,7 @@ def commissioning_notices(case: CaseFile, review: ReviewFile, partnership: Partn
     messages = [Message(case.reference, "review-commissioned", "review_commissioned",
                         partnership.contacts.business_manager, 0, context)]
     messages += [Message(case.reference, "review-commencement", "review_commencement", to, 0, context)
-                 for to in members(partnership)]
+                 for to in members(partnership, rules)]
     return messages
 
 
@@ -114,15 +119,24 @@ def drafts_ready_notice(case: CaseFile, partnership: Partnership, rules: RuleSet
 
 
 def non_publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, decided_on: date,
-                            decided_by: str, reason: str, improvements_link: str | None) -> list[Message]:
+                            decided_by: str, reason: str, improvements_link: str | None,
+                            full_report_sent_on: date | None = None) -> list[Message]:
     """The partnership decided not to publish the final report: the business manager and the members are told
     why, and where the improvements are published instead. Where the rule set asks it for the review's type
-    (wt2015: an SCR, Working Together 2015 ch. 4), the National Panel is told too, with the reasons."""
+    (wt2015: an SCR, Working Together 2015 ch. 4), the National Panel is told too, with the reasons; where the full
+    report went before publication (`full_report_sent_on`, wt2023), the Panel and the Secretary of State are told."""
     context: dict[str, Any] = _common(case, partnership, rules) | {
         "review_type": case.decision, "decided_on": decided_on, "reason": reason, "improvements_link": improvements_link,
     }
     messages = [Message(case.reference, "review-not-published", "review_not_published", to, 0, context)
-                for to in [partnership.contacts.business_manager, *members(partnership)]]
+                for to in [partnership.contacts.business_manager, *members(partnership, rules)]]
+    if full_report_sent_on is not None:  # wt2023: the Panel and the Secretary of State, who have the full report
+        told = context | {"title": f"{rules.term('scr_short')} final report not published: the improvements published "
+                                   "instead", "decided_by": decided_by, "decided_at": case.decided_at,
+                          "lead_reviewers": case.lead_reviewers or [], "sent_on": full_report_sent_on}
+        messages += [Message(case.reference, "review-not-published-panel", "review_not_published_panel", to, 0,
+                             told | {"told_as": title}) for to, title in full_report_recipients(partnership, rules)]
+        return messages
     notice = rules.non_publication_notice
     if notice is not None and case.decision in notice.review_types:
         panel = context | {"title": notice.title, "decided_by": decided_by, "decided_at": case.decided_at,
@@ -140,7 +154,7 @@ def publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet
         "available_until": available_until,
     }
     return [Message(case.reference, "review-published", "review_published", to, 0, context)
-            for to in [partnership.contacts.business_manager, *members(partnership)]]
+            for to in [partnership.contacts.business_manager, *members(partnership, rules)]]
 
 
 def full_report_recipients(partnership: Partnership, rules: RuleSet) -> list[tuple[Contact, str]]:

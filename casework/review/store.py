@@ -297,6 +297,14 @@ def record_non_publication(session: Session, *, case: Case, review: Review, form
 
     check_no_identities({"reason": form.reason, "improvements_link": form.improvements_link}, *sealed_identities(case))
     check_non_publication(ReviewStage(review.stage), signed_off(case, review), signing_bodies(case)[-1])
+    if sends_full_report(case):  # wt2023: the improvements published instead, the full report still sent to both
+        if not form.improvements_link:
+            raise ValueError("improvements_link: where the final report is not published, the safeguarding partners "
+                             "publish the information about the improvements to be made, with their response: give "
+                             "its address")
+        if full_report_sent_on(case, calendar) is None:
+            raise ValueError(f"decided_on: the full final report still goes to {FULL_REPORT_SENT_TO} when it is not "
+                             "published: send it first (its task on the review's task list)")
     if case.decided_at is not None and form.decided_on < calendar.local_date(case.decided_at):
         raise ValueError(f"decided_on: {form.decided_on.isoformat()} is before the decision to review")
     review.availability = "not_published"

@@ -22,7 +22,8 @@ from casework.forms import ReferralForm
 from casework.office import Office, open_office
 from casework.review import actions as review
 from casework.review.forms import (
-    AppointmentForm, FamilyInvolvementForm, FullReportForm, PublicationDelayForm, RatificationForm, ReviewDocumentForm, ReviewPublicationForm,
+    AppointmentForm, FamilyInvolvementForm, FullReportForm, NonPublicationForm, PublicationDelayForm, RatificationForm,
+    ReviewDocumentForm, ReviewPublicationForm,
 )
 from casework.review.rules import ReviewStage
 from casework.store import cases as store
@@ -195,3 +196,53 @@ async def test_an_lcspr_runs_its_own_plan_signs_off_and_sends_the_full_report_be
     words = " ".join(f"{s.heading} {t.title} {t.hint}" for s in sections for t in s.tasks)
     for retired in ("Serious Case Review", "Critical Incident Group", "CIG", "National Panel", "board"):
         assert retired not in words
+
+
+async def signed_off_lcspr(office: Office, referral_form: ReferralForm) -> str:
+    """An LCSPR decided on Thursday 10 December 2026, its final report uploaded and signed off on 20 April 2027."""
+    reference = await decided(office, referral_form)
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference)
+        case.regime = "wt2023"
+        clock = office.rules("wt2023").clocks["publication"]
+        _set_deadline(session, case, kind="publication", label=clock.label,
+                      due_at=deadline(case.decided_at, clock, office.calendar))
+    review.commission_review(office, reference, now=at(12, 10, 17))
+    review.appoint_reviewer(office, reference, AppointmentForm.model_validate(
+        {"reviewer": "Rowan Reviewer", "kind": "independent", "independent_of_agencies": True,
+         "appointed_on": date(2026, 12, 14), "appointed_by": "the safeguarding partners"},
+        context={"today": date(2026, 12, 14)}), now=at(12, 14), actor="t")
+    review.upload_review_document(office, reference, ReviewDocumentForm(kind="final_report"), filename="final.docx",
+                                  data=docx(), now=at(4, 1, year=2027), actor="t")
+    review.record_ratification(office, reference, RatificationForm.model_validate(
+        {"by": "safeguarding_partners", "result": "ratified", "on": date(2027, 4, 20)},
+        context={"today": date(2027, 4, 20)}), now=at(4, 20, year=2027), actor="t")
+    await deliver_pending(office, now=at(4, 20, year=2027))
+    return reference
+
+
+async def test_where_the_partners_do_not_publish_the_report_the_improvements_are_published_and_both_have_it(
+        lcspr_office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    office = lcspr_office
+    reference = await signed_off_lcspr(office, referral_form)
+    before = len(mailbox.received())
+    decision = {"decided_on": date(2027, 5, 3), "decided_by": "The safeguarding partners",
+                "reason": "To protect a surviving sibling."}
+    with pytest.raises(ValueError, match="^improvements_link: "):  # the improvements are published instead
+        review.record_non_publication(office, reference, NonPublicationForm.model_validate(
+            decision, context={"today": date(2027, 5, 3)}), now=at(5, 3, year=2027), actor="t")
+    not_published = NonPublicationForm.model_validate(
+        decision | {"improvements_link": "https://example.org/improvements"}, context={"today": date(2027, 5, 3)})
+    with pytest.raises(ValueError, match="^decided_on: the full final report still goes to"):
+        review.record_non_publication(office, reference, not_published, now=at(5, 3, year=2027), actor="t")
+    review.send_full_report(office, reference, FullReportForm(publication_on=date(2027, 6, 1)),
+                            now=at(5, 4, year=2027), actor="t")
+    review.record_non_publication(office, reference, not_published, now=at(5, 4, 11, year=2027), actor="t")
+    await deliver_pending(office, now=at(5, 4, 11, year=2027))
+    mails = received(mailbox, before)
+    full = [m for m in mails if m.message().get_content_maintype() == "multipart"
+            and any(True for _ in m.message().iter_attachments())]
+    assert sorted(to for m in full for to in m.to) == [PANEL, SOS]  # the full report, attached, to both
+    told = [m for m in mails if "the improvements published instead" in m.subject]
+    assert sorted(to for m in told for to in m.to) == [PANEL, SOS]
+    assert all("https://example.org/improvements" in m.text() and "surviving sibling" in m.text() for m in told)

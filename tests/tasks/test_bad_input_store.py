@@ -577,7 +577,7 @@ def test_malformed_input_at_every_door_is_refused_naming_the_field_and_writes_no
         doors[door] = lambda a, step=step: form_refusal(lambda: step(
             office, cases.under_review, validated(REVIEW_FORMS[a.door], a.data), now=NOW, actor=ACTOR))
 
-    @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+    @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
     @given(attempt=attempts)
     def refused_and_nothing_written(attempt: Attempt) -> None:
@@ -591,7 +591,7 @@ def test_malformed_input_at_every_door_is_refused_naming_the_field_and_writes_no
 
     refused_and_nothing_written()
 
-    assert sum(tried.values()) >= 850, tried
+    assert sum(tried.values()) >= 500, tried  # issue 5: at least 500 malformed inputs across the doors
     assert set(tried) == set(doors) and min(tried.values()) >= 5, tried
 
 

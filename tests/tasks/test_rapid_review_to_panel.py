@@ -35,8 +35,11 @@ MANAGER = "business-manager@example.org"
 
 
 def _record_at_the_rapid_review_meeting(office: Office, reference: str) -> None:
-    rescheduling.add_meeting(office, at(date(2026, 12, 1)), now=at(date(2026, 12, 1)), reason="rapid review meeting",
-                             actor="test", relist_cases=[reference])
+    with office.sessions() as session:
+        listed_for = store.get_case(session, reference=reference).meeting_at
+    if listed_for is None or listed_for > at(date(2026, 12, 1)):  # not yet listed for its own rapid review meeting
+        rescheduling.add_meeting(office, at(date(2026, 12, 1)), now=at(date(2026, 12, 1)),
+                                 reason="rapid review meeting", actor="test", relist_cases=[reference])
     form = recommendation_form(office.rules("wt2023").rapid_review_document.fields)
     with pytest.raises(ValueError, match="^immediate_action: word 5 is"):  # names no one: refused, nothing kept
         actions.record_recommendation(office, reference, form(
@@ -68,6 +71,9 @@ def test_the_panel_gets_the_rapid_review_once_then_its_reply_is_chased_once_and_
         case = store.get_case(session, reference=reference)
         assert actions.queue(session, case, decision_notices(actions.case_file(case), office.partnership,
                                                              office.rules("wt2023")), at(date(2026, 12, 7), 12)) == 0
+        row = tracker_row(case, now=at(date(2026, 12, 8), 8), calendar=office.calendar,
+                          terms=office.rules("wt2023").terms)
+    assert "rapid review notice to the Panel (1 day overdue)" in row.breach_flags  # still queued: shown breached
     set_fault(office.settings.mail_dir, None)
     asyncio.run(deliver_pending(office, now=at(date(2026, 12, 8), 9)))
     asyncio.run(deliver_pending(office, now=at(date(2026, 12, 8), 10)))

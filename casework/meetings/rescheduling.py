@@ -29,12 +29,21 @@ from sqlalchemy.orm import Session
 
 from casework.referral.actions import queue
 from casework.meetings.agenda import change_invitation, meeting_members
-from casework.clocks import WorkingCalendar, information_return_due
+from casework.clocks import ReturnDue, WorkingCalendar, information_return_due
 from casework.forms import MeetingChangeForm
 from casework.meetings.calendar import Meeting, check_meeting_held, meetings_between, next_meetings, rule_gives
-from casework.referral.messages import Message
+from casework.referral.messages import Message, role_contacts
 from casework.model import ReturnStatus, Stage
 from casework.office import Office
+from casework.rapid_review import (
+    MeetingMove,
+    MoveOutcome,
+    RapidReviewMeeting,
+    check_meeting_move,
+    information_due,
+    rapid_review_window,
+    schedule_rapid_review_meeting,
+)
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, Case, MeetingException
 from config.loading import describe_errors
@@ -97,6 +106,43 @@ def _awaiting_meeting(case: Case) -> bool:
     return case.stage == Stage.awaiting_returns or (case.stage == Stage.awaiting_recommendation and not case.recommendation)
 
 
+def _at_own_meeting(case: Case, rules: RuleSet) -> bool:
+    """Whether the case is listed for its own rapid review meeting (its first round under a rule set with one)."""
+    return rules.rapid_review is not None and case.round == 1
+
+
+def late_moves(cases: Sequence[Case], office: Office, moved_to: datetime, *, reason: str,
+               now: datetime) -> list[tuple[Case, MeetingMove]]:
+    """Check moving the rapid review meeting of each case listed for it (`casework.rapid_review.check_meeting_move`):
+    a refusal (a day no one works, before the rapid review began, past its deadline with no reason) is raised,
+    naming the field; the moves past a deadline, with their reason, are returned to be escalated."""
+    late = []
+    for case in cases:
+        rules = office.rules(case.regime)
+        if not _at_own_meeting(case, rules):
+            continue
+        move = check_meeting_move(moved_to, aware_on=case.notified_on, reason=reason, now=now, rules=rules,
+                                  calendar=office.calendar)
+        if move.outcome is MoveOutcome.refused:
+            raise ValueError(f"{move.refusal} ({case.reference})")
+        if move.outcome is MoveOutcome.escalated:
+            late.append((case, move))
+    return late
+
+
+def late_move_notices(office: Office, case: Case, move: MeetingMove, *, was_at: datetime) -> list[Message]:
+    """The escalation of a rapid review meeting moved past the rapid review's deadline: to the rule set's
+    `rapid_review.late_meeting_told`, with the recorded reason; once per case and new time."""
+    rules = office.rules(case.regime)
+    deadline_day = rapid_review_window(case.notified_on, rules, office.calendar).deadline_day
+    context = {"partnership": office.partnership.name, "reference": case.reference, "terms": rules.terms,
+               "was_at": was_at, "now_at": move.starts_at, "deadline": deadline_day, "reason": move.reason,
+               "location": office.partnership.meetings.location}
+    return [Message(case.reference, f"rapid-review-meeting-late.{move.starts_at:%Y%m%dT%H%M%z}", "rapid_review_meeting_late",
+                    person, case.round, context | {"role": role})
+            for person, role in role_contacts(office.partnership, rules, list(move.escalate_to))]
+
+
 def relist(session: Session, *, case: Case, meeting: Meeting, rules: RuleSet, calendar: WorkingCalendar,
            now: datetime, actor: str) -> None:
     """List the case for `meeting` (same round) and move its outstanding returns' due dates with it.
@@ -112,10 +158,15 @@ def relist(session: Session, *, case: Case, meeting: Meeting, rules: RuleSet, ca
     for request in store.round_requests(case):
         if request.status != ReturnStatus.outstanding:
             continue
-        due = information_return_due(request.issued_at, meeting.starts_at, clock, calendar)
-        told_now = information_return_due(now, meeting.starts_at, clock, calendar)
-        if told_now.by_return and told_now.due_at > due.due_at:  # never due before the agency could know
-            due = told_now
+        if _at_own_meeting(case, rules):  # the rule set's working days before the rapid review meeting
+            due_on, by_return = information_due(calendar.local_date(meeting.starts_at), today=calendar.local_date(now),
+                                                 schedule=rules.rapid_review, calendar=calendar)
+            due = ReturnDue(calendar.end_of_day(due_on), by_return)
+        else:
+            due = information_return_due(request.issued_at, meeting.starts_at, clock, calendar)
+            told_now = information_return_due(now, meeting.starts_at, clock, calendar)
+            if told_now.by_return and told_now.due_at > due.due_at:  # never due before the agency could know
+                due = told_now
         request.due_at = due.due_at
         request.by_return = due.by_return
         for item in case.deadlines:
@@ -203,6 +254,74 @@ def addition_notices(
     ]
 
 
+RAPID_REVIEW_ACTION = "rapid review meeting scheduled"
+
+
+def hold_rapid_review_meeting(session: Session, office: Office, case: Case, *, now: datetime,
+                              actor: str = "system") -> tuple[Meeting, ReturnDue, RapidReviewMeeting]:
+    """The accepted case's own meeting, under a rule set with a `rapid_review` section: on the day
+    `casework.rapid_review.schedule_rapid_review_meeting` gives (inside the window, at the partnership's usual
+    start time), recorded as an extraordinary meeting on that day and audited; a meeting still to come that day
+    (another case's, or the calendar's) holds it too. A day whose calendar meeting was moved away, or that had one
+    already held, gives way to the next working day. The agencies' information is due the rule set's working days
+    before it (`information_working_days_before`), or by return."""
+    rules = office.rules(case.regime)
+    rule = office.partnership.meetings
+    calendar = office.calendar
+    planned = schedule_rapid_review_meeting(case.notified_on, now=now, rules=rules, start_time=rule.start_time,
+                                            zone=rule.zone, calendar=calendar)
+    exceptions = exceptions_in(session)
+    day = planned.day
+    while True:
+        around = datetime.combine(day, rule.start_time, tzinfo=rule.zone)
+        held = [m for m in meetings_between(rule, around - timedelta(days=1), around + timedelta(days=1), exceptions)
+                if m.starts_at.astimezone(rule.zone).date() == day and m.starts_at > now]
+        if held:
+            meeting = held[0]
+            break
+        if not rule_gives(rule, day) and exceptions.get(day) is None:
+            starts_at = datetime.combine(day, rule.start_time, tzinfo=rule.zone).astimezone(timezone.utc)
+            row = session.scalars(select(MeetingException).where(MeetingException.scheduled_on == day)).first()
+            if row is None:
+                row = MeetingException(scheduled_on=day, reason="", recorded_at=now)
+                session.add(row)
+            row.moved_to, row.reason, row.recorded_at = starts_at, f"the {rules.term('meeting')} of {case.reference}", now
+            store.audit(session, reference=None, actor=actor, action=ADDED_ACTION, now=now, scheduled_on=day.isoformat(),
+                        starts_at=starts_at.isoformat(), reason=row.reason, cases=[case.reference])
+            meeting = Meeting(day, starts_at, extraordinary=True)
+            break
+        day = calendar.add_working_days(day, 1)
+    due_on, by_return = information_due(calendar.local_date(meeting.starts_at), today=calendar.local_date(now),
+                                        schedule=rules.rapid_review, calendar=calendar)
+    store.audit(session, reference=case.reference, actor=actor, action=RAPID_REVIEW_ACTION, now=now,
+                meeting=meeting.starts_at.isoformat(), information_due_on=due_on.isoformat(),
+                deadline=planned.window.deadline_day.isoformat(),
+                inside_window=calendar.local_date(meeting.starts_at) <= planned.window.deadline_day)
+    return meeting, ReturnDue(calendar.end_of_day(due_on), by_return), planned
+
+
+def rapid_review_invitation(session: Session, office: Office, case: Case, meeting: Meeting, *, due: ReturnDue,
+                            deadline_day: date, stamp: datetime) -> list[Message]:
+    """The invitation to the case's rapid review meeting, to those the rule set's `meeting` step names (the
+    agencies, the safeguarding partners, the business manager and the administrator), each with the calendar
+    entry (.ics) of the meeting and the cases listed for it; once per case."""
+    partnership = office.partnership
+    rules = office.rules(case.regime)
+    members = meeting_members(partnership)
+    references = sorted({c.reference for c in store.meeting_cases(session, meeting_on=meeting.scheduled_on)}
+                        | {case.reference})
+    ics = change_invitation(partnership, scheduled_on=meeting.scheduled_on, starts_at=meeting.starts_at,
+                            references=references, attendees=members, stamp=stamp, sequence=0, cancelled=False)
+    attachment = {"filename": f"meeting-{meeting.starts_at.astimezone(partnership.meetings.zone):%Y-%m-%d}.ics",
+                  "content_type": "text/calendar", "content": ics}
+    context = {"partnership": partnership.name, "reference": case.reference, "terms": rules.terms,
+               "at": meeting.starts_at, "location": partnership.meetings.location, "references": references,
+               "information_due_at": due.due_at, "by_return": due.by_return, "deadline": deadline_day,
+               "window_days": rules.clocks[rules.rapid_review.window_clock].amount}
+    return [Message(case.reference, "rapid-review-meeting", "rapid_review_meeting", person, case.round, context,
+                    (attachment,)) for person in members]
+
+
 def _return_links(session: Session, office: Office, cases: Sequence[Case], now: datetime) -> dict[tuple[str, str], str]:
     """A new personal link for each outstanding return of `cases`, by (agency, reference), valid for the
     meeting each case is now listed for."""
@@ -240,6 +359,8 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
             raise ValueError(f"on: the meeting on {on:%-d %B %Y} has already started; only a coming meeting can change")
         if moved_to is not None and moved_to <= now:
             raise ValueError("to: a meeting can only be moved to a time in the future")
+        listed = [c for c in store.meeting_cases(session, meeting_on=meeting.scheduled_on) if _awaiting_meeting(c)]
+        late = late_moves(listed, office, moved_to, reason=reason, now=now) if moved_to is not None else []
         row = session.scalars(select(MeetingException).where(MeetingException.scheduled_on == meeting.scheduled_on)).first()
         repeated = row is not None and row.moved_to == moved_to  # the same change again: nothing new to tell
         sequence = change_sequence(session, meeting.scheduled_on)
@@ -272,6 +393,12 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
                                  sequence=max(sequence, 1), returns_due=returns_due,
                                  links=_return_links(session, office, cases, now) if not repeated else None)
         queued = queue(session, None, notices, now)
+        for case, move in late:  # past a rapid review's deadline: escalated, once (the outbox keeps the first)
+            if not repeated:
+                store.audit(session, reference=case.reference, actor=actor, action="rapid review meeting moved past "
+                            "the deadline", now=now, moved_to=moved_to.isoformat(), reason=move.reason,
+                            escalated_to=list(move.escalate_to))
+            queued += queue(session, case, late_move_notices(office, case, move, was_at=meeting.starts_at), now)
         return MeetingChange(meeting.scheduled_on, meeting.starts_at, moved_to, references, target, queued)
 
 

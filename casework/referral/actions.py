@@ -245,17 +245,26 @@ def list_and_request_information(office: Office, reference: str, *, now: datetim
 
     The first round asks every member agency, and the referrer, the business manager and the
     administrator are told the meeting's date; a "further information" round asks those the group named.
+    Under a rule set with a rapid review meeting of its own (wt2023), the first round is listed for the case's
+    own meeting inside its window (`rescheduling.hold_rapid_review_meeting`), its members are invited, and the
+    information is due the rule set's working days before it.
     """
+    from casework.meetings.rescheduling import hold_rapid_review_meeting, rapid_review_invitation
+
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         if not store.needs_listing(case):
             return Outcome(case.reference, Stage(case.stage))
-        exceptions = _meeting_exceptions(session)
-        meeting = meeting_for_listing(office.partnership.meetings, now, exceptions)
+        rules = office.rules(case.regime)
+        own, due = rules.rapid_review is not None and not case.round, None
+        if own:
+            meeting, due, planned = hold_rapid_review_meeting(session, office, case, now=now)
+        else:
+            meeting = meeting_for_listing(office.partnership.meetings, now, _meeting_exceptions(session))
         agencies = list(case.next_round_agencies or []) if case.round else [a.code for a in office.partnership.agencies]
         store.list_for_meeting(session, case=case, meeting=meeting, now=now)
-        rules = office.rules(case.regime)
-        created = store.issue_requests(session, case=case, agencies=agencies, rules=rules, calendar=office.calendar, now=now)
+        created = store.issue_requests(session, case=case, agencies=agencies, rules=rules, calendar=office.calendar,
+                                       now=now, due=due)
         requests = [{"agency": r.agency, "due_at": r.due_at, "by_return": r.by_return} for r in created]
         links = {r.agency: return_link(session, office, case, r.agency, now=now) for r in created}
         listed = case_file(case)
@@ -265,6 +274,9 @@ def list_and_request_information(office: Office, reference: str, *, now: datetim
             + information_requests(listed, office.partnership, rules, requests, form=ciginf1_form(office.partnership),
                                    links=links)
         )
+        if own:
+            messages += rapid_review_invitation(session, office, case, meeting, due=due,
+                                                deadline_day=planned.window.deadline_day, stamp=now)
         queued = queue(session, case, messages, now)
         return Outcome(case.reference, Stage(case.stage), queued)
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from casework.clocks import WorkingCalendar, deadline, information_return_due
+from casework.clocks import ReturnDue, WorkingCalendar, deadline, information_return_due
 from casework.forms import (
     AgencyReturnForm,
     DecisionForm,
@@ -272,12 +272,15 @@ def issue_requests(
     rules: RuleSet,
     calendar: WorkingCalendar,
     now: datetime,
+    due: ReturnDue | None = None,
 ) -> list[InformationRequest]:
-    """Create this round's CIGINF1 requests (once each) with their due dates and deadlines."""
+    """Create this round's CIGINF1 requests (once each) with their due dates and deadlines: `due`, when the
+    meeting sets it (a rapid review meeting's working days before it), else the rule set's information_return
+    clock."""
     if case.meeting_at is None:
         raise NotAtThisStep(f"{case.reference} is not listed for a meeting")
     clock = rules.clocks["information_return"]
-    due = information_return_due(now, case.meeting_at, clock, calendar)
+    due = due or information_return_due(now, case.meeting_at, clock, calendar)
     created = []
     for code in agencies:
         existing = next((r for r in case.requests if r.agency == code and r.round == case.round), None)

@@ -263,6 +263,17 @@ def every_message() -> list[Message]:
     messages += addition_notices(p, meeting=Meeting(date(2026, 12, 11), local(2026, 12, 11), extraordinary=True),
                                  reason="A case that cannot wait", references=[DECIDED.reference], stamp=local(2026, 12, 1),
                                  returns_due=returns_due, links={("POL", DECIDED.reference): LINK})
+    # wt2023: a rapid review meeting's invitation, and its move past the deadline escalated (casework.meetings.rescheduling)
+    own = {"partnership": p.name, "reference": DECIDED.reference, "terms": WT2023.terms, "at": local(2026, 11, 30),
+           "location": p.meetings.location, "references": [DECIDED.reference, "CIG-2026-0002"],
+           "information_due_at": local(2026, 11, 25, 23, 59), "by_return": True, "deadline": date(2026, 12, 7),
+           "window_days": 15}
+    messages.append(Message(DECIDED.reference, "rapid-review-meeting", "rapid_review_meeting", p.contacts.administrator,
+                            1, own))
+    messages.append(Message(DECIDED.reference, "rapid-review-meeting-late", "rapid_review_meeting_late",
+                            p.contacts.business_manager, 1,
+                            own | {"was_at": local(2026, 11, 30), "now_at": local(2026, 12, 8), "role": "the business manager",
+                                   "reason": "Invented reason."}))
     # the website's notice to the administrator
     messages.append(throttling_notice(p, started_at=local(2026, 12, 1), until=local(2026, 12, 1, 10, 10), allowed=60,
                                       window=timedelta(minutes=10), reference=DECIDED.reference,

@@ -368,7 +368,7 @@ def record_partner_decision(office: Office, reference: str, partner: str, form: 
     in one transaction with its consequences: the link stops; a disagreement is escalated to the lead safeguarding
     partners (once a round); and when the rule set's quorum agrees, the case's decision is recorded as the chair's
     is (the case moves on, the notices queued once). Two answers at the same instant are kept one after the other
-    (the case row locked; on SQLite the answer's insert takes the write lock before anything is counted), so the
+    (decision_store.hold_case: the case row locked, or SQLite's write lock taken, before anything is read), so the
     quorum is reached once. Raises AlreadyRecorded (the partner answered, or the decision is made) or NotAtThisStep;
     nothing is kept then."""
     with office.sessions.begin() as session:
@@ -377,11 +377,10 @@ def record_partner_decision(office: Office, reference: str, partner: str, form: 
         deciders = office.partnership.deciders(rules.name)
         if partner not in deciders:
             raise ValueError(f"{partner} does not decide this case (its deciders: {', '.join(deciders)})")
+        decision_store.hold_case(session, case=case)  # another answer at the same instant waits for this one
         _open_for_answers(case)
         decision_store.record_partner_answer(session, case=case, partner=partner, form=form, link_id=link_id,
                                              now=now, actor=actor)
-        session.refresh(case)  # what another answer committed before this one took the lock
-        _open_for_answers(case)
         answers = [a for a in decision_store.partner_answers(session, case=case) if a.partner in deciders]
         agreeing = sum(a.response == PartnerResponse.agree for a in answers)
         if link_id is not None and (link := session.get(PersonalLink, link_id)) is not None:

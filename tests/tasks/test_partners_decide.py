@@ -175,7 +175,7 @@ def test_two_partners_answering_at_the_same_instant_make_one_decision_and_one_se
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert [getattr(o, "decided", None) for o in outcomes.values()].count(True) == 1, outcomes
+    assert sorted(getattr(o, "decided", None) for o in outcomes.values()) == [False, True], outcomes  # both kept
     assert decisions_recorded(office, reference) == 1
     with office.sessions() as session:
         case = store.get_case(session, reference=reference)
@@ -184,3 +184,31 @@ def test_two_partners_answering_at_the_same_instant_make_one_decision_and_one_se
     counts = dict(kinds)
     assert counts["referrer_decision"] == 1 and counts["decision_advice"] == len({SCRUTINEER, "business-manager@example.org",
                                                                                    *DELEGATES.values()})
+
+
+def test_one_partners_answer_sent_twice_at_the_same_instant_is_kept_once(partners_office: Office) -> None:
+    office = partners_office
+    reference, after = recommended(office)
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def answer_now(response: str) -> None:
+        start.wait()
+        try:
+            outcomes.append(actions.record_partner_decision(office, reference, "police", answer(response),
+                                                            link_id=None, now=after, actor="t"))
+        except AlreadyRecorded as refused:
+            outcomes.append(refused)
+
+    threads = [threading.Thread(target=answer_now, args=(r,)) for r in ("agree", "disagree")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyRecorded", "PartnerOutcome"]
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        assert len(decision_store.partner_answers(session, case=case)) == 1
+        escalations = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.case_id == case.id, OutboxMessage.kind == "partners_disagree"))
+    assert escalations in (0, 3)  # the disagreement kept, and escalated to the three leads, or the agreement kept

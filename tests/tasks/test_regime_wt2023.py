@@ -15,7 +15,6 @@ import pytest
 
 import casework.store
 from casework.referral import actions
-from casework.meetings import rescheduling
 from casework.delivery import deliver_pending
 from casework.forms import DecisionForm, PanelNotificationForm, RecommendationForm
 from casework.model import ChairResponse, Recommendation, ReviewType
@@ -98,9 +97,10 @@ def test_a_referral_under_wt2023_notifies_the_panel_at_referral_and_at_decision(
                             "(15 working days from awareness) due Monday 7 December 2026")
     seen += len(warned)
 
-    # the rapid review meets before the monthly meeting (8 Dec), to keep its 15 working days
-    rescheduling.add_meeting(office, at(date(2026, 12, 1)), now=at(date(2026, 12, 1)), reason="rapid review meeting",
-                             actor="test", relist_cases=[reference])
+    # the case's own rapid review meeting, scheduled at listing inside its 15 working days (Monday 30 November, before
+    # the monthly meeting of 8 December): no one adds a meeting
+    with office.sessions() as session:
+        assert store.get_case(session, reference=reference).meeting_at == datetime(2026, 11, 30, 10, tzinfo=timezone.utc)
     actions.record_recommendation(office, reference, RecommendationForm(outcome=Recommendation.scr, rationale="Criteria met."),
                                   now=at(date(2026, 12, 1)), actor="test")
     actions.record_decision(office, reference, DecisionForm(

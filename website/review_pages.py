@@ -39,7 +39,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from casework.delivery import deliver_pending
 from casework.forms import Form
 from casework.links import LinkRefusal, LinkStep, StepFacts
-from casework.model import REVIEW_LABELS
+from casework.model import REVIEW_LABELS, review_labels
 from casework.office import Office
 from casework.review import actions
 from casework.review.forms import (
@@ -367,10 +367,22 @@ FIELD_WORDS = {  # a field whose model description speaks in codes (the Prefect 
 }
 
 
-def form_fields(form: TaskForm, agencies: list[tuple[str, str]]) -> tuple[PageField, ...]:
-    """The fields the page shows: the model's, less those the task sets, its choices in words, an agency as a
-    choice of the partnership's agencies."""
-    fields = page_fields(form.model, labels=CHOICE_WORDS, leave_out=frozenset(form.fixed))
+SIGNED_OFF_CHOICE_WORDS = CHOICE_WORDS | {  # where the safeguarding partners sign off (wt2023): no CIG, no board
+    "independent": "Independent of the case and of the partnership's agencies",
+    "ratified": "Signed off",
+    "returned": "Returned with comments: revised, and signed off again",
+    "draft_report": "The draft report and findings",
+    "action_plans": "The action plans",
+    "final_report": "The final report (for the safeguarding partners' sign-off)",
+}
+
+
+def form_fields(form: TaskForm, agencies: list[tuple[str, str]],
+                labels: dict[str, str] = CHOICE_WORDS) -> tuple[PageField, ...]:
+    """The fields the page shows: the model's, less those the task sets, its choices in words (`labels`: the
+    regime's, SIGNED_OFF_CHOICE_WORDS where the partners sign off), an agency as a choice of the partnership's
+    agencies."""
+    fields = page_fields(form.model, labels=labels, leave_out=frozenset(form.fixed))
     fields = tuple(replace(item, label=FIELD_WORDS.get((form.model, item.name), item.label),
                            kind="text" if item.name in ONE_LINE else item.kind) for item in fields)
     return tuple(replace(item, kind="radios", options=tuple(agencies)) if item.name == "agency" else item
@@ -462,8 +474,9 @@ class ReviewPages:
         following = next((t for t in every if t.opens and t.status is not TaskStatus.completed  # agencies confirm their own
                           and not t.name.startswith("engagement-")), None)
         form = task_form(recorded) if recorded else None
+        labels = review_labels(self.office.rules(case.regime).terms)  # the regime's word: an LCSPR under wt2023
         return page("review_tasks.html", reference=case.reference,
-                    review_type=REVIEW_LABELS.get(review.review_type, review.review_type),
+                    review_type=labels.get(review.review_type, review.review_type),
                     stage=STAGE_WORDS[ReviewStage(review.stage)],
                     reviewers=[r["name"] for r in review.reviewers], sections=sections, done=done, total=len(every),
                     following=following, here=f"/link/{token}", recorded=form.done if form else None, **self.common())
@@ -531,9 +544,15 @@ class ReviewPages:
         _, _, sections = self.tasks(opened.reference or "")
         return next((t for s in sections for t in s.tasks if t.name == name), None)
 
+    def choice_words(self, reference: str) -> dict[str, str]:
+        """The forms' choices in the words of the case's regime: who signs off decides them."""
+        with self.office.sessions() as session:
+            order = review_store.signing_bodies(store.get_case(session, reference=reference))
+        return SIGNED_OFF_CHOICE_WORDS if Ratifier.safeguarding_partners in order else CHOICE_WORDS
+
     def task_page(self, opened: Opened, token: str, task: Task, form: TaskForm, values: dict[str, str] | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
-        fields = form_fields(form, self.agencies())
+        fields = form_fields(form, self.agencies(), self.choice_words(opened.reference or ""))
         errors = errors or {}
         order = [item.id for item in all_fields(fields)]
         documents = self.documents(opened) if form.upload else []
@@ -596,7 +615,7 @@ class ReviewPages:
             return page("forbidden.html", status=403, **self.common())
         if task is None or form is None or not task.opens:
             return self.refused_task(task if form else None, token)
-        fields = form_fields(form, self.agencies())
+        fields = form_fields(form, self.agencies(), self.choice_words(opened.reference or ""))
         moment = now()
         today = self.office.calendar.local_date(moment)
         values, problems = posted_dates(date_fields(form.model), posted)

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from datetime import date
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
+from pydantic.json_schema import SkipJsonSchema
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -31,6 +32,8 @@ from pydantic import (
     model_validator,
 )
 
+if TYPE_CHECKING:
+    from config.rulesets import RuleSet
 from casework.model import (
     CHOICE_LABELS, ChairResponse, PartnerResponse, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome,
 )
@@ -81,13 +84,17 @@ class Form(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
                               json_schema_extra=lambda schema, cls: present_schema(schema, cls))
+    # a rule set's own words for some coded choices (e.g. wt2023's screening outcomes), over CHOICE_LABELS
+    choice_labels: ClassVar[dict[str, str]] = {}
 
     @model_validator(mode="before")
     @classmethod
     def _codes_from_labels(cls, data: object) -> object:
         if not isinstance(data, dict):
             return data
-        return {name: _code_of(name, value) for name, value in data.items()}
+        own = {label: code for code, label in cls.choice_labels.items()}
+        return {name: _code_of(name, own.get(value, value) if name in CHOICE_FIELDS and isinstance(value, str)
+                               else value) for name, value in data.items()}
 
 
 NUMBERED = re.compile(r"^(\d+)\. ")
@@ -115,9 +122,10 @@ def present_schema(schema: dict[str, Any], cls: type[BaseModel], agencies: Seque
         if name in CHOICE_FIELDS and _is_choice(cls.model_fields[name].annotation):
             codes = [str(member) for member in _choices(cls.model_fields[name].annotation)]
             target.pop("$ref", None)
-            target.update(type="string", enum=[CHOICE_LABELS.get(code, code) for code in codes])
+            labels = CHOICE_LABELS | getattr(cls, "choice_labels", {})
+            target.update(type="string", enum=[labels.get(code, code) for code in codes])
             if "default" in field:
-                field["default"] = CHOICE_LABELS.get(str(field["default"]), field["default"])
+                field["default"] = labels.get(str(field["default"]), field["default"])
         if name in AGENCY_FIELDS and agencies:
             list_agencies(target, agencies)
 
@@ -347,6 +355,30 @@ class ScreeningForm(Form):
         if self.outcome is ScreeningOutcome.decline and not self.reason:
             raise ValueError("reason: give the reason the case is declined; the referrer will be told it")
         return self
+
+
+def screening_form(rules: RuleSet) -> type[ScreeningForm]:
+    """The screening step's form under `rules`: wt2015's as it is; a rule set with its own two outcomes (terms
+    `screening_accept`, `screening_decline`: wt2023's serious child safeguarding incident or not) shows them, and
+    does not ask whether the independent chair was consulted when its screening step consults no one."""
+    if "screening_accept" not in rules.terms or "screening_decline" not in rules.terms:
+        return ScreeningForm
+    step = rules.step("screening")
+    deciders = " and ".join(rules.roles[key].title if key in rules.roles else key for key in step.decides)
+    return _screening_in_terms(rules.terms["screening_accept"], rules.terms["screening_decline"], bool(step.consulted),
+                               deciders)
+
+
+@lru_cache(maxsize=8)
+def _screening_in_terms(accept: str, decline: str, consulted: bool, deciders: str) -> type[ScreeningForm]:
+    fields: dict[str, Any] = {"outcome": (ScreeningOutcome, Field(description=f"{accept}; or {decline}")),
+                              "decided_by": (Name, Field(description=f"Who decided ({deciders})"))}
+    if not consulted:
+        fields["independent_chair_consulted"] = (SkipJsonSchema[bool], Field(False))
+    form = create_model("ScreeningForm", __base__=ScreeningForm, __module__=__name__, __doc__=(
+        f"Screening: {accept[0].lower()}{accept[1:]}, or {decline[0].lower()}{decline[1:]}."), **fields)
+    form.choice_labels = {"accept": accept, "decline": decline}
+    return form
 
 
 class AgencyReturnForm(Form):

@@ -20,6 +20,7 @@ from casework.forms import (
     RecommendationForm,
     ScreeningForm,
     recommendation_form,
+    screening_form,
     list_agencies,
     present_schema,
 )
@@ -31,6 +32,20 @@ from config.rulesets import RuleSet
 
 class ScreeningInput(RunInput, ScreeningForm):
     """Screening by the CIG chair and business manager."""
+
+
+def screening_input(rules: RuleSet) -> type[RunInput]:
+    """The screening step's form under `rules` (casework.forms.screening_form): wt2015's as it was; wt2023's with
+    the rule set's two outcomes and no question about an independent chair."""
+    form = screening_form(rules)
+    if form is ScreeningForm:
+        return ScreeningInput
+    return _screening_input(form)
+
+
+@lru_cache(maxsize=8)
+def _screening_input(form: type[ScreeningForm]) -> type[RunInput]:
+    return type("ScreeningInput", (RunInput, form), {"__module__": __name__, "__doc__": form.__doc__})
 
 
 class AgencyReturnInput(RunInput, AgencyReturnForm):
@@ -93,18 +108,21 @@ def presented_input(form: BaseModel, partnership: Partnership) -> dict[str, Any]
     """A form's values as the run page's form gives them (each coded choice by its label, each agency as
     "POL: Northshire Police", an empty field left out): the Prefect server checks a resume against
     the form's schema."""
-    return presented_values(form.model_dump(mode="json", exclude_none=True), partnership)
+    return presented_values(form.model_dump(mode="json", exclude_none=True), partnership, type(form).choice_labels)
 
 
-def presented_values(values: dict[str, Any], partnership: Partnership) -> dict[str, Any]:
-    """Form values (codes or labels) as the run page's form gives them (see `presented_input`)."""
+def presented_values(values: dict[str, Any], partnership: Partnership,
+                     labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """Form values (codes or labels) as the run page's form gives them (see `presented_input`); `labels`, the
+    form's own words for some choices (a rule set's, casework.forms.Form.choice_labels)."""
     listed = {agency.code: f"{agency.code}: {agency.name}" for agency in partnership.agencies}
+    choices = CHOICE_LABELS | (labels or {})
 
     def shown(field: str, value: Any) -> Any:
         if isinstance(value, list):
             return [shown(field, item) for item in value]
         if field in CHOICE_FIELDS and isinstance(value, str):
-            return CHOICE_LABELS.get(value, value)
+            return choices.get(value, value)
         if field in AGENCY_FIELDS and isinstance(value, str):
             return listed.get(value, value)
         return value
@@ -133,7 +151,8 @@ def form_for(form: type[RunInput], partnership: Partnership, description: str, s
         "__module__": form.__module__, "__doc__": form.__doc__,
         "model_config": ConfigDict(json_schema_extra=presented),
     })
-    again = {k: v for k, v in presented_values(typed or {}, partnership).items() if k in form.model_fields}
+    again = {k: v for k, v in presented_values(typed or {}, partnership, form.choice_labels).items()
+             if k in form.model_fields}
     return listed.with_initial_data(description=description, **again)  # type: ignore[return-value]
 
 

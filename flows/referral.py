@@ -22,7 +22,7 @@ from casework.office import open_office
 from casework.review.rules import starts_review
 from casework.referral.views import case_context_markdown, case_summary_markdown
 from flows import waiting
-from flows.forms import AgencyReturnInput, DecisionInput, ScreeningInput, recommendation_input
+from flows.forms import AgencyReturnInput, DecisionInput, recommendation_input, screening_input
 from tasks.cases import (
     close_case,
     read_case,
@@ -69,7 +69,8 @@ async def announce_referral(reference: str) -> None:
 async def screen_referral(reference: str) -> Stage:
     """Step 3: the CIG chair and business manager accept the case for the group, or decline it."""
     while Stage(read_case(reference).stage) is Stage.awaiting_screening:
-        await wait_for_person(reference, "screening", ScreeningInput, record_screening)
+        form = screening_input(open_office().rules(read_case(reference).regime))  # wt2023: its two outcomes
+        await wait_for_person(reference, "screening", form, record_screening)
     return Stage(read_case(reference).stage)
 
 

@@ -65,7 +65,9 @@ DATES ?= 2027-01-11T16:00 2027-01-12T11:30 2027-02-07T09:00 2026-12-25T10:00 202
 CALENDAR_TESTS ?= tests/rules tests/tasks/test_meeting_changes.py tests/tasks/test_sweep.py tests/tasks/test_action_cli.py \
   tests/tasks/test_review_cli.py tests/tasks/test_report.py tests/tasks/test_tracker.py \
   tests/flows/test_learning_forms.py tests/flows/test_annual_report_flow.py tests/flows/test_referral_flow.py \
-  tests/website/test_website_chairs.py tests/website/test_website_links.py tests/website/test_website_papers.py
+  tests/website/test_website_chairs.py tests/website/test_website_links.py tests/website/test_website_papers.py \
+  tests/website/test_action_pages.py tests/website/test_review_pages.py tests/website/test_learning_pages.py \
+  tests/website/test_ratification_pages.py
 test-dates: install browser faketime
 	@for when in $(DATES); do \
 	  echo "== the calendar's tests on $$when"; \

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import httpx
 from sqlalchemy import text
@@ -170,7 +170,8 @@ async def test_the_chase_brings_a_fresh_link_and_the_cig_member_sees_the_agencys
         office: Office, client: httpx.AsyncClient) -> None:
     reference = await with_actions(office)
     first = link_in(mails_to(office, JO, "You are the named lead")[0])
-    late = now() + timedelta(days=12)
+    overdue = office.calendar.working_day_on_or_after((now() + timedelta(days=12)).date())  # no chase on a day
+    late = datetime(overdue.year, overdue.month, overdue.day, 12, tzinfo=timezone.utc)  # no one works (a Saturday)
     assert queue_reminders(office, now=late).queued
     await deliver_pending(office, now=late)
     [chase] = mails_to(office, JO, "Overdue: learning action 3")

@@ -57,7 +57,8 @@ from casework.store.tables import Case, OutboxMessage, PersonalLink, ReturnDocum
 from casework.referral.actions import queue
 from config.settings import Profile
 from website.chairs import (
-    answers_shown, case_substance, decision_contradiction, decision_record, partner_record, screening_record,
+    answers_shown, case_substance, decision_contradiction, decision_record, partner_organisation, partner_record,
+    screening_record,
 )
 from website.pages import page
 from website.fields import PageField, all_fields, field_errors, page_fields, posted_input, refusal_problem, validation_problems
@@ -285,8 +286,9 @@ def create_app(office: Office | None = None) -> RouteLog:
         if started is not None:
             audit(opened, "link views throttled", until=started.until.isoformat(), views=views.allowed)
             tell_administrator(tasks, started, moment, window=views.window, allowed=views.allowed,
-                               reference=opened.reference, holder=link_holder(the_office.partnership, opened.step,
-                                                                              opened.agency))
+                               reference=opened.reference,
+                               holder=f"the decider for {partner_organisation(the_office.partnership, opened.partner)}"
+                               if opened.partner else link_holder(the_office.partnership, opened.step, opened.agency))
         if reason is not None:
             audit_view(opened, "link refused", reason.name, reason=reason.name)
             if reason is LinkRefusal.used and opened.step in CHAIR_STEPS:  # says what was recorded, and what next

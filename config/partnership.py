@@ -282,13 +282,14 @@ class Partnership(BaseModel):
             return [named.acting]
         return [named] if named is not None else []
 
-    def deciders(self, name: str | None = None) -> dict[str, Contact]:
-        """Who decides the case under the rule set `name` (default the partnership's), each by whom they act
-        for: a safeguarding partner's key (its delegate, else its lead) or a role's key. Each is a distinct
-        person with their own link and their own answer (config.rulesets.Step.quorum_reached counts them)."""
+    def deciders(self, name: str | None = None, step: str | None = None) -> dict[str, Contact]:
+        """Who decides the case under the rule set `name` (default the partnership's), or takes its `step` (e.g.
+        `sign_off`: wt2023's partners signing off a review's drafts), each by whom they act for: a safeguarding
+        partner's key (its delegate, else its lead) or a role's key. Each is a distinct person with their own link
+        and their own answer (config.rulesets.Step.quorum_reached counts them)."""
         rules = self.rules(name)
         found: dict[str, Contact] = {}
-        for key in rules.deciding.decides:
+        for key in (rules.step(step) if step else rules.deciding).decides:
             if key == "safeguarding_partners":
                 found |= {partner: named.acting for partner, named in self.safeguarding_partners.items()}
             else:

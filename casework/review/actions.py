@@ -29,11 +29,15 @@ from casework.review.forms import (
 from casework.review.messages import (
     ReviewFile, appointment_notices, commissioning_notices, drafts_ready_notice, full_report_notices,
     non_publication_notices, publication_delay_notices, publication_notices, ratification_notice, ratifying_contacts,
+    signing_partners,
 )
-from casework.review.rules import Ratifier, ReviewStage, next_ratifier, starts_review
+from casework.review.rules import (
+    RatificationResult, Ratifier, ReviewStage, next_ratifier, signed_off_jointly, starts_review,
+)
 from casework.store import cases as store
+from casework.store import decisions as decision_store
 from casework.store import links as link_store
-from casework.store.tables import Case, OutboxMessage, Review
+from casework.store.tables import Case, OutboxMessage, PersonalLink, Review
 from config.partnership import Contact
 from config.review_plans import load_review_plans, plan_for
 
@@ -76,15 +80,20 @@ def with_ratification_links(session: Session, office: Office, case: Case, messag
     """The messages, each to `body`'s contact and not yet queued carrying a new personal link to the ratification
     page (`LinkStep.ratification`). Its `round` is the number of outcomes recorded before it: the body it is for
     is the one next after them (website.ratification_pages reads it so), and it is used up by the next outcome
-    `body` records."""
+    `body` records. Where each partner signs off by their own hand (wt2023), a link is that partner's own (the
+    partner's key on it: its answer is theirs alone)."""
     queued = set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_([m.key for m in messages]))))
-    ratifiers = {c.email.casefold() for c in ratifying_contacts(office.partnership, office.rules(case.regime), body)}
+    rules = office.rules(case.regime)
+    ratifiers = {c.email.casefold() for c in ratifying_contacts(office.partnership, rules, body)}
+    partners = {c.email.casefold(): key for key, c in signing_partners(office.partnership, rules).items()} \
+        if body is Ratifier.safeguarding_partners and signed_off_jointly(rules) else {}
     linked = []
     for message in messages:
         if message.key not in queued and message.to.email.casefold() in ratifiers:
             token = link_store.issue_link(session, case=case, step=LinkStep.ratification, recipient=message.to.email,
                                           agency=None, round=round, meeting_on=None,
-                                          expires_at=now + timedelta(days=RATIFICATION_LINK_DAYS), now=now)
+                                          expires_at=now + timedelta(days=RATIFICATION_LINK_DAYS), now=now,
+                                          partner=partners.get(message.to.email.casefold()))
             message = dataclasses.replace(message, context=message.context | {
                 "link": link_url(office.settings.website_url, token)})
         linked.append(message)
@@ -226,23 +235,104 @@ def record_family(office: Office, reference: str, form: FamilyInvolvementForm, *
 
 def record_ratification(office: Office, reference: str, form: RatificationForm, *, now: datetime,
                         actor: str) -> ReviewOutcome:
-    """The drafts before the CIG, the executive group or the board; the business manager is told each outcome."""
+    """The drafts before the CIG, the executive group or the board; the business manager is told each outcome.
+    Where the safeguarding partners sign off each by their own hand (wt2023), their sign-off is theirs
+    (`record_partner_sign_off`), refused here naming the `by` field."""
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         review = review_store.get_review(session, case=case)
-        after = review_store.record_ratification(session, case=case, review=review, form=form, now=now, actor=actor)
-        plan_impact_review(session, case=case, review=review, calendar=office.calendar,  # the action plans' review
-                           months=office.partnership.reminders.impact_review_months)
-        messages = ratification_notice(case_file(case), office.partnership, office.rules(case.regime), by=form.by,
-                                       result=form.result.value, on=form.on, comments=form.comments,
-                                       number=len(review.ratifications), next_body=after)
-        if after is not None and after is not form.by:  # the next body is told the drafts are ready, with its link
-            messages = with_ratification_links(session, office, case, messages, body=after,
-                                               round=len(review.ratifications), now=now)
-        if after is None and form.result.value == "ratified":  # signed off: the learning is the training officer's
-            messages += learning_write_up(session, office, case, review, ratified_on=form.on, now=now)
-            review_store.plan_full_report(session, case=case, rules=office.rules(case.regime), calendar=office.calendar)
-        return _outcome(reference, review, case, queue(session, case, messages, now))
+        rules = office.rules(case.regime)
+        if form.by is Ratifier.safeguarding_partners and signed_off_jointly(rules):
+            raise ValueError("by: the safeguarding partners sign off each from their own link, in the email that "
+                             "tells them the drafts are ready; their answers so far are on the review's task list")
+        queued = _record_outcome(session, office, case, review, form, now=now, actor=actor)
+        return _outcome(reference, review, case, queued)
+
+
+def _record_outcome(session: Session, office: Office, case: Case, review: Review, form: RatificationForm, *,
+                    now: datetime, actor: str) -> int:
+    """A body's outcome on the drafts and what it causes, in the caller's transaction: the business manager told,
+    the next body told the drafts are ready (with its links), and once the last signs off, the learning the
+    training officer's and the full report's clock (wt2023). Returns the messages queued."""
+    after = review_store.record_ratification(session, case=case, review=review, form=form, now=now, actor=actor)
+    plan_impact_review(session, case=case, review=review, calendar=office.calendar,  # the action plans' review
+                       months=office.partnership.reminders.impact_review_months)
+    messages = ratification_notice(case_file(case), office.partnership, office.rules(case.regime), by=form.by,
+                                   result=form.result.value, on=form.on, comments=form.comments,
+                                   number=len(review.ratifications), next_body=after)
+    if after is not None and after is not form.by:  # the next body is told the drafts are ready, with its link
+        messages = with_ratification_links(session, office, case, messages, body=after,
+                                           round=len(review.ratifications), now=now)
+    if after is None and form.result.value == "ratified":  # signed off: the learning is the training officer's
+        messages += learning_write_up(session, office, case, review, ratified_on=form.on, now=now)
+        review_store.plan_full_report(session, case=case, rules=office.rules(case.regime), calendar=office.calendar)
+    return queue(session, case, messages, now)
+
+
+@dataclass(frozen=True)
+class PartnerSignOff:
+    """What one partner's answer on the drafts did: kept, and whether it signed them off (the quorum agreed) or
+    returned them with comments."""
+
+    reference: str
+    stage: ReviewStage
+    signed: int  # the partners who signed off this round, this one included
+    signers: int
+    signed_off: bool
+    returned: bool
+    queued: int = 0
+
+
+def record_partner_sign_off(office: Office, reference: str, partner: str, form: RatificationForm, *,
+                            link_id: int | None, now: datetime, actor: str, round: int | None = None) -> PartnerSignOff:
+    """Keep one safeguarding partner's answer on the drafts (wt2023, from their own link): signed off, or returned
+    with comments; once per partner and round, in one transaction with its consequences: the link stops; a return
+    returns the drafts at once (recorded as the partners' outcome, as a board's return is, the business manager told
+    with the comments); and when the rule set's `sign_off` quorum has signed off, the sign-off is recorded once (its
+    day the last answer's). Answers at the same instant are kept one after the other (decision_store.hold_case), so
+    the sign-off and its notices happen once. `round` (a link's: the outcomes recorded before it was issued), when
+    given, must still be the drafts' round. Raises AlreadyRecorded (the partner answered this round, or the drafts
+    are signed off) or NotAtThisStep (not at sign-off, or the drafts returned since); nothing is kept then."""
+    with office.sessions.begin() as session:
+        case = store.get_case(session, reference=reference, for_update=True)
+        decision_store.hold_case(session, case=case)  # another answer at the same instant waits for this one
+        review = review_store.get_review(session, case=case)
+        session.refresh(review)
+        rules = office.rules(case.regime)
+        signers = signing_partners(office.partnership, rules)
+        if partner not in signers or not signed_off_jointly(rules):
+            raise ValueError(f"{partner} does not sign off this review (its partners: {', '.join(signers) or 'none'})")
+        history = review_store.ratification_history(review)
+        if next_ratifier(history, review_store.signing_bodies(case)) is None:
+            raise store.AlreadyRecorded(f"{reference}: the drafts are already signed off; nothing changed")
+        if ReviewStage(review.stage) not in (ReviewStage.under_way, ReviewStage.ratifying):
+            raise store.NotAtThisStep(f"{reference}: its review is {review.stage.replace('_', ' ')}, not at sign-off")
+        if round is not None and round != len(history):
+            raise store.NotAtThisStep(f"{reference}: the drafts were returned with comments since; the revised drafts "
+                                      "come with a new link")
+        round = len(history)
+        decision_store.keep_partner_answer(session, case=case, step=decision_store.SIGN_OFF, round=round,
+                                           partner=partner, response=form.result.value, rationale=form.comments or "",
+                                           national_importance=False, link_id=link_id, now=now, actor=actor)
+        if link_id is not None and (link := session.get(PersonalLink, link_id)) is not None:
+            link_store.mark_link_used(session, link=link, now=now)
+        answers = [a for a in decision_store.partner_answers(session, case=case, round=round,
+                                                             step=decision_store.SIGN_OFF) if a.partner in signers]
+        signed = sum(a.response == RatificationResult.ratified.value for a in answers)
+        returned = form.result is RatificationResult.returned
+        signed_off = not returned and rules.step("sign_off").quorum_reached(signed, len(signers))
+        queued = 0
+        if returned or signed_off:
+            outcome = form.model_copy(update={"by": Ratifier.safeguarding_partners, "comments": (
+                f"{partner_name(office, partner)}: {form.comments}" if returned else None)})
+            queued = _record_outcome(session, office, case, review, outcome, now=now, actor=actor)
+        return PartnerSignOff(reference, ReviewStage(review.stage), signed, len(signers), signed_off, returned, queued)
+
+
+def partner_name(office: Office, partner: str) -> str:
+    """The organisation a safeguarding partner's key names (its key in words when the file names no such partner)."""
+    named = office.partnership.safeguarding_partners.get(partner)
+    return named.organisation if named else partner.replace("_", " ")
 
 
 def publish_review(office: Office, reference: str, form: ReviewPublicationForm, *, now: datetime,

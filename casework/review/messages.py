@@ -103,17 +103,27 @@ def ratification_notice(case: CaseFile, partnership: Partnership, rules: RuleSet
 
 def ratifying_contacts(partnership: Partnership, rules: RuleSet, body: Ratifier) -> list[Contact]:
     """Who receives the drafts for `body`: the contact the rule set's role of that name is named in (the CIG's
-    chair, the executive group's and the board's addresses); none when the rule set or the file names none."""
+    chair, the executive group's and the board's addresses), or for the safeguarding partners each one acting for
+    a partner (`signing_partners`); none when the rule set or the file names none."""
+    if body is Ratifier.safeguarding_partners:
+        return list(signing_partners(partnership, rules).values())
     if body.value not in rules.roles:
         return []
     return partnership.role(body.value, rules.name)
+
+
+def signing_partners(partnership: Partnership, rules: RuleSet) -> dict[str, Contact]:
+    """Who signs off the drafts each by their own hand under the rule set's `sign_off` step (wt2023: each safeguarding
+    partner's delegate, else its lead), by the partner they act for; none where the rule set has no such step."""
+    return partnership.deciders(rules.name, step="sign_off") if "sign_off" in rules.steps else {}
 
 
 def drafts_ready_notice(case: CaseFile, partnership: Partnership, rules: RuleSet, *, body: Ratifier,
                         documents: list[str], number: int) -> list[Message]:
     """The body the drafts go to next is told they are ready (the lead reviewer uploaded them): its contact
     reads them and records its ratification, or returns them with comments, from the link the message carries."""
-    context = _common(case, partnership, rules) | {"by": RATIFIER_WORDS[body], "documents": documents}
+    context = _common(case, partnership, rules) | {"by": RATIFIER_WORDS[body], "documents": documents,
+                                                   "signing": body is Ratifier.safeguarding_partners}
     return [Message(case.reference, f"review-drafts-ready-{number}", "review_drafts_ready", to, 0, context)
             for to in ratifying_contacts(partnership, rules, body)]
 

@@ -180,6 +180,13 @@ def sign_off_order(rules: RuleSet) -> tuple[Ratifier, ...]:
     return SEED_ORDER
 
 
+def signed_off_jointly(rules: RuleSet) -> bool:
+    """Whether the drafts' sign-off is the rule set's `sign_off` step taken by each of its deciders by their own hand
+    (wt2023: each safeguarding partner from their own link, signed off when the step's quorum agrees), rather than
+    recorded whole by one body (wt2015's ratifications)."""
+    return sign_off_order(rules) == (Ratifier.safeguarding_partners,) and rules.steps["sign_off"].decided_jointly
+
+
 class RatificationResult(StrEnum):
     ratified = "ratified"
     returned = "returned"  # returned with comments: revised, and back to the same body

@@ -209,19 +209,21 @@ class PersonalLink(Base):
 
 
 class PartnerDecision(Base):
-    """One decider's answer to the case's recommendation, where the rule set's deciders answer each by their own
-    hand (wt2023: each safeguarding partner, through its delegate or lead): kept once per decider and round (the
-    unique constraint refuses a second), never changed; the case's decision is made when the quorum agrees."""
+    """One decider's answer at a step the rule set's deciders take each by their own hand (wt2023: each safeguarding
+    partner, through its delegate or lead): the case's recommendation (`step` decision: agree or disagree) or the
+    review's drafts (`step` sign_off: ratified or returned). Kept once per step, decider and round (the unique
+    constraint refuses a second), never changed; the step is taken when the quorum agrees."""
 
     __tablename__ = "partner_decisions"
-    __table_args__ = (UniqueConstraint("case_id", "round", "partner"),)
+    __table_args__ = (UniqueConstraint("case_id", "step", "round", "partner", name="uq_partner_decisions_step"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    round: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(16), default="decision", server_default="decision")
+    round: Mapped[int] = mapped_column(Integer)  # decision: the case's round; sign_off: outcomes recorded before it
     partner: Mapped[str] = mapped_column(String(40))  # whom the decider acts for (the partner's key)
-    response: Mapped[str] = mapped_column(String(16))  # agree, disagree
-    rationale: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(String(16))  # agree, disagree; ratified, returned
+    rationale: Mapped[str] = mapped_column(Text)  # a sign-off's comments ("" when signed off without)
     national_importance: Mapped[bool]
     link_id: Mapped[int | None] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

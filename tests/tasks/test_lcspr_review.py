@@ -101,17 +101,15 @@ async def test_an_lcspr_runs_its_own_plan_signs_off_and_sends_the_full_report_be
     assert "National Panel" not in to_manager.text() and "Serious Case Review" not in to_manager.text()
     before = len(mailbox.received())
 
-    # the final report uploaded and signed off by the safeguarding partners, as one sign-off on the task list
+    # the final report uploaded and signed off by the safeguarding partners, each from their own link
     review.upload_review_document(office, reference, ReviewDocumentForm(kind="final_report"), filename="final.docx",
                                   data=docx(), now=at(4, 1, year=2027), actor="t")
     with pytest.raises(ValueError, match="the drafts go to the safeguarding partners"):
         review.record_ratification(office, reference, RatificationForm.model_validate(
             {"by": "cig", "result": "ratified", "on": date(2027, 4, 20)}, context={"today": date(2027, 4, 20)}),
             now=at(4, 20, year=2027), actor="t")
-    signed = review.record_ratification(office, reference, RatificationForm.model_validate(
-        {"by": "safeguarding_partners", "result": "ratified", "on": date(2027, 4, 20)},
-        context={"today": date(2027, 4, 20)}), now=at(4, 20, year=2027), actor="t")
-    assert signed.stage is ReviewStage.awaiting_publication
+    signed = sign_off_by_every_partner(office, reference)
+    assert signed.stage is ReviewStage.awaiting_publication and signed.signed_off
     with office.sessions() as session:
         due = next(d.due_at for d in store.get_case(session, reference=reference).deadlines
                    if d.kind == "pre_publication_notice")
@@ -189,7 +187,8 @@ async def test_an_lcspr_runs_its_own_plan_signs_off_and_sends_the_full_report_be
                                 ("Northshire Council", "Northshire ICB", "Northshire Police"))
     tasks = {t.name: t for s in sections for t in s.tasks}
     assert tasks["ratification-safeguarding_partners"].title == \
-        "Record the safeguarding partners' sign-off of the final report"
+        "The safeguarding partners' sign-off of the final report"
+    assert not tasks["ratification-safeguarding_partners"].opens  # the partners record it, each by their own link
     assert tasks["ratification-safeguarding_partners"].hint == \
         "Signed off on Tuesday 20 April 2027. The partners: Northshire Council, Northshire ICB, Northshire Police"
     assert tasks["full-report"].hint == "Sent on Friday 28 May 2027"
@@ -214,11 +213,19 @@ async def signed_off_lcspr(office: Office, referral_form: ReferralForm) -> str:
         context={"today": date(2026, 12, 14)}), now=at(12, 14), actor="t")
     review.upload_review_document(office, reference, ReviewDocumentForm(kind="final_report"), filename="final.docx",
                                   data=docx(), now=at(4, 1, year=2027), actor="t")
-    review.record_ratification(office, reference, RatificationForm.model_validate(
-        {"by": "safeguarding_partners", "result": "ratified", "on": date(2027, 4, 20)},
-        context={"today": date(2027, 4, 20)}), now=at(4, 20, year=2027), actor="t")
+    sign_off_by_every_partner(office, reference)
     await deliver_pending(office, now=at(4, 20, year=2027))
     return reference
+
+
+def sign_off_by_every_partner(office: Office, reference: str) -> review.PartnerSignOff:
+    """Each safeguarding partner signs off the drafts on Tuesday 20 April 2027 (as their own links record it)."""
+    signed = RatificationForm.model_validate({"by": "safeguarding_partners", "result": "ratified",
+                                              "on": date(2027, 4, 20)}, context={"today": date(2027, 4, 20)})
+    for partner in office.partnership.safeguarding_partners:
+        outcome = review.record_partner_sign_off(office, reference, partner, signed, link_id=None,
+                                                 now=at(4, 20, year=2027), actor=f"partner {partner}")
+    return outcome
 
 
 async def test_where_the_partners_do_not_publish_the_report_the_improvements_are_published_and_both_have_it(

@@ -333,11 +333,13 @@ class PanelNotificationForm(Form):
     """wt2023: the serious incident notification the local authority made to the Child Safeguarding Practice Review
     Panel through the Panel's online service, as the administrator records it."""
 
-    notified_on: date = Field(title="Date notified", description="The day the local authority notified the Panel")
+    notified_on: date = Field(title="Date notified", description="The day the local authority notified the Panel, "
+                              "e.g. 2027-01-12")
     notified_by: Name = Field(title="Who notified", description="The name and role of the person who made the "
-                              "notification for the local authority")
+                              "notification for the local authority, e.g. Sam Patel, head of safeguarding")
     panel_reference: Line = Field(title="The Panel's reference",
-                                  description="The reference the Panel's online service gave the notification")
+                                  description="The reference the Panel's online service gave the notification; "
+                                  "never a child's name")
 
     _past = field_validator("notified_on")(not_in_future)
 

@@ -52,7 +52,7 @@ RECOVERABLE = {"CRASHED", "FAILED"}
 # a learning action (its lead's name and email), and the office's forms (flows.office: a SIN's text and who
 # completed it, a meeting's reason, a case's reference).
 FORM_FLOWS = ("submit-referral", "add-action", "update-action", "record-sin", "add-meeting", "move-meeting",
-              "cancel-meeting", "resend-link", "revoke-links", "record-panel-reply")
+              "cancel-meeting", "resend-link", "revoke-links", "record-panel-notification", "record-panel-reply")
 
 
 async def delete_finished_form_runs(office: Office | None = None) -> int:

@@ -5,6 +5,8 @@
 - `add-meeting`, `move-meeting`, `cancel-meeting`: the group's meeting calendar, the members told;
 - `resend-link`, `revoke-links`: a case's personal links to the secure website;
 - `tracker-workbook`: the case tracker as a workbook under the papers folder, named in an artifact;
+- `record-panel-notification` (wt2023): the serious incident notification the local authority made through the
+  Panel's online service (the day, who, the Panel's reference), which meets its 5-working-day clock;
 - `record-panel-reply` (wt2023): the Child Safeguarding Practice Review Panel's reply to a case's rapid review.
 
 Each form is the model `cig` reads (casework.forms, casework.office_forms) and records through the same casework
@@ -29,7 +31,7 @@ from prefect.states import Failed, State
 from pydantic import BaseModel, ValidationError
 
 from casework.delivery import deliver_pending
-from casework.forms import SeriousIncidentNotificationForm
+from casework.forms import PanelNotificationForm, SeriousIncidentNotificationForm
 from casework.meetings import rescheduling
 from casework.office import Office, open_office
 from casework.office_forms import (
@@ -41,6 +43,7 @@ from flows.learning_actions import ActionRefused, check_form, empty_form_run, in
 SIN_ACTOR = "record-sin form"
 MEETING_ACTOR = "meeting form"
 LINK_ACTOR = "link form"
+PANEL_NOTIFICATION_ACTOR = "record-panel-notification form"
 PANEL_REPLY_ACTOR = "record-panel-reply form"
 TRACKER_ACTOR = "tracker-workbook form"
 TRACKER_WORKBOOK_KEY = "case-tracker-workbook"
@@ -128,6 +131,45 @@ async def record_sin(reference: str, notification: SeriousIncidentNotificationFo
     await send_case_messages(reference)
     await empty_form_run(f"record-sin-{reference}")
     get_run_logger().info("%s: Serious Incident Notification recorded", reference)
+    return reference
+
+
+# --- the serious incident notification made to the Panel (wt2023) -----------------------------------------
+
+@task(name="record_panel_notification", cache_policy=NONE, persist_result=False)
+def record_panel_notification_task(reference: str, form: PanelNotificationForm) -> str | None:
+    """Record that the local authority made the case's serious incident notification, as
+    `casework.referral.actions.record_panel_notification` does (audited; its clock met): None, or why not (one
+    line naming the field; nothing recorded)."""
+    try:
+        actions.record_panel_notification(open_office(), reference, form, now=_now(), actor=PANEL_NOTIFICATION_ACTOR)
+    except (ValueError, LookupError) as refused:
+        return refusal_words(PanelNotificationForm, refused)
+    return None
+
+
+@flow(name="record-panel-notification", persist_result=False, validate_parameters=False)
+async def record_panel_notification(reference: str, notification: PanelNotificationForm) -> str | State:
+    """Record that the local authority notified the Child Safeguarding Practice Review Panel of a serious incident
+    through the Panel's online service: the day, who made it, and the Panel's reference. It meets the
+    notification's 5 working days, and the reminders about it stop.
+
+    Args:
+        reference: The case's reference, e.g. NSCP-2026-0001
+        notification: When the local authority notified the Panel, who made the notification, and the Panel's
+            reference
+    """
+    reference = reference.strip()
+    what = f"Serious incident notification not recorded for {reference}"
+    try:
+        checked = _checked(PanelNotificationForm, notification)
+    except ActionRefused as refused:
+        return _refused(what, str(refused))
+    refusal = record_panel_notification_task(reference, checked)
+    if refusal is not None:
+        return _refused(what, refusal)
+    await empty_form_run(f"record-panel-notification-{reference}")
+    get_run_logger().info("%s: the serious incident notification recorded as made", reference)
     return reference
 
 

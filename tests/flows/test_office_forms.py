@@ -291,4 +291,5 @@ async def test_the_tracker_workbook_is_written_under_the_papers_folder_and_named
 
 
 def test_the_housekeeping_deletes_the_finished_runs_of_every_office_form() -> None:
-    assert {"record-sin", "add-meeting", "move-meeting", "cancel-meeting", "resend-link", "revoke-links"} <= set(FORM_FLOWS)
+    assert {"record-sin", "add-meeting", "move-meeting", "cancel-meeting", "resend-link", "revoke-links",
+            "record-panel-notification", "record-panel-reply"} <= set(FORM_FLOWS)

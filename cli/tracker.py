@@ -153,7 +153,7 @@ def timeline(reference: str, as_json: JsonOption = False) -> None:
         text = case_timeline_markdown(
             case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
             calendar=the_office.calendar, now=_now(), terms=the_office.rules(case.regime).terms,
-            people=people_of(the_office.partnership), tracker_url=tracker_url(),
+            people=people_of(the_office.partnership, the_office.rules(case.regime)), tracker_url=tracker_url(),
         )
     if as_json:
         typer.echo(json.dumps({"reference": reference, "markdown": text}, indent=2))

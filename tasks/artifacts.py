@@ -103,7 +103,7 @@ async def publish_case_timeline(reference: str, tracker_id: UUID | None = None) 
         markdown = case_timeline_markdown(
             case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
             calendar=office.calendar, now=now, terms=office.rules(case.regime).terms,
-            people=people_of(office.partnership), tracker_url=tracker_url(tracker_id),
+            people=people_of(office.partnership, office.rules(case.regime)), tracker_url=tracker_url(tracker_id),
         )
         step = progress(case)
     await acreate_markdown_artifact(markdown=markdown, key=case_key(reference), description=f"Case {reference}: timeline")

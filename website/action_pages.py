@@ -228,6 +228,7 @@ class ActionPages:
     def agency_page(self, opened: Opened, here: str) -> HTMLResponse:
         agency = self.office.partnership.agency(opened.agency or "")
         return page("action_agency.html", reference=opened.reference, agency=agency.name,
+                    group=self.office.rules().term("group"),  # accountable as a member of the group, in its words
                     actions=self.rows(opened.reference or "", opened.agency), here=here, **self.common())
 
     def pack_page(self, opened: Opened, here: str, recorded: str | None) -> HTMLResponse:

@@ -39,7 +39,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from casework.delivery import deliver_pending
 from casework.forms import Form
 from casework.links import LinkRefusal, LinkStep, StepFacts
-from casework.model import REVIEW_LABELS, review_labels
+from casework.model import review_labels
 from casework.office import Office
 from casework.review import actions
 from casework.review.forms import (
@@ -486,11 +486,12 @@ class ReviewPages:
         with self.office.sessions() as session:
             case = store.get_case(session, reference=opened.reference or "")
             review_type, commissioned_on = case.review.review_type, case.review.commissioned_on
+            labels = review_labels(self.office.rules(case.regime).terms)  # the regime's word: an LCSPR under wt2023
             due = next((d.due_at for d in case.deadlines if d.kind == "review_engagement" and d.subject == opened.agency),
                        None)
         errors = errors or {}
         return page("review_engagement.html", status=status, reference=opened.reference,
-                    review_type=REVIEW_LABELS.get(review_type, review_type), commissioned_on=commissioned_on, due_at=due,
+                    review_type=labels.get(review_type, review_type), commissioned_on=commissioned_on, due_at=due,
                     agency=self.office.partnership.agency(opened.agency or "").name, values=values or {},
                     errors=errors, error_list=list(errors.items()), form_token=form_token(self.secret, opened.digest),
                     **self.common())

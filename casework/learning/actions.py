@@ -29,7 +29,7 @@ from casework.learning.rules import (
     incident_month_year, lead_notice, pack_markdown, plans_ratified_on,
 )
 from casework.links import LinkStep, link_url
-from casework.model import REVIEW_LABELS, review_labels
+from casework.model import review_labels
 from casework.office import Office
 from casework.review import store as review_store
 from casework.store import cases as store
@@ -231,8 +231,8 @@ def learning_write_up(session: Session, office: Office, case: Case, review: Revi
     """Once the board has ratified the final report, the training officer is told the review's learning is theirs
     to write up, the message (not yet queued) carrying a new personal link (`LinkStep.learning`) to the learning
     page: the summary's form, dissemination and audits, the summary and the index to download."""
-    messages = learning_write_up_notice(case.reference, review_type=REVIEW_LABELS.get(review.review_type,
-                                                                                      review.review_type),
+    labels = review_labels(office.rules(case.regime).terms)  # the regime's word: an LCSPR under wt2023
+    messages = learning_write_up_notice(case.reference, review_type=labels.get(review.review_type, review.review_type),
                                         ratified_on=ratified_on, partnership=office.partnership)
     queued = set(session.scalars(select(store.OutboxMessage.key).where(
         store.OutboxMessage.key.in_([m.key for m in messages]))))
@@ -267,7 +267,8 @@ def _facts(case: Case, review: Review, partnership_name: str, harmed_on: date | 
     died_on = case_file(case).child_date_of_death
     chairs = ", ".join(r["name"] for r in review.reviewers) or "not recorded"
     return SummaryFacts(
-        area=partnership_name, review_type=REVIEW_LABELS.get(review.review_type, review.review_type),
+        area=partnership_name,
+        review_type=review_labels(load_ruleset(case.regime).terms).get(review.review_type, review.review_type),
         methodology=plans[review.plan].title if review.plan in plans else review.plan,
         chairing_authoring=f"lead reviewer(s) {chairs}", reference=case.reference,
         incident_month_year=incident_month_year(died_on=died_on, harmed_on=harmed_on, notified_on=case.notified_on),

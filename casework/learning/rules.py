@@ -106,6 +106,7 @@ def _message(reference: str, due: ActionDue, purpose: str, offset: str, to: Cont
     context = {"partnership": partnership.name, "reference": reference, "purpose": purpose, "number": due.number,
                "action": due.action, "agency": agency.name if agency else due.agency, "lead": due.lead.name,
                "target_on": due.target_on, "copy_for": copy_for, "days_overdue": days_overdue,
+               "terms": partnership.rules().terms,  # the agency's member of the group, in the partnership's words
                "link": None}  # a personal link to the action's page, set when it is queued (casework.learning.leads)
     return Message(reference, f"{purpose}.{ACTION_KIND}.{action_subject(due.number)}.{offset}", "action_reminder", to,
                    due.revision, context)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 
 from casework.cells import markdown_cell
@@ -27,15 +28,16 @@ from casework.model import MAIN_PATH, Stage, describe_stage, review_labels
 from casework.store.tables import AuditEvent, Case, OutboxMessage
 from casework.oversight.tracker import day_words, time_words
 from config.partnership import Partnership
+from config.rulesets import RuleSet, load_ruleset
 
 ACCESS_ACTIONS = ("case viewed",)  # in `cig audit`, not in the story of the case
 
 MESSAGE_LABELS = {
     "referral_notice": "referral notice",
     "information_request": "request for information (CIGINF1)",
-    "recommendation": "recommendation (CIGSUM1) to the independent chair",
+    "recommendation": "recommendation (CIGSUM1) to {deciders}",
     "ofsted_notice": "notice to Ofsted",
-    "panel_notice": "notice to the National Panel",
+    "panel_notice": "notice to {the_panel}",
     "serious_incident_notice": "serious incident notification to the Panel",
     "rapid_review_notice": "rapid review notice to the Panel",
     "referrer_decision": "decision to the referrer",
@@ -45,14 +47,14 @@ MESSAGE_LABELS = {
     "decision_advice": "decision advice",
     "reminder": "reminder",
     "escalation": "escalation",
-    "review_not_published_panel": "decision not to publish, to the National Panel",
+    "review_not_published_panel": "decision not to publish, to {the_panel}",
 }
 
 # what was sent, as the subject of "... sent to <whom>"
 MESSAGE_NOUNS = {
     "referral_notice": "Referral notice",
     "information_request": "Request for information (CIGINF1)",
-    "recommendation": "CIG recommendation (CIGSUM1)",
+    "recommendation": "{group_short} recommendation (CIGSUM1)",
     "ofsted_notice": "Notice of the case",
     "panel_notice": "Notice of the case",
     "serious_incident_notice": "Serious incident notification",
@@ -79,10 +81,10 @@ MESSAGE_NOUNS = {
 # who acts on each Prefect form (the audit records the form's name as the actor)
 FORM_ACTORS = {
     "submit-referral form": "the referring agency (CIGSCR1 referral form)",
-    "screening form": "the CIG chair and business manager (screening form)",
+    "screening form": "the {screeners} (screening form)",
     "return form": "the administrator, for the agency (CIGINF1 return form)",
-    "recommendation form": "the CIG chair, for the group (recommendation form, CIGSUM1)",
-    "decision form": "the independent chair (decision form)",
+    "recommendation form": "{recommended_by} (recommendation form, CIGSUM1)",
+    "decision form": "{deciders} (decision form)",
     "appointment form": "the partnership (lead reviewer appointment form)",
     "ratification form": "the business manager, for the meeting (ratification form)",
     "publication form": "the business manager (publication form)",
@@ -131,16 +133,29 @@ class People:
         return f"{code} ({self.agencies[code]})" if code in self.agencies else code
 
 
-def people_of(partnership: Partnership) -> People:
+def people_of(partnership: Partnership, rules: RuleSet | None = None) -> People:
     """The `People` of a partnership (`config.partnership.Partnership`): its contacts' roles, each
-    agency's contact and name, the managers' list. An address with several roles names them all."""
+    agency's contact and name, the managers' list. An address with several roles names them all. Given the case's
+    rule set, the roles read in its words: the Panel by its short name ("the National Panel", "the Panel"), the rule
+    set's other roles by their titles (the independent scrutineer), each safeguarding partner's lead and delegate
+    by the organisation; a role the partnership file does not name is left out."""
     found: dict[str, list[str]] = {}
     contacts = partnership.contacts
-    for role, words in ROLE_WORDS.items():
-        found.setdefault(getattr(contacts, role).email.lower(), []).append(words)
-    for role, words in OPTIONAL_ROLE_WORDS.items():  # the review's roles, where the partnership file names them
-        if (contact := getattr(contacts, role)) is not None:
+    words_of = dict(ROLE_WORDS, **OPTIONAL_ROLE_WORDS)
+    if rules is not None:
+        panel = rules.term("panel_short")
+        words_of["national_panel"] = panel if panel.startswith("the ") else f"the {panel}"
+        words_of |= {key: role.title for key, role in rules.roles.items()
+                     if role.named_in == f"contacts.{key}" and key not in words_of}
+    for role, words in words_of.items():
+        if (contact := getattr(contacts, role, None)) is not None:
             found.setdefault(contact.email.lower(), []).append(words)
+    for partner in partnership.safeguarding_partners.values():
+        found.setdefault(partner.lead.email.lower(), []).append(
+            f"the lead safeguarding partner for {partner.organisation}")
+        if partner.delegate is not None:
+            found.setdefault(partner.delegate.email.lower(), []).append(
+                f"the delegated safeguarding partner for {partner.organisation}")
     for agency in partnership.agencies:
         found.setdefault(agency.contact.email.lower(), []).append(f"{agency.code} ({agency.name})")
     for manager in contacts.managers:
@@ -202,12 +217,25 @@ def _when(moment: datetime, calendar: WorkingCalendar) -> str:
     return time_words(moment, calendar.zone)
 
 
-def actor_words(actor: str, people: People) -> str:
-    """Who did it, as a person reads it: the role behind a form ("the CIG chair and business manager
-    (screening form)"), someone at the command line (never the command: people read this), or the role or
-    name recorded."""
+def in_terms(text: str, terms: Mapping[str, str] | None = None) -> str:
+    """`text` with each {key} the rule set's term (`terms`: the case's rule set's; else the default rule set's), and
+    {the_panel} the Panel by its short name with its article ("the National Panel", "the Panel")."""
+    words = dict(_default_terms()) | dict(terms or {})
+    panel = words["panel_short"]
+    return text.format_map(words | {"the_panel": panel if panel.startswith("the ") else f"the {panel}"})
+
+
+@lru_cache(maxsize=1)
+def _default_terms() -> Mapping[str, str]:
+    return load_ruleset(Partnership.model_fields["ruleset"].default).terms
+
+
+def actor_words(actor: str, people: People, terms: Mapping[str, str] | None = None) -> str:
+    """Who did it, as a person reads it: the role behind a form in the rule set's `terms` ("the CIG chair and
+    business manager (screening form)"), someone at the command line (never the command: people read this), or the
+    role or name recorded."""
     if actor in FORM_ACTORS:
-        return FORM_ACTORS[actor]
+        return in_terms(FORM_ACTORS[actor], terms)
     if actor in ACTOR_WORDS:
         return ACTOR_WORDS[actor]
     words = actor.split()
@@ -216,10 +244,10 @@ def actor_words(actor: str, people: People) -> str:
     return people.agency(actor) if actor in people.agencies else actor
 
 
-def _who(event: AuditEvent, people: People) -> str:
+def _who(event: AuditEvent, people: People, terms: Mapping[str, str] | None = None) -> str:
     """The role who acted, never a name typed into a form: the timeline is a Prefect artifact, and
     Prefect keeps no personal value a case holds (the audit trail keeps the names recorded)."""
-    return actor_words(event.actor, people)
+    return actor_words(event.actor, people, terms)
 
 
 def _names(codes: Sequence[str], people: People) -> str:
@@ -233,8 +261,10 @@ def _moment(value: object, calendar: WorkingCalendar) -> str:
         return str(value)
 
 
-def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, calendar: WorkingCalendar) -> str:
-    """What happened, in words (`labels`: the review outcomes in the case's regime's words)."""
+def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, calendar: WorkingCalendar,
+             terms: Mapping[str, str] | None = None) -> str:
+    """What happened, in words (`labels`: the review outcomes in the case's regime's words; `terms`: its rule set's
+    terms)."""
     action, detail = event.action, event.detail or {}
     round_ = f" (round {detail['round']})" if detail.get("round") and detail["round"] != 1 else ""
     if action == "referral recorded":
@@ -251,7 +281,8 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
         return f"The {form} could not be used; it is asked for again, with the reason"
     if action.startswith("screening: "):
         if action.endswith("accept"):
-            consulted = "; the independent chair was consulted" if detail.get("independent_chair_consulted") else ""
+            whom = (_default_terms() if terms is None else terms).get("screening_consulted")  # wt2023: no one
+            consulted = f"; {whom} was consulted" if whom and detail.get("independent_chair_consulted") else ""
             return f"Referral accepted at screening{consulted}"
         return "Referral declined at screening"
     if action in ("listed for meeting", "re-listed"):
@@ -270,14 +301,16 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
         return f"Return (CIGINF1) received from {agency}{round_}"
     if action.startswith("recommendation: "):
         outcome = action.removeprefix("recommendation: ")
-        words = f"CIG recommendation: {labels.get(outcome, outcome)}"
+        words = in_terms("{group_short} recommendation: ", terms) + labels.get(outcome, outcome)
         if detail.get("further_information_from"):
             words += f" from {_names(detail['further_information_from'], people)}"
         return words + round_
     if action.startswith("decision: "):
         outcome = action.removeprefix("decision: ")
         response = {"affirm": ", affirming the recommendation", "challenge": ", challenging the recommendation"}
-        return f"Independent chair's decision: {labels.get(outcome, outcome)}{response.get(detail.get('response'), '')}"
+        decision = in_terms("{decision}", terms)
+        return (f"{decision[:1].upper()}{decision[1:]}: {labels.get(outcome, outcome)}"
+                f"{response.get(detail.get('response'), '')}")
     if action == "case decided":
         return "Case decided; it stays open while the review runs" if detail.get("status") == "open" else "Case decided and closed"
     if action == "review published":
@@ -292,7 +325,8 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
         return f"Review milestone {str(detail.get('stage', '')).replace('_', ' ')} " \
                + ("done" if action.endswith("done") else "re-planned")
     if action.startswith("review drafts "):
-        by = {"cig": "the CIG", "executive_group": "the executive group", "board": "the partnership board"}
+        by = {"cig": in_terms("the {group_short}", terms), "executive_group": "the executive group",
+              "board": "the partnership board", "safeguarding_partners": in_terms("{deciders}", terms)}
         return f"Review drafts {action.removeprefix('review drafts ')} by {by.get(str(detail.get('by')), detail.get('by'))}"
     if action == "review not published":
         on = detail.get("decided_on")
@@ -302,11 +336,13 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
         return "Review complete: the case is closed"
     if action == "message sent":
         kind = str(detail.get("kind", ""))
-        noun = MESSAGE_NOUNS.get(kind, kind.replace("_", " ").capitalize() or "Message")
+        noun = in_terms(MESSAGE_NOUNS[kind], terms) if kind in MESSAGE_NOUNS else (
+            kind.replace("_", " ").capitalize() or "Message")
         return f"{noun} sent to {people.recipient(detail.get('to'), kind)}"
     if action == "message delivery failed":
         kind = str(detail.get("kind", ""))
-        noun = MESSAGE_NOUNS.get(kind, kind.replace("_", " ").capitalize() or "Message")
+        noun = in_terms(MESSAGE_NOUNS[kind], terms) if kind in MESSAGE_NOUNS else (
+            kind.replace("_", " ").capitalize() or "Message")
         refused = "the mail server refused it (ask the partnership administrator to have it sent again)"
         return f"{noun} not delivered: " + ("the mail server will be tried again" if detail.get("temporary") else refused)
     if action.startswith("Panel's reply recorded: "):  # wt2023 (casework.referral.actions.record_panel_reply)
@@ -368,7 +404,8 @@ def case_timeline_markdown(
     if (review := getattr(case, "review", None)) is not None:
         lines.append(review_line(review.stage, review.non_publication_reason))
     lines += ["", "## What happened", "", "| when | who | what |", "| --- | --- | --- |"]
-    lines += [f"| {_when(e.at, calendar)} | {_who(e, people)} | {sentence(e, labels=labels, people=people, calendar=calendar)} |"
+    lines += [f"| {_when(e.at, calendar)} | {_who(e, people, terms)} | "
+              f"{sentence(e, labels=labels, people=people, calendar=calendar, terms=terms)} |"
               for e in events if e.action not in ACCESS_ACTIONS]
     notices = [m for m in messages if m.kind not in ("reminder", "escalation")]
     lines += ["", "## Notices", ""]
@@ -376,7 +413,8 @@ def case_timeline_markdown(
         lines += ["| notice | status | sent |", "| --- | --- | --- |"]
         for kind in dict.fromkeys(m.kind for m in notices):  # in the order they were queued
             group = [m for m in notices if m.kind == kind]
-            label = MESSAGE_LABELS.get(kind, kind.replace("_", " ")) + (f" (to {len(group)})" if len(group) > 1 else "")
+            label = in_terms(MESSAGE_LABELS[kind], terms) if kind in MESSAGE_LABELS else kind.replace("_", " ")
+            label += f" (to {len(group)})" if len(group) > 1 else ""
             statuses = dict.fromkeys(m.status for m in group)
             status = ", ".join(f"{sum(1 for m in group if m.status == s)} {s}" if len(group) > 1 else s for s in statuses)
             sent = [m.sent_at for m in group if m.sent_at is not None]

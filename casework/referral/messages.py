@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from casework.clocks import LONDON
-from casework.referral.criteria import criteria_indication, indicate_criteria
+from casework.referral.criteria import criteria_indication
 from casework.forms import CaseFacts
 from casework.model import review_labels
 from config.partnership import Contact, Partnership
@@ -137,7 +137,7 @@ def referral_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) -
     """Step 2: the partnership tells those the rule set's `referral` step names (wt2015: the CIG chair, business
     manager, administrator and independent chair; wt2023: the business manager, administrator and the local
     authority); under wt2023 the local authority is also sent the serious incident notification's content."""
-    indication = indicate_criteria(CaseFacts.model_validate(case.facts))
+    indication = criteria_indication(CaseFacts.model_validate(case.facts), rules.criteria_advice)
     context = _common(case, partnership, rules) | {
         "agency": referrer_name(case, partnership),
         "notified_on": case.notified_on,

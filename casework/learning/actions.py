@@ -71,7 +71,7 @@ class PlanView:
 
 
 def _ratified_on(review: Review) -> date | None:
-    return plans_ratified_on(review_store.ratification_history(review))
+    return plans_ratified_on(review_store.ratification_history(review), review_store.signing_bodies(review.case))
 
 
 def action_view(session: Session, case: Case, action: LearningAction, today: date) -> ActionView:

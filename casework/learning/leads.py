@@ -151,7 +151,8 @@ def _update(session: Session, office: Office, case: Case, review: Review, form: 
             actor: str) -> LearningAction:
     """Change the action as casework.learning.actions.update_action does (`cig action update`), inside the
     caller's transaction."""
-    ratified = plans_ratified_on(review_store.ratification_history(review)) is not None
+    ratified = plans_ratified_on(review_store.ratification_history(review), review_store.signing_bodies(case)) \
+        is not None
     return learning_store.update_action(session, case=case, review=review, form=form, calendar=office.calendar,
                                         ratified=ratified, today=office.calendar.local_date(now), now=now, actor=actor)
 

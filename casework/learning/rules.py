@@ -2,8 +2,9 @@
 data that take `today` (or `now`) and never read the clock.
 
 - an action's status as people see it (open, overdue, done with evidence, dropped with a reason);
-- when the plans are locked (ratified by the executive group: seed 002 "actions plans reviewed / revised /
-  ratified by LSCB Executive Group"), after which an action changes only through a recorded update;
+- when the plans are locked (wt2015: ratified by the executive group, seed 002 "actions plans reviewed / revised /
+  ratified by LSCB Executive Group"; wt2023: signed off by the safeguarding partners), after which an action
+  changes only through a recorded update;
 - when the professional development committee's 6-month review falls due;
 - what an action's deadline owes its lead, the agency's CIG member and the business manager at `now`
   (the same keys and once-only guarantee as every reminder of casework.referral.reminders);
@@ -23,7 +24,7 @@ from dateutil.relativedelta import relativedelta
 
 from casework.clocks import WorkingCalendar, reminder_day
 from casework.referral.messages import Message
-from casework.review.rules import Ratification, Ratifier, next_ratifier
+from casework.review.rules import SEED_ORDER, Ratification, Ratifier, next_ratifier
 from config.partnership import Contact, Partnership
 
 if TYPE_CHECKING:
@@ -65,12 +66,15 @@ def action_status(stored: str, target_on: date, today: date) -> ActionStatus:
     return status
 
 
-def plans_ratified_on(history: Sequence[Ratification]) -> date | None:
-    """The day the executive group ratified the action plans (since they were last returned), or None while
-    they are still drafts. From then on an action changes only through a recorded update."""
-    if next_ratifier(history) in (Ratifier.cig, Ratifier.executive_group):
+def plans_ratified_on(history: Sequence[Ratification], order: Sequence[Ratifier] = SEED_ORDER) -> date | None:
+    """The day the body that locks the action plans ratified them (since they were last returned), or None while
+    they are still drafts; `order` is who signs off, as the case's rule set says (casework.review.rules.sign_off_order):
+    the executive group where it ratifies (wt2015), else the last body (wt2023: the safeguarding partners' sign-off).
+    From then on an action changes only through a recorded update."""
+    locking = Ratifier.executive_group if Ratifier.executive_group in order else order[-1]
+    if next_ratifier(history, order) in order[:order.index(locking) + 1]:
         return None
-    days = [r.on for r in history if r.by is Ratifier.executive_group and r.result.value == "ratified"]
+    days = [r.on for r in history if r.by is locking and r.result.value == "ratified"]
     return max(days) if days else None
 
 

@@ -16,7 +16,7 @@ from casework.learning.forms import ActionForm, ActionUpdateForm, OutcomeForm, S
 from casework.learning.rules import (
     ACTION_KIND, IMPACT_REVIEW_KIND, ActionDue, ActionStatus, action_subject, impact_review_due, plans_ratified_on,
 )
-from casework.review.store import ratification_history
+from casework.review.store import ratification_history, signing_bodies
 from casework.forms import check_no_identities
 from casework.store.cases import _set_deadline, audit, sealed_identities
 from casework.store.tables import ActionUpdate, Case, Deadline, LearningAction, LearningRecord, Review
@@ -204,7 +204,7 @@ def plan_impact_review(session: Session, *, case: Case, review: Review, calendar
     """Once the executive group has ratified the plans, the committee's review falls due `months` later: a
     deadline the sweep follows (casework.learning.rules.impact_review_reminders_owed). Its day, or None while
     the plans are drafts. Safe to call on every ratification (a later ratification moves it)."""
-    ratified_on = plans_ratified_on(ratification_history(review))
+    ratified_on = plans_ratified_on(ratification_history(review), signing_bodies(case))
     if ratified_on is None:
         return None
     due = impact_review_due(ratified_on, months)

@@ -46,6 +46,19 @@ def test_the_plans_are_ratified_when_the_executive_group_ratifies_them_and_not_w
     assert impact_review_due(date(2027, 8, 31), 6) == date(2028, 2, 29)
 
 
+def test_under_wt2023_the_plans_lock_at_the_safeguarding_partners_sign_off_of_the_rule_sets_order() -> None:
+    from casework.review.rules import sign_off_order
+    from config.rulesets import load_ruleset
+
+    order = sign_off_order(load_ruleset("wt2023"))
+    returned = Ratification(Ratifier.safeguarding_partners, RatificationResult.returned, date(2027, 4, 20))
+    signed = Ratification(Ratifier.safeguarding_partners, RatificationResult.ratified, date(2027, 5, 4))
+    assert plans_ratified_on([], order) is None
+    assert plans_ratified_on([returned], order) is None
+    assert plans_ratified_on([returned, signed], order) == date(2027, 5, 4)
+    assert plans_ratified_on([signed]) is None  # the wt2015 order: the executive group has not ratified them
+
+
 def _half_year(due: ActionDue, start: date, days: int, done_on: date | None = None) -> dict[str, list[date]]:
     """Every message key owed, by the first day it was owed, as a sweep each day with an outbox would see it."""
     first: dict[str, list[date]] = {}

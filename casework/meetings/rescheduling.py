@@ -7,7 +7,9 @@ member agency, the CIG chair, the business manager, the administrator and the in
 are told, each with an iCalendar update (the invitation's UID, a higher SEQUENCE) so calendar
 programs move or cancel the entry. Each effective change is audited; the count of those audit
 events is the meeting's SEQUENCE. Safe to run twice: the same change again is no new change, so it
-writes the same keyed messages and the outbox keeps the first. Nothing here imports Prefect.
+writes the same keyed messages and the outbox keeps the first. A case's own rapid review meeting (wt2023) is
+never cancelled into a breach: when its case would go to a meeting past the rapid review's deadline, the
+cancellation is refused and the meeting is moved instead. Nothing here imports Prefect.
 
 An extraordinary meeting ("a further date to meet set", seed 000) is recorded the same way, on its
 own date (one the rule does not give), and audited. Cases the administrator names are re-listed
@@ -128,6 +130,27 @@ def late_moves(cases: Sequence[Case], office: Office, moved_to: datetime, *, rea
         if move.outcome is MoveOutcome.escalated:
             late.append((case, move))
     return late
+
+
+def refuse_late_cancellation(cases: Sequence[Case], office: Office, meeting: Meeting, target: Meeting | None) -> None:
+    """Refuse (ValueError naming the field `on`) cancelling a rapid review meeting when a case listed for it would
+    go to a meeting after its rapid review's deadline, or to none: a cancellation gives no new date and no reason
+    for the delay, so it would breach the deadline unseen. The administrator moves the meeting instead: inside the
+    window, or past it with the reason, which is escalated once (`late_moves`)."""
+    for case in cases:
+        rules = office.rules(case.regime)
+        if not _at_own_meeting(case, rules):
+            continue
+        deadline_day = rapid_review_window(case.notified_on, rules, office.calendar).deadline_day
+        if target is not None and office.calendar.local_date(target.starts_at) <= deadline_day:
+            continue
+        held = (f"go to the next meeting, {target.starts_at.astimezone(office.calendar.zone):%A %-d %B %Y}, after "
+                if target is not None else "have no later meeting before ")
+        raise ValueError(
+            f"on: the meeting on {meeting.starts_at.astimezone(office.calendar.zone):%A %-d %B %Y} is the "
+            f"{rules.term('meeting')} of {case.reference}; cancelled, the case would {held}the "
+            f"{rules.term('consideration')}'s deadline, {deadline_day:%A %-d %B %Y}. Move the meeting instead: to a "
+            "day up to the deadline, or past it with the reason, which is recorded and escalated")
 
 
 def late_move_notices(office: Office, case: Case, move: MeetingMove, *, was_at: datetime) -> list[Message]:
@@ -376,6 +399,8 @@ def _change(office: Office, on: date, moved_to: datetime | None, *, now: datetim
             later = next_meetings(rule, meeting.starts_at + timedelta(minutes=1), 1, exceptions)
             target = later[0] if later else None
         cases = [c for c in store.meeting_cases(session, meeting_on=meeting.scheduled_on) if _awaiting_meeting(c)]
+        if moved_to is None:
+            refuse_late_cancellation(cases, office, meeting, target)
         if cases and target is None:
             raise ValueError("the calendar gives no later meeting for the listed cases")
         for case in cases if target is not None and not repeated else ():  # a repeat re-dates nothing
@@ -489,7 +514,8 @@ def move_meeting(office: Office, on: date, to: datetime, *, now: datetime, reaso
 
 
 def cancel_meeting(office: Office, on: date, *, now: datetime, reason: str, actor: str) -> MeetingChange:
-    """Cancel the meeting on `on`; its cases go to the next meeting, with their returns re-dated."""
+    """Cancel the meeting on `on`; its cases go to the next meeting, with their returns re-dated. Refused for a
+    rapid review meeting whose case would then miss its deadline (`refuse_late_cancellation`): move it instead."""
     return _change(office, on, None, now=now, reason=reason, actor=actor)
 
 

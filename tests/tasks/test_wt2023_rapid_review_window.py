@@ -8,18 +8,20 @@ due date in working days before the meeting, in the partnership's form name and 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import pytest
 
 import flows.office
 from casework.forms import PanelNotificationForm
+from casework.meetings import rescheduling
 from casework.office import Office
 from casework.referral import actions
 from casework.store import cases as store
 from flows.learning_actions import ActionRefused, check_form
 from tests.tasks.test_sweep import at
-from tests.tasks.test_wt2023_notification import office, referral  # noqa: F401
+from tests.tasks.test_wt2023_notification import delivered, office, referral  # noqa: F401
+from tests.tasks.test_wt2023_rapid_review_meeting import accepted
 
 
 def test_the_notification_recorded_on_its_office_form_meets_its_clock_and_refusals_name_the_field(
@@ -47,3 +49,19 @@ def test_the_notification_recorded_on_its_office_form_meets_its_clock_and_refusa
         assert case.sin["panel_reference"] == "SIN-2026-1234" and case.sin_sent_on == date(2026, 11, 20)
         trail = [(e.actor, e.action) for e in store.audit_trail(session, reference=reference)]
     assert trail.count((flows.office.PANEL_NOTIFICATION_ACTOR, "serious incident notification made")) == 1
+
+
+def test_cancelling_the_rapid_review_meeting_into_a_breach_is_refused_and_it_is_moved_instead(office: Office) -> None:
+    reference = accepted(office, at(date(2026, 11, 20)))  # aware Monday 16 November; due Monday 7 December
+    seen = len(delivered(office, at(date(2026, 11, 20), 10)))
+    # the next monthly meeting (Tuesday 8 December) is past the deadline: refused, nothing changes, no one is told
+    with pytest.raises(ValueError, match=(
+            r"^on: the meeting on Monday 30 November 2026 is the rapid review meeting of .*; cancelled, the case would "
+            r"go to the next meeting, Tuesday 8 December 2026, after the rapid review's deadline, Monday 7 December "
+            r"2026\. Move the meeting instead")):
+        rescheduling.cancel_meeting(office, date(2026, 11, 30), now=at(date(2026, 11, 23)), reason="Room flooded",
+                                    actor="test")
+    assert delivered(office, at(date(2026, 11, 23), 10))[seen:] == []
+    with office.sessions() as session:
+        assert store.get_case(session, reference=reference).meeting_at == datetime(2026, 11, 30, 10, tzinfo=timezone.utc)
+        assert rescheduling.exceptions_in(session)[date(2026, 11, 30)] == datetime(2026, 11, 30, 10, tzinfo=timezone.utc)

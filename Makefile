@@ -35,9 +35,17 @@ install: $(STAMP) $(WEBSITE_ASSETS)
 up: install
 	$(BIN)/python -m cli.stack up --profile $(PROFILE)
 
-## One referral through every step, people simulated by `cig` commands.
+## One referral through every step, people simulated by `cig` commands. REGIME=wt2023: one case under
+## Working Together 2023 (cli.demo_wt2023), on config/partnership.wt2023.example.yaml.
+REGIME ?= wt2015
 demo: install
+ifeq ($(REGIME),wt2015)
 	$(BIN)/python -m cli.stack demo
+else ifeq ($(REGIME),wt2023)
+	$(BIN)/python -m cli.demo_wt2023
+else
+	@echo "REGIME must be wt2015 or wt2023" >&2; exit 2
+endif
 
 ## A simulated month of deadline sweeps in a few seconds: each day's reminders, chases and escalations.
 demo-month: install

@@ -11,19 +11,26 @@ refuses is named in the GOV.UK error summary and nothing is written. The link's 
 recorded before it was issued, so the body it is for is the one next after them; it is used up by that body's
 next outcome, recorded through it or by the business manager's task list.
 
+Where the rule set's `sign_off` step is taken by each safeguarding partner by their own hand (wt2023), each acting
+partner holds their own link (the partner's key on it), from the email that tells the partners the drafts are ready:
+the same page, in the partners' words (signed off, or returned with comments), with the answers given so far; the
+answer goes through casework.review.actions.record_partner_sign_off (kept once; the sign-off made once the quorum
+has signed off; any return returns the drafts).
+
 Needs the office (casework.office) and, from website.app, the link look-up, the audit and the form token's secret.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
 from fastapi import BackgroundTasks, FastAPI, Request
 from pydantic import ValidationError
+from sqlalchemy.orm import object_session
 from starlette.responses import HTMLResponse, Response
 
 from casework.delivery import deliver_pending
@@ -37,12 +44,17 @@ from casework.review.forms import RatificationForm
 from casework.review.rules import RATIFIER_WORDS, RatificationResult, Ratifier, ReviewStage, next_ratifier
 from casework.review.store import ratification_history
 from casework.store import cases as store
+from casework.store import decisions as decision_store
 from casework.store import links as link_store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
-from casework.store.tables import Case, PersonalLink
+from casework.store.tables import Case, PartnerDecision, PersonalLink
+from config.partnership import Partnership
 from website.fields import PageField, all_fields, field_errors, posted_input, refusal_problem, validation_problems
 from website.pages import page
-from website.review_pages import OpenLink, Opened, date_fields, form_fields, posted_dates, review_document, task_form
+from website.review_pages import (
+    CHOICE_WORDS, SIGNED_OFF_CHOICE_WORDS, OpenLink, Opened, date_fields, form_fields, posted_dates, review_document,
+    task_form,
+)
 from website.security import form_token, form_token_valid, same_origin
 
 log = logging.getLogger("website")
@@ -62,11 +74,25 @@ class OpenedRatification(Opened, Protocol):
     @property
     def round(self) -> int: ...
 
+    @property
+    def partner(self) -> str | None: ...  # a partner signing off by their own hand (wt2023): the partner's key
 
-def ratification_fields() -> tuple[PageField, ...]:
-    """The outcome's fields as the business manager's task list shows them (the body is the link's, not asked)."""
-    form = task_form(f"ratification-{Ratifier.cig.value}")
-    return form_fields(form, []) if form is not None else ()
+
+def ratification_fields(body: Ratifier = Ratifier.cig) -> tuple[PageField, ...]:
+    """The outcome's fields as the business manager's task list shows them (the body is the link's, not asked), their
+    choices in the body's words (signed off, for the safeguarding partners)."""
+    form = task_form(f"ratification-{body.value}")
+    words = SIGNED_OFF_CHOICE_WORDS if body is Ratifier.safeguarding_partners else CHOICE_WORDS
+    return form_fields(form, [], words) if form is not None else ()
+
+
+def partner_answers_shown(partnership: Partnership, answers: Sequence[PartnerDecision]) -> list[dict[str, object]]:
+    """The partners' answers on the drafts so far, as each partner's page shows them: the partner's organisation,
+    signed off or returned (with its comments), and when."""
+    return [{"by": (partnership.safeguarding_partners[a.partner].organisation
+                    if a.partner in partnership.safeguarding_partners else a.partner.replace("_", " ")),
+             "result": SIGNED_OFF_CHOICE_WORDS.get(a.response, a.response).split(":")[0], "comments": a.rationale,
+             "at": a.recorded_at} for a in answers]
 
 
 def link_body(case: Case, round: int) -> Ratifier | None:
@@ -86,6 +112,9 @@ def ratification_step_facts(case: Case, link: PersonalLink) -> StepFacts:
         return StepFacts(**same, open=False, done=False)
     history = ratification_history(review)
     done = any(item.by is body for item in history[link.round:])
+    if link.partner is not None:  # a partner's own answer: theirs alone, this round
+        done = done or link.partner in {a.partner for a in decision_store.partner_answers(
+            object_session(case), case=case, round=link.round, step=decision_store.SIGN_OFF)}
     waiting = ReviewStage(review.stage) in (ReviewStage.under_way, ReviewStage.ratifying)
     return StepFacts(**same, open=waiting and next_ratifier(history, review_store.signing_bodies(case)) is body,
                      done=done)
@@ -110,13 +139,14 @@ class RatificationPages:
             raise LookupError("a ratification link with no body")
         return body
 
-    def actor(self, opened: Opened, body: Ratifier) -> str:
-        """Who acted, as the audit trail names a body that came by link (its role, never a name)."""
-        return f"{body.value.replace('_', ' ')} (link {opened.id})"
+    def actor(self, opened: OpenedRatification, body: Ratifier) -> str:
+        """Who acted, as the audit trail names a body (or a partner) that came by link (its role, never a name)."""
+        who = f"partner {opened.partner}" if opened.partner else body.value.replace('_', ' ')
+        return f"{who} (link {opened.id})"
 
     def show_page(self, opened: OpenedRatification, token: str, body: Ratifier, values: dict[str, str] | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
-        fields = ratification_fields()
+        fields = ratification_fields(body)
         today = self.office.calendar.local_date(now())
         with self.office.sessions() as session:
             case = store.get_case(session, reference=opened.reference or "")
@@ -126,6 +156,8 @@ class RatificationPages:
                           "uploaded_at": d.uploaded_at} for d in review_store.review_documents(session, case=case)]
             earlier = [{"by": RATIFIER_WORDS[item.by], "result": item.result.value, "on": item.on}
                        for item in ratification_history(review)]
+            answers = partner_answers_shown(self.office.partnership, decision_store.partner_answers(
+                session, case=case, round=opened.round, step=decision_store.SIGN_OFF)) if opened.partner else []
         plans = plan_view(self.office, opened.reference or "", today=today)
         agencies = {a.code: a.name for a in self.office.partnership.agencies}
         rows = [{"number": a.number, "plan": PLAN_WORDS.get(a.plan, a.plan), "agency": agencies.get(a.agency, a.agency),
@@ -136,6 +168,7 @@ class RatificationPages:
         order = [item.id for item in all_fields(fields)]
         return page("ratify_drafts.html", status=status, reference=opened.reference, review_type=review_type,
                     body=RATIFIER_WORDS[body], documents=documents, actions=rows, earlier=earlier, fields=fields,
+                    signing=body is Ratifier.safeguarding_partners, answers=answers,
                     dates=date_fields(RatificationForm), values=values or {}, errors=errors,
                     error_list=sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else 0),
                     here=f"/link/{token}", form_token=form_token(self.secret, opened.digest), **self.common())
@@ -154,7 +187,7 @@ class RatificationPages:
             self.audit(opened, "form post refused", problem="not from this website's page")
             return page("forbidden.html", status=403, **self.common())
         body = self.body(opened)
-        fields = ratification_fields()
+        fields = ratification_fields(body)
         moment = now()
         values, problems = posted_dates(date_fields(RatificationForm), posted)
         try:
@@ -166,8 +199,14 @@ class RatificationPages:
             self.audit(opened, "ratification refused", problem="form")
             return self.show_page(opened, token, body, posted, field_errors(fields, problems), 400)
         try:
-            outcome = actions.record_ratification(self.office, opened.reference or "", given, now=moment,
-                                                  actor=self.actor(opened, body))
+            if opened.partner:  # one partner's answer: the sign-off made once the quorum has signed off
+                signed = actions.record_partner_sign_off(self.office, opened.reference or "", opened.partner, given,
+                                                         link_id=opened.id, now=moment, actor=self.actor(opened, body),
+                                                         round=opened.round)
+                stage = signed.stage
+            else:
+                stage = actions.record_ratification(self.office, opened.reference or "", given, now=moment,
+                                                    actor=self.actor(opened, body)).stage
         except AlreadyRecorded:
             return page("link_refused.html", status=409, reason=LinkRefusal.used, **self.common())
         except (NotAtThisStep, ValueError, LookupError) as refused:
@@ -183,10 +222,11 @@ class RatificationPages:
         with self.office.sessions() as session:
             case = store.get_case(session, reference=opened.reference or "")
             following = next_ratifier(ratification_history(case.review), review_store.signing_bodies(case))
-        return page("ratify_done.html", reference=opened.reference, body=RATIFIER_WORDS[body],
+        who = actions.partner_name(self.office, opened.partner) if opened.partner else RATIFIER_WORDS[body]
+        return page("ratify_done.html", reference=opened.reference, body=who,
                     returned=given.result is RatificationResult.returned, on=given.on,
-                    next_body=RATIFIER_WORDS[following] if following and outcome.stage is ReviewStage.ratifying
-                    else None, **self.common())
+                    next_body=RATIFIER_WORDS[following] if following and stage is ReviewStage.ratifying
+                    else None, partner=bool(opened.partner), signed_off=following is None, **self.common())
 
     async def download(self, request: Request, token: str, number: int, tasks: BackgroundTasks) -> Response:
         """One uploaded draft, to the holder of a ratification link of its review only."""

@@ -34,6 +34,7 @@ from fastapi import BackgroundTasks, FastAPI, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from casework.delivery import deliver_pending
@@ -49,7 +50,9 @@ from casework.review.forms import (
 )
 from casework.clocks import WorkingCalendar
 from config.rulesets import load_ruleset
-from casework.review.rules import RATIFIER_WORDS, RatificationResult, Ratifier, ReviewStage, next_ratifier
+from casework.review.rules import (
+    RATIFIER_WORDS, RatificationResult, Ratifier, ReviewStage, next_ratifier, signed_off_jointly,
+)
 from casework.review import store as review_store
 from casework.review.store import ratification_history
 from casework.store import cases as store
@@ -113,10 +116,12 @@ class Task:
     status: TaskStatus
     hint: str = ""
     again: bool = False
+    by_others: bool = False  # recorded by others from their own links (wt2023's partners' sign-off): shown, not opened
 
     @property
     def opens(self) -> bool:
-        return self.status is not TaskStatus.cannot_start and (self.status is not TaskStatus.completed or self.again)
+        return not self.by_others and self.status is not TaskStatus.cannot_start and (
+            self.status is not TaskStatus.completed or self.again)
 
 
 @dataclass(frozen=True)
@@ -142,9 +147,10 @@ STAGE_WORDS = {
 
 def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today: date,
                  plan_title: str | None = None, documents: tuple[str, ...] = (),
-                 partners: tuple[str, ...] = ()) -> list[TaskSection]:
+                 partners: tuple[str, ...] = (), answers: tuple[str, ...] = ()) -> list[TaskSection]:
     """The review's tasks, in the order of seed 002's flowchart, each with its status and a hint; the sign-off by
-    the bodies of the case's rule set (wt2023: the safeguarding partners, named by `partners`' organisations)."""
+    the bodies of the case's rule set (wt2023: the safeguarding partners, named by `partners`' organisations; where
+    each signs off from their own link, the task shows their `answers` so far, in words, and records nothing)."""
     stage = ReviewStage(review.stage)
     scr = load_ruleset(case.regime).term("scr")  # the regime's word: Serious Case Review, or the LCSPR
     engagement = sorted((d for d in case.deadlines if d.kind == "review_engagement"), key=lambda d: d.subject or "")
@@ -206,6 +212,7 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
         f"{_plural(len(documents), 'document')} uploaded" + ("; upload another" if not finished else "") if documents
         else "After the lead reviewer is appointed" if stage is ReviewStage.awaiting_reviewer
         else "PDF, Word or OpenDocument: the draft report, the action plans, the final report", again=not finished)]
+    jointly = signed_off_jointly(load_ruleset(case.regime))  # each partner signs off from their own link
     for body in order:
         given = [r for r in history if r.by is body]
         together = body is Ratifier.safeguarding_partners  # one sign-off, recorded here, naming the partners
@@ -215,14 +222,20 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
             status = TaskStatus.in_progress if given else TaskStatus.not_started
             hint = f"Returned with comments on {day(given[-1].on)}; record the revised drafts' outcome" if given else \
                 "Record the outcome of the meeting"
+            if together and jointly:  # the partners' answers so far, each from their own link
+                status = TaskStatus.in_progress if given or answers else TaskStatus.not_started
+                hint = (f"Returned with comments on {day(given[-1].on)}. " if given else "") + (
+                    f"So far: {'; '.join(answers)}" if answers else "Each partner signs off from their own link, in "
+                    "the email that tells them the drafts are ready; no partner has answered yet")
         else:
             status, hint = TaskStatus.cannot_start, "After the lead reviewer is appointed and the drafts go before " \
                 "the bodies before it" if body is not order[0] else "After the lead reviewer is appointed"
         if together and partners:
             hint += f". The partners: {', '.join(partners)}"
-        title = "Record the safeguarding partners' sign-off of the final report" if together else \
+        title = "The safeguarding partners' sign-off of the final report" if together and jointly else \
+            "Record the safeguarding partners' sign-off of the final report" if together else \
             f"Drafts before {RATIFIER_WORDS[body]}"
-        ratifications.append(Task(f"ratification-{body.value}", title, status, hint))
+        ratifications.append(Task(f"ratification-{body.value}", title, status, hint, by_others=together and jointly))
     sections.append(TaskSection("Drafts and sign-off" if Ratifier.safeguarding_partners in order else
                                 "Drafts and ratification", ratifications))
     publishing = []
@@ -283,6 +296,19 @@ class TaskForm:
     fixed: dict[str, str]
     wakes_run: bool = False
     upload: bool = False  # the form carries a document (PDF, Word or ODT), checked and sealed
+
+
+def sign_off_answer_words(office: Office, session: Session, case: Case) -> list[str]:
+    """The safeguarding partners' answers on the drafts now before them (this round), in words for the task list:
+    "Northshire Council: signed off on Tuesday 20 April 2027"."""
+    from casework.review.actions import partner_name
+    from casework.store import decisions as decision_store
+
+    answers = decision_store.partner_answers(session, case=case, round=len(case.review.ratifications),
+                                             step=decision_store.SIGN_OFF)
+    return [f"{partner_name(office, a.partner)}: "
+            f"{'signed off' if a.response == RatificationResult.ratified.value else 'returned with comments'} on "
+            f"{day(office.calendar.local_date(a.recorded_at))}" for a in answers]
 
 
 def task_form(name: str) -> TaskForm | None:
@@ -461,8 +487,9 @@ class ReviewPages:
             plan = self.plans.get(review.plan)
             documents = tuple(d.kind for d in review_store.review_documents(session, case=case))
             partners = tuple(p.organisation for p in self.office.partnership.safeguarding_partners.values())
+            answers = tuple(sign_off_answer_words(self.office, session, case))
             sections = review_tasks(case, review, dict(self.agencies()), self.office.calendar.local_date(now()),
-                                    plan.title if plan else None, documents, partners)
+                                    plan.title if plan else None, documents, partners, answers)
         return case, review, sections
 
     # the task list

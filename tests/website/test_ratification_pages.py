@@ -233,3 +233,96 @@ def test_the_executive_group_returns_the_drafts_with_comments_in_the_browser(
         assert violations(page) == []
     assert problems == []
     assert ratifications(office, reference)[-1] == ("executive_group", "returned", "Give each action a measurable target.")
+
+
+PARTNERS = {"local_authority": "children-director@example.org", "icb": "icb-safeguarding@example.org",
+            "police": "police-safeguarding@example.org"}  # who acts for each partner: its delegate
+LEADS = ("la-chief-executive@example.org", "icb-chief-executive@example.org", "chief-constable@example.org")
+
+
+def partner_answers(office: Office, reference: str) -> list[tuple[int, str, str]]:
+    from casework.store.decisions import SIGN_OFF
+    from casework.store.tables import PartnerDecision
+
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        return [(a.round, a.partner, a.response) for a in session.query(PartnerDecision).filter_by(
+            case_id=case.id, step=SIGN_OFF).order_by(PartnerDecision.id)]
+
+
+async def test_under_wt2023_each_safeguarding_partner_signs_off_from_their_own_link_and_a_return_returns_the_drafts(
+        office: Office, client: httpx.AsyncClient) -> None:
+    reference = await commissioned(office)
+    with office.sessions.begin() as session:  # the review under today's law: the partners sign off
+        store.get_case(session, reference=reference).regime = "wt2023"
+    review_actions.appoint_reviewer(office, reference, AppointmentForm(
+        reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True, appointed_on=now().date(),
+        appointed_by="The safeguarding partners", email=REVIEWER), now=now(), actor="test")
+    await deliver_pending(office)
+    add_actions(office, reference, [ActionForm(
+        plan="multi_agency", finding="Information was not shared between health and social care.",
+        action="Audit 20 assessments for information sharing.", agency="CSC", lead_name="Ash Lead",
+        lead_email="ash.lead@example.org", target_on=now().date() + timedelta(days=120),
+        evidence_of_impact="The audit's results, before and after.")], now=now(), actor="test")
+    await upload(office, client, reference, "final_report", "Final report.pdf")
+
+    # each acting partner, and no one else, is told the drafts are ready, with a link of their own
+    links = {}
+    for partner, address in PARTNERS.items():
+        [ready] = mails_to(office, address, "drafts ready")
+        assert "sign them off, or return them with comments" in ready.text().replace("\r\n", " ")
+        links[partner] = link_in(ready)
+    assert len(set(links.values())) == 3
+    assert not any(mails_to(office, lead, "drafts ready") for lead in LEADS)
+    assert not mails_to(office, MANAGER, "drafts ready")
+
+    la = await client.get(links["local_authority"])
+    assert la.status_code == 200 and "Sign off the review's drafts" in la.text
+    assert "Final report.pdf" in la.text and "Audit 20 assessments for information sharing." in la.text
+    assert "Signed off" in la.text and "Ratified" not in la.text  # the choices in the partners' words
+    [number] = re.findall(r'/ratification-documents/(\d+)"', la.text)
+    assert (await client.get(f"{links['local_authority']}/ratification-documents/{number}")).content == PDF
+    done = await client.post(links["local_authority"], data={"result": "ratified", **today_parts("on"),
+                                                             "form_token": token_of(la.text)})
+    assert done.status_code == 200 and "Sign-off recorded" in done.text and "Northshire Council" in done.text
+    again = await client.post(links["local_authority"], data={"result": "ratified", **today_parts("on"),
+                                                              "form_token": token_of(la.text)})
+    assert again.status_code == 410  # the same partner's answer is kept once
+    assert partner_answers(office, reference) == [(0, "local_authority", "ratified")]
+    assert ratifications(office, reference) == []  # not signed off until every partner has
+
+    # the business manager's task list shows the answers so far, and records nothing itself
+    manager = link_in(mails_to(office, MANAGER, "commissioned")[0])
+    tasks = await client.get(manager)
+    assert "So far: Northshire Council: signed off on" in tasks.text
+    assert (await client.get(f"{manager}/task/ratification-safeguarding_partners")).status_code != 200
+
+    # the ICB sees the council's answer and returns the drafts with comments: returned, as the board's return is
+    icb = await client.get(links["icb"])
+    assert "The partners' answers so far" in icb.text and "Northshire Council: signed off" in icb.text
+    returned = await client.post(links["icb"], data={"result": "returned", **today_parts("on"), "form_token":
+                                                     token_of(icb.text), "comments": "Name the actions' owners."})
+    assert returned.status_code == 200 and "Drafts returned with comments" in returned.text
+    assert ratifications(office, reference) == [
+        ("safeguarding_partners", "returned", "Northshire Integrated Care Board: Name the actions' owners.")]
+    assert (await client.get(links["police"])).status_code == 410  # the drafts before it were returned
+    await deliver_pending(office)
+    [told] = mails_to(office, MANAGER, "returned")
+    assert "Name the actions' owners." in told.text()
+
+    # the revised drafts: a new link each; every partner signs off, and the sign-off is recorded once
+    await upload(office, client, reference, "final_report", "Final report v2.pdf")
+    for partner, address in PARTNERS.items():
+        fresh = link_in(mails_to(office, address, "drafts ready")[-1])
+        assert fresh != links[partner]
+        page = await client.get(fresh)
+        assert (await client.post(fresh, data={"result": "ratified", **today_parts("on"),
+                                               "form_token": token_of(page.text)})).status_code == 200
+    assert ratifications(office, reference)[-1] == ("safeguarding_partners", "ratified", None)
+    assert len(ratifications(office, reference)) == 2 and stage(office, reference) == "awaiting_publication"
+    assert [p for r, p, _ in partner_answers(office, reference) if r == 1] == list(PARTNERS)
+    with office.sessions() as session:
+        trail = [e.actor for e in store.audit_trail(session, reference=reference)
+                 if e.action == "partner sign-off: ratified"]
+    assert [t.split(" (")[0] for t in trail] == ["partner local_authority", "partner local_authority", "partner icb",
+                                                 "partner police"]

@@ -109,8 +109,9 @@ def _awaiting_meeting(case: Case) -> bool:
 
 
 def _at_own_meeting(case: Case, rules: RuleSet) -> bool:
-    """Whether the case is listed for its own rapid review meeting (its first round under a rule set with one)."""
-    return rules.rapid_review is not None and case.round == 1
+    """Whether the case is listed for its own rapid review meeting: every round under a rule set with one (a
+    further-information round is re-listed inside the window too, `late_further_round`)."""
+    return rules.rapid_review is not None and (case.round or 0) >= 1
 
 
 def late_moves(cases: Sequence[Case], office: Office, moved_to: datetime, *, reason: str,
@@ -164,6 +165,27 @@ def late_move_notices(office: Office, case: Case, move: MeetingMove, *, was_at: 
     return [Message(case.reference, f"rapid-review-meeting-late.{move.starts_at:%Y%m%dT%H%M%z}", "rapid_review_meeting_late",
                     person, case.round, context | {"role": role})
             for person, role in role_contacts(office.partnership, rules, list(move.escalate_to))]
+
+
+def late_further_round(session: Session, office: Office, case: Case, meeting: Meeting, *, was_at: datetime | None,
+                       now: datetime, actor: str = "system") -> list[Message]:
+    """A further-information round listed for a rapid review meeting after the rapid review's deadline (no working
+    day was left in the window, `hold_rapid_review_meeting`): audited and escalated as a move past the deadline is,
+    to the rule set's `rapid_review.late_meeting_told`, with the reason; none when the meeting is inside the window.
+    Once: the listing runs once per round, and the outbox keeps the first notice."""
+    rules = office.rules(case.regime)
+    calendar = office.calendar
+    deadline_day = rapid_review_window(case.notified_on, rules, calendar).deadline_day
+    if rules.rapid_review is None or calendar.local_date(meeting.starts_at) <= deadline_day:
+        return []
+    held = f" on {was_at.astimezone(calendar.zone):%A %-d %B %Y}" if was_at else ""
+    reason = (f"further information was asked for at the {rules.term('meeting')}{held}, and no working day is left "
+              f"before the deadline to meet again")
+    move = MeetingMove(MoveOutcome.escalated, meeting.starts_at, reason=reason,
+                       escalate_to=tuple(rules.rapid_review.late_meeting_told))
+    store.audit(session, reference=case.reference, actor=actor, action="rapid review meeting moved past the deadline",
+                now=now, moved_to=meeting.starts_at.isoformat(), reason=reason, escalated_to=list(move.escalate_to))
+    return late_move_notices(office, case, move, was_at=was_at or meeting.starts_at)
 
 
 def relist(session: Session, *, case: Case, meeting: Meeting, rules: RuleSet, calendar: WorkingCalendar,

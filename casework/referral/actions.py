@@ -245,20 +245,24 @@ def list_and_request_information(office: Office, reference: str, *, now: datetim
 
     The first round asks every member agency, and the referrer, the business manager and the
     administrator are told the meeting's date; a "further information" round asks those the group named.
-    Under a rule set with a rapid review meeting of its own (wt2023), the first round is listed for the case's
-    own meeting inside its window (`rescheduling.hold_rapid_review_meeting`), its members are invited, and the
-    information is due the rule set's working days before it.
+    Under a rule set with a rapid review meeting of its own (wt2023), every round is listed for the case's own
+    meeting inside its window (`rescheduling.hold_rapid_review_meeting`), its members are invited, and the
+    information is due the rule set's working days before it; a further-information round with no working day left
+    in the window is listed for the next working day and escalated as a late meeting (`late_further_round`).
     """
-    from casework.meetings.rescheduling import hold_rapid_review_meeting, rapid_review_invitation
+    from casework.meetings.rescheduling import hold_rapid_review_meeting, late_further_round, rapid_review_invitation
 
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
         if not store.needs_listing(case):
             return Outcome(case.reference, Stage(case.stage))
         rules = office.rules(case.regime)
-        own, due = rules.rapid_review is not None and not case.round, None
+        own, due, late = rules.rapid_review is not None, None, []
         if own:
+            was_at = case.meeting_at
             meeting, due, planned = hold_rapid_review_meeting(session, office, case, now=now)
+            if case.round:
+                late = late_further_round(session, office, case, meeting, was_at=was_at, now=now)
         else:
             meeting = meeting_for_listing(office.partnership.meetings, now, _meeting_exceptions(session))
         agencies = list(case.next_round_agencies or []) if case.round else [a.code for a in office.partnership.agencies]
@@ -276,7 +280,7 @@ def list_and_request_information(office: Office, reference: str, *, now: datetim
         )
         if own:
             messages += rapid_review_invitation(session, office, case, meeting, due=due,
-                                                deadline_day=planned.window.deadline_day, stamp=now)
+                                                deadline_day=planned.window.deadline_day, stamp=now) + late
         queued = queue(session, case, messages, now)
         return Outcome(case.reference, Stage(case.stage), queued)
 

@@ -8,20 +8,21 @@ due date in working days before the meeting, in the partnership's form name and 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 import flows.office
-from casework.forms import PanelNotificationForm
+from casework.forms import PanelNotificationForm, RecommendationForm
 from casework.meetings import rescheduling
+from casework.model import Recommendation
 from casework.office import Office
 from casework.referral import actions
 from casework.store import cases as store
 from flows.learning_actions import ActionRefused, check_form
-from tests.tasks.test_sweep import at
-from tests.tasks.test_wt2023_notification import delivered, office, referral  # noqa: F401
-from tests.tasks.test_wt2023_rapid_review_meeting import accepted
+from tests.tasks.test_sweep import at, nil_return
+from tests.tasks.test_wt2023_notification import ADMIN, ICB, LA, MANAGER, POLICE, delivered, office, referral  # noqa: F401
+from tests.tasks.test_wt2023_rapid_review_meeting import AGENCIES, SCRUTINEER, accepted
 
 
 def test_the_notification_recorded_on_its_office_form_meets_its_clock_and_refusals_name_the_field(
@@ -65,3 +66,54 @@ def test_cancelling_the_rapid_review_meeting_into_a_breach_is_refused_and_it_is_
     with office.sessions() as session:
         assert store.get_case(session, reference=reference).meeting_at == datetime(2026, 11, 30, 10, tzinfo=timezone.utc)
         assert rescheduling.exceptions_in(session)[date(2026, 11, 30)] == datetime(2026, 11, 30, 10, tzinfo=timezone.utc)
+
+
+def further_information(office: Office, reference: str, at_meeting: datetime) -> None:
+    """The rapid review meeting at `at_meeting` asks the police for more; the case is listed again."""
+    for code in ("POL", "CSC", "HEALTH"):
+        nil_return(office, reference, code, at(date(2026, 11, 25)))
+    actions.record_recommendation(office, reference, RecommendationForm(
+        outcome=Recommendation.further_information, rationale="The police's contact in October is unclear.",
+        further_information_from=["POL"]), now=at_meeting, actor="test")
+    actions.list_and_request_information(office, reference, now=at_meeting)
+    actions.list_and_request_information(office, reference, now=at_meeting + timedelta(hours=1))  # a re-run
+
+
+def test_a_further_information_round_meets_again_inside_the_window(office: Office) -> None:
+    reference = accepted(office, at(date(2026, 11, 20)))
+    seen = len(delivered(office, at(date(2026, 11, 20), 10)))
+    further_information(office, reference, at(date(2026, 11, 30), 12))  # at the meeting of Monday 30 November
+    mail = delivered(office, at(date(2026, 11, 30), 14))[seen:]
+    # listed again for a rapid review meeting of its own on Friday 4 December, before the deadline (Monday 7th)
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        assert case.round == 2 and case.meeting_at == datetime(2026, 12, 4, 10, tzinfo=timezone.utc)
+        [request] = [r for r in case.requests if r.round == 2]
+        assert (request.agency, request.due_at) == ("POL", datetime(2026, 12, 1, 23, 59, 59, tzinfo=timezone.utc))
+    invited = [to for to, subject, _ in mail if subject == f"[{reference}] Rapid review meeting: Friday 4 December 2026, 10:00"]
+    assert sorted(invited) == sorted([*AGENCIES, LA, ICB, POLICE, MANAGER, ADMIN])
+    [(to, subject, text)] = [m for m in mail if "Further information" in m[1]]
+    assert to == "police-reviews@example.org"
+    assert subject == f"[{reference}] Further information (CIGINF1) - due Tuesday 1 December 2026"
+    assert "listed for the rapid review meeting on Friday 4 December 2026, 10:00" in text
+    assert not any("past the deadline" in subject for _, subject, _ in mail)
+
+
+def test_a_further_information_round_with_no_working_day_left_is_escalated_as_a_late_meeting(office: Office) -> None:
+    reference = accepted(office, at(date(2026, 11, 20)))
+    rescheduling.move_meeting(office, date(2026, 11, 30), at(date(2026, 12, 7), 10), now=at(date(2026, 11, 23)),
+                              reason="The room is needed", actor="test")  # the deadline day itself: inside
+    seen = len(delivered(office, at(date(2026, 11, 23), 10)))
+    further_information(office, reference, at(date(2026, 12, 7), 12))
+    mail = delivered(office, at(date(2026, 12, 7), 14))[seen:]
+    # no working day is left: the next (Tuesday 8 December, the calendar's meeting) holds it, escalated once
+    with office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        assert case.round == 2 and case.meeting_at == datetime(2026, 12, 8, 10, tzinfo=timezone.utc)
+        trail = [e.action for e in store.audit_trail(session, reference=reference)]
+    assert trail.count("rapid review meeting moved past the deadline") == 1
+    late = [(to, text) for to, subject, text in mail if subject == (
+        f"[{reference}] Rapid review meeting moved past the deadline: Tuesday 8 December 2026, 10:00")]
+    assert sorted(to for to, _ in late) == sorted([LA, ICB, POLICE, SCRUTINEER])
+    assert all("further information was asked for at the rapid review meeting on Monday 7 December 2026, and no "
+               "working day is left before the deadline" in text for _, text in late)

@@ -86,6 +86,8 @@ class Form(BaseModel):
                               json_schema_extra=lambda schema, cls: present_schema(schema, cls))
     # a rule set's own words for some coded choices (e.g. wt2023's screening outcomes), over CHOICE_LABELS
     choice_labels: ClassVar[dict[str, str]] = {}
+    # the codes a coded choice offers on the form, where the rule set offers fewer than its type (the signing bodies)
+    offered: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -120,7 +122,8 @@ def present_schema(schema: dict[str, Any], cls: type[BaseModel], agencies: Seque
             field["description"] = NUMBERED.sub(r"\1\\. ", field["description"])
         target = field.get("items", field) if field.get("type") == "array" else field
         if name in CHOICE_FIELDS and _is_choice(cls.model_fields[name].annotation):
-            codes = [str(member) for member in _choices(cls.model_fields[name].annotation)]
+            codes = [str(member) for member in _choices(cls.model_fields[name].annotation)
+                     if str(member) in getattr(cls, "offered", {}).get(name, (str(member),))]
             target.pop("$ref", None)
             labels = CHOICE_LABELS | getattr(cls, "choice_labels", {})
             target.update(type="string", enum=[labels.get(code, code) for code in codes])

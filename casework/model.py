@@ -58,10 +58,14 @@ def check_move(current: Stage, target: Stage) -> Stage:
 
 
 def describe_stage(stage: Stage, terms: Mapping[str, str] | None = None) -> str:
-    """The stage in words; with a rule set's `terms`, the decision it awaits in the regime's words (wt2023: the
-    safeguarding partners' decision)."""
+    """The stage in words; with a rule set's `terms`, who screens and the recommendation and decision it awaits in
+    the regime's words (wt2023: the business manager and the local authority, the safeguarding partners' decision)."""
     if stage is Stage.awaiting_decision and terms and "decision" in terms:
         return f"awaiting the {terms['decision']}"
+    if stage is Stage.awaiting_screening and terms and "screeners" in terms:
+        return f"awaiting screening by the {terms['screeners']}"
+    if stage is Stage.awaiting_recommendation and terms and "group_short" in terms:
+        return f"awaiting the {terms['group_short']} recommendation"
     return {
         Stage.awaiting_screening: "awaiting screening by the CIG chair and business manager",
         Stage.awaiting_returns: "awaiting agencies' CIGINF1 returns",
@@ -130,6 +134,7 @@ CHOICE_LABELS = {  # how each coded choice reads on a form; the forms accept eit
     "cig": "The CIG (draft report and findings)",
     "executive_group": "The executive group (action plans)",
     "board": "The partnership board (final report and action plans)",
+    "safeguarding_partners": "The safeguarding partners (sign-off of the final report)",
 }
 
 

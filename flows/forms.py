@@ -25,7 +25,7 @@ from casework.forms import (
     present_schema,
 )
 from casework.model import CHOICE_LABELS
-from casework.review.forms import AppointmentForm, RatificationForm, ReviewPublicationForm
+from casework.review.forms import AppointmentForm, RatificationForm, ReviewPublicationForm, ratification_form
 from config.partnership import Partnership
 from config.rulesets import RuleSet
 
@@ -82,6 +82,18 @@ class AppointmentInput(RunInput, AppointmentForm):
 
 class RatificationInput(RunInput, RatificationForm):
     """The review's drafts before the CIG, the executive group or the partnership board."""
+
+
+def ratification_input(rules: RuleSet) -> type[RunInput]:
+    """The drafts' form under `rules` (casework.review.forms.ratification_form): wt2015's as it was; wt2023's offers
+    the safeguarding partners only."""
+    form = ratification_form(rules)
+    return RatificationInput if form is RatificationForm else _ratification_input(form)
+
+
+@lru_cache(maxsize=4)
+def _ratification_input(form: type[RatificationForm]) -> type[RunInput]:
+    return type("RatificationInput", (RunInput, form), {"__module__": __name__, "__doc__": form.__doc__})
 
 
 class ReviewPublicationInput(RunInput, ReviewPublicationForm):

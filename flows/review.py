@@ -23,7 +23,7 @@ from casework.review import store as review_store
 from casework.review.rules import ReviewStage
 from casework.review.views import review_markdown, review_view
 from flows import waiting
-from flows.forms import AppointmentInput, RatificationInput, ReviewPublicationInput
+from flows.forms import AppointmentInput, ReviewPublicationInput, ratification_input
 from tasks.artifacts import publish_case_artifacts
 from tasks.cases import read_case
 from tasks.mail import send_messages
@@ -65,7 +65,8 @@ async def ratify_drafts(reference: str) -> None:
     """Draft report and findings to the CIG; action plans ratified by the executive group; final report and
     action plans ratified by the board. A return sends the drafts back to the same body."""
     while _stage(reference) in (ReviewStage.under_way, ReviewStage.ratifying):
-        await wait_for_person(reference, "ratification", RatificationInput, record_ratification)
+        form = ratification_input(open_office().rules(read_case(reference).regime))  # wt2023: the partners sign off
+        await wait_for_person(reference, "ratification", form, record_ratification)
         await send_review_messages(reference)
 
 

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from casework.forms import AgencyCode, Email, Form, Line, Link, Name, PublicationForm, Text, not_in_future
-from casework.review.rules import Availability, FamilyInvolvement, RatificationResult, Ratifier, ReviewerKind
+from casework.review.rules import (
+    RATIFIER_WORDS, SEED_ORDER, Availability, FamilyInvolvement, RatificationResult, Ratifier, ReviewerKind, sign_off_order,
+)
+
+if TYPE_CHECKING:
+    from config.rulesets import RuleSet
 
 
 class AppointmentForm(Form):
@@ -49,12 +56,38 @@ class RatificationForm(Form):
     comments: Text | None = Field(None, description="When returned: what must change")
 
     _past = field_validator("on")(not_in_future)
+    offered = {"by": tuple(body.value for body in SEED_ORDER)}  # wt2015's bodies; another rule set's: ratification_form
 
     @model_validator(mode="after")
     def _returned_says_why(self) -> "RatificationForm":
         if self.result is RatificationResult.returned and not self.comments:
             raise ValueError("comments: say what must change when the drafts are returned")
         return self
+
+
+def ratification_form(rules: RuleSet) -> type[RatificationForm]:
+    """The drafts' form under `rules`: wt2015's as it is (the CIG, the executive group, the board); a rule set with
+    other signing bodies (wt2023: the safeguarding partners) offers only those, in its words."""
+    order = sign_off_order(rules)
+    return RatificationForm if order == SEED_ORDER else _ratification_by(order)
+
+
+@lru_cache(maxsize=4)
+def _ratification_by(order: tuple[Ratifier, ...]) -> type[RatificationForm]:
+    bodies = " or ".join(RATIFIER_WORDS[body] for body in order)
+
+    def listed(cls: type[BaseModel], value: Ratifier) -> Ratifier:
+        if value not in order:
+            raise ValueError(f"by: the drafts are considered by {bodies}")
+        return value
+
+    return type("RatificationForm", (RatificationForm,), {
+        "__module__": __name__, "__doc__": f"The drafts before {bodies}: signed off, or returned.",
+        "__annotations__": {"by": Ratifier},
+        "by": Field(title="Considered by", description=f"Who considered them: {bodies}"),
+        "offered": {"by": tuple(body.value for body in order)},
+        "_listed": field_validator("by")(listed),
+    })
 
 
 class ReviewPublicationForm(PublicationForm):

@@ -654,10 +654,14 @@ def test_under_wt2015_an_scr_report_not_published_is_told_to_the_national_panel_
     assert_no_child_identity(mail)
 
 
-@pytest.mark.parametrize("case, rules", [(DECIDED_NO_SCR, WT2015), (DECIDED_SCR, WT2023)],
-                         ids=["wt2015-individual-agency-review", "wt2023-lcspr"])
-def test_a_report_not_published_goes_to_the_panel_only_where_the_rule_set_asks(case: CaseFile, rules: RuleSet) -> None:
-    assert sorted(recipients(not_published(case, rules))) == sorted([MANAGER, *AGENCY_ADDRESSES, INDEPENDENT, CHAIR])
+@pytest.mark.parametrize("case, rules, told", [
+    (DECIDED_NO_SCR, WT2015, [INDEPENDENT, CHAIR]),
+    (DECIDED_SCR, WT2023, ["children-director@example.org", "icb-safeguarding@example.org",
+                           "police-safeguarding@example.org"]),  # the acting safeguarding partners, not the chairs
+], ids=["wt2015-individual-agency-review", "wt2023-lcspr"])
+def test_a_report_not_published_goes_to_the_panel_only_where_the_rule_set_asks(case: CaseFile, rules: RuleSet,
+                                                                             told: list[str]) -> None:
+    assert sorted(recipients(not_published(case, rules))) == sorted([MANAGER, *AGENCY_ADDRESSES, *told])
 
 
 def test_the_training_officer_is_told_the_reviews_learning_is_theirs_with_the_link_and_none_without_one() -> None:

@@ -22,7 +22,6 @@ from openpyxl import load_workbook
 
 import casework.store
 from casework.referral import actions
-from casework.meetings import rescheduling
 from casework.forms import (
     AgencyReturnForm, DecisionForm, PanelNotificationForm, PublicationForm, RecommendationForm, ReferralForm, ScreeningForm,
 )
@@ -456,10 +455,8 @@ def test_cig_review_publish_meets_the_wt2023_publication_deadline(
     actions.list_and_request_information(office, reference, now=at(11, 19))
     for code in AGENCIES:
         actions.record_return(office, reference, returned(code), now=at(11, 24), actor="administrator")
-    # the rapid review meets before the monthly meeting (8 Dec), to keep its 15 working days
-    rescheduling.add_meeting(office, at(12, 1), now=at(12, 1), reason="rapid review meeting", actor="administrator",
-                             relist_cases=[reference])
-    actions.record_recommendation(office, reference, RECOMMEND_SCR, now=at(12, 1), actor="cig chair")
+    # the case's own rapid review meeting (Monday 30 November, inside its 15 working days), not the monthly one
+    actions.record_recommendation(office, reference, RECOMMEND_SCR, now=at(11, 30, 12), actor="cig chair")
     actions.record_decision(office, reference, DECIDE_SCR, now=at(12, 2), actor="independent chair")
     actions.record_panel_notification(office, reference, PanelNotificationForm(
         notified_on=date(2026, 11, 18), notified_by="Dana Director", panel_reference="SIN-0001"),

@@ -207,6 +207,11 @@ class Partnership(BaseModel):
     meetings: MeetingRule
     reminders: Reminders = Field(default_factory=Reminders)
     retention_years: int = Field(10, ge=1, le=100)
+    information_form: str = Field(
+        "CIGINF1", min_length=1, max_length=80,
+        description="the partnership's own name for its request-for-information form, as the emails name it "
+        "(the seeds' CIGINF1; a partnership on Working Together 2023 may call it, e.g., its agency chronology)",
+    )
     ciginf1_template: Path | None = Field(
         None,
         description="the blank CIGINF1 attached to every request for information (.docx, .odt, .pdf, .rtf or .txt, "

@@ -249,6 +249,8 @@ def listing_notices(case: CaseFile, partnership: Partnership, rules: RuleSet) ->
         "agency": referrer_name(case, partnership),
         "meeting_at": case.meeting_at,
         "cig_chair": screeners[0].name if screeners else contacts.business_manager.name,
+        "form_name": partnership.information_form,
+        "own_meeting": rules.rapid_review is not None,  # the case's own rapid review meeting, not the next one
     }
     return [
         Message(case.reference, "listing-notice", "listing_notice", to, case.round, context)
@@ -285,6 +287,9 @@ def information_requests(
             "meeting_at": case.meeting_at,
             "round": case.round,
             "further_information": case.round > 1,
+            "form_name": partnership.information_form,
+            # a rule set with a rapid review meeting of its own: due in working days before it, not within 7 days
+            "working_days_before": rules.rapid_review.information_working_days_before if rules.rapid_review else None,
             "return_within": _clock_words(rules.clocks["information_return"].amount, rules.clocks["information_return"].unit.value),
             "by_return_under": _clock_words(rules.clocks["information_return"].by_return_under_days or 0, "calendar_days"),
         }

@@ -8,6 +8,7 @@ due date in working days before the meeting, in the partnership's form name and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -117,3 +118,32 @@ def test_a_further_information_round_with_no_working_day_left_is_escalated_as_a_
     assert sorted(to for to, _ in late) == sorted([LA, ICB, POLICE, SCRUTINEER])
     assert all("further information was asked for at the rapid review meeting on Monday 7 December 2026, and no "
                "working day is left before the deadline" in text for _, text in late)
+
+
+def test_the_information_request_and_listing_notice_say_working_days_before_the_meeting_in_the_partnerships_words(
+        office: Office) -> None:
+    # the partnership's own name for its form
+    office = replace(office, partnership=office.partnership.model_copy(update={"information_form": "agency chronology"}))
+    reference = accepted(office, at(date(2026, 11, 20)))
+    mail = [m for m in delivered(office, at(date(2026, 11, 20), 10)) if m[1].startswith(f"[{reference}]")]
+    requests = {to: (subject, text) for to, subject, text in mail if "Request for information" in subject}
+    assert sorted(requests) == sorted(AGENCIES)
+    subject, text = requests["police-reviews@example.org"]
+    assert subject == f"[{reference}] Request for information (agency chronology) - due Wednesday 25 November 2026"
+    assert ("Please return it by Wednesday 25 November 2026, 23:59, 3 working days before the rapid review meeting"
+            in text)
+    assert "Please complete agency chronology" in text and "within 7 days" not in text and "CIGINF1" not in text
+
+    listed = {to: text for to, subject, text in mail
+              if subject == f"[{reference}] To be considered at the rapid review meeting on Monday 30 November 2026"}
+    assert sorted(listed) == sorted([MANAGER, ADMIN])
+    assert "to be considered at its own rapid review meeting, on Monday 30 November 2026, 10:00" in listed[MANAGER]
+    assert "The requests for information (agency chronology) go to the member agencies today." in listed[MANAGER]
+    assert "Bo Business, business manager, for the safeguarding partners" in listed[MANAGER]
+    assert not any(word in text for text in listed.values() for word in ("CIG", "chair"))
+
+    further_information(office, reference, at(date(2026, 11, 30), 12))
+    [(_, subject, text)] = [m for m in delivered(office, at(date(2026, 11, 30), 14)) if "Further information" in m[1]]
+    assert subject == f"[{reference}] Further information (agency chronology) - due Tuesday 1 December 2026"
+    assert "At the last rapid review meeting, further information was asked for from your agency." in text
+    assert "group" not in text

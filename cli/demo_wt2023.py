@@ -93,10 +93,12 @@ def referral_file(aware_on: date, today: date) -> Path:
 
 
 def acting_partners(partnership) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Each safeguarding partner's acting person's email: the delegate where there is one, else the lead."""
+    """Each safeguarding partner's acting person's email, by who they act for: the delegate where there is one, else
+    the lead."""
     acting = {}
-    for key, partner in partnership.safeguarding_partners.items():
-        acting[key] = (partner.delegate or partner.lead).email
+    for partner in partnership.safeguarding_partners.values():
+        role = "delegated" if partner.delegate else "lead"
+        acting[f"{partner.organisation}'s {role} safeguarding partner"] = (partner.delegate or partner.lead).email
     return acting
 
 
@@ -140,7 +142,17 @@ async def panel_reply(reference: str, today: date) -> str:
 
 
 def run_wt2023_demo(env: dict[str, str]) -> int:
+    """The case through every step on the running stack `env`; 0 when every step went and every clock was met."""
+    from prefect.context import SettingsContext, get_settings_context
+    from prefect.settings import Settings as PrefectSettings
+
     os.environ.update({k: v for k, v in env.items() if k.startswith(("CIG_", "PREFECT_"))})
+    # the demo's own Prefect calls (pausing the schedules, the office form) go to the stack's server, not a temporary one
+    with SettingsContext(profile=get_settings_context().profile, settings=PrefectSettings()):
+        return _run(env)
+
+
+def _run(env: dict[str, str]) -> int:
     from casework.office import open_office
 
     office = open_office()
@@ -213,8 +225,7 @@ def run_wt2023_demo(env: dict[str, str]) -> int:
 
         # each safeguarding partner decides from the link in their own email
         for key, address in partners.items():
-            browser.submit(f"the {key.replace('_', ' ')}'s safeguarding partner",
-                           "agrees with the recommendation, from the link in their email",
+            browser.submit(key, "agrees with the recommendation, from the link in their email",
                            needed_link(env, address, "recommendation"), {
                                "response": "agree", "rationale": "The criteria for an LCSPR are met (invented).",
                                "national_importance": "false"})
@@ -255,7 +266,7 @@ def run_wt2023_demo(env: dict[str, str]) -> int:
             link = mail_with_link(env, address, "sign", wait=20)
             if link is None:
                 break
-            browser.submit(f"the {key.replace('_', ' ')}'s safeguarding partner", "signs off the final report, from "
+            browser.submit(key, "signs off the final report, from "
                            "the link in their email", link, {"result": "ratified", **on("on", day)})
             signed = True
         if not signed:

@@ -310,6 +310,14 @@ class ReferralForm(Form):
         return self
 
 
+def referral_words(rules: RuleSet) -> dict[str, str]:
+    """The referral form's field descriptions in the rule set's words, by field, where they differ from the form's
+    own: under wt2023 the date the clocks start from is the day the local authority became aware of the incident
+    (term `referral_notified_on`); none under wt2015."""
+    words = rules.terms.get("referral_notified_on")
+    return {"notified_on": words} if words else {}
+
+
 class SeriousIncidentNotificationForm(Form):
     """The Serious Incident Notification (SIN), completed by the safeguarding unit manager (step 1)."""
 

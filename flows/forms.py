@@ -168,34 +168,48 @@ def form_for(form: type[RunInput], partnership: Partnership, description: str, s
     return listed.with_initial_data(description=description, **again)  # type: ignore[return-value]
 
 
-async def offer_agency_choices(deployment_name: str, partnership: Partnership, heading: str | None = None) -> None:
-    """Give a deployment's Run form the partnership's agencies as a choice list, and its one parameter
-    the paper form's `heading` (called when the deployments are registered: the form's schema comes
-    from code, the agencies from the partnership file)."""
+def offered_schema(schema: dict[str, Any], partnership: Partnership, heading: str | None = None,
+                   words: dict[str, str] | None = None) -> dict[str, Any]:
+    """A deployment's Run form schema, in place: its one parameter headed `heading`, the agency fields a choice of
+    the partnership's agencies, and the fields of its forms named in `words` described in the rule set's words
+    (e.g. casework.forms.referral_words)."""
+    choices = agency_choices(partnership)
+    if heading:  # the UI heads the form with the parameter's title, else its name ("form")
+        for field in schema.get("properties", {}).values():
+            field["title"] = heading
+    for definition in schema.get("definitions", {}).values():
+        for name, field in definition.get("properties", {}).items():
+            if name == "agency":
+                list_agencies(field, choices)
+            if name in (words or {}):
+                field["description"] = (words or {})[name]
+    return schema
+
+
+async def offer_agency_choices(deployment_name: str, partnership: Partnership, heading: str | None = None,
+                               words: dict[str, str] | None = None) -> None:
+    """Give a deployment's Run form the partnership's agencies as a choice list, its one parameter the paper
+    form's `heading`, and the fields in `words` their rule set's descriptions (called when the deployments are
+    registered: the form's schema comes from code, the agencies and words from the partnership file and its rule
+    set; `offered_schema`)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import DeploymentUpdate
 
-    choices = agency_choices(partnership)
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(deployment_name)
-        schema = deployment.parameter_openapi_schema or {}
-        if heading:  # the UI heads the form with the parameter's title, else its name ("form")
-            for field in schema.get("properties", {}).values():
-                field["title"] = heading
-        for definition in schema.get("definitions", {}).values():
-            for name, field in definition.get("properties", {}).items():
-                if name == "agency":
-                    list_agencies(field, choices)
+        schema = offered_schema(deployment.parameter_openapi_schema or {}, partnership, heading, words)
         await client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema))
 
 
 if __name__ == "__main__":  # `make up`, once the deployments are registered
     import asyncio
 
+    from casework.forms import referral_words
     from casework.office import open_office
 
     asyncio.run(offer_agency_choices("submit-referral/submit-referral", open_office().partnership,
-                                     heading="CIGSCR1: request for CIG consideration"))
+                                     heading="CIGSCR1: request for CIG consideration",
+                                     words=referral_words(open_office().rules())))
     asyncio.run(offer_agency_choices("add-action/add-action", open_office().partnership))
     for office_form in ("resend-link/resend-link", "revoke-links/revoke-links"):  # flows.office
         asyncio.run(offer_agency_choices(office_form, open_office().partnership))

@@ -88,8 +88,9 @@ def appointment_notices(case: CaseFile, reviewers: list[str], partnership: Partn
 def ratification_notice(case: CaseFile, partnership: Partnership, rules: RuleSet, *, by: Ratifier, result: str,
                         on: date, comments: str | None, number: int, next_body: Ratifier | None) -> list[Message]:
     """The business manager is told each outcome before the CIG, the executive group or the board, and what comes next."""
+    said = "signed off" if by is Ratifier.safeguarding_partners and result == "ratified" else result  # their word
     context = _common(case, partnership, rules) | {
-        "by": RATIFIER_WORDS[by], "result": result, "on": on, "comments": comments,
+        "by": RATIFIER_WORDS[by], "result": said, "on": on, "comments": comments,
         "next_body": RATIFIER_WORDS[next_body] if next_body else None,
     }
     contacts = partnership.contacts

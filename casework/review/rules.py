@@ -172,7 +172,8 @@ SEED_ORDER = (Ratifier.cig, Ratifier.executive_group, Ratifier.board)  # seed 00
 def sign_off_order(rules: RuleSet) -> tuple[Ratifier, ...]:
     """Who signs off a review's drafts under `rules`, in order: its `ratification` step's `ratifies` (wt2015: the
     CIG, the executive group, the board), else its `sign_off` step's deciders as one body (wt2023: the safeguarding
-    partners, recorded together on the business manager's task list), else the seed's order."""
+    partners, each signing off from their own link, the body's sign-off made when the step's quorum has:
+    casework.review.actions.record_partner_sign_off), else the seed's order."""
     if "ratification" in rules.steps and rules.steps["ratification"].ratifies:
         return tuple(Ratifier(body) for body in rules.steps["ratification"].ratifies)
     if "sign_off" in rules.steps and rules.steps["sign_off"].decides:

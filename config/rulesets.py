@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -324,6 +325,13 @@ class RuleSet(BaseModel):
     def term(self, key: str) -> str:
         """The regime's name for a step or review type."""
         return self.terms.get(key, key.replace("_", " "))
+
+
+def in_terms(text: str, terms: Mapping[str, str], **more: str) -> str:
+    """`text` with each {key} the rule set's term of that name (`terms`: RuleSet.terms), {the_panel} the Panel by its
+    short name with its article ("the National Panel", "the Panel"), and each of `more` as given."""
+    panel = terms.get("panel_short", "Panel")
+    return text.format_map({**terms, "the_panel": panel if panel.startswith("the ") else f"the {panel}", **more})
 
 
 def retired_word_in(text: str, words: list[str]) -> str | None:

@@ -20,7 +20,8 @@ class ActionForm(Form):
     plan: Plan = Field(description="The multi-agency plan (the training officer's) or the agency's own single-agency plan")
     finding: Text = Field(description="The finding or recommendation the action answers")
     action: Text = Field(description="The learning and improvement action")
-    agency: AgencyCode = Field(description="The agency responsible (its CIG member is accountable for it)")
+    agency: AgencyCode = Field(
+        description="The agency responsible (its member of the partnership's case review group is accountable for it)")
     lead_name: Name = Field(title="Lead's name", description="The named lead with responsibility for the action")
     lead_email: Email = Field(title="Lead's email", description="The named lead's email address (reminders go there)")
     target_on: date = Field(title="Target date", description="The target date (timescale)")

@@ -28,7 +28,7 @@ from casework.model import MAIN_PATH, Stage, describe_stage, review_labels
 from casework.store.tables import AuditEvent, Case, OutboxMessage
 from casework.oversight.tracker import day_words, time_words
 from config.partnership import Partnership
-from config.rulesets import RuleSet, load_ruleset
+from config.rulesets import RuleSet, in_terms as worded, load_ruleset
 
 ACCESS_ACTIONS = ("case viewed",)  # in `cig audit`, not in the story of the case
 
@@ -218,11 +218,8 @@ def _when(moment: datetime, calendar: WorkingCalendar) -> str:
 
 
 def in_terms(text: str, terms: Mapping[str, str] | None = None) -> str:
-    """`text` with each {key} the rule set's term (`terms`: the case's rule set's; else the default rule set's), and
-    {the_panel} the Panel by its short name with its article ("the National Panel", "the Panel")."""
-    words = dict(_default_terms()) | dict(terms or {})
-    panel = words["panel_short"]
-    return text.format_map(words | {"the_panel": panel if panel.startswith("the ") else f"the {panel}"})
+    """`text` with each {key} the rule set's term (`terms`: the case's rule set's; else the default rule set's)."""
+    return worded(text, dict(_default_terms()) | dict(terms or {}))
 
 
 @lru_cache(maxsize=1)

@@ -7,17 +7,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from casework.model import REVIEW_LABELS
+from casework.model import review_labels
 from casework.review.rules import (
     RATIFIER_WORDS, MilestoneState, ReviewStage, days_overdue, next_milestone, next_ratifier, Ratification,
     RatificationResult, Ratifier,
 )
 from casework.review.store import signing_bodies
 from casework.store.tables import Case, Review
+from config.rulesets import in_terms, load_ruleset
 
 STEP_WORDS = {
-    "appointment": "Appoint the lead reviewer. For a Serious Case Review the reviewer must be independent of all the "
-                   "partnership's agencies; the National Panel is told of the appointment.",
+    "appointment": "Appoint the lead reviewer. For a {scr} the reviewer must be independent of all the "
+                   "partnership's agencies; {the_panel} is told of the appointment.",
     "ratification": "Record the outcome when the drafts go before {next}.",
     "publication": "Record the publication of the final report, with the partnership's response alongside.",
 }
@@ -59,9 +60,15 @@ class ReviewView:
     milestones: list[MilestoneView] = field(default_factory=list)
     availability: str | None = None  # after publication: stays_published or on_request; or not_published
     non_publication_reason: str | None = None  # why the partnership decided not to publish the final report
+    terms: dict[str, str] = field(default_factory=dict)  # the case's rule set's words (an LCSPR under wt2023)
+
+    @property
+    def review_words(self) -> str:
+        """The review's type in the case's rule set's words ("Serious Case Review", "... (LCSPR)")."""
+        return review_labels(self.terms).get(self.review_type, self.review_type)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {key: value for key, value in asdict(self).items() if key != "terms"}
 
 
 def review_view(case: Case, review: Review, today: date) -> ReviewView:
@@ -86,6 +93,7 @@ def review_view(case: Case, review: Review, today: date) -> ReviewView:
                     for m in review.milestones],
         availability=review.availability,
         non_publication_reason=review.non_publication_reason,
+        terms=dict(load_ruleset(case.regime).terms),
     )
 
 
@@ -100,8 +108,7 @@ def plan_title(name: str) -> str:
 def review_markdown(view: ReviewView, step: str, problem: str | None = None) -> tuple[str, str]:
     """The form's context (description) and the summary that heads its first field, as markdown."""
     nxt = RATIFIER_WORDS[Ratifier(view.next_ratifier)] if view.next_ratifier else "the board"
-    summary = f"**{view.reference}: {REVIEW_LABELS.get(view.review_type, view.review_type)}.** " \
-              + STEP_WORDS[step].format(next=nxt)
+    summary = f"**{view.reference}: {view.review_words}.** " + in_terms(STEP_WORDS[step], view.terms, next=nxt)
     if problem:
         summary += f"\n\n**The last input was refused:** {problem}"
     rows = "\n".join(
@@ -119,7 +126,7 @@ def review_markdown(view: ReviewView, step: str, problem: str | None = None) -> 
 def review_text(view: ReviewView) -> str:
     """`cig review show` as text."""
     lines = [
-        f"{view.reference}: {REVIEW_LABELS.get(view.review_type, view.review_type)} ({view.plan}), "
+        f"{view.reference}: {view.review_words} ({view.plan}), "
         f"{view.stage.replace('_', ' ')}; case {view.case_status}",
         f"  commissioned {view.commissioned_on.isoformat()}; lead reviewer(s): {', '.join(view.lead_reviewers) or 'none yet'}",
         f"  review group {view.review_group}, case group {view.case_group}; "

@@ -136,8 +136,9 @@ def final_report() -> bytes:
     return out.getvalue()
 
 
-def wt2023_case(office: Office) -> str:
-    """A case of the wt2023 example partnership through the steps a person takes under wt2023, to publication."""
+def wt2023_case(office: Office, shown: list[tuple[str, str]]) -> str:
+    """A case of the wt2023 example partnership through the steps a person takes under wt2023, to publication;
+    `shown` gets what each step's form shows with it (the case's context and summary, the review's plan)."""
     from casework.forms import AgencyReturnForm, PanelNotificationForm, PartnerDecisionForm, ReferralForm, ScreeningForm
     from casework.learning import actions as learning
     from casework.learning.forms import ActionForm
@@ -148,12 +149,29 @@ def wt2023_case(office: Office) -> str:
         AppointmentForm, FamilyInvolvementForm, FullReportForm, RatificationForm, ReviewDocumentForm,
         ReviewPublicationForm,
     )
+    from casework.referral.views import case_context_markdown, case_summary_markdown
+    from casework.review import store as review_store
+    from casework.review.views import review_markdown, review_view
     from casework.store import cases as store
     from casework.sweep import queue_reminders
+
+    def form_context(step: str, now: datetime) -> None:
+        with office.sessions() as session:
+            case = store.get_case(session, reference=reference)
+            summary = case_summary_markdown(case, WT2023, office.calendar, now, step=step)
+            shown.append((f"{step} form (summary)", summary))
+            shown.append((f"{step} form (context)", case_context_markdown(case, WT2023, office.calendar, now, summary)))
+
+    def review_context(step: str, today: date) -> None:
+        with office.sessions() as session:
+            case = store.get_case(session, reference=reference)
+            view = review_view(case, review_store.get_review(session, case=case), today)
+        shown.extend((f"review {step} form", text) for text in review_markdown(view, step))
 
     data = yaml.safe_load(EXAMPLE_REFERRAL.read_text(encoding="utf-8"))
     referral = ReferralForm.model_validate(data, context={"today": date(2026, 11, 20)})
     reference = actions.submit_referral(office, referral, now=at(11, 18), actor="referrer").reference
+    form_context("screening", at(11, 18))
     actions.record_panel_notification(office, reference, PanelNotificationForm(
         notified_on=date(2026, 11, 19), notified_by="Del Director", panel_reference="SIN-0001"),
         now=at(11, 19), actor="administrator")
@@ -161,6 +179,7 @@ def wt2023_case(office: Office) -> str:
                                                               independent_chair_consulted=True),
                              now=at(11, 19, 11), actor="screening form")
     actions.list_and_request_information(office, reference, now=at(11, 19, 12))
+    form_context("return", at(11, 20))
     for day in (20, 23, 24, 25, 26, 27, 30):  # the sweep's reminders and warnings while the returns are awaited
         queue_reminders(office, now=at(11, day, 9))
     for code in [agency.code for agency in office.partnership.agencies]:
@@ -173,12 +192,15 @@ def wt2023_case(office: Office) -> str:
     assert meeting_at is not None
     from flows.forms import recommendation_input
 
+    form_context("recommendation", meeting_at + timedelta(minutes=30))
+
     recommendation = recommendation_input(WT2023).model_validate({
         "outcome": "scr", "rationale": "Agencies did not share what they knew.",
         "facts_established": "A seven-year-old was seriously injured at home.",
         "immediate_action": "A strategy meeting the next day.", "learning_so_far": "Information sharing."})
     actions.record_recommendation(office, reference, recommendation, now=meeting_at + timedelta(hours=1),
                                   actor="administrator")
+    form_context("decision", meeting_at + timedelta(hours=2))
     decided_at = meeting_at + timedelta(hours=3)
     for partner in office.partnership.safeguarding_partners:
         actions.record_partner_decision(office, reference, partner, PartnerDecisionForm(
@@ -187,6 +209,7 @@ def wt2023_case(office: Office) -> str:
     actions.finish_case(office, reference, now=decided_at + timedelta(hours=1))
 
     review.commission_review(office, reference, now=at(12, 11))
+    review_context("appointment", date(2026, 12, 11))
     review.appoint_reviewer(office, reference, AppointmentForm.model_validate(
         {"reviewer": "Rowan Reviewer", "kind": "independent", "independent_of_agencies": True,
          "appointed_on": date(2026, 12, 14), "appointed_by": "the safeguarding partners",
@@ -195,6 +218,7 @@ def wt2023_case(office: Office) -> str:
         queue_reminders(office, now=datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9))
     review.upload_review_document(office, reference, ReviewDocumentForm(kind="final_report"), filename="final.docx",
                                   data=final_report(), now=at(4, 1, year=2027), actor="t")
+    review_context("ratification", date(2027, 4, 1))
     signed_off = RatificationForm.model_validate({"by": "safeguarding_partners", "result": "ratified",
                                                   "on": date(2027, 4, 20)}, context={"today": date(2027, 4, 20)})
     for partner in office.partnership.safeguarding_partners:  # each from their own link
@@ -204,6 +228,7 @@ def wt2023_case(office: Office) -> str:
         {"involvement": "complete", "on": date(2027, 4, 1)}, context={"today": date(2027, 4, 1)}),
         now=at(4, 21, year=2027), actor="t")
     queue_reminders(office, now=at(5, 28, 9, year=2027))
+    review_context("publication", date(2027, 5, 28))
     review.send_full_report(office, reference, FullReportForm(publication_on=date(2027, 6, 9)),
                             now=at(5, 28, 12, year=2027), actor="t")
     review.publish_review(office, reference, ReviewPublicationForm.model_validate(
@@ -264,14 +289,21 @@ async def test_a_wt2023_case_reads_in_its_terms_everywhere(office: Office) -> No
     """Every email of a wt2023 case as queued, every page its emails link to, and its documents."""
     from website.app import create_app
 
-    reference = wt2023_case(office)
+    shown: list[tuple[str, str]] = []
+    reference = wt2023_case(office, shown)
     found: list[str] = []
+    for what, text in shown:
+        found += retired(what, text)
     messages = outbox(office)
     for m in messages:
         for part, text in (("subject", m.subject), ("text", m.body["text"]), ("html", m.body["html"])):
             found += retired(f"email {m.kind} to {m.recipient} ({part})", text)
-    for what, text in documents(office, reference):
+    read = list(documents(office, reference))
+    for what, text in read:
         found += retired(what, text)
+    assert {"case timeline", "tracker columns", "monthly report", "learning index"} <= {what for what, _ in read}
+    assert any(what.startswith("rapid-review") for what, _ in read), [what for what, _ in read]  # sent to the Panel
+    assert any(what.startswith("papers") and what.endswith(".docx") for what, _ in read)  # the papers, in Word
     links = {(m.kind, link) for m in messages for link in LINK_IN_TEXT.findall(m.body["text"])}
     transport = httpx.ASGITransport(app=create_app(office))
     async with httpx.AsyncClient(transport=transport, base_url=office.settings.website_url) as http:
@@ -280,3 +312,80 @@ async def test_a_wt2023_case_reads_in_its_terms_everywhere(office: Office) -> No
             found += retired(f"page from the {kind} email ({page.status_code})", page.text)
     assert {"rapid_review_meeting", "recommendation", "review_commissioned"} & {m.kind for m in messages}
     assert found == [], "\n".join(found)
+
+
+# --- the Prefect forms: what a person fills in under wt2023 ---------------------------------------------
+
+# (form, word) found by the test below and left, each to the engineer whose unfinished item of issue 19 owns the
+# form (the forms are classes shared by both rule sets; each needs its wt2023 version in the rule set's terms, as
+# casework.forms.screening_form gives the screening step's). The test fails when one is fixed (take it off the list).
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    ("resume decision", "CIG"): "item 4: the decision form after the partners disagree is still the independent "
+                                "chair's DecisionForm",
+    ("resume decision", "SCR"): "item 4, as above",
+    ("resume decision", "Serious Case Review"): "item 4, as above (its choices)",
+    ("resume decision", "independent chair"): "item 4, as above ('The independent chair's name')",
+    ("resume decision", "National Panel"): "item 4, as above (the anonymised details for the Panel)",
+    ("resume recommendation", "CIG"): "item 5: flows.forms.recommendation_input(wt2023) keeps RecommendationForm's "
+                                      "'The CIG recommendation'",
+    ("resume recommendation", "Serious Case Review"): "item 5, as above: its outcome choices need the rule set's "
+                                                      "review labels as the form's choice_labels",
+    ("resume appointment", "SCR"): "item 6: AppointmentForm ('for an SCR: of every agency')",
+    ("resume appointment", "Serious Case Review"): "item 6: AppointmentForm's independence confirmation",
+    ("resume ratification", "CIG"): "item 6: RatificationForm's bodies (the partners now sign off by their links)",
+    ("deployment submit-referral (form)", "CIG"): "item 2: ReferralForm (CIGSCR1, 'Request for CIG consideration')",
+    ("deployment submit-referral (form)", "regulation 5(2)"): "item 2: CaseFacts' description of the criteria advice",
+    ("deployment submit-referral (description)", "CIG"): "item 2: prefect.yaml's submit-referral heading, with "
+                                                         "ReferralForm's",
+    ("deployment record-sin (form)", "CIG"): "item 2: wt2015's Serious Incident Notification form (wt2023 records "
+                                             "the notification with record-panel-notification)",
+    ("deployment record-sin (description)", "CIG"): "item 2, as above",
+    ("deployment meeting-outcomes (form)", "CIG"): "item 3: MeetingOutcomesForm (the recommendation of each case)",
+    ("deployment meeting-outcomes (form)", "Serious Case Review"): "item 3, as above (its outcome choices)",
+}
+
+
+def strings_in(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+
+
+def test_every_form_a_person_fills_in_under_wt2023_reads_in_its_terms() -> None:
+    """The Resume forms as a wt2023 case's run shows them (flows.forms.form_for, each step's form under the rule
+    set), and every deployment's Run form and description in prefect.yaml (one file for both rule sets)."""
+    import importlib
+
+    from prefect.utilities.callables import parameter_schema
+
+    from config.partnership import load_partnership
+    from flows import forms
+
+    partnership = load_partnership(PARTNERSHIP_FILE)
+    resume = {"screening": forms.screening_input(WT2023), "return": forms.AgencyReturnInput,
+              "recommendation": forms.recommendation_input(WT2023), "decision": forms.DecisionInput,
+              "appointment": forms.AppointmentInput, "ratification": forms.RatificationInput,
+              "publication": forms.ReviewPublicationInput}
+    found: dict[tuple[str, str], list[str]] = {}
+    for step, form in resume.items():
+        schema = forms.form_for(form, partnership, f"The {step} form").model_json_schema()
+        for text in strings_in(schema):
+            for hit in retired(f"resume {step}", text):
+                found.setdefault((f"resume {step}", hit.split("'")[1]), []).append(hit)
+    for deployment in yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]:
+        where = f"deployment {deployment['name']}"
+        texts = [(f"{where} (description)", deployment["description"])]
+        path, _, name = deployment["entrypoint"].partition(":")
+        flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+        texts += [(f"{where} (form)", text) for text in strings_in(parameter_schema(flow.fn).model_dump_for_openapi())]
+        for place, text in texts:
+            for hit in retired(place, text):
+                found.setdefault((place, hit.split("'")[1]), []).append(hit)
+    unexpected = [hit for key, hits in sorted(found.items()) if key not in KNOWN_GAPS for hit in hits]
+    assert unexpected == [], "\n".join(unexpected)
+    assert set(KNOWN_GAPS) - set(found) == set(), "fixed: take it off KNOWN_GAPS"

@@ -233,7 +233,8 @@ def learning_write_up(session: Session, office: Office, case: Case, review: Revi
     page: the summary's form, dissemination and audits, the summary and the index to download."""
     labels = review_labels(office.rules(case.regime).terms)  # the regime's word: an LCSPR under wt2023
     messages = learning_write_up_notice(case.reference, review_type=labels.get(review.review_type, review.review_type),
-                                        ratified_on=ratified_on, partnership=office.partnership)
+                                        ratified_on=ratified_on, partnership=office.partnership,
+                                        terms=office.rules(case.regime).terms)
     queued = set(session.scalars(select(store.OutboxMessage.key).where(
         store.OutboxMessage.key.in_([m.key for m in messages]))))
     linked = []

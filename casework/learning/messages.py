@@ -6,6 +6,7 @@ Stable keys (reference or "-", step with the meeting's time, recipient), so a se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -89,15 +90,16 @@ def target_date_message(reference: str, *, purpose: str, number: int, action: st
     return Message(reference, step, "action_target", to, revision, context)
 
 
-def learning_write_up_notice(reference: str, *, review_type: str, ratified_on: date,
-                             partnership: Partnership) -> list[Message]:
+def learning_write_up_notice(reference: str, *, review_type: str, ratified_on: date, partnership: Partnership,
+                             terms: Mapping[str, str] | None = None) -> list[Message]:
     """The training officer is told the review's learning is theirs to write up (the learning summary, its
     dissemination and the audits that test it), once the board has ratified the final report; nobody when the
     partnership file names no training officer. The link to the learning page is set when queued
-    (casework.learning.actions.learning_write_up)."""
+    (casework.learning.actions.learning_write_up). `terms`: the case's rule set's (who signed the report off);
+    else the partnership's."""
     officer = partnership.contacts.training_officer
     if officer is None:
         return []
     context = {"partnership": partnership.name, "reference": reference, "review_type": review_type,
-               "ratified_on": ratified_on, "link": None}
+               "ratified_on": ratified_on, "terms": terms or partnership.rules().terms, "link": None}
     return [Message(reference, "learning-write-up", "learning_write_up", officer, 0, context)]

@@ -311,6 +311,43 @@ async def test_a_wt2023_case_reads_in_its_terms_everywhere(office: Office) -> No
             page = await http.get(link)
             found += retired(f"page from the {kind} email ({page.status_code})", page.text)
     assert {"rapid_review_meeting", "recommendation", "review_commissioned"} & {m.kind for m in messages}
+    [write_up] = [m.body["text"] for m in messages if m.kind == "learning_write_up"]
+    assert "The safeguarding partners signed off the final report of the local child safeguarding" in write_up
+    assert found == [], "\n".join(found)
+
+
+def test_the_emails_of_the_steps_the_case_does_not_take_read_in_its_terms() -> None:
+    """A referral closed at screening, a partner's disagreement, a publication delayed, a report not published:
+    each message as the process builds it under wt2023, rendered."""
+    import dataclasses
+
+    from casework.referral.messages import CaseFile, decline_notice, partners_disagree
+    from casework.review.messages import non_publication_notices, publication_delay_notices
+    from config.partnership import load_partnership
+    from notifications.render import render
+
+    p = load_partnership(PARTNERSHIP_FILE)
+    referred = CaseFile(
+        reference="SSCP-2026-0007", regime="wt2023", referring_agency="HEALTH", notified_on=date(2026, 11, 16),
+        referred_at=at(11, 18), facts={"abuse_or_neglect_suspected": True, "child_died": False, "seriously_harmed": True,
+                                       "concern_about_joint_working": True},
+        child_name="Zephyrine Quillfeather-Testcase", child_date_of_birth=date(2019, 2, 17), child_date_of_death=None,
+        significant_people=[], referrer_email="named-nurse@example.org",
+        screening_reason="Not a serious child safeguarding incident.", sin=None, sin_completed_on=None,
+        deadlines={"decision": at(12, 7, 23)})
+    decided = dataclasses.replace(
+        referred, round=1, meeting_at=at(12, 1), recommendation="scr", recommendation_rationale="Agencies did not share.",
+        decision="scr", decision_rationale="The criteria are met.", decided_at=at(12, 2), decided_by="the partners")
+    messages = decline_notice(referred, p, WT2023) + partners_disagree(
+        decided, p, WT2023, partner="police", rationale="Invented rationale.", answers=[("Southshire Police", "disagrees")])
+    messages += publication_delay_notices(decided, p, WT2023, reasons="A parallel trial.", expected_on=date(2027, 7, 15),
+                                          number=1)
+    messages += non_publication_notices(decided, p, WT2023, decided_on=date(2027, 6, 1), decided_by="The partners",
+                                        reason="To protect a surviving sibling.",
+                                        improvements_link="https://example.org/improvements")
+    assert len({m.template for m in messages}) >= 4
+    found = [hit for m in messages for part in ("subject", "text", "html")
+             for hit in retired(f"email {m.template} to {m.to.email} ({part})", getattr(render(m), part))]
     assert found == [], "\n".join(found)
 
 

@@ -251,7 +251,8 @@ def documents(office: Office, reference: str) -> Iterator[tuple[str, str]]:
     from casework.learning.actions import learning_index
     from casework.learning.documents import index_markdown
     from casework.oversight.exports import current_tracker
-    from casework.oversight.publication import publish_monthly_report
+    from casework.oversight.publication import build_monthly_report
+    from casework.oversight.report import report_markdown
     from casework.oversight.timeline import case_timeline_markdown, people_of
     from casework.oversight.tracker import tracker_table
     from casework.store import cases as store
@@ -277,7 +278,7 @@ def documents(office: Office, reference: str) -> Iterator[tuple[str, str]]:
     yield "tracker columns", " | ".join(rows[0].keys()) if rows else ""
     for row in rows:
         yield "tracker row", " | ".join(str(value) for value in dict(row).values())
-    yield "monthly report", publish_monthly_report(office, date(2026, 11, 1), now=at(12, 1, 8)).markdown
+    yield "monthly report", report_markdown(build_monthly_report(office, date(2026, 11, 1), now=at(12, 1, 8)))
     yield "learning index", index_markdown(learning_index(office, today=now.date()),
                                            title="Learning and improvement index")
 

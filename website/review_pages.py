@@ -667,8 +667,10 @@ class ReviewPages:
             field, why = refusal_problem(refused)
             why = why.split(": ", 1)[1] if why.startswith(f"{opened.reference}: ") else why
             if field == "family_involvement":  # what to do is a task of this very list
-                why = "for a Serious Case Review, record the family's and child's involvement first (its task on " \
-                      "the review's task list), or why it was not possible"
+                with self.office.sessions() as session:
+                    regime = store.get_case(session, reference=opened.reference or "").regime
+                why = f"for a {self.office.rules(regime).term('scr')}, record the family's and child's involvement " \
+                      "first (its task on the review's task list), or why it was not possible"
             errors = field_errors(fields, [(field, why)])
             if field == DOCUMENT_FIELD.name:  # a file's name keeps its case
                 errors[field] = f"{DOCUMENT_FIELD.label}: {why}"

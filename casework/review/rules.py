@@ -230,15 +230,16 @@ class FamilyInvolvement(StrEnum):
 
 
 def check_publication(review_type: str, family: FamilyInvolvement | None, board_ratified: bool,
-                      last_body: Ratifier = Ratifier.board) -> None:
+                      last_body: Ratifier = Ratifier.board, scr_short: str = "SCR") -> None:
     """Publication needs the last body's sign-off (wt2015: the board's ratification), and for an SCR the family's
-    involvement complete or recorded as not possible (seed 001 footnote 9). ValueError naming what is missing."""
+    involvement complete or recorded as not possible (seed 001 footnote 9); `scr_short`: the review's short name in
+    the case's rule set's terms (an LCSPR under wt2023). ValueError naming what is missing."""
     if not board_ratified:
         raise ValueError(f"published_on: {NOT_SIGNED_OFF[last_body]}")
     if review_type == "scr" and family is None:
-        raise ValueError("family_involvement: for an SCR the family's involvement must be complete before the final "
-                         "report is published: ask the partnership administrator to record it, or why it was not "
-                         "possible")
+        raise ValueError(f"family_involvement: for an {scr_short} the family's involvement must be complete before the "
+                         "final report is published: ask the partnership administrator to record it, or why it was "
+                         "not possible")
 
 
 def check_non_publication(stage: ReviewStage, board_ratified: bool, last_body: Ratifier = Ratifier.board) -> None:

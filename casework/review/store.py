@@ -270,9 +270,11 @@ def record_review_publication(session: Session, *, case: Case, review: Review, f
     """Publication, refused without the board's ratification and, for an SCR, the family's involvement;
     starts the 12 months on the website. Returns the last day it must stay there."""
     from casework.store.cases import record_publication
+    from config.rulesets import load_ruleset
 
     family = FamilyInvolvement(review.family["involvement"]) if review.family else None
-    check_publication(review.review_type, family, signed_off(case, review), signing_bodies(case)[-1])
+    check_publication(review.review_type, family, signed_off(case, review), signing_bodies(case)[-1],
+                      load_ruleset(case.regime).term("scr_short"))
     check_full_report_sent(case, form.published_on, calendar=calendar, now=now)
     if ReviewStage(review.stage) is not ReviewStage.awaiting_publication and case.published_on is None:
         raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}, not awaiting publication")

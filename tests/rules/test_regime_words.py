@@ -352,6 +352,15 @@ def test_the_emails_of_the_steps_the_case_does_not_take_read_in_its_terms() -> N
     assert found == [], "\n".join(found)
 
 
+def test_the_refusal_of_a_publication_before_the_familys_involvement_reads_in_its_terms() -> None:
+    from casework.review.rules import Ratifier, check_publication
+
+    with pytest.raises(ValueError) as refused:
+        check_publication("scr", None, True, Ratifier.safeguarding_partners, WT2023.term("scr_short"))
+    assert str(refused.value).startswith("family_involvement: for an LCSPR the family's involvement must be complete")
+    assert retired("refusal", str(refused.value)) == []
+
+
 # --- the Prefect forms: what a person fills in under wt2023 ---------------------------------------------
 
 # (form, word) found by the test below and left, each to the engineer whose unfinished item of issue 19 owns the

@@ -9,6 +9,7 @@ The flow's RunInput forms (`flows/forms.py`) subclass these, so there is one def
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,7 +36,8 @@ from pydantic import (
 if TYPE_CHECKING:
     from config.rulesets import RuleSet
 from casework.model import (
-    CHOICE_LABELS, ChairResponse, PartnerResponse, Recommendation, ReturnStatus, ReviewType, ScreeningOutcome,
+    CHOICE_LABELS, REVIEW_LABELS, ChairResponse, PartnerResponse, Recommendation, ReturnStatus, ReviewType,
+    ScreeningOutcome, review_labels,
 )
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -439,22 +441,48 @@ class RecommendationForm(Form):
         return self
 
 
-def recommendation_form(record_fields: Mapping[str, str] | None) -> type[RecommendationForm]:
+def recommendation_form(record_fields: Mapping[str, str] | None,
+                        terms: Mapping[str, str] | None = None) -> type[RecommendationForm]:
     """The recommendation step's form: as it is when `record_fields` is None (wt2015); otherwise with what the
     rapid review meeting records for the Panel's rapid review (wt2023: the rule set's
-    `rapid_review_document.fields`, each field's name and its words), every one optional."""
+    `rapid_review_document.fields`, each field's name and its words), every one optional; given the rule set's
+    `terms`, its outcomes are the rule set's review labels and it names the group and the deciders in them."""
     if not record_fields:
         return RecommendationForm
-    return _with_record(tuple(record_fields.items()))
+    return _with_record(tuple(record_fields.items()), tuple((terms or {}).items()))
 
 
 @lru_cache(maxsize=8)
-def _with_record(record_fields: tuple[tuple[str, str], ...]) -> type[RecommendationForm]:
+def _with_record(record_fields: tuple[tuple[str, str], ...],
+                 terms: tuple[tuple[str, str], ...] = ()) -> type[RecommendationForm]:
     extra: dict[str, Any] = {name: (Text | None, Field(None, description=f"{words} (optional; never a name: "
                                                        "describe people by age and relationship)"))
                              for name, words in record_fields}
-    return create_model("RecommendationForm", __base__=RecommendationForm, __module__=__name__,
-                        __doc__=RecommendationForm.__doc__, **extra)
+    doc = RecommendationForm.__doc__
+    if terms:
+        words = dict(terms)
+        doc = f"The {words['group_short']} recommendation and rationale, sent to {words['deciders']}."
+        extra |= _described(RecommendationForm, outcome=f"The {words['group_short']} recommendation")
+    form = create_model("RecommendationForm", __base__=RecommendationForm, __module__=__name__, __doc__=doc, **extra)
+    form.choice_labels = review_choices(dict(terms))
+    return form
+
+
+def review_choices(terms: Mapping[str, str]) -> dict[str, str]:
+    """The review outcomes' labels on a form where a rule set's `terms` name them otherwise than wt2015's
+    (casework.model.review_labels: wt2023's LCSPR), for a form's `choice_labels`; none under wt2015."""
+    return {code: label[0].upper() + label[1:] for code, label in review_labels(terms).items()
+            if label != REVIEW_LABELS[code]}
+
+
+def _described(form: type[BaseModel], **descriptions: str) -> dict[str, Any]:
+    """`form`'s fields named, each as it is but described in the given words: fields for create_model."""
+    fields: dict[str, Any] = {}
+    for name, words in descriptions.items():
+        field = copy.copy(form.model_fields[name])
+        field.description = words
+        fields[name] = (field.annotation, field)
+    return fields
 
 
 def rapid_review_record_of(form: RecommendationForm) -> dict[str, str]:
@@ -510,6 +538,45 @@ class PartnerDecisionForm(Form):
     rationale: Text = Field(description="Your rationale (the criteria you considered and why)")
     national_importance: bool = Field(
         description="May the case raise issues of national importance, so that the Panel may consider a national review?")
+
+
+def decision_form(rules: RuleSet) -> type[DecisionForm]:
+    """The decision's Resume form under `rules`: wt2015's, the independent chair's, as it is; a rule set whose
+    partners decide by their own links (term `resolved_decision_by`, wt2023) records on it the decision made on
+    their behalf once their disagreement is resolved, in its words: who decided (the lead safeguarding partners),
+    its review labels, and no anonymised details when the Panel was notified of the incident already."""
+    if "resolved_decision_by" not in rules.terms:
+        return DecisionForm
+    return _decision_in_terms(tuple(rules.terms.items()), rules.notifies_panel_at_referral)
+
+
+@lru_cache(maxsize=4)
+def _decision_in_terms(terms: tuple[tuple[str, str], ...], panel_notified: bool) -> type[DecisionForm]:
+    words = dict(terms)
+    review, criteria = words.get("scr_short", "review"), words.get("criteria", "the criteria")
+    panel = words.get("panel_short", "Panel")
+    fields = _described(
+        DecisionForm,
+        response=f"Affirm or challenge the {words.get('group_short', 'group')} recommendation",
+        decision=f"The decision: initiate an {review}, another review, or no review",
+        decided_by=f"Who decided ({words['resolved_decision_by']})",
+        lead_reviewers=f"Optional: lead reviewer name(s) already chosen. Usually left empty: for an {review} the "
+        f"lead reviewer is appointed later on the review's run (its appointment form), and "
+        f"{panel if panel.startswith('the ') else f'the {panel}'} is told then",
+        criteria_explanation=f"When no {review} is initiated: why the case does not meet {criteria}")
+    if panel_notified:
+        fields["anonymised_details"] = (SkipJsonSchema[AnonymisedDetails | None], Field(None))
+
+    def explained(self: DecisionForm) -> DecisionForm:
+        if self.decision is not ReviewType.scr and not self.criteria_explanation:
+            raise ValueError(f"criteria_explanation: explain why the case does not meet {criteria}")
+        return self
+
+    form = create_model("DecisionForm", __base__=DecisionForm, __module__=__name__, __validators__={
+        "_what_the_panel_needs": model_validator(mode="after")(explained)}, __doc__=(
+        f"{words['resolved_decision'][0].upper()}{words['resolved_decision'][1:]}, with its rationale."), **fields)
+    form.choice_labels = review_choices(words)
+    return form
 
 
 def check_decision_against_recommendation(form: DecisionForm, recommendation: Recommendation | None) -> None:

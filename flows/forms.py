@@ -19,6 +19,7 @@ from casework.forms import (
     DecisionForm,
     RecommendationForm,
     ScreeningForm,
+    decision_form,
     recommendation_form,
     screening_form,
     list_agencies,
@@ -63,17 +64,29 @@ def recommendation_input(rules: RuleSet) -> type[RunInput]:
     words = rules.rapid_review_document
     if words is None:
         return RecommendationInput
-    return _recommendation_input(tuple(words.fields.items()))
+    return _recommendation_input(tuple(words.fields.items()), tuple(rules.terms.items()))
 
 
 @lru_cache(maxsize=8)
-def _recommendation_input(fields: tuple[tuple[str, str], ...]) -> type[RunInput]:
-    form = recommendation_form(dict(fields))
-    return type("RecommendationInput", (RunInput, form), {"__module__": __name__, "__doc__": RecommendationInput.__doc__})
+def _recommendation_input(fields: tuple[tuple[str, str], ...], terms: tuple[tuple[str, str], ...]) -> type[RunInput]:
+    form = recommendation_form(dict(fields), dict(terms))
+    return type("RecommendationInput", (RunInput, form), {"__module__": __name__, "__doc__": form.__doc__})
 
 
 class DecisionInput(RunInput, DecisionForm):
     """The independent chair's decision and rationale (CIGSUM1)."""
+
+
+def decision_input(rules: RuleSet) -> type[RunInput]:
+    """The decision step's form under `rules` (casework.forms.decision_form): wt2015's, the independent chair's, as
+    it was; wt2023's records the decision made on the safeguarding partners' behalf after their disagreement."""
+    form = decision_form(rules)
+    return DecisionInput if form is DecisionForm else _decision_input(form)
+
+
+@lru_cache(maxsize=4)
+def _decision_input(form: type[DecisionForm]) -> type[RunInput]:
+    return type("DecisionInput", (RunInput, form), {"__module__": __name__, "__doc__": form.__doc__})
 
 
 class AppointmentInput(RunInput, AppointmentForm):

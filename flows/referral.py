@@ -22,7 +22,7 @@ from casework.office import open_office
 from casework.review.rules import starts_review
 from casework.referral.views import case_context_markdown, case_summary_markdown
 from flows import waiting
-from flows.forms import AgencyReturnInput, DecisionInput, recommendation_input, screening_input
+from flows.forms import AgencyReturnInput, decision_input, recommendation_input, screening_input
 from tasks.cases import (
     close_case,
     read_case,
@@ -107,7 +107,8 @@ async def wait_for_decision(reference: str) -> None:
     recorded when the quorum agrees (casework.referral.actions.record_partner_decision), which wakes this run; after
     a disagreement the partners' resolved decision is recorded here (the Resume form) or by the administrator."""
     while Stage(read_case(reference).stage) is Stage.awaiting_decision:
-        await wait_for_person(reference, "decision", DecisionInput, record_chair_decision)
+        form = decision_input(open_office().rules(read_case(reference).regime))  # wt2023: the partners' words
+        await wait_for_person(reference, "decision", form, record_chair_decision)
 
 
 async def finish(reference: str) -> str:

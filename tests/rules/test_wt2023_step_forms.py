@@ -1,0 +1,46 @@
+"""The Resume forms of a case's steps in the rule set's words: under wt2023 the recommendation's outcomes are the rule
+set's review labels, and the decision recorded after the partners' disagreement is theirs (the lead safeguarding
+partners), not the independent chair's; under wt2015 each step's form is the one it always was."""
+
+from __future__ import annotations
+
+from config.rulesets import load_ruleset
+from flows.forms import DecisionInput, RecommendationInput, decision_input, recommendation_input
+
+WT2015, WT2023 = load_ruleset("wt2015"), load_ruleset("wt2023")
+LCSPR = "Local child safeguarding practice review (LCSPR)"
+
+
+def test_under_wt2015_the_recommendation_and_decision_forms_are_as_they_were() -> None:
+    assert recommendation_input(WT2015) is RecommendationInput
+    assert decision_input(WT2015) is DecisionInput
+    assert DecisionInput.model_json_schema()["properties"]["decided_by"]["description"] == "The independent chair's name"
+
+
+def test_under_wt2023_the_recommendation_offers_the_rule_sets_review_labels() -> None:
+    form = recommendation_input(WT2023)
+    outcome = form.model_json_schema()["properties"]["outcome"]
+    assert outcome["description"] == "The rapid review recommendation"
+    assert outcome["enum"][0] == LCSPR and "Serious Case Review" not in outcome["enum"]
+    assert form.model_validate({"outcome": LCSPR, "rationale": "Invented."}).outcome.value == "scr"
+    assert form.model_validate({"outcome": "scr", "rationale": "Invented."}).outcome.value == "scr"
+
+
+def test_under_wt2023_the_resolved_decision_is_recorded_for_the_partners() -> None:
+    form = decision_input(WT2023)
+    schema = form.model_json_schema()
+    assert schema["description"].startswith("The decision recorded on behalf of the safeguarding partners after their "
+                                            "disagreement is resolved")
+    assert schema["properties"]["decided_by"]["description"] == "Who decided (the lead safeguarding partners)"
+    assert "anonymised_details" not in schema["properties"]  # the Panel had the serious incident notification
+    decided = form.model_validate({"response": "challenge", "decision": LCSPR, "rationale": "Invented rationale.",
+                                   "decided_by": "The lead safeguarding partners"})
+    assert decided.decision.value == "scr" and decided.anonymised_details is None
+    refused = form.model_validate  # no review needs its explanation, in the rule set's criteria
+    try:
+        refused({"response": "affirm", "decision": "No review", "rationale": "Invented.", "decided_by": "Partners"})
+    except ValueError as problem:
+        assert "does not meet the criteria for a local child safeguarding practice review" in str(problem)
+        assert "SCR" not in str(problem)
+    else:
+        raise AssertionError("a decision of no review without its explanation was accepted")

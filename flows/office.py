@@ -20,9 +20,11 @@ Needs the case database (through the office), the mail server and a Prefect API.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
@@ -51,6 +53,9 @@ TRACKER_WORKBOOK_KEY = "case-tracker-workbook"
 # What casework calls a field, where the form calls it something else.
 ADD_FIELDS = {"at": "on", "list": "cases"}
 MOVE_FIELDS = {"to": "to_on"}
+
+FormT = TypeVar("FormT", bound=BaseModel)
+Outcome = TypeVar("Outcome")
 
 
 def refusal_words(model: type[BaseModel], problem: Exception, fields: dict[str, str] | None = None) -> str:
@@ -83,6 +88,27 @@ def _today() -> date:
 
 def _checked(model: type[BaseModel], form: BaseModel | dict[str, Any] | None) -> Any:
     return check_form(model, form, _today())
+
+
+async def record_office_form(model: type[FormT], form: FormT | dict[str, Any] | None,
+                             record: Callable[[FormT], Outcome | str], *, refused: str,
+                             run_name: Callable[[FormT], str],
+                             send: Callable[[], Awaitable[object]] | None = None) -> tuple[FormT, Outcome] | State:
+    """An office form's one way through: `form` checked as `model`, recorded by `record` (a casework function
+    through its task: what it gives, or why not as one line naming the field), what it queued sent by `send`, and
+    the run emptied of the form and renamed `run_name`. The checked form and what `record` gave; or, nothing
+    recorded, the Failed state whose message is `refused` and why."""
+    try:
+        checked = _checked(model, form)
+    except ActionRefused as refusal:
+        return _refused(refused, str(refusal))
+    outcome = record(checked)
+    if isinstance(outcome, str):
+        return _refused(refused, outcome)
+    if send is not None:
+        await send()
+    await empty_form_run(run_name(checked))
+    return checked, outcome
 
 
 @task(name="send_office_messages", cache_policy=NONE, persist_result=False)
@@ -118,18 +144,18 @@ async def record_sin(reference: str, notification: SeriousIncidentNotificationFo
             paste the notification's text
     """
     reference = reference.strip()
-    what = f"Serious Incident Notification not recorded for {reference}"
-    try:
-        checked = _checked(SeriousIncidentNotificationForm, notification)
-    except ActionRefused as refused:
-        return _refused(what, str(refused))
-    if not checked.notification:
-        return _refused(what, "Notification: type or paste the notification's text")
-    refusal = record_serious_incident_notification(reference, checked)
-    if refusal is not None:
-        return _refused(what, refusal)
-    await send_case_messages(reference)
-    await empty_form_run(f"record-sin-{reference}")
+
+    def record(checked: SeriousIncidentNotificationForm) -> str | None:
+        if not checked.notification:
+            return "Notification: type or paste the notification's text"
+        return record_serious_incident_notification(reference, checked)
+
+    done = await record_office_form(SeriousIncidentNotificationForm, notification, record,
+                                    refused=f"Serious Incident Notification not recorded for {reference}",
+                                    run_name=lambda _: f"record-sin-{reference}",
+                                    send=partial(send_case_messages, reference))
+    if isinstance(done, State):
+        return done
     get_run_logger().info("%s: Serious Incident Notification recorded", reference)
     return reference
 
@@ -160,15 +186,12 @@ async def record_panel_notification(reference: str, notification: PanelNotificat
             reference
     """
     reference = reference.strip()
-    what = f"Serious incident notification not recorded for {reference}"
-    try:
-        checked = _checked(PanelNotificationForm, notification)
-    except ActionRefused as refused:
-        return _refused(what, str(refused))
-    refusal = record_panel_notification_task(reference, checked)
-    if refusal is not None:
-        return _refused(what, refusal)
-    await empty_form_run(f"record-panel-notification-{reference}")
+    done = await record_office_form(PanelNotificationForm, notification,
+                                    partial(record_panel_notification_task, reference),
+                                    refused=f"Serious incident notification not recorded for {reference}",
+                                    run_name=lambda _: f"record-panel-notification-{reference}")
+    if isinstance(done, State):
+        return done
     get_run_logger().info("%s: the serious incident notification recorded as made", reference)
     return reference
 
@@ -196,15 +219,11 @@ async def record_panel_reply(reference: str, reply: PanelReplyForm) -> str | Sta
         reply: What the Panel answered, when, what it said, and who records it
     """
     reference = reference.strip()
-    what = f"The Panel's reply not recorded for {reference}"
-    try:
-        checked = _checked(PanelReplyForm, reply)
-    except ActionRefused as refused:
-        return _refused(what, str(refused))
-    refusal = record_panel_reply_task(reference, checked)
-    if refusal is not None:
-        return _refused(what, refusal)
-    await empty_form_run(f"record-panel-reply-{reference}")
+    done = await record_office_form(PanelReplyForm, reply, partial(record_panel_reply_task, reference),
+                                    refused=f"The Panel's reply not recorded for {reference}",
+                                    run_name=lambda _: f"record-panel-reply-{reference}")
+    if isinstance(done, State):
+        return done
     get_run_logger().info("%s: the Panel's reply recorded", reference)
     return reference
 
@@ -272,15 +291,12 @@ async def add_meeting(meeting: MeetingAddForm) -> str | State:
     Args:
         meeting: When the group meets, why, and which cases it considers
     """
-    try:
-        checked = _checked(MeetingAddForm, meeting)
-    except ActionRefused as refused:
-        return _refused("Meeting not added", str(refused))
-    refusal = add_extraordinary_meeting(checked)
-    if refusal is not None:
-        return _refused("Meeting not added", refusal)
-    await send_office_messages()
-    await empty_form_run(f"add-meeting-{checked.on.isoformat()}")
+    done = await record_office_form(MeetingAddForm, meeting, add_extraordinary_meeting, refused="Meeting not added",
+                                    run_name=lambda checked: f"add-meeting-{checked.on.isoformat()}",
+                                    send=send_office_messages)
+    if isinstance(done, State):
+        return done
+    checked, _ = done
     return checked.on.isoformat()
 
 
@@ -291,15 +307,12 @@ async def move_meeting(meeting: MeetingMoveForm) -> str | State:
     Args:
         meeting: Which meeting, where it moves to, and why
     """
-    try:
-        checked = _checked(MeetingMoveForm, meeting)
-    except ActionRefused as refused:
-        return _refused("Meeting not moved", str(refused))
-    refusal = change_meeting(checked)
-    if refusal is not None:
-        return _refused("Meeting not moved", refusal)
-    await send_office_messages()
-    await empty_form_run(f"move-meeting-{checked.on.isoformat()}")
+    done = await record_office_form(MeetingMoveForm, meeting, change_meeting, refused="Meeting not moved",
+                                    run_name=lambda checked: f"move-meeting-{checked.on.isoformat()}",
+                                    send=send_office_messages)
+    if isinstance(done, State):
+        return done
+    checked, _ = done
     return checked.on.isoformat()
 
 
@@ -310,15 +323,12 @@ async def cancel_meeting(meeting: MeetingCancelForm) -> str | State:
     Args:
         meeting: Which meeting, and why
     """
-    try:
-        checked = _checked(MeetingCancelForm, meeting)
-    except ActionRefused as refused:
-        return _refused("Meeting not cancelled", str(refused))
-    refusal = change_meeting(checked)
-    if refusal is not None:
-        return _refused("Meeting not cancelled", refusal)
-    await send_office_messages()
-    await empty_form_run(f"cancel-meeting-{checked.on.isoformat()}")
+    done = await record_office_form(MeetingCancelForm, meeting, change_meeting, refused="Meeting not cancelled",
+                                    run_name=lambda checked: f"cancel-meeting-{checked.on.isoformat()}",
+                                    send=send_office_messages)
+    if isinstance(done, State):
+        return done
+    checked, _ = done
     return checked.on.isoformat()
 
 
@@ -352,15 +362,13 @@ async def resend_link(reference: str, link: LinkResendForm) -> str | State:
         link: The agency that needs a new link
     """
     reference = reference.strip()
-    try:
-        checked = _checked(LinkResendForm, link)
-    except ActionRefused as refused:
-        return _refused(f"No new link sent for {reference}", str(refused))
-    refusal = reissue_return_link(reference, checked)
-    if refusal is not None:
-        return _refused(f"No new link sent for {reference}", refusal)
-    await send_case_messages(reference)
-    await empty_form_run(f"resend-link-{reference}-{checked.agency}")
+    done = await record_office_form(LinkResendForm, link, partial(reissue_return_link, reference),
+                                    refused=f"No new link sent for {reference}",
+                                    run_name=lambda checked: f"resend-link-{reference}-{checked.agency}",
+                                    send=partial(send_case_messages, reference))
+    if isinstance(done, State):
+        return done
+    checked, _ = done
     get_run_logger().info("%s: a new link sent to %s; its earlier links no longer work", reference, checked.agency)
     return checked.agency
 
@@ -374,14 +382,12 @@ async def revoke_links(reference: str, links: LinkRevokeForm) -> int | State:
         links: Whose links to withdraw
     """
     reference = reference.strip()
-    try:
-        checked = _checked(LinkRevokeForm, links)
-    except ActionRefused as refused:
-        return _refused(f"No link withdrawn for {reference}", str(refused))
-    withdrawn = withdraw_case_links(reference, checked)
-    if isinstance(withdrawn, str):
-        return _refused(f"No link withdrawn for {reference}", withdrawn)
-    await empty_form_run(f"revoke-links-{reference}" + (f"-{checked.agency}" if checked.agency else ""))
+    done = await record_office_form(
+        LinkRevokeForm, links, partial(withdraw_case_links, reference), refused=f"No link withdrawn for {reference}",
+        run_name=lambda checked: f"revoke-links-{reference}" + (f"-{checked.agency}" if checked.agency else ""))
+    if isinstance(done, State):
+        return done
+    checked, withdrawn = done
     get_run_logger().info("%s: %d live link(s)%s withdrawn", reference, withdrawn,
                           f" of {checked.agency}" if checked.agency else "")
     return withdrawn

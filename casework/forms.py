@@ -462,7 +462,7 @@ def _with_record(record_fields: tuple[tuple[str, str], ...],
     if terms:
         words = dict(terms)
         doc = f"The {words['group_short']} recommendation and rationale, sent to {words['deciders']}."
-        extra |= _described(RecommendationForm, outcome=f"The {words['group_short']} recommendation")
+        extra |= fields_described(RecommendationForm, outcome=f"The {words['group_short']} recommendation")
     form = create_model("RecommendationForm", __base__=RecommendationForm, __module__=__name__, __doc__=doc, **extra)
     form.choice_labels = review_choices(dict(terms))
     return form
@@ -475,7 +475,7 @@ def review_choices(terms: Mapping[str, str]) -> dict[str, str]:
             if label != REVIEW_LABELS[code]}
 
 
-def _described(form: type[BaseModel], **descriptions: str) -> dict[str, Any]:
+def fields_described(form: type[BaseModel], **descriptions: str) -> dict[str, Any]:
     """`form`'s fields named, each as it is but described in the given words: fields for create_model."""
     fields: dict[str, Any] = {}
     for name, words in descriptions.items():
@@ -555,7 +555,7 @@ def _decision_in_terms(terms: tuple[tuple[str, str], ...], panel_notified: bool)
     words = dict(terms)
     review, criteria = words.get("scr_short", "review"), words.get("criteria", "the criteria")
     panel = words.get("panel_short", "Panel")
-    fields = _described(
+    fields = fields_described(
         DecisionForm,
         response=f"Affirm or challenge the {words.get('group_short', 'group')} recommendation",
         decision=f"The decision: initiate an {review}, another review, or no review",

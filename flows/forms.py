@@ -26,7 +26,9 @@ from casework.forms import (
     present_schema,
 )
 from casework.model import CHOICE_LABELS
-from casework.review.forms import AppointmentForm, RatificationForm, ReviewPublicationForm, ratification_form
+from casework.review.forms import (
+    AppointmentForm, RatificationForm, ReviewPublicationForm, appointment_form, ratification_form,
+)
 from config.partnership import Partnership
 from config.rulesets import RuleSet
 
@@ -91,6 +93,18 @@ def _decision_input(form: type[DecisionForm]) -> type[RunInput]:
 
 class AppointmentInput(RunInput, AppointmentForm):
     """Appointment of a lead reviewer of the review."""
+
+
+def appointment_input(rules: RuleSet) -> type[RunInput]:
+    """The appointment's form under `rules` (casework.review.forms.appointment_form): wt2015's as it was; wt2023's
+    says the LCSPR and the Panel."""
+    form = appointment_form(rules)
+    return AppointmentInput if form is AppointmentForm else _appointment_input(form)
+
+
+@lru_cache(maxsize=4)
+def _appointment_input(form: type[AppointmentForm]) -> type[RunInput]:
+    return type("AppointmentInput", (RunInput, form), {"__module__": __name__, "__doc__": AppointmentInput.__doc__})
 
 
 class RatificationInput(RunInput, RatificationForm):

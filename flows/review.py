@@ -23,7 +23,7 @@ from casework.review import store as review_store
 from casework.review.rules import ReviewStage
 from casework.review.views import review_markdown, review_view
 from flows import waiting
-from flows.forms import AppointmentInput, ReviewPublicationInput, ratification_input
+from flows.forms import ReviewPublicationInput, appointment_input, ratification_input
 from tasks.artifacts import publish_case_artifacts
 from tasks.cases import read_case
 from tasks.mail import send_messages
@@ -57,7 +57,8 @@ async def commission(reference: str) -> None:
 async def appoint_lead_reviewer(reference: str) -> None:
     """"Reviewer Identified": wait for the lead reviewer's appointment; for an SCR the National Panel is told."""
     while _stage(reference) is ReviewStage.awaiting_reviewer:
-        await wait_for_person(reference, "appointment", AppointmentInput, record_appointment)
+        form = appointment_input(open_office().rules(read_case(reference).regime))  # wt2023: an LCSPR, the Panel
+        await wait_for_person(reference, "appointment", form, record_appointment)
     await send_review_messages(reference)
 
 

@@ -11,9 +11,11 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
-from casework.forms import AgencyCode, Email, Form, Line, Link, Name, PublicationForm, Text, not_in_future
+from casework.forms import (
+    AgencyCode, Email, Form, Line, Link, Name, PublicationForm, Text, fields_described, not_in_future,
+)
 from casework.review.rules import (
     RATIFIER_WORDS, SEED_ORDER, Availability, FamilyInvolvement, RatificationResult, Ratifier, ReviewerKind, sign_off_order,
 )
@@ -43,6 +45,26 @@ class AppointmentForm(Form):
         if self.kind is ReviewerKind.internal and not self.agency:
             raise ValueError("agency: name the agency an internal lead reviewer comes from")
         return self
+
+
+def appointment_form(rules: RuleSet) -> type[AppointmentForm]:
+    """The appointment's form under `rules`: wt2015's as it is; another rule set's says its review (wt2023: an
+    LCSPR) and its Panel in its terms."""
+    terms = rules.terms
+    words = (terms.get("scr", "Serious Case Review"), terms.get("scr_short", "SCR"), terms.get("panel_short", "Panel"))
+    return AppointmentForm if words == ("Serious Case Review", "SCR", "National Panel") else _appointment_in(*words)
+
+
+@lru_cache(maxsize=4)
+def _appointment_in(review: str, short: str, panel: str) -> type[AppointmentForm]:
+    the_panel = panel if panel.startswith("the ") else f"the {panel}"
+    fields = fields_described(
+        AppointmentForm,
+        kind=f"**independent** of the case (for an {short}: of every agency), or **internal**",
+        independent_of_agencies=f"For a {review}: I confirm the lead reviewer is fully independent of all the "
+        "partnership's agencies")
+    return create_model("AppointmentForm", __base__=AppointmentForm, __module__=__name__, **fields, __doc__=(
+        f"Appointment of a lead reviewer; for an {short} {the_panel} is told."))
 
 
 class RatificationForm(Form):

@@ -44,3 +44,15 @@ def test_under_wt2023_the_resolved_decision_is_recorded_for_the_partners() -> No
         assert "SCR" not in str(problem)
     else:
         raise AssertionError("a decision of no review without its explanation was accepted")
+
+
+def test_the_appointment_form_says_the_rule_sets_review_and_panel() -> None:
+    from flows.forms import AppointmentInput, appointment_input
+
+    assert appointment_input(WT2015) is AppointmentInput
+    properties = appointment_input(WT2023).model_json_schema()["properties"]
+    assert properties["kind"]["description"] == "**independent** of the case (for an LCSPR: of every agency), or **internal**"
+    assert properties["independent_of_agencies"]["description"].startswith(
+        "For a local child safeguarding practice review (LCSPR): I confirm the lead reviewer is fully independent")
+    assert AppointmentInput.model_json_schema()["properties"]["independent_of_agencies"]["description"].startswith(
+        "For a Serious Case Review: I confirm")

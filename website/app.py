@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -63,10 +64,10 @@ from website.chairs import (
 from website.pages import page
 from website.fields import PageField, all_fields, field_errors, page_fields, posted_input, refusal_problem, validation_problems
 from website.rendering import markdown_html
-from website.ratification_pages import add_ratification_routes, ratification_step_facts
-from website.action_pages import ACTION_LINK_STEPS, action_step_facts, add_action_routes
-from website.learning_pages import add_learning_routes, learning_step_facts
-from website.review_pages import REVIEW_LINK_STEPS, add_review_routes, review_step_facts
+from website.ratification_pages import RatificationPages, add_ratification_routes, ratification_step_facts
+from website.action_pages import ACTION_LINK_STEPS, ActionPages, action_step_facts, add_action_routes
+from website.learning_pages import LearningPages, add_learning_routes, learning_step_facts
+from website.review_pages import REVIEW_LINK_STEPS, ReviewPages, add_review_routes, review_step_facts
 from website.returns import FIELD_WORDS, MAX_FILES, MAX_UPLOAD_BYTES, SIZE_WORDS, ReturnInput, read_return
 from website.notices import link_holder, throttling_notice
 from website.security import (
@@ -142,16 +143,19 @@ def paper_title(name: str) -> str:
     return "The agenda" if name == AGENDA_DOCUMENT else f"Case paper {name.removeprefix('case-').rsplit('.', 1)[0]}"
 
 
+# The steps whose pages live in their own module, each with how the case looks from it (casework.links).
+PAGES_STEP_FACTS: dict[LinkStep, Callable[[Case, PersonalLink], StepFacts]] = {
+    **dict.fromkeys(REVIEW_LINK_STEPS, review_step_facts),
+    **dict.fromkeys(ACTION_LINK_STEPS, action_step_facts),
+    LinkStep.ratification: ratification_step_facts,
+    LinkStep.learning: learning_step_facts,
+}
+
+
 def step_facts(case: Case, link: PersonalLink) -> StepFacts:
     """The case as the link's step sees it (casework.links)."""
-    if link.step in REVIEW_LINK_STEPS:
-        return review_step_facts(case, link)
-    if link.step in ACTION_LINK_STEPS:
-        return action_step_facts(case, link)
-    if link.step == LinkStep.ratification:
-        return ratification_step_facts(case, link)
-    if link.step == LinkStep.learning:
-        return learning_step_facts(case, link)
+    if link.step in PAGES_STEP_FACTS:
+        return PAGES_STEP_FACTS[link.step](case, link)
     if link.step == LinkStep.information_return:
         request = next((r for r in case.requests if r.round == case.round and r.agency == link.agency), None)
         done = request is not None and request.status != ReturnStatus.outstanding
@@ -488,14 +492,8 @@ def create_app(office: Office | None = None) -> RouteLog:
             return return_page(opened)
         if opened.step is LinkStep.papers:
             return papers_page(opened, token)
-        if opened.step in REVIEW_LINK_STEPS:
-            return await review.show(opened, token, request)
-        if opened.step in ACTION_LINK_STEPS:
-            return await learning.show(opened, token, request)
-        if opened.step is LinkStep.ratification:
-            return await ratification.show(opened, token, request)
-        if opened.step is LinkStep.learning:
-            return await write_up.show(opened, token, request)
+        if opened.step in step_pages:
+            return await step_pages[opened.step].show(opened, token, request)
         audit_view(opened, f"{opened.step.value} page viewed")
         return chair_page(opened)
 
@@ -594,6 +592,10 @@ def create_app(office: Office | None = None) -> RouteLog:
                                            common=common, secret=secret)  # the drafts before each body (website.ratification_pages)
     write_up = add_learning_routes(app, the_office, open_link=open_link, audit=audit, audit_view=audit_view,
                                    common=common, secret=secret)  # the training officer's learning page (website.learning_pages)
+    step_pages: dict[LinkStep, ReviewPages | ActionPages | RatificationPages | LearningPages] = {
+        **dict.fromkeys(REVIEW_LINK_STEPS, review), **dict.fromkeys(ACTION_LINK_STEPS, learning),
+        LinkStep.ratification: ratification, LinkStep.learning: write_up,
+    }  # the page each of these steps' links shows (the same steps as PAGES_STEP_FACTS)
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: StarletteHTTPException) -> HTMLResponse:

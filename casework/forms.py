@@ -649,6 +649,22 @@ class MeetingOutcomesForm(Form):
         return self
 
 
+def meeting_outcomes_form(terms: Mapping[str, str]) -> type[MeetingOutcomesForm]:
+    """The meeting-outcomes form that reads each outcome as its Run form offers it under a rule set's `terms`:
+    wt2015's as it is; another's outcomes by the rule set's review labels too (review_choices: wt2023's LCSPR)."""
+    labels = review_choices(terms)
+    return _outcomes_in(tuple(labels.items())) if labels else MeetingOutcomesForm
+
+
+@lru_cache(maxsize=4)
+def _outcomes_in(labels: tuple[tuple[str, str], ...]) -> type[MeetingOutcomesForm]:
+    outcome = create_model("CaseOutcome", __base__=CaseOutcome, __module__=__name__, __doc__=CaseOutcome.__doc__)
+    outcome.choice_labels = dict(labels)
+    outcomes = copy.copy(MeetingOutcomesForm.model_fields["outcomes"])
+    return create_model("MeetingOutcomesForm", __base__=MeetingOutcomesForm, __module__=__name__,
+                        __doc__=MeetingOutcomesForm.__doc__, outcomes=(list[outcome], outcomes))  # type: ignore[valid-type]
+
+
 class MeetingChangeForm(Form):
     """A meeting moved or cancelled: an exception to the group's meeting calendar."""
 

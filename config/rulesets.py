@@ -213,6 +213,24 @@ class YearlyReport(BaseModel):
     recipients: list[str] = Field(min_length=1)
 
 
+class RunFormWords(BaseModel):
+    """What a deployment's Run form says under this rule set where the form's own words (wt2015's) do not fit, given
+    to the form when the deployments are registered (flows.forms.offered_schema)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heading: str | None = Field(None, description="the title of the form's one parameter")
+    description: str | None = Field(None, description="the deployment's description")
+    forms: dict[str, str] = Field(default_factory=dict, description="a form's description, by its model's name")
+    fields: dict[str, str] = Field(default_factory=dict, description="a field's description, by its name, in every "
+                                   "form of the Run form")
+
+    def words(self) -> list[tuple[str, str]]:
+        """(where, text) of every word a person reads, for the retired-words check."""
+        return ([(key, text) for key, text in (("heading", self.heading), ("description", self.description)) if text]
+                + [(f"forms.{k}", v) for k, v in self.forms.items()] + [(f"fields.{k}", v) for k, v in self.fields.items()])
+
+
 class RuleSet(BaseModel):
     """One regime: who takes part and at which step, its clocks, notices and the words it uses."""
 
@@ -238,6 +256,9 @@ class RuleSet(BaseModel):
     rapid_review: RapidReviewSchedule | None = None
     rapid_review_document: RapidReviewDocument | None = None
     yearly_report: YearlyReport | None = None
+    run_forms: dict[str, RunFormWords] = Field(
+        default_factory=dict, description="deployments' Run forms in this rule set's words, by deployment name, "
+        "where the forms' own words (wt2015's) do not fit")
 
     @model_validator(mode="after")
     def _every_notice_has_a_clock(self) -> "RuleSet":
@@ -261,6 +282,7 @@ class RuleSet(BaseModel):
         words += [(f"steps.{key}.title", step.title) for key, step in self.steps.items()]
         if self.rapid_review_document is not None:
             words += [(f"rapid_review_document.{where}", text) for where, text in self.rapid_review_document.words()]
+        words += [(f"run_forms.{name}.{where}", text) for name, form in self.run_forms.items() for where, text in form.words()]
         for where, text in words:
             if word := retired_word_in(text, self.retired_words):
                 raise ValueError(f"{where}: '{text}' uses '{word}', a word of the regime {self.name} replaced")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prefect.input import RunInput
 from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -15,12 +16,15 @@ from pydantic import BaseModel, ConfigDict
 from casework.forms import (
     AGENCY_FIELDS,
     CHOICE_FIELDS,
+    NUMBERED,
     AgencyReturnForm,
     DecisionForm,
     RecommendationForm,
     ScreeningForm,
     decision_form,
     recommendation_form,
+    referral_words,
+    review_choices,
     screening_form,
     list_agencies,
     present_schema,
@@ -30,7 +34,7 @@ from casework.review.forms import (
     AppointmentForm, RatificationForm, ReviewPublicationForm, appointment_form, ratification_form,
 )
 from config.partnership import Partnership
-from config.rulesets import RuleSet
+from config.rulesets import RuleSet, RunFormWords
 
 
 class ScreeningInput(RunInput, ScreeningForm):
@@ -196,47 +200,76 @@ def form_for(form: type[RunInput], partnership: Partnership, description: str, s
 
 
 def offered_schema(schema: dict[str, Any], partnership: Partnership, heading: str | None = None,
-                   words: dict[str, str] | None = None) -> dict[str, Any]:
+                   words: Mapping[str, str] | None = None, *, forms: Mapping[str, str] | None = None,
+                   labels: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A deployment's Run form schema, in place: its one parameter headed `heading`, the agency fields a choice of
-    the partnership's agencies, and the fields of its forms named in `words` described in the rule set's words
-    (e.g. casework.forms.referral_words)."""
+    the partnership's agencies, the fields of its forms named in `words` and the forms named in `forms` (by model)
+    described in the rule set's words (e.g. casework.forms.referral_words), and each coded choice whose code
+    `labels` names offered by that label instead of its own (casework.forms.review_choices)."""
     choices = agency_choices(partnership)
+    words, forms = words or {}, forms or {}
+    relabelled = {CHOICE_LABELS[code]: label for code, label in (labels or {}).items() if code in CHOICE_LABELS}
     if heading:  # the UI heads the form with the parameter's title, else its name ("form")
         for field in schema.get("properties", {}).values():
             field["title"] = heading
-    for definition in schema.get("definitions", {}).values():
+    for model, definition in schema.get("definitions", {}).items():
+        if model in forms:
+            definition["description"] = forms[model]
         for name, field in definition.get("properties", {}).items():
             if name == "agency":
                 list_agencies(field, choices)
-            if name in (words or {}):
-                field["description"] = (words or {})[name]
+            if name in words:
+                field["description"] = NUMBERED.sub(r"\1\\. ", words[name])  # "1. Reasons" as written, as present_schema
+            target = field.get("items", field)
+            if name in CHOICE_FIELDS and "enum" in target:
+                target["enum"] = [relabelled.get(label, label) for label in target["enum"]]
     return schema
 
 
-async def offer_agency_choices(deployment_name: str, partnership: Partnership, heading: str | None = None,
-                               words: dict[str, str] | None = None) -> None:
-    """Give a deployment's Run form the partnership's agencies as a choice list, its one parameter the paper
-    form's `heading`, and the fields in `words` their rule set's descriptions (called when the deployments are
-    registered: the form's schema comes from code, the agencies and words from the partnership file and its rule
-    set; `offered_schema`)."""
+OFFERED = {  # the Run forms given the partnership's agencies and its rule set's words, by deployment, and their own
+    "submit-referral": RunFormWords(heading="CIGSCR1: request for CIG consideration"),  # the paper form's heading
+    "add-action": RunFormWords(),
+    "resend-link": RunFormWords(),  # flows.office
+    "revoke-links": RunFormWords(),
+}
+
+
+def run_form_words(rules: RuleSet) -> dict[str, RunFormWords]:
+    """The words each deployment's Run form is given when the deployments are registered, by deployment name: its
+    own (OFFERED), the referral's date in the rule set's words (casework.forms.referral_words), and the rule set's
+    `run_forms` over them (wt2023: the referral, the notification's text, the meeting's outcomes)."""
+    given = dict(OFFERED)
+    given["submit-referral"] = given["submit-referral"].model_copy(update={"fields": referral_words(rules)})
+    for name, own in rules.run_forms.items():
+        base = given.get(name, RunFormWords())
+        given[name] = RunFormWords(heading=own.heading or base.heading, description=own.description or base.description,
+                                   forms={**base.forms, **own.forms}, fields={**base.fields, **own.fields})
+    return given
+
+
+async def offer_run_form(deployment_name: str, partnership: Partnership, words: RunFormWords,
+                         labels: Mapping[str, str]) -> None:
+    """Give a deployment's Run form the partnership's agencies as a choice list and its rule set's `words` and
+    choice `labels` (`offered_schema`), and the deployment the rule set's description if it has one (called when
+    the deployments are registered: the form's schema comes from code, the agencies and words from the partnership
+    file and its rule set)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import DeploymentUpdate
 
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(deployment_name)
-        schema = offered_schema(deployment.parameter_openapi_schema or {}, partnership, heading, words)
-        await client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema))
+        schema = offered_schema(deployment.parameter_openapi_schema or {}, partnership, words.heading, words.fields,
+                                forms=words.forms, labels=labels)
+        update = {"description": words.description} if words.description else {}
+        await client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema, **update))
 
 
 if __name__ == "__main__":  # `make up`, once the deployments are registered
     import asyncio
 
-    from casework.forms import referral_words
     from casework.office import open_office
 
-    asyncio.run(offer_agency_choices("submit-referral/submit-referral", open_office().partnership,
-                                     heading="CIGSCR1: request for CIG consideration",
-                                     words=referral_words(open_office().rules())))
-    asyncio.run(offer_agency_choices("add-action/add-action", open_office().partnership))
-    for office_form in ("resend-link/resend-link", "revoke-links/revoke-links"):  # flows.office
-        asyncio.run(offer_agency_choices(office_form, open_office().partnership))
+    office = open_office()
+    rules = office.rules()
+    for name, words in run_form_words(rules).items():  # each deployment is named as its flow
+        asyncio.run(offer_run_form(f"{name}/{name}", office.partnership, words, review_choices(rules.terms)))

@@ -56,3 +56,36 @@ def test_the_appointment_form_says_the_rule_sets_review_and_panel() -> None:
         "For a local child safeguarding practice review (LCSPR): I confirm the lead reviewer is fully independent")
     assert AppointmentInput.model_json_schema()["properties"]["independent_of_agencies"]["description"].startswith(
         "For a Serious Case Review: I confirm")
+
+
+def test_the_run_forms_are_given_the_rule_sets_words_when_registered() -> None:
+    """wt2015's Run forms are given what they always were (the referral's heading, the agencies); wt2023's the
+    rule set's `run_forms` and its review labels, which the meeting-outcomes flow reads back as codes."""
+    from prefect.utilities.callables import parameter_schema
+
+    from casework.forms import MeetingOutcomesForm, meeting_outcomes_form, review_choices
+    from config.partnership import load_partnership
+    from config.settings import CONFIG_DIR
+    from flows.forms import offered_schema, run_form_words
+    from flows.intake import submit_referral
+    from flows.outcomes import record_meeting_outcomes
+
+    assert {name: words.heading for name, words in run_form_words(WT2015).items()} == {
+        "submit-referral": "CIGSCR1: request for CIG consideration", "add-action": None, "resend-link": None,
+        "revoke-links": None}
+    assert review_choices(WT2015.terms) == {} and meeting_outcomes_form(WT2015.terms) is MeetingOutcomesForm
+    partnership = load_partnership(CONFIG_DIR / "partnership.wt2023.example.yaml")
+    given = run_form_words(WT2023)
+    referral = offered_schema(parameter_schema(submit_referral.fn).model_dump_for_openapi(), partnership,
+                              given["submit-referral"].heading, given["submit-referral"].fields,
+                              forms=given["submit-referral"].forms)
+    assert referral["properties"]["form"]["title"] == "CIGSCR1: referral of a serious incident for a rapid review"
+    assert referral["definitions"]["ReferralForm"]["properties"]["reasons"]["description"].startswith(
+        "1\\. Reason(s) for the referral: why this may be a serious child safeguarding incident")
+    outcomes = offered_schema(parameter_schema(record_meeting_outcomes.fn).model_dump_for_openapi(), partnership,
+                              words=given["meeting-outcomes"].fields, labels=review_choices(WT2023.terms))
+    outcome = outcomes["definitions"]["CaseOutcome"]["properties"]["outcome"]
+    assert outcome["description"] == "The rapid review recommendation" and outcome["enum"][0] == LCSPR
+    read = meeting_outcomes_form(WT2023.terms).model_validate({"meeting_on": "2026-11-30", "outcomes": [
+        {"reference": "SSCP-2026-0001", "outcome": LCSPR, "rationale": "Invented."}]})
+    assert read.outcomes[0].outcome.value == "scr"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -35,11 +35,11 @@ from casework.forms import (
     SeriousIncidentNotificationForm,
 )
 from casework.model import REVIEW_LABELS, Recommendation, ReviewType
-from casework.office import Office, open_office
+
 from casework.store import cases as store
 from casework.oversight.timeline import case_timeline_markdown, people_of
 from casework.referral.views import case_record
-from config.loading import ConfigurationError, describe_errors
+from config.loading import describe_errors
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 referral_app = typer.Typer(no_args_is_help=True, help="Referrals (CIGSCR1): submit, list, show.")
@@ -57,39 +57,7 @@ app.add_typer(meetings_app, name="meeting")
 app.add_typer(links_app, name="link")
 register_tracker_commands(app)  # cig tracker, cig timeline, cig report
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-class CommandError(Exception):
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def office() -> Office:
-    try:
-        return open_office()
-    except ConfigurationError as exc:
-        raise CommandError(f"configuration problem: {exc}") from None
-
-
-def record_access(the_office: Office, action: str, reference: str | None = None, **detail: object) -> None:
-    """Audit who looked at or took what (metadata only): viewing and exporting are recorded too."""
-    import getpass
-
-    with the_office.sessions.begin() as session:
-        store.audit(session, reference=reference, actor=f"cig ({getpass.getuser()})", action=action, now=now(), **detail)
-
-
-def emit(data: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, indent=2, default=str))
-    else:
-        typer.echo(text)
+from cli.subcommands import CommandError, JsonOption, emit, now, office, record_access  # noqa: E402
 
 
 def validated(model: type[BaseModel], data: dict[str, Any]) -> Any:

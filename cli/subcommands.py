@@ -1,28 +1,62 @@
-"""What every `cig` sub-app (`cig review`, `cig action`, `cig learning`) shares: `--json`, the one clock
-(cli.main.now, which tests may set), a form refused in words naming each field, and sending at once what
-a command queued."""
+"""What every `cig` command shares (cli.main and its sub-apps `cig review`, `cig action`, `cig learning`,
+`cig tracker`): `--json`, the one clock (`clock`, which tests may set), the office, the access record, a
+form refused in words naming each field, and sending at once what a command queued. It imports no command
+module: they all import it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
-from typing import Annotated, Any
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
 
-from config.loading import describe_errors
+from config.loading import ConfigurationError, describe_errors
+
+if TYPE_CHECKING:
+    from casework.office import Office
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def now() -> datetime:
-    """The moment, through `cig`'s one clock (cli.main.now), which tests may set."""
-    from cli import main
+class CommandError(Exception):
+    """A command refused: its message is printed and `cig` exits with `code`."""
 
-    return main.now()
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # noqa: E731  (tests set it)
+
+
+def now() -> datetime:
+    """The moment, through `cig`'s one clock."""
+    return clock()
+
+
+def office() -> Office:
+    """The partnership's office, or a CommandError naming the configuration problem."""
+    from casework.office import open_office
+
+    try:
+        return open_office()
+    except ConfigurationError as exc:
+        raise CommandError(f"configuration problem: {exc}") from None
+
+
+def record_access(the_office: Office, action: str, reference: str | None = None, **detail: object) -> None:
+    """Audit who looked at or took what (metadata only): viewing and exporting are recorded too."""
+    import getpass
+
+    from casework.store import cases as store
+
+    with the_office.sessions.begin() as session:
+        store.audit(session, reference=reference, actor=f"cig ({getpass.getuser()})", action=action, now=now(), **detail)
 
 
 def emit(data: Any, as_json: bool, text: str) -> None:

@@ -10,30 +10,20 @@ answers, publishes the artifact `monthly-report-YYYY-MM` as the `monthly-report`
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+from cli.subcommands import CommandError, JsonOption, now, office, record_access
 
 
 class TrackerFormat(StrEnum):
     xlsx = "xlsx"
     csv = "csv"
     json = "json"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _office():  # type: ignore[no-untyped-def]
-    from cli.main import office
-
-    return office()
 
 
 def tracker(
@@ -47,15 +37,13 @@ def tracker(
     if as_json:
         format = TrackerFormat.json
 
-    the_office = _office()
-    now = _now()
-    rows = current_tracker(the_office, now=now)
-    from cli.main import record_access
-
+    the_office = office()
+    moment = now()
+    rows = current_tracker(the_office, now=moment)
     record_access(the_office, "tracker exported", format=format.value, cases=len(rows))
     if format is TrackerFormat.xlsx:
-        path = out or the_office.settings.papers_dir / f"case-tracker-{now.date().isoformat()}.xlsx"
-        write_tracker_xlsx(rows, path, now=now)
+        path = out or the_office.settings.papers_dir / f"case-tracker-{moment.date().isoformat()}.xlsx"
+        write_tracker_xlsx(rows, path, now=moment)
         overdue = sum(1 for r in rows if r.overdue)
         typer.echo(f"wrote {path}: {len(rows)} case(s), {overdue} with an overdue deadline")
         return
@@ -72,8 +60,6 @@ def _month(value: str) -> date:
     try:
         return datetime.strptime(value, "%Y-%m").date().replace(day=1)
     except ValueError:
-        from cli.main import CommandError
-
         raise CommandError(f"--month: '{value}' is not a month as YYYY-MM, e.g. 2026-11") from None
 
 
@@ -95,10 +81,10 @@ def report(
     from casework.oversight.report import last_month
     from casework.oversight.publication import publish_monthly_report
 
-    the_office = _office()
-    now = _now()
-    first = _month(month) if month else last_month(now, the_office.calendar)
-    published = publish_monthly_report(the_office, first, now=now, email=email)
+    the_office = office()
+    moment = now()
+    first = _month(month) if month else last_month(moment, the_office.calendar)
+    published = publish_monthly_report(the_office, first, now=moment, email=email)
     artifact = _publish_report_artifact(first, published.artifact_markdown)
     status = "not emailed"
     if email:
@@ -147,12 +133,12 @@ def timeline(reference: str, as_json: JsonOption = False) -> None:
     from casework.oversight.timeline import case_timeline_markdown, people_of
     from tasks.artifacts import tracker_url
 
-    the_office = _office()
+    the_office = office()
     with the_office.sessions() as session:
         case = store.get_case(session, reference=reference)
         text = case_timeline_markdown(
             case, store.audit_trail(session, reference=reference), store.messages_for(session, case_id=case.id),
-            calendar=the_office.calendar, now=_now(), terms=the_office.rules(case.regime).terms,
+            calendar=the_office.calendar, now=now(), terms=the_office.rules(case.regime).terms,
             people=people_of(the_office.partnership, the_office.rules(case.regime)), tracker_url=tracker_url(),
         )
     if as_json:

@@ -20,13 +20,14 @@ from casework.office import Office
 from casework.review import actions as review
 from casework.review.forms import AppointmentForm, RatificationForm
 from cli import main as cig
+from cli import subcommands
 from tests.tasks.conftest import Mailbox
 from tests.tasks.test_review import at, decided, form
 
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setattr(cig, "now", lambda: at(4, 20, year=2027))
+    monkeypatch.setattr(subcommands, "clock", lambda: at(4, 20, year=2027))
     return CliRunner()
 
 
@@ -80,7 +81,7 @@ async def test_cig_action_adds_lists_imports_and_updates_actions(
     for by in ("cig", "executive_group"):
         review.record_ratification(office, reference, form(RatificationForm, by=by, result="ratified", on="2027-05-04"),
                                    now=at(5, 4, year=2027), actor="t")
-    monkeypatch.setattr(cig, "now", lambda: at(7, 5, year=2027))
+    monkeypatch.setattr(subcommands, "clock", lambda: at(7, 5, year=2027))
     assert "reason: the plans are ratified" in refused(runner, "action", "update", reference, "2", "--target", "2027-08-31")
     updated = cig_json(runner, "action", "update", reference, "2", "--target", "2027-08-31", "--reason",
                        "The audit team was redeployed.")
@@ -135,7 +136,7 @@ def test_cig_report_year_writes_the_annual_section_and_emails_it_to_the_board(
     reference = asyncio.run(ratified_review(office, referral_form))  # cig runs its own event loop
     learning.update_action(office, reference, form(ActionUpdateForm, number=1, status="done", evidence="Minutes.",
                                                    done_on="2027-07-20"), now=at(7, 21, year=2027), actor="t")
-    monkeypatch.setattr(cig, "now", lambda: at(1, 5, year=2028))
+    monkeypatch.setattr(subcommands, "clock", lambda: at(1, 5, year=2028))
     seen = len(mailbox.received())
     result = CliRunner().invoke(cig.app, ["report", "--year", "2027", "--json"])
     assert result.exit_code == 0, (result.output, result.exception)

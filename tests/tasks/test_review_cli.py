@@ -14,6 +14,7 @@ from casework.forms import ReferralForm
 from casework.office import Office
 from casework.review import actions as review
 from cli import main as cig
+from cli import subcommands
 from cli import review as cli_review
 from tests.tasks.conftest import Mailbox
 from tests.tasks.test_review import at, decided, form
@@ -21,7 +22,7 @@ from tests.tasks.test_review import at, decided, form
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setattr(cig, "now", lambda: at(12, 14))
+    monkeypatch.setattr(subcommands, "clock", lambda: at(12, 14))
     return CliRunner()
 
 

@@ -445,6 +445,7 @@ def test_cig_review_publish_meets_the_wt2023_publication_deadline(
     from typer.testing import CliRunner
 
     from cli import main as cig
+    from cli import subcommands
 
     office = tracker_office
     reference = actions.submit_referral(office, referral(), now=at(11, 18), actor="HEALTH").reference
@@ -469,7 +470,7 @@ def test_cig_review_publish_meets_the_wt2023_publication_deadline(
     assert row.published_on is None and not row.overdue
     assert row_of(office, reference, at(6, 10, year=2027)).breach_flags.startswith("LCSPR final report published")
 
-    monkeypatch.setattr(cig, "now", lambda: at(5, 28, year=2027))
+    monkeypatch.setattr(subcommands, "clock", lambda: at(5, 28, year=2027))
     runner = CliRunner()
     arguments = ["review", "publish", reference, "--on", "2027-05-27", "--link", "https://northshire-scp.example.org/lcspr/7",
                  "--learning-shared", "7-minute briefing; practitioner seminars", "--themes", "neglect; domestic abuse",

@@ -127,18 +127,21 @@ class ReviewerKind(StrEnum):
     internal = "internal"  # from one of the partnership's agencies, not involved in the case
 
 
-def check_reviewer(review_type: str, kind: ReviewerKind, independent_of_agencies: bool, agency: str | None) -> None:
+def check_reviewer(review_type: str, kind: ReviewerKind, independent_of_agencies: bool, agency: str | None,
+                   review: str = "Serious Case Review", review_short: str = "SCR") -> None:
     """Seed 001 §5.6: for a statutory SCR the lead reviewer is fully independent of all the partnership's
     agencies; internal lead reviewers may be appointed for other reviews (naming their agency).
-    ValueError naming the field otherwise."""
+    ValueError naming the field otherwise, the review in the case's terms (`review`, `review_short`: the rule set's
+    scr and scr_short; wt2023's LCSPR)."""
     if review_type == "scr":
         if kind is not ReviewerKind.independent:
-            raise ValueError("kind: the lead reviewer of a Serious Case Review must be independent, not internal")
+            raise ValueError(f"kind: the lead reviewer of a {review} must be independent, not internal")
         if not independent_of_agencies:
             raise ValueError("independent_of_agencies: confirm the lead reviewer is independent of all the "
                              "partnership's agencies (seed 001 §5.6)")
         if agency:
-            raise ValueError("agency: an independent lead reviewer of an SCR belongs to none of the partnership's agencies")
+            raise ValueError(f"agency: an independent lead reviewer of an {review_short} belongs to none of the "
+                             "partnership's agencies")
     elif kind is ReviewerKind.internal and not agency:
         raise ValueError("agency: name the agency an internal lead reviewer comes from")
 

@@ -120,7 +120,11 @@ def record_appointment(session: Session, *, case: Case, review: Review, form: Ap
                        actor: str) -> bool:
     """Record a lead reviewer's appointment (the SCR independence check first). Returns whether the National
     Panel notice waited for it (an SCR's first appointment, when the decision named nobody)."""
-    check_reviewer(review.review_type, form.kind, form.independent_of_agencies, form.agency)
+    from config.rulesets import load_ruleset
+
+    rules = load_ruleset(case.regime)
+    check_reviewer(review.review_type, form.kind, form.independent_of_agencies, form.agency, rules.term("scr"),
+                   rules.term("scr_short"))
     if any(r["name"].casefold() == form.reviewer.casefold() for r in review.reviewers):
         raise AlreadyRecorded(f"{case.reference}: {form.reviewer} is already a lead reviewer of its review")
     if case.decided_at is not None and form.appointed_on < case.decided_at.date():

@@ -89,3 +89,16 @@ def test_the_run_forms_are_given_the_rule_sets_words_when_registered() -> None:
     read = meeting_outcomes_form(WT2023.terms).model_validate({"meeting_on": "2026-11-30", "outcomes": [
         {"reference": "SSCP-2026-0001", "outcome": LCSPR, "rationale": "Invented."}]})
     assert read.outcomes[0].outcome.value == "scr"
+
+
+def test_the_appointments_refusals_name_the_review_in_the_cases_terms() -> None:
+    import pytest
+
+    from casework.review.rules import ReviewerKind, check_reviewer
+
+    with pytest.raises(ValueError, match="^kind: the lead reviewer of a local child safeguarding practice review "):
+        check_reviewer("scr", ReviewerKind.internal, True, "CSC", WT2023.term("scr"), WT2023.term("scr_short"))
+    with pytest.raises(ValueError, match="^agency: an independent lead reviewer of an LCSPR belongs to none"):
+        check_reviewer("scr", ReviewerKind.independent, True, "POL", WT2023.term("scr"), WT2023.term("scr_short"))
+    with pytest.raises(ValueError, match="^kind: the lead reviewer of a Serious Case Review must be independent"):
+        check_reviewer("scr", ReviewerKind.internal, True, "CSC", WT2015.term("scr"), WT2015.term("scr_short"))

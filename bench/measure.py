@@ -547,7 +547,7 @@ def seed_open_cases(office: Office, held: int, due: int, now: datetime) -> None:
 
 def sweep_cost(office: Office, held: int, due: int, repeats: int) -> SweepCost:
     """Time the sweep's selection (the indexed read of open deadlines near now) and one whole sweep."""
-    from casework.referral.reminders import horizon
+    from casework.sweep import horizon
     from casework.sweep import queue_reminders
 
     now = datetime.now(timezone.utc)

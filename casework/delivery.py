@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.office import Office
-from casework.referral.reminders import Purpose, reminded_deadline
+from casework.reminders import Purpose, reminded_deadline
 from casework.store import cases as store
 from casework.store.tables import Case, OutboxMessage
 from notifications.render import RenderedMessage

@@ -1,5 +1,5 @@
 """The deadline sweep, in the database: read the open deadlines near `now` through the
-(met_at, due_at) index, decide what they owe (casework.referral.reminders) and queue it in one transaction;
+(met_at, due_at) index, decide what they owe (reminders_owed: each phase's rules) and queue it in one transaction;
 and the audit trail and messages of the case runs the sweep finds dead (casework.recovery).
 
 Safe to run as often as wanted: a reminder already in the outbox (same key) is not rendered or
@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,13 +22,17 @@ from casework.review.actions import review_holders, with_review_links
 from casework.clocks import WorkingCalendar
 from casework.learning.leads import with_action_links
 from casework.learning.store import actions_due
-from casework.referral.messages import role_contacts, run_left_stopped, run_recovered
+from casework.referral.messages import Message, role_contacts, run_left_stopped, run_recovered
 from casework.office import Office
 from casework.recovery import (
     PastEvent, PastRecovery, RecoveryDecision, RecoveryLimit, RunFault, recoveries_within, recovery_number,
 )
-from casework.referral.reminders import NOTICE_KINDS, OpenDeadline, horizon, reminders_owed
+from casework.referral.reminders import NOTICE_KINDS, case_reminders_owed
+from casework.reminders import OpenDeadline
+from casework.learning.rules import IMPACT_REVIEW_WARNING_DAYS, LEARNING_KINDS, learning_reminders_owed
+from casework.review.reminders import REVIEW_KINDS, review_reminders_owed
 from casework.review.reminders import REVIEW_MILESTONE
+from casework.clocks import reminders_go_on
 from casework.store import cases as store
 from casework.store.tables import AuditEvent, Deadline, OutboxMessage
 from config.partnership import Contact, Partnership
@@ -89,6 +93,37 @@ def meet_sent_notices(session: Session, office: Office, rows: Sequence[Deadline]
                 continue
         still_open.append(row)
     return still_open
+
+
+def horizon(partnership: Partnership) -> timedelta:
+    """How far ahead the sweep must look so that every offset's day is seen (working days: generously; and a
+    reminder brought back from a run of days no one works, like Christmas or the partnership's closure days)."""
+    reminders = partnership.reminders
+    working = max(reminders.return_offsets_working_days, default=0)
+    calendar_days = max([*reminders.decision_offsets_days, *reminders.notice_offsets_days,
+                         reminders.milestone_warning_days])
+    # n working days can span n weeks' worth of weekends and the Christmas and Easter closures
+    brought_back = 7 + len(partnership.closure_days)
+    return timedelta(days=max(calendar_days, 2 * working + 7, *reminders.action_offsets_days,
+                              IMPACT_REVIEW_WARNING_DAYS) + brought_back + 1)
+
+
+def reminders_owed(
+    deadlines: Sequence[OpenDeadline], *, now: datetime, partnership: Partnership, calendar: WorkingCalendar
+) -> list[Message]:
+    """Every reminder the open deadlines owe at `now`, each phase's by its own rules (the referral's, a review's,
+    a learning action's); none on a day no one works. Pure."""
+    if not reminders_go_on(now, calendar):
+        return []
+    owed: list[Message] = []
+    for item in deadlines:
+        if item.kind in LEARNING_KINDS:  # a learning action (its lead, the CIG member), the 6-month review
+            owed.extend(learning_reminders_owed(item, now=now, partnership=partnership, calendar=calendar))
+        elif item.kind in REVIEW_KINDS:  # a review's engagement chases, milestones and report
+            owed.extend(review_reminders_owed(item, now=now, partnership=partnership, calendar=calendar))
+        else:
+            owed.extend(case_reminders_owed([item], now=now, partnership=partnership, calendar=calendar))
+    return owed
 
 
 def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:

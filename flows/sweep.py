@@ -7,7 +7,7 @@ restart the case runs that died (crashed, failed, suspended with no form saved, 
 shown running), leaving one that keeps dying stopped and escalated (casework.recovery); wake the case
 runs left suspended at a step already recorded by `cig` or the website (flows.people).
 
-The rules of who is told what and when are in casework.referral.reminders; the sweep reads only the indexed
+The rules of who is told what and when are in casework.sweep.reminders_owed (each phase's own); the sweep reads only the indexed
 open deadlines near now. `now` may be given to simulate another moment (`make demo-month`); runs
 are always judged on the real clock, as the Prefect server records them.
 

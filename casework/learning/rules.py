@@ -7,7 +7,7 @@ data that take `today` (or `now`) and never read the clock.
   changes only through a recorded update;
 - when the professional development committee's 6-month review falls due;
 - what an action's deadline owes its lead, the agency's CIG member and the business manager at `now`
-  (the same keys and once-only guarantee as every reminder of casework.referral.reminders);
+  (the same keys and once-only guarantee as every reminder of casework.reminders);
 - the 6-month review pack: every action, overdue first;
 - the learning summary's month and year of the incident.
 """
@@ -28,7 +28,7 @@ from casework.review.rules import SEED_ORDER, Ratification, Ratifier, next_ratif
 from config.partnership import Contact, Partnership
 
 if TYPE_CHECKING:
-    from casework.referral.reminders import OpenDeadline
+    from casework.reminders import OpenDeadline
 
 ACTION_KIND = "learning_action"  # the kind of an action's deadline row (subject "A<number>")
 IMPACT_REVIEW_KIND = "impact_review"  # the committee's review of the plans, due months after ratification
@@ -128,7 +128,7 @@ def action_reminders_owed(reference: str, due: ActionDue, *, now: datetime, part
     nearest offset passed, one only), a chase once overdue to the lead and the agency's CIG member (who is
     accountable for the agency's actions), and an escalation to the business manager once it is
     `action_escalation_days` overdue. A reminder whose day falls on a day no one works goes on the working day
-    before; nothing goes on such a day (casework.referral.reminders asks only on working days, so a chase or
+    before; nothing goes on such a day (casework.sweep asks only on working days, so a chase or
     an escalation owed on one waits for the next). Nothing for an action done or dropped. Keys carry the action's
     revision, so a target date re-planned through a recorded update is reminded afresh."""
     if due.status != ActionStatus.open.value:
@@ -179,7 +179,7 @@ def impact_review_reminders_owed(item: "OpenDeadline", *, now: datetime, partner
 
 def learning_reminders_owed(item: "OpenDeadline", *, now: datetime, partnership: Partnership,
                             calendar: WorkingCalendar) -> list[Message]:
-    """What a learning deadline owes at `now` (called by casework.referral.reminders for LEARNING_KINDS)."""
+    """What a learning deadline owes at `now` (asked by casework.sweep.reminders_owed for LEARNING_KINDS)."""
     if item.kind == IMPACT_REVIEW_KIND:
         return impact_review_reminders_owed(item, now=now, partnership=partnership, calendar=calendar)
     if item.action is None or item.met_at is not None:

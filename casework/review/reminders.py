@@ -1,4 +1,4 @@
-"""What a review's open deadlines owe at a given moment (pure; called by casework.referral.reminders).
+"""What a review's open deadlines owe at a given moment (pure; asked by casework.sweep.reminders_owed).
 
 - an agency's engagement with the review (seed 002: "Engagement with review process assured"): once
   overdue, a chase to the agency's contact, copied to the business manager;
@@ -14,7 +14,7 @@
   (owed on a closed case too: the report outlives the case's work).
 
 A warning whose day falls on a day no one works goes on the working day before (casework.clocks.reminder_day);
-nothing goes on such a day (casework.referral.reminders asks only on working days).
+nothing goes on such a day (casework.sweep asks only on working days).
 
 Keys have the shape of every reminder's ("purpose.kind.subject.offset"), so the outbox keeps one each.
 """
@@ -29,7 +29,7 @@ from casework.referral.messages import Message
 from config.partnership import Contact, Partnership
 
 if TYPE_CHECKING:
-    from casework.referral.reminders import OpenDeadline
+    from casework.reminders import OpenDeadline
 
 REVIEW_MILESTONE = "review_milestone"
 PRE_PUBLICATION = "pre_publication_notice"  # wt2023: the full report to the Panel and the Secretary of State

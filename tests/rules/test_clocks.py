@@ -325,7 +325,8 @@ def test_days_left_counts_local_calendar_days_and_goes_negative_when_overdue() -
     after_minutes=st.integers(min_value=0, max_value=3 * 24 * 60),
 )
 def test_a_clock_in_hours_owes_only_the_escalation_and_only_once_it_has_run_out(decided: datetime, after_minutes: int) -> None:
-    from casework.referral.reminders import OpenDeadline, reminders_owed
+    from casework.reminders import OpenDeadline
+    from casework.sweep import reminders_owed
     from config.partnership import load_partnership
     from config.settings import CONFIG_DIR
 

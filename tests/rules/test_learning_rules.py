@@ -17,7 +17,8 @@ from casework.learning.rules import (
     ACTION_KIND, ActionDue, ActionStatus, PackAction, action_status, impact_pack, impact_review_due, incident_month_year,
     plans_ratified_on,
 )
-from casework.referral.reminders import OpenDeadline, reminders_owed
+from casework.reminders import OpenDeadline
+from casework.sweep import reminders_owed
 from casework.review.rules import Ratification, RatificationResult, Ratifier
 from config.partnership import CONFIG_DIR, Contact, load_partnership
 

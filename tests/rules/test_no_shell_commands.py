@@ -51,7 +51,8 @@ from casework.referral.messages import (
     intake_refusal, link_resent, listing_notices, partners_disagree, recommendation_notice, referral_notices,
     return_receipts, run_left_stopped, run_recovered, serious_incident_notification,
 )
-from casework.referral.reminders import OpenDeadline, reminders_owed
+from casework.reminders import OpenDeadline
+from casework.sweep import reminders_owed
 from casework.review.messages import (
     ReviewFile, appointment_notices, commissioning_notices, non_publication_notices, publication_notices,
     drafts_ready_notice, full_report_notices, publication_delay_notices, ratification_notice,

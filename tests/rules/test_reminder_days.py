@@ -4,7 +4,7 @@ before a due day goes on the working day on or before its offset's day; one afte
 on or after its day. Over Christmas 2026 (Fri 25 Dec, Mon 28 Dec for Boxing Day, Fri 1 Jan) and Easter 2027
 (Good Friday 26 Mar, Easter Monday 29 Mar), and as a property of every kind of deadline.
 
-The sweep is simulated by asking the pure rules (casework.referral.reminders.reminders_owed) what is owed at
+The sweep is simulated by asking the pure rules (casework.sweep.reminders_owed) what is owed at
 chosen moments: the outbox keeps one message per key, so the day a key is first owed is the day it goes.
 """
 
@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from casework.clocks import LONDON, WorkingCalendar, reminder_day
 from casework.learning.rules import ACTION_KIND, IMPACT_REVIEW_KIND, ActionDue
-from casework.referral.reminders import OpenDeadline, reminders_owed
+from casework.reminders import OpenDeadline
+from casework.sweep import reminders_owed
 from casework.review.reminders import REVIEW_MILESTONE
 from config.partnership import Contact, Partnership, load_partnership
 from config.settings import CONFIG_DIR

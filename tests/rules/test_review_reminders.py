@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from casework.clocks import WorkingCalendar
-from casework.referral.reminders import OpenDeadline, reminders_owed
+from casework.reminders import OpenDeadline
+from casework.sweep import reminders_owed
 from casework.review.rules import ReviewStage, check_non_publication, check_review_move
 from config.partnership import Contact, Partnership, load_partnership
 from config.settings import CONFIG_DIR
@@ -66,7 +67,7 @@ def test_a_milestone_is_warned_of_as_many_days_before_as_the_partnership_file_sa
 
 
 def test_the_sweep_looks_far_enough_ahead_to_see_the_milestone_warning_day() -> None:
-    from casework.referral.reminders import horizon
+    from casework.sweep import horizon
 
     for days in (1, 7, 30, 60):
         partnership = PARTNERSHIP.model_copy(update={"reminders": PARTNERSHIP.reminders.model_copy(

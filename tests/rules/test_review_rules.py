@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from casework.clocks import WorkingCalendar
-from casework.referral.reminders import OpenDeadline, reminders_owed
+from casework.reminders import OpenDeadline
+from casework.sweep import reminders_owed
 from casework.review.forms import AppointmentForm, MilestoneForm, RatificationForm, ReviewPublicationForm
 from casework.review.rules import (
     REVIEW_TYPES, FamilyInvolvement, MilestoneState, Ratification, RatificationResult, Ratifier, ReviewerKind,

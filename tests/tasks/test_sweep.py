@@ -21,7 +21,8 @@ from casework.delivery import deliver_pending
 from casework.forms import AgencyReturnForm, ReferralForm, ScreeningForm
 from casework.model import ScreeningOutcome
 from casework.office import Office, open_office
-from casework.referral.reminders import OpenDeadline, reminders_owed
+from casework.reminders import OpenDeadline
+from casework.sweep import reminders_owed
 from casework.store import cases as store_module
 from casework.store.tables import Deadline
 from casework.sweep import queue_reminders

@@ -584,7 +584,8 @@ def acknowledge_return(office: Office, reference: str, *, link_id: int, form: Ag
 def record_panel_reply(office: Office, reference: str, form: PanelReplyForm, *, now: datetime, actor: str) -> Outcome:
     """Record the Panel's reply to the case's rapid review: what it answered and when (on the tracker; a national
     review shows there), its reasons and who recorded it (sealed), audited; the reply's clock is met, so no
-    reminder follows. Refused (ValueError naming the field) when the case's rule set sends no rapid review to the
+    reminder follows, unless the Panel asks for more: the clock then starts again from the day it asked, and the
+    business manager is reminded once more if no further reply is recorded by then. Refused (ValueError naming the field) when the case's rule set sends no rapid review to the
     Panel or no decision is made yet; AlreadyRecorded when a reply is recorded and it did not ask for more."""
     from casework.referral.panel import PanelReply
 
@@ -609,6 +610,9 @@ def record_panel_reply(office: Office, reference: str, form: PanelReplyForm, *, 
         case.updated_at = now
         for kind in replies:
             store.meet_deadline(case, kind=kind, now=now)
+            if form.reply is PanelReply.asks_for_more:  # the reminder restarts from the day the Panel asked
+                store.restart_reply_clock(session, case=case, rules=rules, kind=kind, since=form.received_on,
+                                          calendar=office.calendar)
         store.audit(session, reference=case.reference, actor=actor, action=f"Panel's reply recorded: {form.reply.value}",
                     now=now, received_on=form.received_on.isoformat(), national_review=form.reply is PanelReply.national_review)
         return Outcome(case.reference, Stage(case.stage))

@@ -134,6 +134,15 @@ def start_reply_clock(session: Session, *, case: Case, rules: RuleSet, notice: s
     _set_deadline(session, case, kind=kind, label=clock.label, due_at=deadline(sent_at, clock, calendar))
 
 
+def restart_reply_clock(session: Session, *, case: Case, rules: RuleSet, kind: str, since: date,
+                        calendar: WorkingCalendar) -> None:
+    """The Panel asked for more on `since`: its reply clock `kind` starts again from that day, as a new round of the
+    clock (so its reminder is owed once more, keyed by the round); the earlier rounds are left as they are."""
+    clock = rules.clocks[kind]
+    again = sum(1 for d in case.deadlines if d.kind == kind)
+    _set_deadline(session, case, kind=kind, label=clock.label, due_at=deadline(since, clock, calendar), round=again)
+
+
 def record_referral(
     session: Session,
     *,

@@ -3,7 +3,8 @@ real SMTP server. The rapid review meeting records what the Panel's rapid review
 decision sends the Panel one email with the rapid review attached as a Word document, once however often the step
 is repeated, and, with the mail server down past the deadline, once when it is back, the deadline then shown met
 late; with no reply recorded the business manager is reminded once after the `panel_reply` clock; the reply is
-recorded, and a national review shows on the tracker and the case timeline."""
+recorded, and a national review shows on the tracker and the case timeline. When the Panel asks for more, the reply
+clock restarts from the day it asked: one reminder more, none once a further reply is recorded."""
 
 from __future__ import annotations
 
@@ -126,3 +127,39 @@ def test_the_panel_gets_the_rapid_review_once_then_its_reply_is_chased_once_and_
     assert row.panel_reply_on == date(2027, 1, 4)
     assert not [b for b in row.breaches if "reply" in b.label]
     assert "a national review is recorded on the case" in story
+
+
+def test_the_panel_asking_for_more_restarts_the_reply_reminder_from_that_day(wt2023_office: Office) -> None:
+    office = wt2023_office
+    reference = open_case(office, at(date(2026, 11, 20)))
+    for code in ("POL", "CSC", "HEALTH"):
+        nil_return(office, reference, code, at(date(2026, 11, 24)))
+    _record_at_the_rapid_review_meeting(office, reference)
+    actions.record_decision(office, reference, DecisionForm(
+        response=ChairResponse.affirm, decision=ReviewType.scr, rationale="Criteria met.",
+        decided_by="the safeguarding partners"), now=at(date(2026, 12, 7), 10), actor="test")
+    asyncio.run(deliver_pending(office, now=at(date(2026, 12, 7), 11)))  # sent: the reply is due 21 December
+
+    def reminded(days: tuple[date, ...]) -> list[str]:
+        sent = len(read_mailbox(office.settings.mail_dir))
+        for day in days:
+            queue_reminders(office, now=at(day, 8))
+            asyncio.run(deliver_pending(office, now=at(day, 8)))
+        return [m.subject for m in read_mailbox(office.settings.mail_dir)[sent:] if "Panel's reply" in m.subject]
+
+    assert len(reminded((date(2026, 12, 21), date(2026, 12, 22)))) == 1
+    more = PanelReplyForm.model_validate({"reply": PanelReply.asks_for_more, "received_on": "2027-01-04",
+                                          "reasons": "The Panel asks what the school knew.", "recorded_by": "Ari Admin"},
+                                         context={"today": date(2027, 1, 4)})
+    actions.record_panel_reply(office, reference, more, now=at(date(2027, 1, 4), 10), actor="test")
+    with office.sessions() as session:
+        due = [office.calendar.local_date(d.due_at) for d in store.get_case(session, reference=reference).deadlines
+               if d.kind == "panel_reply" and d.met_at is None]
+    assert due == [date(2027, 1, 18)]  # 10 working days from the day the Panel asked
+    # no further reply: the business manager is reminded once again, from the restarted clock's last day
+    assert reminded((date(2027, 1, 4), date(2027, 1, 15), date(2027, 1, 18), date(2027, 1, 19), date(2027, 1, 25))) == [
+        f"[{reference}] Reminder: the Panel's reply to the rapid review, none recorded"]
+    agrees = PanelReplyForm.model_validate({"reply": PanelReply.agrees, "received_on": "2027-01-26",
+                                            "recorded_by": "Ari Admin"}, context={"today": date(2027, 1, 26)})
+    actions.record_panel_reply(office, reference, agrees, now=at(date(2027, 1, 26), 10), actor="test")
+    assert reminded((date(2027, 1, 27), date(2027, 2, 1))) == []

@@ -9,7 +9,7 @@ queued again. Delivery is separate (casework.delivery.deliver_pending). Nothing 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -34,6 +34,7 @@ from casework.review.reminders import REVIEW_KINDS, review_reminders_owed
 from casework.review.reminders import REVIEW_MILESTONE
 from casework.clocks import reminders_go_on
 from casework.store import cases as store
+from casework.store.decisions import DECISION, partner_answers
 from casework.store.tables import AuditEvent, Deadline, OutboxMessage
 from config.partnership import Contact, Partnership
 from config.rulesets import ClockUnit, RuleSet
@@ -48,7 +49,10 @@ class SweepOutcome:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
-def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet, partnership: Partnership) -> OpenDeadline:
+def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet, partnership: Partnership,
+                   answered: Collection[str] = ()) -> OpenDeadline:
+    """The deadline as the rules read it; `answered`: the deciders (by whom they act for) who have answered the
+    case's recommendation this round, who are not warned of the decision's clock again."""
     case = row.case
     clock = rules.clocks.get(row.kind)
     started_on = None
@@ -62,7 +66,8 @@ def _open_deadline(row: Deadline, calendar: WorkingCalendar, rules: RuleSet, par
         reference=case.reference, kind=row.kind, subject=row.subject, round=row.round, label=row.label,
         due_at=row.due_at, met_at=row.met_at, case_open=case.status == "open", started_on=started_on,
         meeting_at=case.meeting_at, counted_in_hours=clock is not None and clock.unit is ClockUnit.hours,
-        lead_reviewers=lead_reviewers, warned=_told(partnership, rules, f"{row.kind}_due"),
+        lead_reviewers=lead_reviewers, warned=_not_answered(_told(partnership, rules, f"{row.kind}_due"),
+                                                            partnership, rules, answered),
         escalated=_told(partnership, rules, f"{row.kind}_breached"),
     )
 
@@ -72,6 +77,24 @@ def _told(partnership: Partnership, rules: RuleSet, step: str) -> tuple[tuple[Co
     if step not in rules.steps:
         return None
     return tuple(role_contacts(partnership, rules, rules.told_at(step)))
+
+
+def _not_answered(told: tuple[tuple[Contact, str], ...] | None, partnership: Partnership, rules: RuleSet,
+                  answered: Collection[str]) -> tuple[tuple[Contact, str], ...] | None:
+    """`told` without the deciders who have answered (wt2023: a safeguarding partner who has given their answer is
+    not warned that the decision is not yet made; the others, and the business manager, are)."""
+    if told is None or not answered:
+        return told
+    deciders = partnership.deciders(rules.name)
+    done = {deciders[key].email.lower() for key in answered if key in deciders}
+    return tuple((contact, role) for contact, role in told if contact.email.lower() not in done)
+
+
+def _answered(session: Session, row: Deadline) -> set[str]:
+    """Who has answered the case's recommendation this round (the decision's clock only; none under wt2015)."""
+    if row.kind != "decision":
+        return set()
+    return {answer.partner for answer in partner_answers(session, case=row.case, step=DECISION)}
 
 
 def meet_sent_notices(session: Session, office: Office, rows: Sequence[Deadline]) -> list[Deadline]:
@@ -131,8 +154,8 @@ def queue_reminders(office: Office, *, now: datetime) -> SweepOutcome:
     with office.sessions.begin() as session:
         rows = store.open_deadlines_due_before(session, before=now + horizon(office.partnership))
         rows = meet_sent_notices(session, office, rows)
-        deadlines = [_open_deadline(row, office.calendar, office.rules(row.case.regime), office.partnership)
-                     for row in rows]
+        deadlines = [_open_deadline(row, office.calendar, office.rules(row.case.regime), office.partnership,
+                                    _answered(session, row)) for row in rows]
         learning = actions_due(session, deadlines=rows)  # a learning action and its lead, sealed in the action
         deadlines = [replace(d, action=learning[row.id]) if row.id in learning else d for d, row in zip(deadlines, rows)]
         owed = reminders_owed(deadlines, now=now, partnership=office.partnership, calendar=office.calendar)

@@ -2,7 +2,8 @@
 (casework.referral.actions.record_partner_decision): each acting partner gets their own link in the email that
 sends the recommendation; each answer is kept once; the decision is made when the rule set's quorum (all) agrees,
 once, even when two partners answer at the same instant (SQLite, and PostgreSQL when CIG_TEST_POSTGRES_URL is set);
-a disagreement is escalated to the lead safeguarding partners once; the scrutineer and the referrer are told in
+a disagreement is escalated to the lead safeguarding partners once; the sweep warns of the decision's clock only the
+partners who have not answered; the scrutineer and the referrer are told in
 the rule set's words. Every name and address is invented.
 """
 
@@ -27,6 +28,7 @@ from casework.store import cases as store
 from casework.store import decisions as decision_store
 from casework.store.cases import AlreadyRecorded, NotAtThisStep
 from casework.store.tables import OutboxMessage, PersonalLink
+from casework.sweep import queue_reminders
 from notifications.mailbox import read_mailbox
 from tests.tasks.conftest import Mailbox
 from tests.tasks.test_sweep import at, nil_return, open_case, write_partnership
@@ -127,6 +129,19 @@ def test_each_partner_answers_by_their_own_link_and_all_agreeing_make_one_decisi
     assert not any("independent chair" in text.lower() for _, _, text in after_decision)
     assert not any("Disagreement" in subject for _, subject, _ in after_decision)
     assert decisions_recorded(office, reference) == 1
+
+
+def test_the_sweep_warns_only_the_partners_who_have_not_answered(partners_office: Office) -> None:
+    office = partners_office
+    reference, after = recommended(office)  # the rapid review is due Monday 7 December
+    actions.record_partner_decision(office, reference, "local_authority", answer("agree"), link_id=None, now=after,
+                                    actor="test")
+    queue_reminders(office, now=at(date(2026, 12, 4), 8))  # two days before (the Saturday brought back to Friday)
+    with office.sessions() as session:
+        keys = session.scalars(select(OutboxMessage.key).where(
+            OutboxMessage.key.like(f"{reference}:warning.decision.%"))).all()
+    warned = sorted(key.split(":")[2] for key in keys)
+    assert warned == sorted(["business-manager@example.org", DELEGATES["icb"], DELEGATES["police"]])
 
 
 def test_a_disagreement_is_escalated_once_to_the_lead_partners_and_no_decision_is_made(partners_office: Office) -> None:

@@ -102,3 +102,21 @@ def test_the_appointments_refusals_name_the_review_in_the_cases_terms() -> None:
         check_reviewer("scr", ReviewerKind.independent, True, "POL", WT2023.term("scr"), WT2023.term("scr_short"))
     with pytest.raises(ValueError, match="^kind: the lead reviewer of a Serious Case Review must be independent"):
         check_reviewer("scr", ReviewerKind.internal, True, "CSC", WT2015.term("scr"), WT2015.term("scr_short"))
+
+
+def test_the_yearly_report_says_to_run_after_the_partners_period_ends_and_wt2015s_schedule_stays() -> None:
+    """The annual-report deployment keeps one schedule (15 January, for wt2015's calendar year); under wt2023 it is
+    given a description saying when the partners' yearly report runs: after their period (April to March: May)."""
+    from pathlib import Path
+
+    import yaml
+
+    from flows.forms import run_form_words
+
+    root = Path(__file__).resolve().parents[2]
+    [deployment] = [d for d in yaml.safe_load((root / "prefect.yaml").read_text())["deployments"]
+                    if d["name"] == "annual-report"]
+    assert [s["rrule"] for s in deployment["schedules"]] == ["FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=15;BYHOUR=8;BYMINUTE=0"]
+    assert "annual-report" not in run_form_words(WT2015)  # wt2015's description is prefect.yaml's, as it was
+    description = run_form_words(WT2023)["annual-report"].description or ""
+    assert "after the partnership's period ends" in description and "for April to March, in May" in description

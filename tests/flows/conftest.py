@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -63,9 +64,9 @@ def quiet_services() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
+def prefect_server() -> Iterator[Any]:
     """One Prefect test server for the session, serving the `referral` and `review` flows from a Runner
-    in this process; at the end, any flow-run process still running (a test ended while its run was
+    in this process (the fixture's value: it knows the process of each flow run it started); at the end, any flow-run process still running (a test ended while its run was
     finishing) is stopped with the server, not left retrying a server that has gone."""
     import multiprocessing
 
@@ -89,7 +90,7 @@ def prefect_server() -> Iterator[None]:
         _start_forkserver()
         asyncio.run(_wait_for_deployment("referral/referral"))
         asyncio.run(_wait_for_deployment("review/review"))
-        yield
+        yield runner
         for process in multiprocessing.active_children():
             process.kill()
 
@@ -98,7 +99,7 @@ def prefect_server() -> Iterator[None]:
 def flow_runs_forked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each flow run is still a process of its own that a suspend releases, as under a worker, but
     forked from a forkserver that has imported Prefect and the flows, not spawned to import them
-    again (about 3 s of CPU saved per step). Tests marked `spawned_runs` (two fault tests: one finds its run by its spawned
+    again (about 3 s of CPU saved per step). Tests marked `spawned_runs` (two fault tests: one kills its spawned run by the pid its Runner holds,
     command line, one loads code into it through PYTHONPATH) keep spawn."""
     if request.node.get_closest_marker("spawned_runs"):
         return

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -160,23 +161,13 @@ def run_of(office: Office, reference: str):  # type: ignore[no-untyped-def]
         return UUID(store.get_case(session, reference=reference).flow_run_id)
 
 
-def flow_run_pid() -> int:
-    """The pid of the flow-run process running now: the test's Runner starts each as its child (a
-    multiprocessing child of this process, as a process worker's are its children). The process the run
-    left when it last suspended may still be exiting: the newest child is the running one."""
-    children = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit():
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-                if (int(fields[1]) == os.getpid() and b"multiprocessing.spawn" in command
-                        and b"resource_tracker" not in command):
-                    children[int(entry.name)] = int(fields[19])  # its start time
-        except (OSError, ValueError, IndexError):
-            continue
-    assert children, "no flow-run process is running"
-    return max(children, key=children.__getitem__)
+def flow_run_pid(runner: Any, run_id: UUID) -> int:
+    """The pid of the process running the flow run `run_id` now, as the session's Runner started it (a run
+    another test left, resumed meanwhile, is a process of the same Runner: the newest child is not always
+    this test's run)."""
+    handle = runner._process_manager.get(run_id)
+    assert handle is not None and handle.pid, "no flow-run process is running for the run"
+    return int(handle.pid)
 
 
 async def state_of(run_id: UUID) -> str:
@@ -224,15 +215,16 @@ async def assert_told_at_once(office: Office, reference: str, faults: set[RunFau
     assert {to: len(subjects) for to, subjects in decision_mail(office).items()} == {to: 1 for to in DECISION_NOTICES}
 
 
-@pytest.mark.spawned_runs  # its run is found by its spawned command line
-async def test_a_run_killed_while_sending_the_notices_is_restarted_by_the_sweep_and_each_goes_once(office: Office) -> None:
+@pytest.mark.spawned_runs  # its run is a process spawned as a worker's are, killed by its pid
+async def test_a_run_killed_while_sending_the_notices_is_restarted_by_the_sweep_and_each_goes_once(
+        office: Office, prefect_server: Any) -> None:
     reference = await case_awaiting_decision(office)
     run_id = run_of(office, reference)
     with mail_server_down(office):
         await submit_step(office, reference, "decision", scr_decision())  # its own attempt at once: refused
         await wait_until(lambda: failed_attempts(office, reference) >= 2, what="the run to be retrying the notices")
         assert await state_of(run_id) == "RUNNING"
-        os.kill(flow_run_pid(), signal.SIGKILL)
+        os.kill(flow_run_pid(prefect_server, run_id), signal.SIGKILL)
         await wait_until(lambda: _is(run_id, "CRASHED"), what="the Runner to report the run crashed")
     await sweep()
     await assert_notices_arrive_once(office, reference)

@@ -146,10 +146,11 @@ RUNS_PER_READ = 200
 CHECK_FLOW = "recover-runs"  # flows.sweep.recover_runs
 
 
-async def wait_for_earlier_checks(seconds: float = 20) -> None:
+async def wait_for_earlier_checks(seconds: float = 5) -> None:
     """Inside a recovery check's run: wait until the checks started before it have finished (at most
-    `seconds`: one killed with its worker never finishes). Two checks woken by two deaths at once would
-    otherwise both find the same dead run and restart it twice; the later one now finds it restarted."""
+    `seconds`: a check's own work takes a second or two, and one killed with its worker never finishes, so
+    waiting longer for it only delays the restart). Two checks woken by two deaths at once would otherwise
+    both find the same dead run and restart it twice; the later one now finds it restarted."""
     import asyncio
     import time
 

@@ -37,6 +37,7 @@ from casework.store.tables import OutboxMessage
 from config.rulesets import load_ruleset, retired_word_in
 from config.settings import CONFIG_DIR
 from notifications.render import TEMPLATES
+from tests.rules.test_no_shell_commands import strings_in  # every string of a form's schema
 
 ROOT = Path(__file__).resolve().parents[2]
 WT2023 = load_ruleset("wt2023")
@@ -369,17 +370,6 @@ def test_the_refusal_of_a_publication_before_the_familys_involvement_reads_in_it
 # fixed (take it off the list).
 KNOWN_GAPS: dict[tuple[str, str], str] = {
 }
-
-
-def strings_in(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings_in(item)
 
 
 def test_every_form_a_person_fills_in_under_wt2023_reads_in_its_terms() -> None:

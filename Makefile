@@ -9,10 +9,12 @@ TEST_WORKERS ?= 2
 
 .PHONY: install browser faketime up demo demo-month demo-year test test-scale test-dates test-fast bench screenshots clean
 
+## --compile-bytecode: uv, unlike pip, writes no .pyc by default, and where PYTHONDONTWRITEBYTECODE is set (this
+## machine, CI) none is ever written: every process a worker starts then compiled Prefect again (4.8 s, not 2.2 s).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet 'uv>=0.4'
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]'
 	touch $(STAMP)
 
 ## The website's GOV.UK Design System assets (govuk-frontend) and, for the browser tests, axe-core:

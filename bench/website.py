@@ -14,10 +14,12 @@ Three measurements, each with `--people` (20) people at the same moment, `--roun
   CIG's ratification, the action recorded done with a one-page PDF of evidence), from sending the form to
   receiving the confirmation page (after a task list's redirect, the list that says what was recorded).
 
-The website is served by uvicorn on a local port and driven over HTTP with httpx, as a browser would; the
-case database is SQLite and the SMTP server aiosmtpd (notifications.mailbox), both on this machine. The
-cases have no Prefect run: waking a run happens after the page is sent (a background task) and is not on
-either path measured. Needs nothing running; writes nothing outside a temporary directory.
+The website and the mail server run as `make up` runs them (cli.stack): the website in its own process, started
+with the stack's command and environment (`website_command`, `stack_env`), the SMTP server (`cig mailserver`,
+aiosmtpd) in another; the bench process sets up the cases (through casework's actions, on the same SQLite case
+database) and drives the website over HTTP with httpx, as browsers would. The cases have no Prefect run: waking a
+run happens after the page is sent (a background task) and is not on either path measured. Needs nothing
+running; writes nothing outside a temporary directory.
 """
 
 from __future__ import annotations
@@ -26,18 +28,20 @@ import argparse
 import asyncio
 import os
 import re
-import socket
+import shutil
+import subprocess
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-import uvicorn
 import yaml
 
 from bench.measure import Spread
+from cli.stack import (
+    BIN, free_port, service_name, stack_env, stop_processes, stopping_on_signals, wait_until_serving, website_command,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "referral.yaml"
@@ -51,34 +55,35 @@ RETURN_LIMIT, DECISION_LIMIT = 1.0, 2.0
 PAGE_LIMIT, SUBMIT_LIMIT = 0.3, 1.0  # issue 20: a new page, a new page's submit (p95)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _open(home: Path, website_port: int):  # type: ignore[no-untyped-def]
-    """The example partnership's office on its own SQLite file and SMTP server, and the website serving it."""
+def _open(home: Path) -> tuple:  # type: ignore[type-arg]
+    """The example partnership's office on its own SQLite file, for this process to set up cases and read mail;
+    its SMTP server and its website each started as the stack starts them, in a process of their own."""
     import casework.store
     from casework.office import open_office
-    from notifications.mailbox import start_mailbox
-    from website.app import create_app
 
-    mail_port = free_port()
-    mailbox = start_mailbox(home / "mail", port=mail_port)
     for name in [n for n in os.environ if n.startswith("CIG_")]:
         del os.environ[name]
-    os.environ.update(CIG_HOME=str(home), CIG_SMTP_PORT=str(mail_port), CIG_SMTP_TIMEOUT_SECONDS="10",
-                      CIG_WEBSITE_URL=f"http://127.0.0.1:{website_port}")
+    mail_port = free_port(0)
+    env = stack_env(home, free_port(0), mail_port)  # no Prefect server: these cases have no run to wake
+    env["CIG_SMTP_TIMEOUT_SECONDS"] = "10"
+    website = website_command(env)  # sets CIG_WEBSITE_URL, on a port the kernel gives
+    os.environ.update({name: value for name, value in env.items() if name.startswith("CIG_")})
     casework.store._factory.cache_clear()
-    office = open_office()
-    server = uvicorn.Server(uvicorn.Config(create_app(office), host="127.0.0.1", port=website_port, access_log=False,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return office, mailbox, server, thread
+    office = open_office()  # migrates the case database before the website opens it
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, command, port in (("mailserver", [str(BIN / "cig"), "mailserver", "--port", str(mail_port)], mail_port),
+                                    ("website", website, int(website[website.index("--port") + 1]))):
+            with (logs / f"{name}.log").open("ab") as out:
+                processes.append(subprocess.Popen(command, env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT,
+                                                  start_new_session=True))
+            wait_until_serving(processes[-1], port, service_name(name), logs / f"{name}.log", 60)
+    except BaseException:
+        stop_processes(processes)
+        raise
+    return office, processes
 
 
 def _mail(office, to: str, subject_part: str, reference: str):  # type: ignore[no-untyped-def]
@@ -297,12 +302,13 @@ def section(returns: Spread, decisions: Spread, people: int, rounds: int, second
         f"## 6. A person's step on the secure website, {people} at once",
         "",
         f"`python -m bench.website --people {people} --rounds {rounds}` ({seconds:.0f} s). The website served by "
-        "uvicorn, driven over HTTP by httpx as a browser posts; SQLite case database; aiosmtpd SMTP server; "
+        "uvicorn in its own process, as `make up` starts it, driven over HTTP by httpx as a browser posts; SQLite "
+        "case database; the aiosmtpd SMTP server in a process of its own (`cig mailserver`); "
         f"{people} people post at the same moment, {rounds} round(s). A step is recorded in the case database "
         "at once (flows.people.record_step); the decision's notices are sent before its page, an agency's "
         "receipt right after its page; the case's run is woken after the page is sent, so Prefect is on "
-        "neither path (the cases here have no run). The website, the SMTP server and the "
-        f"{people} browsers share one Python process. A review's people (issue 20) each open their page from the "
+        f"neither path (the cases here have no run). The {people} browsers share the bench's own process. "
+        "A review's people (issue 20) each open their page from the "
         "link in their email, all at the same moment: a page is timed from asking for it to receiving it; a submit "
         "from sending the form (its page already open) to receiving the confirmation page, a task list's redirect "
         "to the list followed.",
@@ -338,7 +344,7 @@ def review_met(review: dict[str, Spread]) -> bool:
 async def measure(people: int, rounds: int) -> tuple[Spread, Spread, dict[str, Spread]]:
     """The returns', the decisions' and the review's pages' and submits' spreads, over `rounds` rounds."""
     home = Path(tempfile.mkdtemp(prefix="cig-bench-website-"))
-    office, mailbox, server, thread = _open(home, free_port())
+    office, processes = _open(home)
     try:
         returns, decisions = [], []
         review: dict[str, list[float]] = {}
@@ -349,11 +355,7 @@ async def measure(people: int, rounds: int) -> tuple[Spread, Spread, dict[str, S
                 review.setdefault(title, []).extend(values)
         return Spread.of(returns), Spread.of(decisions), {title: Spread.of(values) for title, values in review.items()}
     finally:
-        server.should_exit = True
-        thread.join(10)
-        mailbox.stop()
-        import shutil
-
+        stop_processes(processes)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -363,7 +365,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
     started = time.monotonic()
-    returns, decisions, review = asyncio.run(measure(arguments.people, arguments.rounds))
+    with stopping_on_signals():  # SIGTERM, as Ctrl-C, stops the website and the mail server it started
+        returns, decisions, review = asyncio.run(measure(arguments.people, arguments.rounds))
     print(section(returns, decisions, arguments.people, arguments.rounds, time.monotonic() - started, review))
     return 0 if returns.p95 < RETURN_LIMIT and decisions.p95 < DECISION_LIMIT and review_met(review) else 1
 

@@ -632,6 +632,10 @@ def main() -> None:
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     log.setLevel(logging.INFO)
+    # Imported before the first request, not by it: a step's submit records it through flows.people and wakes a
+    # run through Prefect's client (flows.review too), an upload is read by pypdf. Imported by the first submit,
+    # they held the one event loop, every other page waiting, for about 1.5 s of CPU (6 s with 20 people at once).
+    import flows.people, flows.review, pypdf  # noqa: E401, F401
     uvicorn.Server(server_config(create_app(), host=arguments.host, port=arguments.port,
                                  ssl_certfile=arguments.ssl_certfile, ssl_keyfile=arguments.ssl_keyfile)).run()
 

@@ -275,9 +275,10 @@ def create_app(office: Office | None = None) -> RouteLog:
         with the_office.sessions() as session:
             link = link_store.find_link(session, token=token) if looks_like_token(token) else None
             if link is not None:
+                # the case alone: its step's facts load what they read of it (the requests, the deadlines, the
+                # review) in this session; loading the case again with all its requests and deadlines took about
+                # a third of a review page's time
                 case = session.get(Case, link.case_id) if link.case_id is not None else None
-                if case is not None:
-                    case = store.get_case(session, reference=case.reference)
                 facts = step_facts(case, link) if case is not None else None
                 reason = link_refusal(link_store.link_facts(link), facts, now=moment)
                 opened = OpenedLink(link.id, link.token_hash, LinkStep(link.step), link.agency, link.round,

@@ -34,7 +34,8 @@ from sqlalchemy.orm import object_session
 from starlette.responses import HTMLResponse, Response
 
 from casework.delivery import deliver_pending
-from casework.learning.actions import plan_view
+from casework.learning import store as learning_store
+from casework.learning.actions import action_view
 from casework.links import LinkRefusal, LinkStep, StepFacts
 from casework.model import REVIEW_LABELS
 from casework.office import Office
@@ -144,13 +145,16 @@ class RatificationPages:
         who = f"partner {opened.partner}" if opened.partner else body.value.replace('_', ' ')
         return f"{who} (link {opened.id})"
 
-    def show_page(self, opened: OpenedRatification, token: str, body: Ratifier, values: dict[str, str] | None = None,
+    def show_page(self, opened: OpenedRatification, token: str, values: dict[str, str] | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
-        fields = ratification_fields(body)
+        """The drafts, the action plans and the outcome's form, read from the case in one session."""
         today = self.office.calendar.local_date(now())
         with self.office.sessions() as session:
             case = store.get_case(session, reference=opened.reference or "")
             review = case.review
+            body = link_body(case, opened.round)
+            if body is None:  # the link opened, so its step facts found its body
+                raise LookupError("a ratification link with no body")
             review_type = REVIEW_LABELS.get(review.review_type, review.review_type)
             documents = [{"id": d.id, "kind": DOCUMENT_WORDS.get(d.kind, d.kind), "filename": d.document["filename"],
                           "uploaded_at": d.uploaded_at} for d in review_store.review_documents(session, case=case)]
@@ -158,12 +162,13 @@ class RatificationPages:
                        for item in ratification_history(review)]
             answers = partner_answers_shown(self.office.partnership, decision_store.partner_answers(
                 session, case=case, round=opened.round, step=decision_store.SIGN_OFF)) if opened.partner else []
-        plans = plan_view(self.office, opened.reference or "", today=today)
+            plans = [action_view(session, case, a, today) for a in learning_store.list_actions(session, review=review)]
+        fields = ratification_fields(body)
         agencies = {a.code: a.name for a in self.office.partnership.agencies}
         rows = [{"number": a.number, "plan": PLAN_WORDS.get(a.plan, a.plan), "agency": agencies.get(a.agency, a.agency),
                  "finding": a.finding, "action": a.action, "lead": a.lead_name, "target_on": a.target_on,
                  "evidence": a.evidence_of_impact, "status": STATUS_WORDS.get(a.status.value, a.status.value)}
-                for a in plans.actions]
+                for a in plans]
         errors = errors or {}
         order = [item.id for item in all_fields(fields)]
         return page("ratify_drafts.html", status=status, reference=opened.reference, review_type=review_type,
@@ -176,7 +181,7 @@ class RatificationPages:
     async def show(self, opened: OpenedRatification, token: str, request: Request) -> HTMLResponse:
         """The page a ratification link opens: the drafts, the action plans and the outcome's form."""
         self.audit_view(opened, "ratification page viewed")
-        return self.show_page(opened, token, self.body(opened))
+        return self.show_page(opened, token)
 
     async def act(self, request: Request, opened: OpenedRatification, token: str, tasks: BackgroundTasks) -> Response:
         """The body records its outcome: ratified, or returned with comments."""
@@ -197,7 +202,7 @@ class RatificationPages:
             problems += validation_problems(invalid)
         if problems:
             self.audit(opened, "ratification refused", problem="form")
-            return self.show_page(opened, token, body, posted, field_errors(fields, problems), 400)
+            return self.show_page(opened, token, posted, field_errors(fields, problems), 400)
         try:
             if opened.partner:  # one partner's answer: the sign-off made once the quorum has signed off
                 signed = actions.record_partner_sign_off(self.office, opened.reference or "", opened.partner, given,
@@ -213,7 +218,7 @@ class RatificationPages:
             self.audit(opened, "ratification refused", problem="case rule")
             field, why = refusal_problem(refused)
             why = why.split(": ", 1)[1] if why.startswith(f"{opened.reference}: ") else why
-            return self.show_page(opened, token, body, posted, field_errors(fields, [(field, why)]), 400)
+            return self.show_page(opened, token, posted, field_errors(fields, [(field, why)]), 400)
         with self.office.sessions.begin() as session:
             stored = session.get(PersonalLink, opened.id)
             if stored is not None:

@@ -566,21 +566,20 @@ class ReviewPages:
 
     # a task's form
 
-    def find_task(self, opened: Opened, name: str) -> Task | None:
+    def find_task(self, opened: Opened, name: str) -> tuple[Task | None, dict[str, str]]:
+        """The task `name` of the link's review (None if it has none) and its form's choices in the words of the
+        case's regime (who signs off decides them), from one reading of the case."""
         if opened.step is not LinkStep.review:
-            return None
-        _, _, sections = self.tasks(opened.reference or "")
-        return next((t for s in sections for t in s.tasks if t.name == name), None)
+            return None, CHOICE_WORDS
+        case, _, sections = self.tasks(opened.reference or "")
+        words = SIGNED_OFF_CHOICE_WORDS if Ratifier.safeguarding_partners in review_store.signing_bodies(case) \
+            else CHOICE_WORDS
+        return next((t for s in sections for t in s.tasks if t.name == name), None), words
 
-    def choice_words(self, reference: str) -> dict[str, str]:
-        """The forms' choices in the words of the case's regime: who signs off decides them."""
-        with self.office.sessions() as session:
-            order = review_store.signing_bodies(store.get_case(session, reference=reference))
-        return SIGNED_OFF_CHOICE_WORDS if Ratifier.safeguarding_partners in order else CHOICE_WORDS
-
-    def task_page(self, opened: Opened, token: str, task: Task, form: TaskForm, values: dict[str, str] | None = None,
-                  errors: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:
-        fields = form_fields(form, self.agencies(), self.choice_words(opened.reference or ""))
+    def task_page(self, opened: Opened, token: str, task: Task, form: TaskForm, words: dict[str, str],
+                  values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                  status: int = 200) -> HTMLResponse:
+        fields = form_fields(form, self.agencies(), words)
         errors = errors or {}
         order = [item.id for item in all_fields(fields)]
         documents = self.documents(opened) if form.upload else []
@@ -615,17 +614,17 @@ class ReviewPages:
         opened = self.open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
-        task, form = self.find_task(opened, name), task_form(name)
+        (task, words), form = self.find_task(opened, name), task_form(name)
         if task is None or form is None or not task.opens:
             return self.refused_task(task if form else None, token)
         self.audit_view(opened, "review task viewed", name, task=name)
-        return self.task_page(opened, token, task, form)
+        return self.task_page(opened, token, task, form, words)
 
     async def post_task(self, request: Request, token: str, name: str, tasks: BackgroundTasks) -> Response:
         opened = self.open_link(request, token, tasks)
         if isinstance(opened, Response):
             return opened
-        task, form = self.find_task(opened, name), task_form(name)
+        (task, words), form = self.find_task(opened, name), task_form(name)
         upload: tuple[str, bytes] | None = None
         try:
             async with request.form(max_files=1, max_fields=40) as data:
@@ -637,13 +636,13 @@ class ReviewPages:
             if task is None or form is None or not task.opens:
                 return self.refused_task(task if form else None, token)
             self.audit(opened, "review task refused", task=name, problem="too large")
-            return self.task_page(opened, token, task, form, {}, {"document": f"{DOCUMENT_FIELD.label}: the file is too "
+            return self.task_page(opened, token, task, form, words, {}, {"document": f"{DOCUMENT_FIELD.label}: the file is too "
                                                                   "large; the limit is 10 MB"}, 413)
         if not self.from_this_site(request, opened, posted):
             return page("forbidden.html", status=403, **self.common())
         if task is None or form is None or not task.opens:
             return self.refused_task(task if form else None, token)
-        fields = form_fields(form, self.agencies(), self.choice_words(opened.reference or ""))
+        fields = form_fields(form, self.agencies(), words)
         moment = now()
         today = self.office.calendar.local_date(moment)
         values, problems = posted_dates(date_fields(form.model), posted)
@@ -655,7 +654,7 @@ class ReviewPages:
             problems += validation_problems(invalid)
         if problems:
             self.audit(opened, "review task refused", task=name, problem="form")
-            return self.task_page(opened, token, task, form, posted, field_errors(fields, problems), 400)
+            return self.task_page(opened, token, task, form, words, posted, field_errors(fields, problems), 400)
         try:
             if upload is not None and form.upload:  # reading a document through takes a while: off the event loop
                 await run_in_threadpool(record_document, self.office, opened.reference or "", given, now=moment,
@@ -674,7 +673,7 @@ class ReviewPages:
             errors = field_errors(fields, [(field, why)])
             if field == DOCUMENT_FIELD.name:  # a file's name keeps its case
                 errors[field] = f"{DOCUMENT_FIELD.label}: {why}"
-            return self.task_page(opened, token, task, form, posted, errors, 400)
+            return self.task_page(opened, token, task, form, words, posted, errors, 400)
         tasks.add_task(self.after, opened.reference or "", form.wakes_run)
         return RedirectResponse(f"/link/{token}?recorded={name}", status_code=303)
 

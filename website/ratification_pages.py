@@ -134,7 +134,7 @@ class RatificationPages:
 
     def body(self, opened: OpenedRatification) -> Ratifier:
         with self.office.sessions() as session:
-            case = store.get_case(session, reference=opened.reference or "")
+            case = store.find_case(session, reference=opened.reference or "")
             body = link_body(case, opened.round)
         if body is None:  # the link opened, so its step facts found its body
             raise LookupError("a ratification link with no body")
@@ -150,7 +150,7 @@ class RatificationPages:
         """The drafts, the action plans and the outcome's form, read from the case in one session."""
         today = self.office.calendar.local_date(now())
         with self.office.sessions() as session:
-            case = store.get_case(session, reference=opened.reference or "")
+            case = store.find_case(session, reference=opened.reference or "")
             review = case.review
             body = link_body(case, opened.round)
             if body is None:  # the link opened, so its step facts found its body
@@ -225,7 +225,7 @@ class RatificationPages:
                 link_store.mark_link_used(session, link=stored, now=moment)
         tasks.add_task(self.after, opened.reference or "")
         with self.office.sessions() as session:
-            case = store.get_case(session, reference=opened.reference or "")
+            case = store.find_case(session, reference=opened.reference or "")
             following = next_ratifier(ratification_history(case.review), review_store.signing_bodies(case))
         who = actions.partner_name(self.office, opened.partner) if opened.partner else RATIFIER_WORDS[body]
         return page("ratify_done.html", reference=opened.reference, body=who,

@@ -482,7 +482,7 @@ class ReviewPages:
 
     def tasks(self, reference: str) -> tuple[Case, Review, list[TaskSection]]:
         with self.office.sessions() as session:
-            case = store.get_case(session, reference=reference)
+            case = store.find_case(session, reference=reference)
             review = case.review
             plan = self.plans.get(review.plan)
             documents = tuple(d.kind for d in review_store.review_documents(session, case=case))
@@ -594,7 +594,7 @@ class ReviewPages:
         """The drafts and final reports uploaded for the link's review: id, kind in words, name, when."""
         words = {"draft_report": "Draft report and findings", "action_plans": "Action plans", "final_report": "Final report"}
         with self.office.sessions() as session:
-            case = store.get_case(session, reference=opened.reference or "")
+            case = store.find_case(session, reference=opened.reference or "")
             return [{"id": d.id, "kind": words.get(d.kind, d.kind), "filename": d.document["filename"],
                      "uploaded_at": d.uploaded_at} for d in review_store.review_documents(session, case=case)]
 

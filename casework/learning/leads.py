@@ -313,7 +313,7 @@ def action_files(session: Session, action: LearningAction) -> list[ActionDocumen
 def action_page(office: Office, reference: str, number: int, *, today: date) -> ActionPage:
     """The action `number` of the review with its history (updates and new dates asked for, oldest first)."""
     with office.sessions() as session:
-        case = store.get_case(session, reference=reference)
+        case = store.find_case(session, reference=reference)
         review = review_store.get_review(session, case=case)
         action = learning_store.get_action(session, case=case, review=review, number=number)
         entries = [HistoryEntry(u.at, _history_words(u.changes), u.reason)

@@ -72,6 +72,16 @@ def get_case(session: Session, *, reference: str, for_update: bool = False) -> C
     return case
 
 
+def find_case(session: Session, *, reference: str) -> Case:
+    """The case with this reference, alone: its requests and deadlines are read from `session` if and when they are
+    used (get_case loads them with the case, for use once the session is closed). For a page that reads the case
+    within one session and shows neither, or one of them: a case has some 40 such rows."""
+    case = session.scalars(select(Case).where(Case.reference == reference)).first()
+    if case is None:
+        raise CaseNotFound(reference)
+    return case
+
+
 def list_cases(session: Session, *, status: str | None = None) -> Sequence[Case]:
     query = select(Case).options(selectinload(Case.requests), selectinload(Case.deadlines)).order_by(Case.id)
     if status:

@@ -55,16 +55,25 @@ async def wait_for_person(
         raise
     except ValidationError as invalid:
         problem = "; ".join(describe_errors(invalid))
-        logger.warning("Case %s: the %s form could not be used: %s", reference, step, problem)
+        logger.warning(NOT_RECORDED, reference, step, problem)
         await refuse_input(reference, step, problem, await read_captured_response(flow_run_id()))
         await delete_captured_inputs(flow_run_id())
         return
     try:
         await record(reference, answer, f"{step} form")
     except (ValueError, LookupError) as refused:
-        logger.warning("Case %s: the %s could not be recorded: %s", reference, step, refused)
+        logger.warning(NOT_RECORDED, reference, step, refused)
         await refuse_input(reference, step, str(refused), answer.model_dump(mode="json", exclude_none=True))
+    else:
+        logger.info("%s: the %s form was recorded; the case moves on.", reference, step)
     await delete_captured_inputs(flow_run_id())
+
+
+# What the run's page (its logs, in view under the run's name) says a few seconds after a Resume the case refused:
+# the Prefect UI's green "Flow run resumed" only means the run took the form. No value typed in it: the reason
+# names the field and the rule, as the form's own heading does.
+NOT_RECORDED = ("%s: the %s form was NOT recorded: %s. Open Resume again to correct it: the form shows what "
+                "was typed, with this reason first.")
 
 
 async def wake_if_behind(reference: str, key: str) -> None:

@@ -159,6 +159,9 @@ async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratif
     with pytest.raises(StepRefused, match="by: the drafts go to the Critical Incident Group"):
         await submit_review_step(office, reference, "ratification",
                                  RatificationForm(by="executive_group", result="ratified", on=today()))
+    # what the run's page says after each Resume, under the green "Flow run resumed": recorded, or not and why
+    await wait_until(lambda: run_says(run_id, f"{reference}: the ratification form was NOT recorded: by: the drafts "
+                                              "go to the Critical Incident Group"), what="the refusal on the run's page")
     await ratified_by_all(office, reference)
     stage = await submit_review_step(office, reference, "publication", ReviewPublicationForm(
         published_on=today(), link="https://northshire-scp.example.org/mcr/3",
@@ -223,3 +226,12 @@ async def _paused(client, run_id) -> bool:  # type: ignore[no-untyped-def]
 async def _completed(client, run_id) -> bool:  # type: ignore[no-untyped-def]
     run = await client.read_flow_run(run_id)
     return run.state is not None and run.state.is_completed()
+
+
+async def run_says(run_id, words: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a line of the run's logs (its page in the Prefect UI) holds `words`."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    async with get_client() as client:
+        logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    return any(words in log.message for log in logs)

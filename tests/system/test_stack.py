@@ -160,6 +160,8 @@ def check_the_forms_in_a_browser(env: dict[str, str], submit_referral_id: str) -
         page.screenshot(path=str(Path(env["CIG_HOME"]) / "run-form-route.png"))
         # the chair's Resume form: the recommendation above the fields, in view at 1366x768
         page.goto(f"{ui}/runs/flow-run/{run_id}")
+        # the run's page (its logs, under the green "Flow run resumed") said within seconds why it was not recorded
+        page.get_by_text(re.compile(r"the decision form was NOT recorded: anonymised_details")).first.wait_for()
         page.get_by_role("button", name="Resume").first.click()
         recommendation = page.get_by_text("recommends Serious Case Review").first
         recommendation.wait_for()

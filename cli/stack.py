@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import json
 import os
 import signal
 import socket
@@ -124,9 +123,11 @@ def cig_base_job_template() -> dict[str, Any]:
 ENGINE_COMMAND = f"{BIN / 'python'} -m prefect.engine"
 
 
-def create_work_pool(env: dict[str, str]) -> None:
-    """Create the `cig` process pool, or update it, with `cig_base_job_template()`; at most CIG_POOL_LIMIT case
-    runs at once on its default queue, and at most OPS_LIMIT sweeps and recovery checks on its `ops` queue.
+def register(env: dict[str, str], deployments_only: bool = False) -> None:
+    """Put the system's objects on the stack's Prefect server (cli.register, one process): the `cig` process pool
+    with `cig_base_job_template()`, at most CIG_POOL_LIMIT case runs at once on its default queue and at most
+    OPS_LIMIT sweeps and recovery checks on its `ops` queue; the deployments; unless `deployments_only`, the
+    Automations, the Runs page's saved views and the Run forms.
 
     Unbounded, workers handed 50 referrals start 50 Python processes together and a two-core
     machine thrashes; bounded, the rest wait as Scheduled runs on the server, holding nothing.
@@ -135,22 +136,10 @@ def create_work_pool(env: dict[str, str]) -> None:
     The limits are the queues', not the pool's: a worker killed with four case runs left them Running,
     holding every slot of a pool-wide limit, so the check that restarts them could never start.
     """
-    prefect = str(BIN / "prefect")
-    run = lambda *a: subprocess.run(list(a), env=env, cwd=PROJECT, check=False, capture_output=True, text=True)  # noqa: E731
-    template = Path(env["PREFECT_HOME"]) / "cig-base-job-template.json"
-    template.parent.mkdir(parents=True, exist_ok=True)
-    template.write_text(json.dumps(cig_base_job_template(), indent=2))
-    created = run(prefect, "work-pool", "create", "cig", "--type", "process", "--base-job-template", str(template),
-                  "--overwrite")
-    if created.returncode != 0:
-        raise RuntimeError(f"creating the cig work pool failed:\n{created.stdout}\n{created.stderr}")
-    run(prefect, "work-queue", "create", OPS_QUEUE, "--pool", "cig")  # fails harmlessly when it exists
-    for step in (("work-pool", "clear-concurrency-limit", "cig"),
-                 ("work-queue", "set-concurrency-limit", "default", env.get("CIG_POOL_LIMIT", POOL_LIMIT), "--pool", "cig"),
-                 ("work-queue", "set-concurrency-limit", OPS_QUEUE, OPS_LIMIT, "--pool", "cig")):
-        done = run(prefect, *step)
-        if done.returncode != 0:
-            raise RuntimeError(f"limiting the cig work pool failed ({' '.join(step)}):\n{done.stdout}\n{done.stderr}")
+    done = subprocess.run([sys.executable, "-m", "cli.register", *(["--deployments-only"] if deployments_only else [])],
+                          env=env, cwd=PROJECT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip() or f"registering on the Prefect server failed:\n{done.stdout}")
 
 
 def worker_command(name: str) -> list[str]:
@@ -454,20 +443,7 @@ def _started_stack(home: Path, api_port: int, smtp_port: int, workers: int | Non
         serving("server", api_port, 120)
         wait_for_http(f"http://127.0.0.1:{api_port}/api/health", 60, "the Prefect server")
         watch.start()  # from here a service that stops stops the stack, whatever it was doing
-        run = lambda *a: subprocess.run(list(a), env=env, cwd=PROJECT, check=False, capture_output=True, text=True)  # noqa: E731
-        create_work_pool(env)
-        deployed = run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
-        if deployed.returncode != 0:
-            raise RuntimeError(f"registering the deployments failed:\n{deployed.stdout}\n{deployed.stderr}")
-        automations = run(sys.executable, "-m", "flows.automations")
-        if automations.returncode != 0:
-            raise RuntimeError(f"creating the deadline Automations failed:\n{automations.stderr}")
-        views = run(sys.executable, "-m", "flows.views")  # the Runs page's saved views, every open case in range
-        if views.returncode != 0:
-            raise RuntimeError(f"creating the saved views of the Runs page failed:\n{views.stderr}")
-        choices = run(sys.executable, "-m", "flows.forms")  # the Run form's agencies, from the partnership file
-        if choices.returncode != 0:
-            raise RuntimeError(f"listing the agencies on the referral form failed:\n{choices.stderr}")
+        register(env)
         start("website", *website)  # before the workers: it opens (and migrates) the case database first
         serving("website", website_port, 60)
         for n in range(workers):

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli.stack import BIN, PROJECT, free_port, stack_env, wait_for_http, worker_command, create_work_pool
+from cli.stack import BIN, PROJECT, free_port, register, stack_env, wait_for_http, worker_command
 from config.settings import CONFIG_DIR
 from notifications.mailbox import read_mailbox
 
@@ -72,11 +72,9 @@ class LocalStack:
     def start_worker(self, name: str) -> None:
         self.start(name, *worker_command(name))
 
-    def deploy(self) -> None:
-        create_work_pool(self.env)
-        done = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], env=self.env, cwd=PROJECT,
-                              capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout + done.stderr
+    def deploy(self, automations: bool = False) -> None:
+        """The work pool and the deployments; with `automations`, the Automations (and the rest `make up` registers)."""
+        register(self.env, deployments_only=not automations)
 
     def cig(self, *args: str) -> dict:
         done = subprocess.run([str(BIN / "cig"), *args, "--json"], env=self.env, cwd=PROJECT, capture_output=True, text=True)

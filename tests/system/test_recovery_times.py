@@ -165,10 +165,7 @@ def test_a_case_run_killed_at_any_moment_is_restarted_within_a_minute(tmp_path: 
     try:
         stack.start_server()
         stack.start_mailbox()
-        stack.deploy()
-        automations = subprocess.run([sys.executable, "-m", "flows.automations"], env=stack.env, cwd=PROJECT,
-                                     capture_output=True, text=True)
-        assert automations.returncode == 0, automations.stderr
+        stack.deploy(automations=True)
         # every flow-run process holds the first form it saves once the marker is removed (tests/flows/hold_form_save)
         hold = tmp_path / "hold.pid"
         hold.write_text("")

@@ -10,7 +10,7 @@ from typing import Any
 from casework.model import review_labels
 from casework.review.rules import (
     RATIFIER_WORDS, MilestoneState, ReviewStage, days_overdue, next_milestone, next_ratifier, Ratification,
-    RatificationResult, Ratifier,
+    RatificationResult, Ratifier, signed_off_jointly,
 )
 from casework.review.store import signing_bodies
 from casework.store.tables import Case, Review
@@ -20,6 +20,10 @@ STEP_WORDS = {
     "appointment": "Appoint the lead reviewer. For a {scr} the reviewer must be independent of all the "
                    "partnership's agencies; {the_panel} is told of the appointment.",
     "ratification": "Record the outcome when the drafts go before {next}.",
+    # the partners each sign off from their own link (wt2023): this form cannot record it for them
+    "sign_off_by_links": "{Next} sign off each from their own link, in the email that tells them the drafts are "
+                         "ready; their answers so far are on the review's task list. This form records nothing for "
+                         "them: it moves on by itself once they have signed off.",
     "publication": "Record the publication of the final report, with the partnership's response alongside.",
 }
 
@@ -61,6 +65,7 @@ class ReviewView:
     availability: str | None = None  # after publication: stays_published or on_request; or not_published
     non_publication_reason: str | None = None  # why the partnership decided not to publish the final report
     terms: dict[str, str] = field(default_factory=dict)  # the case's rule set's words (an LCSPR under wt2023)
+    signed_off_by_links: bool = False  # the drafts' sign-off is each partner's own, from their link (wt2023)
 
     @property
     def review_words(self) -> str:
@@ -93,7 +98,8 @@ def review_view(case: Case, review: Review, today: date) -> ReviewView:
                     for m in review.milestones],
         availability=review.availability,
         non_publication_reason=review.non_publication_reason,
-        terms=dict(load_ruleset(case.regime).terms),
+        terms=dict((rules := load_ruleset(case.regime)).terms),
+        signed_off_by_links=signed_off_jointly(rules),
     )
 
 
@@ -108,7 +114,10 @@ def plan_title(name: str) -> str:
 def review_markdown(view: ReviewView, step: str, problem: str | None = None) -> tuple[str, str]:
     """The form's context (description) and the summary that heads its first field, as markdown."""
     nxt = RATIFIER_WORDS[Ratifier(view.next_ratifier)] if view.next_ratifier else "the board"
-    summary = f"**{view.reference}: {view.review_words}.** " + in_terms(STEP_WORDS[step], view.terms, next=nxt)
+    if step == "ratification" and view.signed_off_by_links and view.next_ratifier == Ratifier.safeguarding_partners:
+        step = "sign_off_by_links"
+    summary = f"**{view.reference}: {view.review_words}.** " + in_terms(STEP_WORDS[step], view.terms, next=nxt,
+                                                                        Next=nxt[:1].upper() + nxt[1:])
     if problem:
         summary += f"\n\n**The last input was refused:** {problem}"
     rows = "\n".join(

@@ -170,3 +170,23 @@ async def test_a_return_with_comments_by_any_partner_returns_the_drafts_and_the_
     assert last.signed_off and last.stage is ReviewStage.awaiting_publication
     assert [r[:2] for r in ratifications(office, reference)] == [("safeguarding_partners", "returned"),
                                                                  ("safeguarding_partners", "ratified")]
+
+
+async def test_the_resume_form_at_the_partners_sign_off_says_it_records_nothing_for_them(
+        lcspr_office: Office, mailbox: Mailbox, referral_form: ReferralForm) -> None:
+    """The review run's Resume form at the drafts' sign-off: under wt2023 the partners sign off each by their own
+    link, so the form says so rather than ask for an outcome it would refuse (record_ratification)."""
+    from casework.review import store as review_store
+    from casework.review.views import review_markdown, review_view
+
+    reference, _ = await drafts_before_the_partners(lcspr_office, referral_form, mailbox)
+    with lcspr_office.sessions() as session:
+        case = store.get_case(session, reference=reference)
+        _, summary = review_markdown(review_view(case, review_store.get_review(session, case=case), date(2027, 4, 2)),
+                                     "ratification")
+
+    assert "sign off each from their own link, in the email that tells them the drafts are ready" in summary
+    assert "This form records nothing for them" in summary
+    assert "Record the outcome" not in summary
+    with pytest.raises(ValueError, match="sign off each from their own link"):
+        review.record_ratification(lcspr_office, reference, SIGNED, now=at(4, 2, year=2027), actor="t")

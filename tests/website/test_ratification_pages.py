@@ -250,8 +250,9 @@ def partner_answers(office: Office, reference: str) -> list[tuple[int, str, str]
             case_id=case.id, step=SIGN_OFF).order_by(PartnerDecision.id)]
 
 
-async def test_under_wt2023_each_safeguarding_partner_signs_off_from_their_own_link_and_a_return_returns_the_drafts(
-        office: Office, client: httpx.AsyncClient) -> None:
+async def drafts_before_the_partners(office: Office, client: httpx.AsyncClient) -> str:
+    """A commissioned review under wt2023 (the safeguarding partners sign off) whose lead reviewer uploaded the
+    final report on the task list, its mail delivered; one action in the plans. Its reference."""
     reference = await commissioned(office)
     with office.sessions.begin() as session:  # the review under today's law: the partners sign off
         store.get_case(session, reference=reference).regime = "wt2023"
@@ -265,6 +266,12 @@ async def test_under_wt2023_each_safeguarding_partner_signs_off_from_their_own_l
         lead_email="ash.lead@example.org", target_on=now().date() + timedelta(days=120),
         evidence_of_impact="The audit's results, before and after.")], now=now(), actor="test")
     await upload(office, client, reference, "final_report", "Final report.pdf")
+    return reference
+
+
+async def test_under_wt2023_each_safeguarding_partner_signs_off_from_their_own_link_and_a_return_returns_the_drafts(
+        office: Office, client: httpx.AsyncClient) -> None:
+    reference = await drafts_before_the_partners(office, client)
 
     # each acting partner, and no one else, is told the drafts are ready, with a link of their own
     links = {}
@@ -326,3 +333,61 @@ async def test_under_wt2023_each_safeguarding_partner_signs_off_from_their_own_l
                  if e.action == "partner sign-off: ratified"]
     assert [t.split(" (")[0] for t in trail] == ["partner local_authority", "partner local_authority", "partner icb",
                                                  "partner police"]
+
+
+def test_a_safeguarding_partner_signs_off_from_their_own_link_in_the_browser(
+        office: Office, served: str, tmp_path: Path) -> None:
+    """Headless Chromium on the website uvicorn serves, under wt2023: the ICB's delegate opens the link in the
+    email that the drafts are ready, sees the drafts to download and the council's answer so far, signs off; the
+    answer is kept, and the drafts are not signed off until every partner has (the rule set's quorum: all).
+    axe-core finds no WCAG 2.2 AA violation on either page. Screenshots (1366x768) under the test's tmp_path."""
+    from tests.system.browser import chromium
+    from tests.website.test_website_browser import AXE, violations
+
+    assert AXE.exists(), "make install puts axe-core under website/node_modules (npm ci)"
+
+    async def the_council_signed_off() -> str:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(office)),
+                                     base_url=office.settings.website_url) as client:
+            reference = await drafts_before_the_partners(office, client)
+        review_actions.record_partner_sign_off(office, reference, "local_authority", RatificationForm(
+            by="safeguarding_partners", result="ratified", on=now().date()), link_id=None, now=now(), actor="test")
+        return reference
+
+    reference = asyncio.run(the_council_signed_off())
+    [mail] = mails_to(office, PARTNERS["icb"], "drafts ready")
+    problems: list[str] = []
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
+                if response.status >= 400 and response.request.resource_type != "document" else None)
+
+        page.goto(link_in(mail))
+        page.get_by_role("heading", name="Sign off the review's drafts").wait_for()
+        assert page.get_by_role("link", name="Final report.pdf").is_visible()
+        assert page.get_by_role("cell", name="Audit 20 assessments for information sharing.").is_visible()
+        assert page.get_by_role("heading", name="The partners' answers so far").is_visible()
+        assert page.get_by_text("Northshire Council: signed off").is_visible()
+        assert reference not in page.title()
+        page.screenshot(path=str(tmp_path / "partner-sign-off.png"))
+        page.screenshot(path=str(tmp_path / "partner-sign-off-full.png"), full_page=True)
+        assert violations(page) == []
+
+        page.get_by_label(re.compile("^Signed off")).check()
+        on = now().date()
+        page.get_by_label("Day").fill(str(on.day))
+        page.get_by_label("Month").fill(str(on.month))
+        page.get_by_label("Year").fill(str(on.year))
+        page.get_by_role("button", name="Record the outcome").click()
+        page.get_by_role("heading", name="Sign-off recorded").wait_for()
+        text = " ".join(page.inner_text("main").split())
+        assert "Northshire Integrated Care Board signed off the drafts" in text
+        assert "The drafts are signed off when the partners have signed off" in text
+        assert "Every partner needed has signed off" not in text
+        page.screenshot(path=str(tmp_path / "partner-sign-off-recorded.png"))
+        assert violations(page) == []
+    assert problems == []
+    assert partner_answers(office, reference) == [(0, "local_authority", "ratified"), (0, "icb", "ratified")]
+    assert ratifications(office, reference) == []  # the police have not answered: not signed off yet
+    assert stage(office, reference) == "under_way"

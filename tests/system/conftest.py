@@ -21,10 +21,16 @@ import pytest
 from cli.stack import PROJECT, Terminated, stopping_on_signals
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the group into each test's id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`make test`) the system tests run one after another on one worker, beside the
     other layers on the other: each starts a stack of its own, and two stacks at once (with a flow test's
-    server) on two cores made a SQLite-backed server answer 503 and a restarted one lose its run."""
+    server) on two cores made a SQLite-backed server answer 503 and a restarted one lose its run.
+
+    The group works with pytest 8 only (pyproject pins it): pytest-xdist 3.8 writes the group into a test's
+    `_nodeid`, which pytest 9 no longer reads. Under pytest 9 the system tests were spread over both workers:
+    two stacks at once, and a module's stack started again for each run of its tests a worker was handed, the
+    new one finding the old one's port still held (`make test` failed so on 7 Dec)."""
     for item in items:
         if "tests/system/" in str(item.path).replace(os.sep, "/"):
             item.add_marker(pytest.mark.xdist_group("stacks"))

@@ -68,3 +68,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def pytest_make_parametrize_id(config, val, argname):  # type: ignore[no-untyped-def]
+    """A bytes parameter (a generated PDF with its random file id, a zip with its timestamps) is named by its
+    argument, not its content: pytest 8 writes the bytes into the test's id, and the two xdist workers, each
+    generating its own, must collect the same ids (pytest numbers repeated names)."""
+    if isinstance(val, bytes):
+        return argname
+    return None

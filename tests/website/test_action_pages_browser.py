@@ -16,7 +16,7 @@ from pathlib import Path
 from casework.delivery import deliver_pending
 from casework.learning import actions as learning
 from casework.office import Office
-from tests.system.browser import chromium
+from tests.system.browser import chromium, watched_page
 from tests.website.conftest import link_in, mails_to, now
 from tests.website.test_action_pages import COMMITTEE, SKY, action_of, with_actions
 from tests.website.test_website_browser import AXE, PDF, violations
@@ -40,10 +40,7 @@ def test_a_named_lead_records_the_action_done_with_a_file_and_the_committee_its_
     document.write_bytes(PDF)
     problems: list[str] = []
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
-                if response.status >= 400 and response.request.resource_type != "document" else None)
+        page = watched_page(browser, problems)
 
         page.goto(link_in(notice))
         page.get_by_role("heading", name="Learning action 2").wait_for()

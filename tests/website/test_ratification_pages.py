@@ -181,7 +181,7 @@ def test_the_executive_group_returns_the_drafts_with_comments_in_the_browser(
     """Headless Chromium (Debian's, through Playwright) on the website uvicorn serves: the executive group opens
     the link in its email, sees the drafts and the plans, is told a return needs comments, returns them; axe-core
     finds no WCAG 2.2 AA violation on any page. Screenshots (1366x768) under the test's tmp_path."""
-    from tests.system.browser import chromium
+    from tests.system.browser import chromium, watched_page
     from tests.website.test_website_browser import AXE, violations
 
     assert AXE.exists(), "make install puts axe-core under website/node_modules (npm ci)"
@@ -199,10 +199,7 @@ def test_the_executive_group_returns_the_drafts_with_comments_in_the_browser(
     [mail] = mails_to(office, EXECUTIVE, "ratified")
     problems: list[str] = []
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
-                if response.status >= 400 and response.request.resource_type != "document" else None)
+        page = watched_page(browser, problems)
 
         page.goto(link_in(mail))
         page.get_by_role("heading", name="Ratify the review's drafts").wait_for()
@@ -341,7 +338,7 @@ def test_a_safeguarding_partner_signs_off_from_their_own_link_in_the_browser(
     email that the drafts are ready, sees the drafts to download and the council's answer so far, signs off; the
     answer is kept, and the drafts are not signed off until every partner has (the rule set's quorum: all).
     axe-core finds no WCAG 2.2 AA violation on either page. Screenshots (1366x768) under the test's tmp_path."""
-    from tests.system.browser import chromium
+    from tests.system.browser import chromium, watched_page
     from tests.website.test_website_browser import AXE, violations
 
     assert AXE.exists(), "make install puts axe-core under website/node_modules (npm ci)"
@@ -358,10 +355,7 @@ def test_a_safeguarding_partner_signs_off_from_their_own_link_in_the_browser(
     [mail] = mails_to(office, PARTNERS["icb"], "drafts ready")
     problems: list[str] = []
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
-                if response.status >= 400 and response.request.resource_type != "document" else None)
+        page = watched_page(browser, problems)
 
         page.goto(link_in(mail))
         page.get_by_role("heading", name="Sign off the review's drafts").wait_for()

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from casework.office import Office
-from tests.system.browser import chromium
+from tests.system.browser import chromium, watched_page
 from tests.website.conftest import POLICE, link_in, mails_to, now
 from tests.website.test_review_pages import MANAGER, commissioned, review_of
 from tests.website.test_website_browser import AXE, violations
@@ -26,10 +26,7 @@ def test_the_business_manager_records_the_terms_of_reference_from_the_task_list(
     [mail] = mails_to(office, MANAGER, "commissioned")
     problems: list[str] = []
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
-                if response.status >= 400 and response.request.resource_type != "document" else None)
+        page = watched_page(browser, problems)
 
         page.goto(link_in(mail))
         page.get_by_role("heading", name="Serious Case Review: the review's tasks").wait_for()

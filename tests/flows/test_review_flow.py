@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -185,7 +187,8 @@ async def test_a_concise_review_whose_draft_is_returned_loops_back_then_is_ratif
 
 
 @pytest.mark.parametrize("office", ["sqlite"], indirect=True)
-async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_and_closes_its_case(office: Office) -> None:
+async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_and_closes_its_case(
+        office: Office, prefect_server: Any) -> None:
     from flows.launch import catch_up_review_runs_behind
 
     reference = await decided(office, RecommendationForm(
@@ -204,6 +207,9 @@ async def test_a_review_the_partnership_decides_not_to_publish_finishes_its_run_
     # recorded and finishes
     async with get_client() as client:
         await wait_until(lambda: _paused(client, run_id), what="the run to wait at the publication")
+        # and its process gone: a decision recorded while the process still looks whether it suspended behind
+        # the case wakes the run from there (flows.waiting.wake_if_behind), before the sweep could
+        await wait_until(lambda: _no_process(prefect_server, run_id), what="the suspended run's process to end")
         outcome = review.record_non_publication(office, reference, NonPublicationForm(
             decided_on=today(), decided_by="Partnership board", reason="Publication would identify the siblings."),
             now=datetime.now(timezone.utc), actor="test")
@@ -221,6 +227,10 @@ async def _paused(client, run_id) -> bool:  # type: ignore[no-untyped-def]
     run = await client.read_flow_run(run_id)
     return run.state is not None and run.state.is_paused() and (run.state.state_details.pause_key or "").startswith(
         "publication")
+
+
+async def _no_process(runner: Any, run_id: str) -> bool:
+    return runner._process_manager.get(UUID(run_id)) is None
 
 
 async def _completed(client, run_id) -> bool:  # type: ignore[no-untyped-def]

@@ -207,9 +207,12 @@ returns = one_of_evenly(
     from_rules("return", AgencyReturnForm),
     st.sampled_from(UNKNOWN_AGENCIES).map(lambda code: Attempt(
         "return", "unknown agency", "agency", with_base(AgencyReturnForm, lambda d: d.update(agency=code)))),
+)
+
+returns_to_round_2 = (  # a door of its own, drawn as often as any other: each door is tried at least 5 times
     st.tuples(st.sampled_from(NOT_ASKED_IN_ROUND_2), st.sampled_from(["returned", "nil", "not_received"])).map(
         lambda asked: Attempt("return to round 2", "agency not asked", "agency", with_base(
-            AgencyReturnForm, lambda d: d.update(agency=asked[0], status=asked[1])))),
+            AgencyReturnForm, lambda d: d.update(agency=asked[0], status=asked[1]))))
 )
 
 recommendations = st.one_of(
@@ -468,7 +471,7 @@ publications = one_of_evenly(
     st.just(review_attempt("publication", "before the board ratified", "published_on")),
 )
 
-attempts = one_of_evenly(referrals, screenings, returns, recommendations, decisions, spoiled_outcomes(),
+attempts = one_of_evenly(referrals, screenings, returns, returns_to_round_2, recommendations, decisions, spoiled_outcomes(),
                          meeting_changes(), spoiled_configuration(), appointments, engagements, members, milestones,
                          from_rules("terms", TermsForm), from_rules("family", FamilyInvolvementForm),
                          from_rules("ratification", RatificationForm), publications, non_publications,

@@ -1,7 +1,9 @@
 """The partnership's report of its year, and its publication:
 
-- `annual-report`: after the partnership's year end (prefect.yaml's schedule, which a partnership edits to its
-  own year end). Under a rule set with a `yearly_report` section (wt2023) it writes the safeguarding partners'
+- `annual-report`: in the month after the partnership's year ends. Its schedule fires on the 15th of each month
+  with `scheduled`; the run writes only in the month after the year's last month (January for
+  wt2015's calendar year; under wt2023 the month the partners' period starts again, April for April to
+  March), so a partnership that sets another first month changes no schedule. Under a rule set with a `yearly_report` section (wt2023) it writes the safeguarding partners'
   yearly report for the latest 12-month period that has ended (the partnership's, April to March by default),
   with the partners' texts from their file under the papers folder, as markdown and Word, published as the
   artifact `yearly-report-YYYY-MM`. Otherwise (wt2015) the annual report section on reviews and their impact
@@ -15,7 +17,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
@@ -23,6 +25,7 @@ from prefect.states import Failed, State
 
 from casework.learning.forms import YearlyReportPublicationForm
 from casework.office import open_office
+from config.partnership import Partnership
 from flows.office import send_office_messages
 from flows.learning_actions import ActionRefused, check_form, empty_form_run, in_words
 from tasks.learning import publish_learning_index, write_annual_report, write_yearly_report
@@ -32,7 +35,7 @@ PUBLICATION_ACTOR = "record-yearly-report form"
 
 
 @flow(name="annual-report", persist_result=False)
-async def annual_report(year: int = 0, email: bool = True) -> str:
+async def annual_report(year: int = 0, email: bool = True, scheduled: bool = False) -> str:
     """Write and publish the year's report (default: the latest year or period that has ended); the markdown's
     path. The safeguarding partners' yearly report where the rule set has one; else the annual report section,
     emailed to the board contact.
@@ -42,8 +45,13 @@ async def annual_report(year: int = 0, email: bool = True) -> str:
             for the latest that has ended
         email: Email the annual report section to the board contact (the yearly report is sent when its
             publication is recorded)
+        scheduled: For the schedule's runs: write only in the month after the year's last month
     """
-    if open_office().partnership.rules().yearly_report is not None:
+    office = open_office()
+    if scheduled and not year_just_ended(office.partnership, office.calendar.local_date(datetime.now(timezone.utc))):
+        get_run_logger().info("The year the report covers has not just ended: no report this month")
+        return ""
+    if office.partnership.rules().yearly_report is not None:
         path = await write_yearly_report(year)
         await publish_learning_index()
         get_run_logger().info("The safeguarding partners' yearly report written to %s", path)
@@ -55,6 +63,15 @@ async def annual_report(year: int = 0, email: bool = True) -> str:
         await send_messages(None)
     get_run_logger().info("Annual report section for %s written to %s", the_year, path)
     return path
+
+
+def year_just_ended(partnership: Partnership, today: date) -> bool:
+    """Whether `today` is in the month after the last month of the year the report covers: the partners' period
+    under a rule set with a yearly report (the partnership file's first month, else the rule set's), else the
+    calendar year (wt2015)."""
+    if partnership.rules().yearly_report is not None:
+        return today.month == partnership.yearly_report_start_month()
+    return today.month == 1
 
 
 @task(name="record_yearly_report_publication", cache_policy=NONE, persist_result=False)

@@ -189,10 +189,11 @@ def record_serious_incident_notification(
     attachment = document_attachment(*document) if document else None
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference, for_update=True)
-        sent_on = form.sent_on or office.calendar.local_date(now)
+        rules = office.rules(case.regime)
+        # wt2023: the text is kept; the notification is the local authority's to make (record_panel_notification)
+        sent_on = None if rules.notifies_panel_at_referral else form.sent_on or office.calendar.local_date(now)
         store.record_serious_incident_notification(session, case=case, form=form, document=attachment,
                                                    sent_on=sent_on, now=now, actor=actor)
-        rules = office.rules(case.regime)
         messages = [] if form.sent_on else serious_incident_notification(case_file(case), office.partnership, rules)
         return Outcome(case.reference, Stage(case.stage), queue(session, case, messages, now))
 
@@ -231,7 +232,7 @@ def check_screening(case: Case, form: ScreeningForm, rules: RuleSet) -> None:
     notification). The outcome's words are the rule set's terms `screening_accept` and `screening_decline`."""
     if form.outcome is not ScreeningOutcome.decline or not rules.notifies_panel_at_referral:
         return
-    if case.sin is not None:
+    if store.panel_notified(case):
         raise ValueError(f"outcome: {case.reference}'s {rules.term('incident_notice')} is recorded as made; a notified "
                          f"case cannot be closed: choose '{rules.term('screening_accept')}'")
     if notification_owed(case.facts) is not None:

@@ -416,40 +416,51 @@ def record_decision(
 
 def record_serious_incident_notification(
     session: Session, *, case: Case, form: SeriousIncidentNotificationForm, document: dict[str, str] | None,
-    sent_on: date, now: datetime, actor: str,
+    sent_on: date | None, now: datetime, actor: str,
 ) -> None:
-    """Record the case's SIN: its dates in the open, the notification (text and/or document) sealed."""
-    if case.sin is not None:
+    """Record the case's SIN: its dates in the open, the notification (text and/or document) sealed; `sent_on`
+    None where nothing is sent (wt2023: the text may come before or after the record that the local authority
+    made it, `record_panel_notification`, which gives the day it was made)."""
+    if case.sin is not None and (case.sin.get("text") or case.sin.get("document")):
         raise AlreadyRecorded(f"{case.reference}: its Serious Incident Notification was already recorded "
                               f"(completed {case.sin_completed_on.isoformat() if case.sin_completed_on else '-'})")
     if document is None and not form.notification:
         raise ValueError("notification: give the notification's text or attach the document")
     case.sin_completed_on = form.completed_on
-    case.sin_sent_on = sent_on
-    case.sin = {"completed_by": form.completed_by, "text": form.notification, "document": document}
+    if sent_on is not None:
+        case.sin_sent_on = sent_on
+    case.sin = {**(case.sin or {}), "completed_by": form.completed_by, "text": form.notification, "document": document}
     case.updated_at = now
     audit(session, reference=case.reference, actor=actor, action="serious incident notification recorded", now=now,
-          completed_on=form.completed_on.isoformat(), sent_on=sent_on.isoformat(), document=document is not None)
+          completed_on=form.completed_on.isoformat(), sent_on=sent_on.isoformat() if sent_on else None,
+          document=document is not None)
 
 
 def record_panel_notification(session: Session, *, case: Case, form: PanelNotificationForm, calendar: WorkingCalendar,
                               now: datetime, actor: str) -> None:
     """wt2023: record that the local authority made the serious incident notification (the day, who, the Panel's
     reference; who made it sealed with the rest of the case's SIN): it meets the notification's deadline as of
-    the end of that day (or now, if sooner)."""
-    if case.sin is not None:
+    the end of that day (or now, if sooner). Its text, recorded before with the SIN form, is kept."""
+    if panel_notified(case):
         raise AlreadyRecorded(f"{case.reference}: its serious incident notification was already recorded "
                               f"(made {case.sin_sent_on.isoformat() if case.sin_sent_on else '-'})")
     if form.notified_on < case.notified_on:
         raise ValueError(f"notified_on: {form.notified_on:%-d %B %Y} is before the local authority became aware of the "
                          f"incident ({case.notified_on:%-d %B %Y})")
-    case.sin_completed_on = case.sin_sent_on = form.notified_on
-    case.sin = {"completed_by": form.notified_by, "panel_reference": form.panel_reference, "text": None,
-                "document": None}
+    case.sin_sent_on = form.notified_on
+    case.sin_completed_on = case.sin_completed_on or form.notified_on
+    case.sin = {"completed_by": form.notified_by, "text": None, "document": None, **(case.sin or {}),
+                "notified_by": form.notified_by, "panel_reference": form.panel_reference}
     case.updated_at = now
     meet_deadline(case, kind="serious_incident_notice", now=min(now, calendar.end_of_day(form.notified_on)))
     audit(session, reference=case.reference, actor=actor, action="serious incident notification made", now=now,
           notified_on=form.notified_on.isoformat(), panel_reference=form.panel_reference)
+
+
+def panel_notified(case: Case) -> bool:
+    """wt2023: whether the case's serious incident notification is recorded as made to the Panel (its text alone,
+    recorded with the SIN form, is not the notification)."""
+    return case.sin is not None and "panel_reference" in case.sin
 
 
 def sealed_identities(case: Case) -> tuple[list[str], list[date]]:

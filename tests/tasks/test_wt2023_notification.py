@@ -149,3 +149,48 @@ def test_a_notified_serious_incident_cannot_be_closed_at_screening(office: Offic
     assert actions.record_screening(office, other, close, now=at(date(2026, 11, 18), 12), actor="test").stage == "declined"
     assert office.rules().term("screening_decline") == (
         "Not a serious child safeguarding incident: closed before notification")
+
+
+def test_the_notifications_text_kept_before_or_after_it_is_recorded_as_made_leaves_its_clock_to_the_record(
+        office: Office) -> None:
+    """The SIN form keeps the text the local authority wrote; only the record that it was made meets the 5 working
+    days. Kept first, the text neither meets the clock nor stops the record; kept after, it keeps the day made."""
+    from casework.forms import SeriousIncidentNotificationForm
+
+    def text(completed_on: date) -> SeriousIncidentNotificationForm:
+        return SeriousIncidentNotificationForm(completed_on=completed_on, completed_by="Del Director",
+                                               notification="An infant with a head injury; police investigating.")
+
+    def made(on: date) -> PanelNotificationForm:
+        return PanelNotificationForm(notified_on=on, notified_by="Del Director", panel_reference="SIN-2026-0042")
+
+    def notice(reference: str) -> tuple[datetime | None, date | None, dict]:  # type: ignore[type-arg]
+        with office.sessions() as session:
+            case = store.get_case(session, reference=reference)
+            [deadline] = [d for d in case.deadlines if d.kind == "serious_incident_notice"]
+            return deadline.met_at, case.sin_sent_on, dict(case.sin or {})
+
+    first = actions.submit_referral(office, referral(), now=at(date(2026, 11, 18)), actor="test").reference
+    actions.record_serious_incident_notification(office, first, text(date(2026, 11, 19)), document=None,
+                                                 now=at(date(2026, 11, 19), 10), actor="test")
+    assert notice(first)[:2] == (None, None)  # kept, not made: the clock still runs, no day made on the tracker
+    with pytest.raises(store.AlreadyRecorded):
+        actions.record_serious_incident_notification(office, first, text(date(2026, 11, 19)), document=None,
+                                                     now=at(date(2026, 11, 19), 11), actor="test")
+    actions.record_panel_notification(office, first, made(date(2026, 11, 20)), now=at(date(2026, 11, 20), 16),
+                                      actor="test")
+    met_at, sent_on, sin = notice(first)
+    assert met_at is not None and sent_on == date(2026, 11, 20)
+    assert sin["text"].startswith("An infant") and sin["panel_reference"] == "SIN-2026-0042"
+
+    second = actions.submit_referral(office, referral(), now=at(date(2026, 11, 18)), actor="test").reference
+    actions.record_panel_notification(office, second, made(date(2026, 11, 19)), now=at(date(2026, 11, 19), 16),
+                                      actor="test")
+    actions.record_serious_incident_notification(office, second, text(date(2026, 11, 19)), document=None,
+                                                 now=at(date(2026, 11, 23), 10), actor="test")
+    met_at, sent_on, sin = notice(second)
+    assert met_at is not None and sent_on == date(2026, 11, 19) and sin["text"].startswith("An infant")
+    with pytest.raises(store.AlreadyRecorded):
+        actions.record_panel_notification(office, second, made(date(2026, 11, 19)), now=at(date(2026, 11, 23), 11),
+                                          actor="test")
+    assert not [m for m in delivered(office, at(date(2026, 11, 23), 12)) if "SIN-2026-0042" in m[2]]

@@ -37,7 +37,7 @@ from casework.delivery import deliver_pending
 from casework.learning import store as learning_store
 from casework.learning.actions import action_view
 from casework.links import LinkRefusal, LinkStep, StepFacts
-from casework.model import REVIEW_LABELS
+from casework.model import review_labels
 from casework.office import Office
 from casework.review import actions
 from casework.review import store as review_store
@@ -155,7 +155,7 @@ class RatificationPages:
             body = link_body(case, opened.round)
             if body is None:  # the link opened, so its step facts found its body
                 raise LookupError("a ratification link with no body")
-            review_type = REVIEW_LABELS.get(review.review_type, review.review_type)
+            review_type = review_labels(self.office.rules(case.regime).terms).get(review.review_type, review.review_type)
             documents = [{"id": d.id, "kind": DOCUMENT_WORDS.get(d.kind, d.kind), "filename": d.document["filename"],
                           "uploaded_at": d.uploaded_at} for d in review_store.review_documents(session, case=case)]
             earlier = [{"by": RATIFIER_WORDS[item.by], "result": item.result.value, "on": item.on}

@@ -4,7 +4,7 @@ form's error summary naming the earliest allowed date in words, after the partne
 tests/website/test_ratification_pages.py), which the list shows.
 
 The partners' decision itself is items 2-5's: a case decided through the seeds' steps is moved to wt2023 before
-its review is commissioned."""
+its review is commissioned (tests.website.test_review_pages.commissioned)."""
 
 from __future__ import annotations
 
@@ -17,38 +17,14 @@ from casework.review import actions as review_actions
 from casework.review.forms import AppointmentForm, RatificationForm, ReviewDocumentForm
 from casework.store import cases as store
 from tests.website.conftest import link_in, mails_to, now
-from tests.website.test_review_pages import MANAGER, today_parts, token_of
-
-
-async def decided_lcspr(office: Office) -> str:
-    """As tests.website.test_review_pages.commissioned, the case moved to wt2023 before its review is commissioned."""
-    from datetime import timedelta
-
-    from casework.forms import AgencyReturnForm, DecisionForm, RecommendationForm
-    from casework.referral import actions
-    from tests.website.conftest import listed_case
-
-    reference = await listed_case(office)
-    for code in ("POL", "CSC", "HEALTH", "CCG", "EDU", "PROB", "YJS"):
-        actions.record_return(office, reference, AgencyReturnForm(agency=code, status="nil"), now=now(), actor="test")
-    with office.sessions() as session:
-        meeting_at = store.get_case(session, reference=reference).meeting_at
-    actions.record_recommendation(office, reference, RecommendationForm(outcome="scr", rationale="Not shared."),
-                                  now=meeting_at + timedelta(hours=1), actor="test")  # type: ignore[operator]
-    actions.record_decision(office, reference, DecisionForm(
-        response="affirm", decision="scr", rationale="Criteria met.", decided_by="the partners"), now=now(), actor="test")
-    with office.sessions.begin() as session:
-        store.get_case(session, reference=reference).regime = "wt2023"
-    review_actions.commission_review(office, reference, now=now())
-    await deliver_pending(office)
-    return reference
+from tests.website.test_review_pages import MANAGER, commissioned, today_parts, token_of
 
 
 async def test_the_full_report_goes_from_the_task_list_and_a_date_too_soon_is_refused_naming_the_earliest(
         office: Office, client: httpx.AsyncClient) -> None:
     from tests.website.test_website_browser import PDF
 
-    reference = await decided_lcspr(office)
+    reference = await commissioned(office, regime="wt2023")
     review_actions.appoint_reviewer(office, reference, AppointmentForm(
         reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True, appointed_on=now().date(),
         appointed_by="the safeguarding partners"), now=now(), actor="test")

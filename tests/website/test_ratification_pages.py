@@ -24,6 +24,7 @@ from casework.office import Office
 from casework.review import actions as review_actions
 from casework.review.forms import AppointmentForm, RatificationForm
 from casework.store import cases as store
+from config.rulesets import retired_word_in
 from tests.website.conftest import POLICE, link_in, mails_to, now
 from tests.website.test_review_pages import MANAGER, REVIEWER, commissioned, today_parts, token_of
 from tests.website.test_website_browser import PDF
@@ -250,9 +251,7 @@ def partner_answers(office: Office, reference: str) -> list[tuple[int, str, str]
 async def drafts_before_the_partners(office: Office, client: httpx.AsyncClient) -> str:
     """A commissioned review under wt2023 (the safeguarding partners sign off) whose lead reviewer uploaded the
     final report on the task list, its mail delivered; one action in the plans. Its reference."""
-    reference = await commissioned(office)
-    with office.sessions.begin() as session:  # the review under today's law: the partners sign off
-        store.get_case(session, reference=reference).regime = "wt2023"
+    reference = await commissioned(office, regime="wt2023")  # an LCSPR under today's law: the partners sign off
     review_actions.appoint_reviewer(office, reference, AppointmentForm(
         reviewer="Rowan Reviewer", kind="independent", independent_of_agencies=True, appointed_on=now().date(),
         appointed_by="The safeguarding partners", email=REVIEWER), now=now(), actor="test")
@@ -364,6 +363,8 @@ def test_a_safeguarding_partner_signs_off_from_their_own_link_in_the_browser(
         assert page.get_by_role("heading", name="The partners' answers so far").is_visible()
         assert page.get_by_text("Northshire Council: signed off").is_visible()
         assert reference not in page.title()
+        shown = page.inner_text("body")
+        assert retired_word_in(shown, office.rules("wt2023").retired_words) is None, shown
         page.screenshot(path=str(tmp_path / "partner-sign-off.png"))
         page.screenshot(path=str(tmp_path / "partner-sign-off-full.png"), full_page=True)
         assert violations(page) == []

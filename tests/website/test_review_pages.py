@@ -38,9 +38,10 @@ def today_parts(name: str, days_ago: int = 0) -> dict[str, str]:
     return {f"{name}-day": str(on.day), f"{name}-month": str(on.month), f"{name}-year": str(on.year)}
 
 
-async def commissioned(office: Office) -> str:
+async def commissioned(office: Office, regime: str | None = None) -> str:
     """A case decided for a Serious Case Review with no lead reviewer named, its review commissioned and the
-    commissioning emails delivered; its reference."""
+    commissioning emails delivered; its reference. With `regime` (wt2023), the decided case is moved to that
+    rule set before its review is commissioned: an LCSPR with its own plan, signed off by the partners."""
     reference = await listed_case(office)
     for code in ("POL", "CSC", "HEALTH", "CCG", "EDU", "PROB", "YJS"):
         actions.record_return(office, reference, AgencyReturnForm(agency=code, status="nil"), now=now(), actor="test")
@@ -49,8 +50,11 @@ async def commissioned(office: Office) -> str:
     actions.record_recommendation(office, reference, RecommendationForm(outcome="scr", rationale="Information was not shared."),
                                   now=meeting_at + timedelta(hours=1), actor="test")  # type: ignore[operator]
     actions.record_decision(office, reference, DecisionForm(
-        response="affirm", decision="scr", rationale="Regulation 5(2)(b)(ii) is met.", decided_by="Indra Independent"),
+        response="affirm", decision="scr", rationale="Information was not shared.", decided_by="Indra Independent"),
         now=now(), actor="test")
+    if regime is not None:
+        with office.sessions.begin() as session:
+            store.get_case(session, reference=reference).regime = regime
     review_actions.commission_review(office, reference, now=now())
     await deliver_pending(office)
     return reference

@@ -374,6 +374,26 @@ def recorded_dead_run_words(office: Office, reference: str, step: str, fault: Ru
         f". Your {step} is recorded and what it owes is sent; the case moves on once its run is back")
 
 
+SILENCE_CONFIRMED_SECONDS = 15.0
+
+
+class DeathWatch:
+    """A person's wait for a run judges it dead at once when it crashed, failed or lost its form, but silent
+    (no heartbeat, or taken and never started) only once it has stayed so for `SILENCE_CONFIRMED_SECONDS`: on a
+    loaded machine the server stores a live run's heartbeat late, and a person told their form was not handed
+    over, for a run that was working, would give it again for nothing."""
+
+    def __init__(self) -> None:
+        self.silent_since: float | None = None
+
+    def death(self, fault: RunFault | None) -> RunFault | None:
+        if fault is not RunFault.stalled:
+            self.silent_since = None
+            return fault
+        self.silent_since = self.silent_since or time.monotonic()
+        return fault if time.monotonic() - self.silent_since >= SILENCE_CONFIRMED_SECONDS else None
+
+
 async def submit_step(office: Office, reference: str, step: str, form: BaseModel, wait_seconds: float | None = None,
                       look_every: float = 0.5, *, actor: str | None = None) -> StepResult:
     """Record `form` for `step` in the case database at once (record_step), send what it owes (the decision's
@@ -383,6 +403,7 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
     recorded. A run found dead after the step is recorded is named in the result's `run_words`."""
     wait_seconds = office.settings.human_step_wait_seconds if wait_seconds is None else wait_seconds
     deadline = time.monotonic() + wait_seconds
+    watch = DeathWatch()
     while True:
         with office.sessions() as session:
             case = store.get_case(session, reference=reference)
@@ -394,7 +415,7 @@ async def submit_step(office: Office, reference: str, step: str, form: BaseModel
             raise CaseNotWaiting(f"{reference} has no flow run yet: start it with `cig referral start-pending`")
         async with get_client() as client:
             _, fault, state_id = await _look(client, UUID(run_id), f"{step}-")
-        if fault is not None:
+        if (fault := watch.death(fault)) is not None:
             raise (FormNotSaved if fault is RunFault.form_missing else RunStopped)(
                 dead_run_words(office, reference, step, fault, state_id))
         if time.monotonic() > deadline:
@@ -415,12 +436,13 @@ async def hand_over(office: Office, reference: str, step: str, form: BaseModel, 
     before the resume, an input the case cannot take now (raising with words a person understands)."""
     wait_seconds = office.settings.human_step_wait_seconds if wait_seconds is None else wait_seconds
     deadline = time.monotonic() + wait_seconds
+    watch = DeathWatch()
     async with get_client() as client:
         while True:
             wait, fault, state_id = await _look(client, flow_run_id, f"{step}-")
             if wait is RunWait.ready:
                 break
-            if fault is not None:
+            if (fault := watch.death(fault)) is not None:
                 raise (FormNotSaved if wait is RunWait.form_missing else RunStopped)(
                     dead_run_words(office, reference, step, fault, state_id))
             if time.monotonic() > deadline:

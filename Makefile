@@ -62,10 +62,11 @@ browser:
 	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 
-## The suite but the scale tests, on two pytest-xdist workers (the system tests on one of them, one
-## after another); PostgreSQL too when CIG_TEST_POSTGRES_URL is set (.ci/run sets it).
+## The whole suite on two pytest-xdist workers: the system tests (the scale tests among them) on one of
+## them, one after another, beside the other layers on the other; PostgreSQL too when
+## CIG_TEST_POSTGRES_URL is set (.ci/run sets it).
 test: install browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup -m "not scale" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## The tests that meet the calendar (the meeting rule, listing lead time, working days, the real clock
 ## of the flows, the website and `cig`), run with the whole process tree's clock set by Debian's faketime to
@@ -89,7 +90,7 @@ faketime:
 	@command -v faketime >/dev/null || apt-get install -y -q faketime >/dev/null || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q faketime >/dev/null)
 
-## The whole-stack scale tests: fifty referrals on two workers (PostgreSQL), the bench smoke. .ci/run runs them after `make test`.
+## Only the whole-stack scale tests (fifty referrals on two workers on PostgreSQL, the recovery times, the bench smoke), which `make test` runs too.
 test-scale: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m scale $(PYTEST_ARGS)
 

@@ -58,18 +58,35 @@ def test_a_seeded_year_gives_its_known_figures() -> None:
 
 
 def test_the_annual_report_is_scheduled_after_the_year_end_from_prefect_yaml() -> None:
+    """prefect.yaml's schedule fires on the 15th of each month at 08:00; its runs write only in the month after
+    the year ends: each 15 January for wt2015's calendar year, each 15 April for wt2023's April to March, and
+    in the month a partnership file names as its period's first (no schedule to edit)."""
     from datetime import datetime
     from pathlib import Path
 
     import yaml
     from dateutil.rrule import rrulestr
 
+    from config.partnership import load_partnership
+    from config.settings import CONFIG_DIR
+    from flows.annual_report import year_just_ended
+
     config = yaml.safe_load((Path(__file__).resolve().parents[2] / "prefect.yaml").read_text())
     [deployment] = [d for d in config["deployments"] if d["name"] == "annual-report"]
     assert deployment["entrypoint"] == "flows/annual_report.py:annual_report"
     [schedule] = deployment["schedules"]
-    rule = rrulestr(schedule["rrule"], dtstart=datetime(2026, 12, 1))
-    assert [d.date() for d in rule[:2]] == [date(2027, 1, 15), date(2028, 1, 15)] and rule[0].hour == 8
+    assert schedule["parameters"] == {"scheduled": True}
+    fires = list(rrulestr(schedule["rrule"], dtstart=datetime(2026, 12, 1))[:25])
+    assert {(d.day, d.hour, d.minute) for d in fires} == {(15, 8, 0)} and len({(d.year, d.month) for d in fires}) == 25
+
+    def writes(partnership) -> list[date]:  # type: ignore[no-untyped-def]
+        return [d.date() for d in fires if year_just_ended(partnership, d.date())]
+
+    wt2015 = load_partnership(CONFIG_DIR / "partnership.example.yaml")
+    wt2023 = load_partnership(CONFIG_DIR / "partnership.wt2023.example.yaml")
+    assert writes(wt2015) == [date(2027, 1, 15), date(2028, 1, 15)]
+    assert writes(wt2023) == [date(2027, 4, 15), date(2028, 4, 15)]
+    assert writes(wt2023.model_copy(update={"yearly_report_starts_month": 9})) == [date(2027, 9, 15), date(2028, 9, 15)]
 
 
 # --- the safeguarding partners' yearly report (wt2023) -----------------------------------------------------

@@ -104,34 +104,11 @@ def test_the_appointments_refusals_name_the_review_in_the_cases_terms() -> None:
         check_reviewer("scr", ReviewerKind.internal, True, "CSC", WT2015.term("scr"), WT2015.term("scr_short"))
 
 
-def test_the_year_end_report_is_written_in_the_month_after_each_regimes_year_ends_on_one_schedule() -> None:
-    """The annual-report deployment's one schedule fires on the 15th of each month; the run writes only in the
-    month after the year it covers ends: January for wt2015's calendar year, April for wt2023's April to March,
-    and the month a partnership file names as its period's first (no schedule to edit)."""
-    from datetime import date
-    from pathlib import Path
-
-    import yaml
-
-    from config.partnership import load_partnership
-    from config.settings import CONFIG_DIR
-    from flows.annual_report import year_just_ended
+def test_the_yearly_report_says_when_it_is_written_and_wt2015s_description_stays() -> None:
+    """Under wt2023 the annual-report deployment's description says when the partners' yearly report is written
+    (its schedule and the months: tests/rules/test_annual_report.py)."""
     from flows.forms import run_form_words
 
-    root = Path(__file__).resolve().parents[2]
-    [deployment] = [d for d in yaml.safe_load((root / "prefect.yaml").read_text())["deployments"]
-                    if d["name"] == "annual-report"]
-    [schedule] = deployment["schedules"]
-    assert schedule["rrule"] == "FREQ=MONTHLY;BYMONTHDAY=15;BYHOUR=8;BYMINUTE=0"
-    assert schedule["parameters"] == {"scheduled": True}
-
-    def months(partnership) -> list[int]:  # type: ignore[no-untyped-def]
-        return [m for m in range(1, 13) if year_just_ended(partnership, date(2027, m, 15))]
-
-    wt2015 = load_partnership(CONFIG_DIR / "partnership.example.yaml")
-    wt2023 = load_partnership(CONFIG_DIR / "partnership.wt2023.example.yaml")
-    assert months(wt2015) == [1] and months(wt2023) == [4]
-    assert months(wt2023.model_copy(update={"yearly_report_starts_month": 9})) == [9]  # September to August
     assert "annual-report" not in run_form_words(WT2015)  # wt2015's description is prefect.yaml's, as it was
     description = run_form_words(WT2023)["annual-report"].description or ""
     assert "after the partnership's period ends" in description and "for April to March, 15 April" in description

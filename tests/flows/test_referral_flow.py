@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -234,3 +235,8 @@ async def test_under_wt2023_the_same_flow_runs_a_rapid_review_with_the_panel_not
         assert case.regime == "wt2023" and {"serious_incident_notice", "rapid_review_notice", "publication"} <= kinds
         decision = next(d for d in case.deadlines if d.kind == "decision")
         assert decision.due_at.weekday() < 5  # 15 working days never ends on a weekend
+        assert case.wait_seq >= 6  # the run re-ran from the top after each step it was given
+    # and every message of the referral's steps went once, each recipient's list ending at the rapid review
+    sent = Counter((to, subject) for to, subjects in received.items() for subject in subjects)
+    assert [message for message, times in sent.items() if times > 1] == []
+    assert sum(sent.values()) >= 12, sent

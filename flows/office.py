@@ -212,7 +212,8 @@ def record_panel_reply_task(reference: str, form: PanelReplyForm) -> str | None:
 @flow(name="record-panel-reply", persist_result=False, validate_parameters=False)
 async def record_panel_reply(reference: str, reply: PanelReplyForm) -> str | State:
     """Record the Child Safeguarding Practice Review Panel's reply to a case's rapid review: it agrees, disagrees
-    (with its reasons), asks for more information, or will carry out a national review (shown on the tracker).
+    (with its reasons), asks for more information, or will carry out a national review (shown on the tracker; the
+    case's LCSPR, if one is under way, then stops and closes with the case, and those working on it are told).
 
     Args:
         reference: The case's reference, e.g. NSCP-2026-0001
@@ -221,11 +222,28 @@ async def record_panel_reply(reference: str, reply: PanelReplyForm) -> str | Sta
     reference = reference.strip()
     done = await record_office_form(PanelReplyForm, reply, partial(record_panel_reply_task, reference),
                                     refused=f"The Panel's reply not recorded for {reference}",
-                                    run_name=lambda _: f"record-panel-reply-{reference}")
+                                    run_name=lambda _: f"record-panel-reply-{reference}",
+                                    send=partial(send_case_messages, reference))  # a national review stops the LCSPR
     if isinstance(done, State):
         return done
     get_run_logger().info("%s: the Panel's reply recorded", reference)
+    await wake_review_run_behind(reference)
     return reference
+
+
+async def wake_review_run_behind(reference: str) -> None:
+    """After the Panel's reply: a national review stops the case's review, whose run, suspended at its wait, is woken
+    to finish (flows.review.wake_review_run; it wakes nothing when the review is at the wait it was). No review, or
+    no answer from Prefect now: nothing to do here (the sweep's catch-up wakes a run left behind)."""
+    from flows.review import wake_review_run
+
+    try:
+        if await wake_review_run(open_office(), reference):
+            get_run_logger().info("%s: its review's run woken to finish", reference)
+    except LookupError:  # no review: the partners decided no LCSPR
+        pass
+    except Exception as unreachable:  # the sweep's catch-up wakes it
+        get_run_logger().warning("%s: its review's run not woken now (%s); the sweep wakes it", reference, unreachable)
 
 
 # --- the meeting calendar ----------------------------------------------------------------------------------

@@ -89,7 +89,8 @@ async def finish(reference: str) -> str:
 
 async def wake_review_run(office, reference: str) -> bool:  # type: ignore[no-untyped-def]
     """After a decision of the review was recorded in the case database without its run (the decision not to
-    publish, `cig review not-published`): wake the review's run if it is suspended at a wait the review has
+    publish, `cig review not-published`; the Panel's national review, which stops it, on the `record-panel-reply`
+    form): wake the review's run if it is suspended at a wait the review has
     moved past; it re-runs from the top, finds the outcome recorded and finishes. True if it was woken."""
     from uuid import UUID
 

@@ -51,7 +51,8 @@ from casework.review.forms import (
 from casework.clocks import WorkingCalendar
 from config.rulesets import load_ruleset
 from casework.review.rules import (
-    RATIFIER_WORDS, RatificationResult, Ratifier, ReviewStage, next_ratifier, signed_off_jointly,
+    FINISHED, RATIFIER_WORDS, STOPPED_FOR_NATIONAL_REVIEW, RatificationResult, Ratifier, ReviewStage, clock_stopped,
+    next_ratifier, signed_off_jointly,
 )
 from casework.review import store as review_store
 from casework.review.store import ratification_history
@@ -141,6 +142,7 @@ STAGE_WORDS = {
     ReviewStage.awaiting_publication: "ratified, waiting for the final report's publication",
     ReviewStage.published: "published",
     ReviewStage.not_published: "finished: the partnership decided not to publish the final report",
+    ReviewStage.superseded: "stopped: the Panel carries out a national review",
     ReviewStage.closed: "closed",
 }
 
@@ -163,7 +165,9 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
     ])]
     sections.append(TaskSection("Each agency's engagement", [
         Task(f"engagement-{d.subject}", f"Engagement: {agency_names.get(d.subject or '', d.subject)}",
-             TaskStatus.completed if d.met_at else TaskStatus.not_started,
+             TaskStatus.cannot_start if clock_stopped(d.label) else TaskStatus.completed if d.met_at
+             else TaskStatus.not_started,
+             "Not needed: the review stopped for the Panel's national review" if clock_stopped(d.label) else
              "Confirmed" if d.met_at else f"Asked to confirm by {day(d.due_at)}")
         for d in engagement]))
     sections.append(TaskSection("The lead reviewer and the groups", [
@@ -185,6 +189,8 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
         replans = m.replans or []
         if m.done_on is not None:
             status, hint = TaskStatus.completed, f"Done on {day(m.done_on)} by {m.done_by}"
+        elif review.availability == STOPPED_FOR_NATIONAL_REVIEW:
+            status, hint = TaskStatus.cannot_start, "Not needed: the review stopped for the Panel's national review"
         else:
             late = (today - m.target_on).days
             status = TaskStatus.in_progress if replans else TaskStatus.not_started
@@ -203,7 +209,7 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
     history = ratification_history(review)
     order = review_store.signing_bodies(case)
     due = next_ratifier(history, order)
-    finished = stage in (ReviewStage.published, ReviewStage.not_published, ReviewStage.closed)
+    finished = stage in FINISHED
     ratifications = [Task(
         "drafts", "Upload the drafts and the final report",
         TaskStatus.cannot_start if stage is ReviewStage.awaiting_reviewer else TaskStatus.completed
@@ -238,6 +244,12 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
         ratifications.append(Task(f"ratification-{body.value}", title, status, hint, by_others=together and jointly))
     sections.append(TaskSection("Drafts and sign-off" if Ratifier.safeguarding_partners in order else
                                 "Drafts and ratification", ratifications))
+    if review.availability == STOPPED_FOR_NATIONAL_REVIEW:  # wt2023: nothing of it is published; the Panel reviews
+        sections.append(TaskSection("Publication", [Task(
+            "national-review", "The Panel carries out a national review", TaskStatus.completed,
+            f"Its reply recorded on {day(case.panel_reply_on)}: this review stopped, and its deadlines with it"
+            if case.panel_reply_on else "This review stopped, and its deadlines with it")]))
+        return [s for s in sections if s.tasks]
     publishing = []
     if review_store.sends_full_report(case):  # wt2023: the full report to the Panel and the Secretary of State first
         sent_on = review_store.full_report_sent_on(case, WorkingCalendar.of())

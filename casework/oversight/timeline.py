@@ -27,6 +27,7 @@ from casework.clocks import WorkingCalendar, days_left
 from casework.model import MAIN_PATH, Stage, describe_stage, review_labels
 from casework.store.tables import AuditEvent, Case, OutboxMessage
 from casework.oversight.tracker import day_words, time_words
+from casework.review.rules import STOPPED_FOR_NATIONAL_REVIEW
 from config.partnership import Partnership
 from config.rulesets import RuleSet, in_terms as worded, load_ruleset
 
@@ -48,6 +49,7 @@ MESSAGE_LABELS = {
     "reminder": "reminder",
     "escalation": "escalation",
     "review_not_published_panel": "decision not to publish, to {the_panel}",
+    "review_stopped_national_review": "review stopped for the Panel's national review",
 }
 
 # what was sent, as the subject of "... sent to <whom>"
@@ -75,6 +77,7 @@ MESSAGE_NOUNS = {
     "review_published": "The published review",
     "review_not_published": "The decision not to publish the review",
     "review_not_published_panel": "The decision not to publish the review, with its reasons,",
+    "review_stopped_national_review": "The review's stop for the Panel's national review",
     "review_reminder": "Review reminder",
 }
 
@@ -176,6 +179,7 @@ REVIEW_STAGE_WORDS = {
     "awaiting_publication": "publication",
     "published": "published",
     "not_published": "not published",
+    "superseded": "stopped: the Panel carries out a national review",
     "closed": "closed",
 }
 
@@ -329,8 +333,13 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
         on = detail.get("decided_on")
         return "Review not published" + (f" (decided {day_words(datetime.fromisoformat(on).date())})" if on else "") \
             + (f": {markdown_cell(str(detail['reason']))}" if detail.get("reason") else "")
+    if action == "review stopped: national review":  # wt2023 (casework.review.store.record_national_review)
+        stopped = len(detail.get("clocks_stopped") or [])
+        return ("Review stopped: the Panel carries out a national review, and the local decision follows the "
+                f"Panel's; its open deadlines stopped ({stopped})")
     if action == "review closed":
-        return "Review complete: the case is closed"
+        return "Review closed: the case is closed" if detail.get("stopped_for_national_review") else \
+            "Review complete: the case is closed"
     if action == "message sent":
         kind = str(detail.get("kind", ""))
         noun = in_terms(MESSAGE_NOUNS[kind], terms) if kind in MESSAGE_NOUNS else (
@@ -356,9 +365,12 @@ def sentence(event: AuditEvent, *, labels: Mapping[str, str], people: People, ca
     return action[:1].upper() + action[1:]
 
 
-def review_line(stage: str, non_publication_reason: str | None) -> str:
-    """The review's stage under the timeline's header, and why its final report is not published, when it is not."""
+def review_line(stage: str, non_publication_reason: str | None, availability: str | None = None) -> str:
+    """The review's stage under the timeline's header, and why its final report is not published, when it is not
+    (or that the review stopped for the Panel's national review: its `availability` says so)."""
     line = f"Review stage: **{stage.replace('_', ' ')}**."
+    if availability == STOPPED_FOR_NATIONAL_REVIEW:
+        line += " It stopped: the Panel carries out a national review, and the local decision follows the Panel's."
     if non_publication_reason:
         line += f" The final report is not published. Why: {markdown_cell(non_publication_reason)}"
     return line
@@ -399,7 +411,7 @@ def case_timeline_markdown(
                      + (f", lead reviewer {markdown_cell(', '.join(case.lead_reviewers))}" if case.lead_reviewers else "")
                      + ".")
     if (review := getattr(case, "review", None)) is not None:
-        lines.append(review_line(review.stage, review.non_publication_reason))
+        lines.append(review_line(review.stage, review.non_publication_reason, review.availability))
     lines += ["", "## What happened", "", "| when | who | what |", "| --- | --- | --- |"]
     lines += [f"| {_when(e.at, calendar)} | {_who(e, people, terms)} | "
               f"{sentence(e, labels=labels, people=people, calendar=calendar, terms=terms)} |"

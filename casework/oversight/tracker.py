@@ -331,7 +331,7 @@ def _review_columns(case: Case, today: date) -> dict[str, object]:
     from casework.review.views import review_view
 
     view = review_view(case, review, today)
-    return {"review_stage": view.stage.replace("_", " "), "non_publication_reason": view.non_publication_reason,
+    return {"review_stage": view.stage_words, "non_publication_reason": view.non_publication_reason,
             "next_milestone": view.next_milestone,
             "next_milestone_on": view.next_milestone_on, "milestone_days_overdue": view.days_overdue or None}
 

@@ -58,7 +58,7 @@ from casework.store import cases as store
 from casework.store import decisions as decision_store
 from casework.store import links as link_store
 from casework.store.tables import Case, PartnerDecision, PersonalLink
-from config.partnership import FORM_TYPES, Partnership
+from config.partnership import FORM_TYPES, Contact, Partnership
 from config.rulesets import RuleSet
 from notifications.render import render
 
@@ -586,8 +586,10 @@ def record_panel_reply(office: Office, reference: str, form: PanelReplyForm, *, 
     """Record the Panel's reply to the case's rapid review: what it answered and when (on the tracker; a national
     review shows there), its reasons and who recorded it (sealed), audited; the reply's clock is met, so no
     reminder follows, unless the Panel asks for more: the clock then starts again from the day it asked, and the
-    business manager is reminded once more if no further reply is recorded by then. Refused (ValueError naming the field) when the case's rule set sends no rapid review to the
-    Panel or no decision is made yet; AlreadyRecorded when a reply is recorded and it did not ask for more."""
+    business manager is reminded once more if no further reply is recorded by then. A national review stops the
+    case's review, if one is under way (`stop_review_for_national_review`). Refused (ValueError naming the field)
+    when the case's rule set sends no rapid review to the Panel or no decision is made yet; AlreadyRecorded when a
+    reply is recorded and it did not ask for more."""
     from casework.referral.panel import PanelReply
 
     with office.sessions.begin() as session:
@@ -616,4 +618,33 @@ def record_panel_reply(office: Office, reference: str, form: PanelReplyForm, *, 
                                           calendar=office.calendar)
         store.audit(session, reference=case.reference, actor=actor, action=f"Panel's reply recorded: {form.reply.value}",
                     now=now, received_on=form.received_on.isoformat(), national_review=form.reply is PanelReply.national_review)
-        return Outcome(case.reference, Stage(case.stage))
+        queued = 0
+        if form.reply is PanelReply.national_review:
+            queued = stop_review_for_national_review(session, office, case, received_on=form.received_on, now=now,
+                                                     actor=actor)
+        return Outcome(case.reference, Stage(case.stage), queued)
+
+
+def stop_review_for_national_review(session: Session, office: Office, case: Case, *, received_on: date,
+                                    now: datetime, actor: str) -> int:
+    """The Panel will carry out a national review, and the local decision follows the Panel's: the case's review
+    (its LCSPR), while not yet published, not published or closed, stops (its clocks with it) and closes with its
+    case, and the business manager, the safeguarding partners and the lead reviewers are told once. The review's run,
+    suspended at its wait, finishes when it is next woken (flows.review.wake_review_run, by the door that recorded
+    the reply, else the sweep's catch-up). Nothing happens to a case with no review, or whose review is finished.
+    Returns the messages queued."""
+    from casework.review import store as review_store
+    from casework.review.messages import national_review_notices
+    from casework.review.rules import ReviewStage, stops_for_national_review
+
+    review = review_store.find_review(session, case=case)
+    if review is None or not stops_for_national_review(ReviewStage(review.stage)):
+        return 0
+    clocks = review_store.record_national_review(session, case=case, review=review, received_on=received_on, now=now,
+                                                 actor=actor)
+    reviewers = [Contact(name=r["name"], email=r["email"]) for r in review.reviewers if r.get("email")]
+    messages = national_review_notices(case_file(case), office.partnership, office.rules(case.regime),
+                                       received_on=received_on, reviewers=reviewers, clocks=clocks)
+    queued = queue(session, case, messages, now)
+    review_store.close_if_done(session, case=case, review=review, now=now)
+    return queued

@@ -157,6 +157,24 @@ def non_publication_notices(case: CaseFile, partnership: Partnership, rules: Rul
     return messages
 
 
+def national_review_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, received_on: date,
+                            reviewers: list[Contact], clocks: list[str]) -> list[Message]:
+    """The Panel will carry out a national review (wt2023), so the local review stops: the business manager, each
+    safeguarding partner (who acts for it) and each lead reviewer appointed with an email address are told once,
+    why, and that its deadlines (`clocks`, their labels) no longer run. Each address once."""
+    context: dict[str, Any] = _common(case, partnership, rules) | {
+        "review_type": case.decision, "received_on": received_on, "clocks": clocks,
+        "lead_reviewers": case.lead_reviewers or [],
+    }
+    people: dict[str, tuple[Contact, str]] = {}
+    for person, told_as in [(partnership.contacts.business_manager, "business_manager"),
+                            *((p.acting, "partner") for p in partnership.safeguarding_partners.values()),
+                            *((r, "lead_reviewer") for r in reviewers)]:
+        people.setdefault(person.email.casefold(), (person, told_as))
+    return [Message(case.reference, "review-stopped-national-review", "review_stopped_national_review", to, 0,
+                    context | {"told_as": told_as}) for to, told_as in people.values()]
+
+
 def publication_notices(case: CaseFile, partnership: Partnership, rules: RuleSet, *, published_on: date, link: str,
                         response_link: str, available_until: date) -> list[Message]:
     """The report is published: the members and the business manager are told where, with the response."""

@@ -41,18 +41,48 @@ class ReviewStage(StrEnum):
     awaiting_publication = "awaiting_publication"
     published = "published"
     not_published = "not_published"  # the partnership decided not to publish the report (its reason recorded)
+    superseded = "superseded"  # stopped: the Panel carries out a national review (wt2023); the local review follows it
     closed = "closed"
 
 
 MOVES: dict[ReviewStage, frozenset[ReviewStage]] = {
-    ReviewStage.awaiting_reviewer: frozenset({ReviewStage.under_way}),
-    ReviewStage.under_way: frozenset({ReviewStage.ratifying}),
-    ReviewStage.ratifying: frozenset({ReviewStage.awaiting_publication}),
-    ReviewStage.awaiting_publication: frozenset({ReviewStage.published, ReviewStage.not_published}),
+    ReviewStage.awaiting_reviewer: frozenset({ReviewStage.under_way, ReviewStage.superseded}),
+    ReviewStage.under_way: frozenset({ReviewStage.ratifying, ReviewStage.superseded}),
+    ReviewStage.ratifying: frozenset({ReviewStage.awaiting_publication, ReviewStage.superseded}),
+    ReviewStage.awaiting_publication: frozenset({ReviewStage.published, ReviewStage.not_published,
+                                                 ReviewStage.superseded}),
     ReviewStage.published: frozenset({ReviewStage.closed}),
     ReviewStage.not_published: frozenset({ReviewStage.closed}),
+    ReviewStage.superseded: frozenset({ReviewStage.closed}),
     ReviewStage.closed: frozenset(),
 }
+
+# what becomes of a review's report once it stopped for the Panel's national review (Review.availability, beside
+# stays_published, on_request, not_published): none is written here; the Panel's national review stands instead
+STOPPED_FOR_NATIONAL_REVIEW = "national_review"
+# how a deadline of such a review reads once it no longer runs (its row marked met then, the only mark the table has)
+CLOCK_STOPPED = " (stopped: the Panel carries out a national review)"
+
+
+def stopped_label(label: str) -> str:
+    """A deadline's label once its clock stopped for the Panel's national review (within the column's 200)."""
+    return label[:200 - len(CLOCK_STOPPED)] + CLOCK_STOPPED
+
+
+def clock_stopped(label: str) -> bool:
+    """Whether a deadline (by its label) was stopped for the Panel's national review, not met."""
+    return label.endswith(CLOCK_STOPPED)
+
+
+# a review past which nothing more of it is recorded (no drafts, no delay told, no publication)
+FINISHED = frozenset({ReviewStage.published, ReviewStage.not_published, ReviewStage.superseded, ReviewStage.closed})
+
+
+def stops_for_national_review(stage: ReviewStage) -> bool:
+    """Whether a review at `stage` stops when the Panel replies that it will carry out a national review (wt2023:
+    the local decision follows the Panel's): one still before its publication or its non-published outcome. A
+    review already finished keeps what it did; the reply is recorded on the case all the same."""
+    return ReviewStage.superseded in MOVES[stage]
 
 
 def check_review_move(current: ReviewStage, target: ReviewStage) -> ReviewStage:

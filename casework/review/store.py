@@ -19,9 +19,10 @@ from casework.review.forms import (
 )
 from casework.review.reminders import PRE_PUBLICATION, REVIEW_MILESTONE
 from casework.review.rules import (
-    MilestoneState, Ratification, RatificationResult, Ratifier, ReviewStage, available_until, check_milestone_done,
-    check_non_publication, check_publication, check_ratification, check_review_move, check_reviewer, lay_out, next_ratifier,
-    FamilyInvolvement, sign_off_order,
+    FINISHED, MilestoneState, Ratification, RatificationResult, Ratifier, ReviewStage, available_until,
+    check_milestone_done, check_non_publication, check_publication, check_ratification, check_review_move,
+    check_reviewer, lay_out, next_ratifier, FamilyInvolvement, sign_off_order, STOPPED_FOR_NATIONAL_REVIEW,
+    stopped_label, stops_for_national_review,
 )
 from casework.store.cases import AlreadyRecorded, NotAtThisStep, _set_deadline, audit, meet_deadline
 from casework.store.tables import Case, Review, ReviewDocument, ReviewMilestone, ReviewPerson
@@ -62,7 +63,8 @@ def commission_review(session: Session, *, case: Case, plan: ReviewPlan, agencie
     Lead reviewers named at the decision (the form still allows it) count as appointed."""
     existing = find_review(session, case=case)
     if existing is not None:
-        _ensure_milestone_deadlines(session, case, existing, calendar)
+        if existing.availability != STOPPED_FOR_NATIONAL_REVIEW:  # a review stopped keeps its clocks stopped
+            _ensure_milestone_deadlines(session, case, existing, calendar)
         return existing, False
     today = calendar.local_date(now)
     named = list(case.lead_reviewers or [])
@@ -324,6 +326,39 @@ def record_non_publication(session: Session, *, case: Case, review: Review, form
           decided_on=form.decided_on.isoformat(), improvements_link=form.improvements_link)
 
 
+# the clocks a review runs on its case: its publication (the decision's 6 months), the full report before it
+# (wt2023), each milestone of its plan, each agency's confirmation of its engagement
+REVIEW_CLOCKS = ("publication", PRE_PUBLICATION, REVIEW_MILESTONE, "review_engagement")
+
+
+def record_national_review(session: Session, *, case: Case, review: Review, received_on: date, now: datetime,
+                           actor: str) -> list[str]:
+    """The Panel will carry out a national review (wt2023): the local review stops, as the local decision follows
+    the Panel's. It moves to `superseded` (its `availability` says so once it is closed), and its clocks still open
+    stop: they are marked met at `now` (the table has no other way to say a clock no longer runs), so the sweep
+    neither reminds of them nor escalates them, and their labels say they stopped (rules.stopped_label), as does
+    the audit event, which names them, so a stopped clock is never read as one kept. Returns the labels of the
+    clocks stopped. Refused (NotAtThisStep) once the review is published, not published or closed."""
+    if not stops_for_national_review(ReviewStage(review.stage)):
+        raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}; it has nothing left to "
+                            "stop")
+    stopped = sorted((d for d in case.deadlines if d.kind in REVIEW_CLOCKS and d.met_at is None),
+                     key=lambda d: d.due_at)
+    labels = [d.label for d in stopped]
+    for row in stopped:  # no reminder, no escalation, and every page reads it as stopped, not kept
+        row.met_at = now
+        row.label = stopped_label(row.label)
+    before = review.stage
+    _move(review, ReviewStage.superseded, now)
+    review.availability = STOPPED_FOR_NATIONAL_REVIEW  # the stage closes with the case; this says why, after it
+    case.updated_at = now
+    _consume_wait(case)
+    audit(session, reference=case.reference, actor=actor, action="review stopped: national review", now=now,
+          received_on=received_on.isoformat(), stage_before=before,
+          clocks_stopped=[f"{d.kind}:{d.subject}" if d.subject else d.kind for d in stopped])
+    return labels
+
+
 def record_availability(session: Session, *, case: Case, review: Review, form: AvailabilityForm, now: datetime,
                         actor: str) -> None:
     """After 12 months: the report stays published or becomes available on request."""
@@ -338,8 +373,9 @@ def record_availability(session: Session, *, case: Case, review: Review, form: A
 def save_review_document(session: Session, *, case: Case, review: Review, form: ReviewDocumentForm,
                          document: dict[str, str], now: datetime, actor: str) -> ReviewDocument:
     """Keep a lead reviewer's draft or final report (an outbox attachment, checked already), sealed with its
-    name. Refused once the review is finished (published, not published or closed)."""
-    if ReviewStage(review.stage) in (ReviewStage.published, ReviewStage.not_published, ReviewStage.closed):
+    name. Refused once the review is finished (published, not published, stopped for a national review, or
+    closed)."""
+    if ReviewStage(review.stage) in FINISHED:
         raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}; no more drafts")
     row = ReviewDocument(case_id=case.id, kind=form.kind.value, document=dict(document), uploaded_at=now)
     session.add(row)
@@ -356,16 +392,18 @@ def review_documents(session: Session, *, case: Case) -> list[ReviewDocument]:
 
 
 def outstanding(review: Review) -> list[str]:
-    """What of the review is not done yet: publication (or its non-published outcome), and each milestone not done."""
-    finished = (ReviewStage.published, ReviewStage.not_published, ReviewStage.closed)
-    left = [] if review.stage in finished else ["publication"]
+    """What of the review is not done yet: publication (or its non-published outcome), and each milestone not done;
+    nothing once it stopped for the Panel's national review (its milestones are no longer owed)."""
+    if review.stage == ReviewStage.superseded:
+        return []
+    left = [] if review.stage in FINISHED else ["publication"]
     return left + [m.label for m in review.milestones if m.done_on is None]
 
 
 def close_if_done(session: Session, *, case: Case, review: Review, now: datetime) -> bool:
-    """Close the review and its case once it is published (or its non-published outcome is recorded) and
-    nothing is outstanding (retention and `purge`
-    then apply to the case). Returns whether the case is closed."""
+    """Close the review and its case once it is published (or its non-published outcome is recorded, or it stopped
+    for the Panel's national review) and nothing is outstanding (retention and `purge` then apply to the case).
+    Returns whether the case is closed."""
     if review.stage == ReviewStage.closed:
         return True
     if outstanding(review):
@@ -374,7 +412,8 @@ def close_if_done(session: Session, *, case: Case, review: Review, now: datetime
     case.status = CaseStatus.closed
     case.closed_at = now
     case.updated_at = now
-    audit(session, reference=case.reference, actor="system", action="review closed", now=now)
+    audit(session, reference=case.reference, actor="system", action="review closed", now=now,
+          **({"stopped_for_national_review": True} if review.availability == STOPPED_FOR_NATIONAL_REVIEW else {}))
     return True
 
 
@@ -476,13 +515,14 @@ def record_publication_delay(session: Session, *, case: Case, review: Review, fo
                              rules: RuleSet, now: datetime, actor: str) -> int:
     """Record that publication is delayed and why (the reasons go in the emails, not the audit trail, which
     outlives the case); returns the delay's number (1 for the first). Refused under a rule set without the clock
-    and once the review's report is published or its outcome recorded."""
+    and once the review's report is published or its outcome recorded (or the review stopped for a national
+    review)."""
     from casework.forms import check_no_identities
     from casework.store.cases import sealed_identities
 
     if PRE_PUBLICATION not in rules.clocks:
         raise NotAtThisStep(f"{case.reference}: its rule set ({rules.name}) has no delay notice")
-    if ReviewStage(review.stage) in (ReviewStage.published, ReviewStage.not_published, ReviewStage.closed):
+    if ReviewStage(review.stage) in FINISHED:
         raise NotAtThisStep(f"{case.reference}: its review is {review.stage.replace('_', ' ')}")
     check_no_identities({"reasons": form.reasons}, *sealed_identities(case))
     told = [e for e in audit_actions(session, case=case) if e == "publication delay told"]

@@ -10,7 +10,7 @@ from typing import Any
 from casework.model import review_labels
 from casework.review.rules import (
     RATIFIER_WORDS, MilestoneState, ReviewStage, days_overdue, next_milestone, next_ratifier, Ratification,
-    RatificationResult, Ratifier, signed_off_jointly,
+    RatificationResult, Ratifier, STOPPED_FOR_NATIONAL_REVIEW, signed_off_jointly,
 )
 from casework.review.store import signing_bodies
 from casework.store.tables import Case, Review
@@ -66,6 +66,15 @@ class ReviewView:
     non_publication_reason: str | None = None  # why the partnership decided not to publish the final report
     terms: dict[str, str] = field(default_factory=dict)  # the case's rule set's words (an LCSPR under wt2023)
     signed_off_by_links: bool = False  # the drafts' sign-off is each partner's own, from their link (wt2023)
+    stopped_for_national_review: bool = False  # wt2023: the Panel carries out a national review; this one stopped
+
+    @property
+    def stage_words(self) -> str:
+        """The stage in words, saying why a review stopped for the Panel's national review is closed."""
+        words = self.stage.replace("_", " ")
+        if self.stopped_for_national_review and self.stage == ReviewStage.closed:
+            return f"{words} (stopped: the Panel carries out a national review)"
+        return words
 
     @property
     def review_words(self) -> str:
@@ -78,7 +87,8 @@ class ReviewView:
 
 def review_view(case: Case, review: Review, today: date) -> ReviewView:
     states = [MilestoneState(m.code, m.label, m.target_on, m.done_on) for m in review.milestones]
-    upcoming = next_milestone(states)
+    stopped = review.availability == STOPPED_FOR_NATIONAL_REVIEW
+    upcoming = None if stopped else next_milestone(states)  # a stopped review's milestones are no longer owed
     history = [Ratification(Ratifier(r["by"]), RatificationResult(r["result"]), date.fromisoformat(r["on"]))
                for r in review.ratifications]
     return ReviewView(
@@ -100,6 +110,7 @@ def review_view(case: Case, review: Review, today: date) -> ReviewView:
         non_publication_reason=review.non_publication_reason,
         terms=dict((rules := load_ruleset(case.regime)).terms),
         signed_off_by_links=signed_off_jointly(rules),
+        stopped_for_national_review=stopped,
     )
 
 
@@ -136,7 +147,7 @@ def review_text(view: ReviewView) -> str:
     """`cig review show` as text."""
     lines = [
         f"{view.reference}: {view.review_words} ({view.plan}), "
-        f"{view.stage.replace('_', ' ')}; case {view.case_status}",
+        f"{view.stage_words}; case {view.case_status}",
         f"  commissioned {view.commissioned_on.isoformat()}; lead reviewer(s): {', '.join(view.lead_reviewers) or 'none yet'}",
         f"  review group {view.review_group}, case group {view.case_group}; "
         f"engagement awaited from: {', '.join(view.engagement_outstanding) or 'nobody'}",

@@ -21,7 +21,7 @@ from casework.review.rules import (
     REVIEW_TYPES, FamilyInvolvement, MilestoneState, Ratification, RatificationResult, Ratifier, ReviewerKind,
     ReviewStage, available_until, check_milestone_done, check_publication, check_ratification, check_review_move,
     check_reviewer, days_overdue, lay_out, missed, next_milestone, next_ratifier, notice_waits_for_reviewer,
-    starts_review,
+    starts_review, MOVES, clock_stopped, stopped_label, stops_for_national_review,
 )
 from config.loading import ConfigurationError
 from config.partnership import load_partnership
@@ -200,6 +200,17 @@ def test_a_review_moves_only_forward_through_its_stages() -> None:
         check_review_move(ReviewStage.awaiting_reviewer, ReviewStage.published)
     with pytest.raises(ValueError):
         check_review_move(ReviewStage.closed, ReviewStage.under_way)
+
+
+def test_the_panels_national_review_stops_a_review_only_before_its_outcome_and_it_then_only_closes() -> None:
+    stops = {stage for stage in ReviewStage if stops_for_national_review(stage)}
+    assert stops == {ReviewStage.awaiting_reviewer, ReviewStage.under_way, ReviewStage.ratifying,
+                     ReviewStage.awaiting_publication}
+    assert MOVES[ReviewStage.superseded] == {ReviewStage.closed}
+    with pytest.raises(ValueError, match="cannot move from published to superseded"):
+        check_review_move(ReviewStage.published, ReviewStage.superseded)
+    label = stopped_label("x" * 200)
+    assert len(label) == 200 and clock_stopped(label) and not clock_stopped("LCSPR final report published")
 
 
 # --- what the review's deadlines owe --------------------------------------------------------------

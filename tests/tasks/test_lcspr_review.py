@@ -197,8 +197,9 @@ async def test_an_lcspr_runs_its_own_plan_signs_off_and_sends_the_full_report_be
         assert retired not in words
 
 
-async def signed_off_lcspr(office: Office, referral_form: ReferralForm) -> str:
-    """An LCSPR decided on Thursday 10 December 2026, its final report uploaded and signed off on 20 April 2027."""
+async def commissioned_lcspr(office: Office, referral_form: ReferralForm, reviewer_email: str | None = None) -> str:
+    """An LCSPR decided on Thursday 10 December 2026 (its 6 months to publication running), commissioned that day,
+    its lead reviewer Rowan Reviewer appointed on Monday 14 December (with `reviewer_email`, when given)."""
     reference = await decided(office, referral_form)
     with office.sessions.begin() as session:
         case = store.get_case(session, reference=reference)
@@ -209,8 +210,14 @@ async def signed_off_lcspr(office: Office, referral_form: ReferralForm) -> str:
     review.commission_review(office, reference, now=at(12, 10, 17))
     review.appoint_reviewer(office, reference, AppointmentForm.model_validate(
         {"reviewer": "Rowan Reviewer", "kind": "independent", "independent_of_agencies": True,
-         "appointed_on": date(2026, 12, 14), "appointed_by": "the safeguarding partners"},
+         "appointed_on": date(2026, 12, 14), "appointed_by": "the safeguarding partners", "email": reviewer_email},
         context={"today": date(2026, 12, 14)}), now=at(12, 14), actor="t")
+    return reference
+
+
+async def signed_off_lcspr(office: Office, referral_form: ReferralForm) -> str:
+    """An LCSPR decided on Thursday 10 December 2026, its final report uploaded and signed off on 20 April 2027."""
+    reference = await commissioned_lcspr(office, referral_form)
     review.upload_review_document(office, reference, ReviewDocumentForm(kind="final_report"), filename="final.docx",
                                   data=docx(), now=at(4, 1, year=2027), actor="t")
     sign_off_by_every_partner(office, reference)

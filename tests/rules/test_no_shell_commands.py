@@ -55,7 +55,7 @@ from casework.reminders import OpenDeadline
 from casework.sweep import reminders_owed
 from casework.review.messages import (
     ReviewFile, appointment_notices, commissioning_notices, non_publication_notices, publication_notices,
-    drafts_ready_notice, full_report_notices, publication_delay_notices, ratification_notice,
+    drafts_ready_notice, full_report_notices, national_review_notices, publication_delay_notices, ratification_notice,
 )
 from casework.review.reminders import REVIEW_MILESTONE
 from casework.review.rules import Ratifier
@@ -203,6 +203,9 @@ def every_message() -> list[Message]:
                                     report={"filename": "final.docx", "content_type": "text/plain", "content": "eA=="})
     messages += publication_delay_notices(DECIDED, p, WT2023, reasons="A parallel trial.", expected_on=date(2027, 7, 15),
                                           number=1)
+    messages += national_review_notices(DECIDED, p, WT2023, received_on=date(2027, 2, 1), clocks=[
+        "Final report published (stopped: the Panel carries out a national review)"], reviewers=[
+        Contact(name="Rowan Reviewer", email="rowan.reviewer@example.org")])
     messages += non_publication_notices(DECIDED, p, WT2015, decided_on=date(2027, 6, 1), decided_by="The board",
                                         reason="To protect a surviving sibling.",
                                         improvements_link="https://example.org/improvements")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import tempfile
 from collections import Counter
@@ -24,16 +23,14 @@ from pathlib import Path
 
 import yaml
 
+from cli.stack import free_port
+
 PROJECT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
 END = datetime(2026, 12, 19, 0, tzinfo=timezone.utc)
 EVERY = timedelta(hours=6)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _at(month: int, day: int, hour: int = 10) -> datetime:
@@ -47,7 +44,7 @@ def open_demo_office(home: Path):  # type: ignore[no-untyped-def]
     from notifications.mailbox import start_mailbox
 
     os.environ["CIG_HOME"] = str(home)
-    os.environ["CIG_SMTP_PORT"] = str(_free_port())
+    os.environ["CIG_SMTP_PORT"] = str(free_port(0))
     for name in ("CIG_DATABASE_URL", "CIG_DATA_KEYS", "CIG_PROFILE", "CIG_SMTP_HOST", "CIG_SMTP_STARTTLS",
                  "CIG_SMTP_IMPLICIT_TLS", "CIG_SMTP_USERNAME", "CIG_SMTP_PASSWORD"):
         os.environ.pop(name, None)

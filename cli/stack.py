@@ -44,13 +44,38 @@ BIN = Path(sys.executable).parent
 
 
 def free_port(preferred: int) -> int:
-    """`preferred` if it is free now, else (or for 0) a free port the kernel hands out."""
+    """`preferred` if it is free now, else (or for 0) a free port below the range the kernel gives outgoing
+    connections: a port from that range (bind to port 0) was free when chosen, then taken as the local end of a
+    connection (the stack's own worker calling its server) before the service listened on it, and the stack
+    refused to start ("port 34527 is in use by another program")."""
+    import random
+
+    if preferred and _binds(preferred):
+        return preferred
+    low = _ephemeral_ports_start()
+    ports = list(range(max(1024, low - 12000), low))
+    start = random.randrange(len(ports))
+    for port in ports[start:] + ports[:start]:
+        if _binds(port):
+            return port
+    raise StackRefused(f"no free port below {low} on 127.0.0.1")
+
+
+def _binds(port: int) -> bool:
     with socket.socket() as s:
         try:
-            s.bind(("127.0.0.1", preferred))
+            s.bind(("127.0.0.1", port))
         except OSError:
-            s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+            return False
+        return True
+
+
+def _ephemeral_ports_start() -> int:
+    """The first port the kernel may give an outgoing connection (Linux's ip_local_port_range; 32768 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def ui_origins(api_port: int) -> str:

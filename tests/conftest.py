@@ -7,7 +7,6 @@ task and flow tests drop and re-create the case tables, which two workers must n
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from pathlib import Path
 
@@ -65,9 +64,10 @@ _database_of_this_worker()
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port on 127.0.0.1 outside the kernel's range for outgoing connections (cli.stack.free_port)."""
+    from cli.stack import free_port as stack_free_port
+
+    return stack_free_port(0)
 
 
 def pytest_make_parametrize_id(config, val, argname):  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ again for every test). `mailbox` is the aiosmtpd server of notifications.mailbox
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -23,15 +22,12 @@ from casework.forms import ReferralForm
 from casework.office import Office, open_office
 from casework.store.tables import Base
 from notifications.mailbox import ReceivedMail, read_mailbox, start_mailbox
+from tests.conftest import free_port as _free_port
 
 EXAMPLE_REFERRAL = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
 TODAY = date(2026, 11, 20)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Mailbox:

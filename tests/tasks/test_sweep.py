@@ -7,7 +7,6 @@ arrives twice or after the thing it is about was done.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from casework.store.tables import Deadline
 from casework.sweep import queue_reminders
 from config.settings import CONFIG_DIR
 from notifications.mailbox import read_mailbox, start_mailbox
+from tests.conftest import free_port as _free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 ADMIN = "cig-admin@example.org"
@@ -38,10 +38,6 @@ HEALTH = "health@example.org"
 REMINDER_STEPS = ("reminder.", "chase.", "warning.", "escalation.")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_partnership(directory: Path, **changes: object) -> Path:

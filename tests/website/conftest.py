@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +25,7 @@ from casework.delivery import deliver_pending
 from casework.forms import ReferralForm, ScreeningForm
 from casework.office import Office, open_office
 from notifications.mailbox import ReceivedMail, read_mailbox, start_mailbox
+from tests.conftest import free_port
 from website.app import create_app, server_config
 
 EXAMPLE_REFERRAL = Path(__file__).resolve().parents[2] / "examples" / "referral.yaml"
@@ -54,10 +54,6 @@ def doc_screenshots(request: pytest.FixtureRequest) -> Iterator[None]:
             image.convert("RGB").quantize(colors=64).save(Path(folder) / shot.name, optimize=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -51,8 +51,8 @@ from casework.review.forms import (
 from casework.clocks import WorkingCalendar
 from config.rulesets import load_ruleset
 from casework.review.rules import (
-    FINISHED, RATIFIER_WORDS, STOPPED_FOR_NATIONAL_REVIEW, RatificationResult, Ratifier, ReviewStage, clock_stopped,
-    next_ratifier, signed_off_jointly,
+    FINISHED, RATIFIER_WORDS, STOPPED_FOR_NATIONAL_REVIEW, STOPPED_WORDS, RatificationResult, Ratifier, ReviewStage,
+    clock_stopped, next_ratifier, signed_off_jointly,
 )
 from casework.review import store as review_store
 from casework.review.store import ratification_history
@@ -135,6 +135,8 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+NOT_NEEDED = "Not needed: the review stopped for the Panel's national review"  # a task of a stopped review
+
 STAGE_WORDS = {
     ReviewStage.awaiting_reviewer: "waiting for its lead reviewer to be appointed",
     ReviewStage.under_way: "under way",
@@ -142,7 +144,7 @@ STAGE_WORDS = {
     ReviewStage.awaiting_publication: "ratified, waiting for the final report's publication",
     ReviewStage.published: "published",
     ReviewStage.not_published: "finished: the partnership decided not to publish the final report",
-    ReviewStage.superseded: "stopped: the Panel carries out a national review",
+    ReviewStage.superseded: STOPPED_WORDS,
     ReviewStage.closed: "closed",
 }
 
@@ -167,7 +169,7 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
         Task(f"engagement-{d.subject}", f"Engagement: {agency_names.get(d.subject or '', d.subject)}",
              TaskStatus.cannot_start if clock_stopped(d.label) else TaskStatus.completed if d.met_at
              else TaskStatus.not_started,
-             "Not needed: the review stopped for the Panel's national review" if clock_stopped(d.label) else
+             NOT_NEEDED if clock_stopped(d.label) else
              "Confirmed" if d.met_at else f"Asked to confirm by {day(d.due_at)}")
         for d in engagement]))
     sections.append(TaskSection("The lead reviewer and the groups", [
@@ -190,7 +192,7 @@ def review_tasks(case: Case, review: Review, agency_names: dict[str, str], today
         if m.done_on is not None:
             status, hint = TaskStatus.completed, f"Done on {day(m.done_on)} by {m.done_by}"
         elif review.availability == STOPPED_FOR_NATIONAL_REVIEW:
-            status, hint = TaskStatus.cannot_start, "Not needed: the review stopped for the Panel's national review"
+            status, hint = TaskStatus.cannot_start, NOT_NEEDED
         else:
             late = (today - m.target_on).days
             status = TaskStatus.in_progress if replans else TaskStatus.not_started

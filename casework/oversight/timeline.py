@@ -27,7 +27,7 @@ from casework.clocks import WorkingCalendar, days_left
 from casework.model import MAIN_PATH, Stage, describe_stage, review_labels
 from casework.store.tables import AuditEvent, Case, OutboxMessage
 from casework.oversight.tracker import day_words, time_words
-from casework.review.rules import STOPPED_FOR_NATIONAL_REVIEW
+from casework.review.rules import STOPPED_FOR_NATIONAL_REVIEW, STOPPED_WORDS
 from config.partnership import Partnership
 from config.rulesets import RuleSet, in_terms as worded, load_ruleset
 
@@ -179,7 +179,7 @@ REVIEW_STAGE_WORDS = {
     "awaiting_publication": "publication",
     "published": "published",
     "not_published": "not published",
-    "superseded": "stopped: the Panel carries out a national review",
+    "superseded": STOPPED_WORDS,
     "closed": "closed",
 }
 

@@ -61,7 +61,8 @@ MOVES: dict[ReviewStage, frozenset[ReviewStage]] = {
 # stays_published, on_request, not_published): none is written here; the Panel's national review stands instead
 STOPPED_FOR_NATIONAL_REVIEW = "national_review"
 # how a deadline of such a review reads once it no longer runs (its row marked met then, the only mark the table has)
-CLOCK_STOPPED = " (stopped: the Panel carries out a national review)"
+STOPPED_WORDS = "stopped: the Panel carries out a national review"  # the stage, a clock, a page say it so
+CLOCK_STOPPED = f" ({STOPPED_WORDS})"
 
 
 def stopped_label(label: str) -> str:

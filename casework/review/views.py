@@ -10,7 +10,7 @@ from typing import Any
 from casework.model import review_labels
 from casework.review.rules import (
     RATIFIER_WORDS, MilestoneState, ReviewStage, days_overdue, next_milestone, next_ratifier, Ratification,
-    RatificationResult, Ratifier, STOPPED_FOR_NATIONAL_REVIEW, signed_off_jointly,
+    RatificationResult, Ratifier, CLOCK_STOPPED, STOPPED_FOR_NATIONAL_REVIEW, signed_off_jointly,
 )
 from casework.review.store import signing_bodies
 from casework.store.tables import Case, Review
@@ -73,7 +73,7 @@ class ReviewView:
         """The stage in words, saying why a review stopped for the Panel's national review is closed."""
         words = self.stage.replace("_", " ")
         if self.stopped_for_national_review and self.stage == ReviewStage.closed:
-            return f"{words} (stopped: the Panel carries out a national review)"
+            return f"{words}{CLOCK_STOPPED}"
         return words
 
     @property

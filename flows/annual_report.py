@@ -4,8 +4,8 @@
   with `scheduled`; the run writes only in the month after the year's last month (January for
   wt2015's calendar year; under wt2023 the month the partners' period starts again, April for April to
   March), so a partnership that sets another first month changes no schedule. Under a rule set with a
-  `yearly_report` section (wt2023) it writes the safeguarding partners' yearly report for the latest 12-month period that has ended (the partnership's, April to March by default),
-  with the partners' texts from their file under the papers folder, as markdown and Word, published as the
+  `yearly_report` section (wt2023) it writes the safeguarding partners' yearly report for the latest
+  12-month period that has ended (the partnership's, April to March by default), with the partners' texts from their file under the papers folder, as markdown and Word, published as the
   artifact `yearly-report-YYYY-MM`. Otherwise (wt2015) the annual report section on reviews and their impact
   for the year just ended, written under the papers folder, published as the artifact `annual-report-YYYY`,
   emailed to the board contact. The learning and improvement index is re-published beside either.

@@ -1,14 +1,15 @@
 """The partnership's report of its year, and its publication:
 
 - `annual-report`: in the month after the partnership's year ends. Its schedule fires on the 15th of each month
-  with `scheduled`; the run writes only in the month after the year's last month (January for
-  wt2015's calendar year; under wt2023 the month the partners' period starts again, April for April to
-  March), so a partnership that sets another first month changes no schedule. Under a rule set with a
-  `yearly_report` section (wt2023) it writes the safeguarding partners' yearly report for the latest
-  12-month period that has ended (the partnership's, April to March by default), with the partners' texts from their file under the papers folder, as markdown and Word, published as the
-  artifact `yearly-report-YYYY-MM`. Otherwise (wt2015) the annual report section on reviews and their impact
-  for the year just ended, written under the papers folder, published as the artifact `annual-report-YYYY`,
-  emailed to the board contact. The learning and improvement index is re-published beside either.
+  with `scheduled`; the run writes only in the month after the year's last month (January for wt2015's calendar
+  year; under wt2023 the month the partners' period starts again, April for April to March), so a partnership that
+  sets another first month changes no schedule. Under a rule set with a `yearly_report` section (wt2023) it writes
+  the safeguarding partners' yearly report for the latest 12-month period that has ended (the partnership's, April
+  to March by default), with the partners' texts from their file under the papers folder, as markdown and Word,
+  published as the artifact `yearly-report-YYYY-MM`. Otherwise (wt2015) the annual report section on reviews and
+  their impact for the year just ended, written under the papers folder, published as the artifact
+  `annual-report-YYYY`, emailed to the board contact. The learning and improvement index is re-published beside
+  either.
 - `record-yearly-report`: the office's Run form recording that the yearly report is published (the period,
   the date, the link), which sends it at once, attached, to the rule set's recipients (the Child Safeguarding
   Practice Review Panel and the Secretary of State), once each; the deadline sweep warns the business manager
